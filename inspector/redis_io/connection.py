@@ -1,0 +1,90 @@
+"""redis-py connection classes and arguments for our settings (TLS with SNI, bytes, RESP2)."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio.connection import AbstractConnection, Connection, UnixDomainSocketConnection
+from redis.backoff import NoBackoff
+from redis.driver_info import DriverInfo
+from redis.retry import Retry
+
+from inspector import __version__
+from inspector.redis_io.settings import ConnectionSettings
+from inspector.redis_io.tls import build_ssl_context
+
+__all__ = ["PROTOCOL", "TLSConnection", "connection_class_and_kwargs"]
+
+# The lowest common denominator: RESP2 works on every Redis/Valkey/ElastiCache
+# engine still in service (HELLO 3 needs Redis 6), and redis-py shapes results
+# the same either way.
+PROTOCOL = 2
+
+
+def _driver_info() -> DriverInfo:
+    # Shows up as lib-name=redis-py(redis-session-inspector_v0.1.0) in CLIENT
+    # LIST, so operators can tell our connections from the application's.
+    return DriverInfo().add_upstream_driver("redis-session-inspector", __version__)
+
+
+class TLSConnection(Connection):
+    """TCP + TLS using a context built once from the settings, with an optional SNI.
+
+    redis-py's own ``SSLConnection`` builds its context from loose keyword
+    arguments and has no SNI override; building it ourselves lets us fail early
+    on a bad CA file and support ``--cacertdir`` and ``--sni`` in cluster mode too.
+    """
+
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, server_hostname: str | None = None, **kwargs: Any
+    ) -> None:
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        super().__init__(**kwargs)
+
+    def _connection_arguments(self) -> Mapping[str, Any]:
+        arguments = dict(super()._connection_arguments())
+        arguments["ssl"] = self.ssl_context
+        arguments["server_hostname"] = self.server_hostname or self.host
+        return arguments
+
+
+def connection_class_and_kwargs(
+    settings: ConnectionSettings,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    read_timeout: float | None = None,
+    retries: int = 0,
+) -> tuple[type[AbstractConnection], dict[str, Any]]:
+    """The redis-py connection class and keyword arguments for these settings.
+
+    Args:
+        settings: Where and how to connect.
+        ssl_context: A prebuilt context (built from the settings when ``None``).
+        read_timeout: Seconds to wait for a reply; ``None`` waits forever, which
+            blocking commands (BLPOP, MONITOR) need.
+        retries: How many times redis-py retries a failed connect or command.
+
+    Returns:
+        ``(connection_class, kwargs)`` usable with ``ConnectionPool`` or directly.
+    """
+    kwargs: dict[str, Any] = {
+        "username": settings.username,
+        "password": settings.password,
+        "socket_connect_timeout": settings.connect_timeout,
+        "socket_timeout": read_timeout,
+        "protocol": PROTOCOL,
+        "driver_info": _driver_info(),
+        "retry": Retry(NoBackoff(), retries),
+    }
+    if settings.socket:
+        kwargs.update(path=settings.socket, db=settings.db)
+        return UnixDomainSocketConnection, kwargs
+    kwargs.update(host=settings.host, port=settings.port, db=settings.db)
+    if settings.tls is None:
+        return Connection, kwargs
+    kwargs["ssl_context"] = ssl_context or build_ssl_context(settings.tls)
+    kwargs["server_hostname"] = settings.tls.sni
+    return TLSConnection, kwargs
