@@ -1,0 +1,274 @@
+"""Command line: redis-cli's connection flags, then a subcommand.
+
+    session-inspector [connection options] [tui]          the TUI (default)
+    session-inspector [connection options] cli [CMD ...]  redis-cli replacement
+    session-inspector demo                                embedded demo
+
+Connection flags come before the subcommand and are spelled as in redis-cli
+(``-h`` is the host; ``--help`` is help). Heavy modules (redis-py, Textual) are
+imported only by the subcommand that needs them, so ``--help`` and bad flags
+answer instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import NoReturn
+
+from inspector import __version__
+from inspector.redis_io.settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    ConnectionFlags,
+    ConnectionSettings,
+    SettingsError,
+    resolve_settings,
+)
+
+PROG = "session-inspector"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+AUTH_WARNING = (
+    "Warning: Using a password with '-a' or '-u' option on the command line interface "
+    "may not be safe.\n"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what is wrong and where to look, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
+
+
+def _db(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"database {text!r} is not a number") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (global connection flags plus subcommands)."""
+    parser = _Parser(
+        prog=PROG,
+        add_help=False,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "What is in a user's Spring (or any) session on Redis, and which container "
+            "just served it.\nConnects like redis-cli: same flags, REDISCLI_AUTH, TLS, "
+            "ACL users, cluster mode."
+        ),
+        epilog=(
+            "environment:\n"
+            "  REDISCLI_AUTH          password (keeps it out of `ps`), used when -a is not given\n"
+            "  REDIS_URL              redis://, rediss:// or unix:// URL of the server\n"
+            "  REDISCLUSTERENDPOINT   host or host:port (also REDIS_CLUSTER_ENDPOINT), as set\n"
+            "                         by the ECS task definitions of the Spring sample app\n"
+            "Flags beat the environment, which beats 127.0.0.1:6379.\n\n"
+            "exit codes: 0 ok, 1 error reply (cli -e), 2 bad usage, 3 cannot connect or\n"
+            "authenticate, 4 command refused by the server (NOPERM, unknown), 130 Ctrl-C"
+        ),
+    )
+    conn = parser.add_argument_group("connection (as redis-cli)")
+    conn.add_argument("-h", dest="host", metavar="HOST", help="server host (default 127.0.0.1)")
+    conn.add_argument(
+        "-p", dest="port", metavar="PORT", type=_port, help="server port (default 6379)"
+    )
+    conn.add_argument(
+        "-s", dest="socket", metavar="SOCKET", help="Unix socket (overrides -h and -p)"
+    )
+    conn.add_argument(
+        "-a",
+        "--pass",
+        dest="password",
+        metavar="PASSWORD",
+        help="password; prefer REDISCLI_AUTH, which does not show in `ps`",
+    )
+    conn.add_argument("--askpass", action="store_true", help="read the password from the terminal")
+    conn.add_argument("--user", dest="username", metavar="USER", help="ACL user (needs a password)")
+    conn.add_argument(
+        "-u",
+        dest="url",
+        metavar="URL",
+        help="redis://[user:pass@]host[:port][/db], rediss://... (TLS) or unix:///path[?db=N]",
+    )
+    conn.add_argument("-n", dest="db", metavar="DB", type=_db, help="database number")
+    conn.add_argument(
+        "-c",
+        dest="cluster",
+        action="store_true",
+        help="cluster mode (also detected from INFO cluster)",
+    )
+    conn.add_argument(
+        "-t",
+        "--timeout",
+        dest="connect_timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help=f"connect timeout (default {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    conn.add_argument(
+        "--no-auth-warning",
+        action="store_true",
+        help="no warning when a password is given on the command line",
+    )
+    tls = parser.add_argument_group("TLS (certificates are verified unless --insecure)")
+    tls.add_argument("--tls", action="store_true", help="connect with TLS")
+    tls.add_argument("--sni", metavar="HOST", help="server name for SNI and verification")
+    tls.add_argument("--cacert", metavar="FILE", help="CA bundle to trust (default: system store)")
+    tls.add_argument("--cacertdir", metavar="DIR", help="directory of trusted CA certificates")
+    tls.add_argument("--insecure", action="store_true", help="do not verify the server certificate")
+    tls.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
+    tls.add_argument("--key", metavar="FILE", help="client private key (mutual TLS)")
+    misc = parser.add_argument_group("other")
+    misc.add_argument("--help", action="help", help="show this help and exit")
+    misc.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.add_parser(
+        "tui", help="open the terminal UI (the default)", add_help=False, allow_abbrev=False
+    ).add_argument("--help", action="help", help="show this help and exit")
+
+    cli = commands.add_parser(
+        "cli",
+        help="run one Redis command (or a REPL) and print it as redis-cli does",
+        add_help=False,
+        allow_abbrev=False,
+        description=(
+            "redis-cli replacement: prints replies byte for byte as redis-cli does. "
+            "Without COMMAND, opens a REPL (history, Tab completion)."
+        ),
+    )
+    mode = cli.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--raw",
+        dest="raw",
+        action="store_const",
+        const=True,
+        help="raw output (default when stdout is not a terminal)",
+    )
+    mode.add_argument(
+        "--no-raw",
+        dest="raw",
+        action="store_const",
+        const=False,
+        help="formatted output (default on a terminal)",
+    )
+    cli.add_argument(
+        "-e",
+        dest="error_exit",
+        action="store_true",
+        help="exit with code 1 when the server replies with an error",
+    )
+    cli.add_argument("--help", action="help", help="show this help and exit")
+    cli.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND [ARG ...]")
+
+    demo = commands.add_parser(
+        "demo", help="embedded demo: needs no Redis server", add_help=False, allow_abbrev=False
+    )
+    demo.add_argument("--help", action="help", help="show this help and exit")
+    return parser
+
+
+def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings:
+    """Turn parsed arguments and the environment into connection settings.
+
+    Raises:
+        SettingsError: A value is invalid; the message names it and the fix.
+    """
+    password = ns.password
+    if ns.askpass:
+        password = getpass.getpass("Please input password: ")
+    flags = ConnectionFlags(
+        host=ns.host,
+        port=ns.port,
+        socket=ns.socket,
+        password=password,
+        username=ns.username,
+        url=ns.url,
+        db=ns.db,
+        tls=ns.tls,
+        ca_cert=ns.cacert,
+        ca_dir=ns.cacertdir,
+        cert=ns.cert,
+        key=ns.key,
+        sni=ns.sni,
+        insecure=ns.insecure,
+        cluster=ns.cluster,
+        connect_timeout=ns.connect_timeout,
+    )
+    return resolve_settings(flags, env)
+
+
+def _password_on_command_line(ns: argparse.Namespace) -> bool:
+    if ns.password is not None:
+        return True
+    return bool(ns.url and "@" in ns.url.split("://", 1)[-1].split("/", 1)[0])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    try:
+        settings = settings_from_args(ns, os.environ)
+        if settings.tls:
+            # Load the CA and client certificate now: a bad file is a usage error
+            # (exit 2), reported before anything touches the network.
+            from inspector.redis_io.tls import build_ssl_context
+
+            build_ssl_context(settings.tls)
+    except SettingsError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return EXIT_USAGE
+    except (KeyboardInterrupt, EOFError):
+        return EXIT_INTERRUPTED
+    if _password_on_command_line(ns) and not ns.no_auth_warning:
+        sys.stderr.write(AUTH_WARNING)
+    try:
+        return _dispatch(ns, settings)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("SESSION_INSPECTOR_DEBUG"):
+            raise
+        from inspector.redis_io.errors import describe_failure
+
+        failure = describe_failure(exc, settings)
+        sys.stderr.write(
+            f"{PROG}: {failure.message} (SESSION_INSPECTOR_DEBUG=1 shows the traceback)\n"
+        )
+        return int(failure.exit_code)
+
+
+def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    if ns.command == "cli":
+        from inspector.subcommands.cli import run_cli
+
+        return run_cli(settings, ns.args, raw=ns.raw, error_exit=ns.error_exit)
+    if ns.command == "demo":
+        from inspector.subcommands.demo import run_demo
+
+        return run_demo()
+    from inspector.tui.app import run_tui
+
+    return run_tui(settings)

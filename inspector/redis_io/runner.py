@@ -1,0 +1,259 @@
+"""Raw commands as redis-cli sends them: one node at a time, following MOVED/ASK.
+
+The `cli` command, its REPL and the TUI console run user-typed commands through
+:class:`CommandRunner`. Replies keep their RESP types (see
+:mod:`inspector.redis_io.resp`) so they print exactly as redis-cli prints them.
+In cluster mode the runner behaves like ``redis-cli -c``: it sends the command
+to the node it is on and, on ``MOVED``, moves to the node named and sends it
+again; on ``ASK`` it sends ``ASKING`` first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import ssl
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, replace
+
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import AuthenticationError, ResponseError
+
+from inspector.redis_io.connection import connection_class_and_kwargs
+from inspector.redis_io.errors import Failure, Problem, describe_failure
+from inspector.redis_io.info import parse_info
+from inspector.redis_io.redis_cli import ErrorReply, Reply
+from inspector.redis_io.resp import TypedRESP2Parser, error_reply
+from inspector.redis_io.settings import ConnectionSettings, with_endpoint
+from inspector.redis_io.tls import build_ssl_context
+
+__all__ = ["STREAMING_COMMANDS", "CommandRunner", "Redirect", "parse_redirect"]
+
+# After these, the server pushes replies until the connection closes.
+STREAMING_COMMANDS = frozenset({b"monitor", b"subscribe", b"psubscribe", b"ssubscribe"})
+MAX_REDIRECTS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A parsed ``MOVED``/``ASK`` error."""
+
+    ask: bool
+    slot: int
+    host: str
+    port: int
+
+
+def parse_redirect(reply: ErrorReply, current_host: str) -> Redirect | None:
+    """Parse ``MOVED 3999 127.0.0.1:6381`` or ``ASK ...``; ``None`` for other errors.
+
+    An empty host (``MOVED 3999 :6381``, sent when the node does not know its
+    address) means the host we are connected to.
+    """
+    parts = reply.message.split(b" ")
+    if len(parts) != 3 or parts[0] not in (b"MOVED", b"ASK"):
+        return None
+    host, _, port = parts[2].decode("ascii", "replace").rpartition(":")
+    try:
+        return Redirect(parts[0] == b"ASK", int(parts[1]), host or current_host, int(port))
+    except ValueError:
+        return None
+
+
+class CommandRunner:
+    """Sends commands over one raw connection per node, like redis-cli.
+
+    Args:
+        settings: Where to connect first, and how (TLS, auth, db).
+        follow_redirects: Follow ``MOVED``/``ASK`` (``-c``, or a detected cluster).
+        on_redirect: Called with each redirect that moves us to another node
+            (the REPL prints redis-cli's ``-> Redirected to slot...`` line).
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        follow_redirects: bool = False,
+        on_redirect: Callable[[Redirect], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.follow_redirects = follow_redirects
+        self._on_redirect = on_redirect
+        self._ssl_context: ssl.SSLContext | None = (
+            build_ssl_context(settings.tls) if settings.tls else None
+        )
+        self._connections: dict[str, AbstractConnection] = {}
+
+    @property
+    def current(self) -> ConnectionSettings:
+        """Settings of the node commands go to now (changes after ``MOVED``)."""
+        return self.settings
+
+    async def _connection(self, settings: ConnectionSettings) -> AbstractConnection:
+        key = settings.endpoint
+        connection = self._connections.get(key)
+        if connection is not None and connection.is_connected:
+            return connection
+        connection_class, kwargs = connection_class_and_kwargs(
+            settings, ssl_context=self._ssl_context, read_timeout=None
+        )
+        connection = connection_class(parser_class=TypedRESP2Parser, **kwargs)
+        try:
+            # The connect timeout covers the whole handshake (TLS, AUTH, SELECT):
+            # an endpoint that accepts and then stays silent must not hang us.
+            async with asyncio.timeout(settings.connect_timeout):
+                await connection.connect()
+        except Exception as exc:
+            await connection.disconnect()
+            raise describe_failure(exc, settings) from exc
+        self._connections[key] = connection
+        return connection
+
+    async def connect(self) -> bool:
+        """Open and authenticate the first connection, and detect cluster mode.
+
+        Sends ``INFO cluster`` (``PING`` when INFO is denied or renamed): it
+        proves the link and the credentials, and tells whether to follow
+        redirects when ``-c`` was not given.
+
+        Returns:
+            Whether the server runs in cluster mode (redirects are then followed).
+
+        Raises:
+            Failure: Unreachable, TLS mismatch, wrong password...
+        """
+        cluster = False
+        for probe in (("INFO", "cluster"), ("PING",)):
+            reply = await self._roundtrip(
+                self.settings,
+                [a.encode() for a in probe],
+                asking=False,
+                timeout=self.settings.connect_timeout,
+            )
+            if isinstance(reply, ErrorReply):
+                if reply.code in ("NOAUTH", "WRONGPASS"):
+                    await self._drop(self.settings)
+                    raise describe_failure(
+                        ResponseError(reply.message.decode("utf-8", "replace")), self.settings
+                    )
+                continue  # denied or renamed: try the next probe, else assume we are in
+            if isinstance(reply, bytes) and probe[0] == "INFO":
+                cluster = parse_info(reply).get("cluster_enabled") == "1"
+            break
+        if self.settings.cluster is None:
+            self.follow_redirects = self.follow_redirects or cluster
+        return cluster
+
+    async def _drop(self, settings: ConnectionSettings) -> None:
+        connection = self._connections.pop(settings.endpoint, None)
+        if connection is not None:
+            await connection.disconnect()
+
+    async def _roundtrip(
+        self,
+        settings: ConnectionSettings,
+        args: Sequence[bytes],
+        *,
+        asking: bool,
+        timeout: float | None = None,  # noqa: ASYNC109 - first reply only, see below
+    ) -> Reply:
+        connection = await self._connection(settings)
+        try:
+            # No read timeout by default: BLPOP 0 or a slow KEYS may take as long
+            # as they take, as in redis-cli. The first command of a connection
+            # gets one, so a silent endpoint cannot hang us.
+            async with asyncio.timeout(timeout):
+                if asking:
+                    await connection.send_command("ASKING")
+                    await connection.read_response(timeout=math.inf)
+                await connection.send_command(*args)
+                try:
+                    response: Reply = await connection.read_response(timeout=math.inf)
+                except ResponseError as exc:
+                    return error_reply(exc)
+                except AuthenticationError as exc:
+                    # redis-py raises WRONGPASS/NOAUTH replies as connection errors;
+                    # to a typed `AUTH wrong` they are just an error reply. The
+                    # connection was dropped; the next command reconnects.
+                    if getattr(exc, "raw_reply", None) is None:
+                        raise
+                    return error_reply(exc)
+                return response
+        except Failure:
+            raise
+        except Exception as exc:
+            await self._drop(settings)
+            raise describe_failure(exc, settings) from exc
+
+    async def execute(self, args: Sequence[bytes]) -> Reply:
+        """Send one command and return its typed reply, following redirects.
+
+        Error replies are returned as :class:`ErrorReply`, not raised: a wrong
+        command is output, not a failure.
+
+        Raises:
+            Failure: The connection broke or could not be made.
+        """
+        target = self.settings
+        asking = False
+        for _ in range(MAX_REDIRECTS):
+            reply = await self._roundtrip(target, args, asking=asking)
+            if not (self.follow_redirects and isinstance(reply, ErrorReply)):
+                self._after(args, reply)
+                return reply
+            redirect = parse_redirect(reply, target.host)
+            if redirect is None:
+                return reply
+            target = with_endpoint(self.settings, redirect.host, redirect.port)
+            asking = redirect.ask
+            if not redirect.ask:
+                # Like redis-cli, stay on the node that owns the slot.
+                self.settings = target
+            if self._on_redirect is not None:
+                self._on_redirect(redirect)
+        raise Failure(
+            Problem.CLUSTER, f"too many redirects for {args[0]!r}; is the cluster resharding?"
+        )
+
+    def _after(self, args: Sequence[bytes], reply: Reply) -> None:
+        # A successful SELECT or AUTH changes what reconnections must do (and
+        # the db the prompt shows), as in redis-cli.
+        if isinstance(reply, ErrorReply) or not args:
+            return
+        name = args[0].lower()
+        if name == b"select" and len(args) == 2:
+            try:
+                self.settings = replace(self.settings, db=int(args[1]))
+            except ValueError:
+                return
+        elif name == b"auth" and len(args) in (2, 3):
+            text = [arg.decode("utf-8", "surrogateescape") for arg in args[1:]]
+            user = text[0] if len(text) == 2 else self.settings.username
+            self.settings = replace(self.settings, username=user, password=text[-1])
+
+    async def stream(self) -> AsyncIterator[Reply]:
+        """Yield the replies the current node pushes after MONITOR or (P|S)SUBSCRIBE.
+
+        Runs until the caller stops iterating or the connection drops; the
+        connection is then closed, since it is no longer usable for commands.
+        """
+        settings = self.settings
+        connection = await self._connection(settings)
+        try:
+            while True:
+                try:
+                    reply: Reply = await connection.read_response(timeout=math.inf)
+                except ResponseError as exc:
+                    reply = error_reply(exc)
+                yield reply
+        except Exception as exc:
+            raise describe_failure(exc, settings) from exc
+        finally:
+            await self._drop(settings)
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        for key in list(self._connections):
+            connection = self._connections.pop(key)
+            await connection.disconnect()

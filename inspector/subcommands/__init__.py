@@ -1,0 +1,1 @@
+"""Subcommand implementations; `inspector.cli` parses arguments and calls into these."""
