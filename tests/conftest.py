@@ -1,0 +1,167 @@
+"""Shared pytest configuration and fixtures for the test suite."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+import redis
+
+from tests.harness import (
+    HarnessError,
+    RedisServer,
+    TLSFiles,
+    generate_tls_files,
+    start_acl_server,
+    start_cluster,
+    start_redis_server,
+    stop_servers,
+)
+
+# =============================================================================
+# Redis server harness (see tests/harness.py)
+#
+# Session-scoped private redis-server processes on free 127.0.0.1 ports; the
+# shared server on port 6379 is never used.  Each fixture starts its server(s)
+# lazily on first use and stops them at session end; all files live in one
+# temporary directory that is removed afterwards.  If a test that used one of
+# these servers fails, the servers' log tails are attached to the report.
+# =============================================================================
+
+_T = TypeVar("_T")
+
+
+def _started(start: Callable[[], _T]) -> _T:
+    """Run a harness start function, turning harness errors into a clear fixture failure."""
+    try:
+        return start()
+    except HarnessError as exc:
+        message = str(exc)
+    pytest.fail(f"Redis test harness: {message}", pytrace=False)  # outside `except`: no chaining
+
+
+@pytest.fixture(scope="session")
+def redis_harness_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Directory holding TLS files and server data dirs; removed at session end."""
+    path = tmp_path_factory.mktemp("redis-harness", numbered=False)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tls_files(redis_harness_dir: Path) -> TLSFiles:
+    """Test PKI: CA, server cert (localhost/127.0.0.1), client cert, unrelated CA."""
+    return _started(lambda: generate_tls_files(redis_harness_dir / "tls"))
+
+
+@pytest.fixture(scope="session")
+def redis_standalone(redis_harness_dir: Path) -> Iterator[RedisServer]:
+    """Plain-TCP standalone server without a password."""
+    server = _started(lambda: start_redis_server(redis_harness_dir / "standalone"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_tls(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[RedisServer]:
+    """TLS-only server (``port == 0``); client certificates are not required."""
+    server = _started(
+        lambda: start_redis_server(
+            redis_harness_dir / "tls-server", tls=tls_files, tls_only=True, tls_auth_clients="no"
+        )
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_mtls(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[RedisServer]:
+    """TLS-only server that requires a client certificate signed by the test CA."""
+    server = _started(
+        lambda: start_redis_server(
+            redis_harness_dir / "mtls-server", tls=tls_files, tls_only=True, tls_auth_clients="yes"
+        )
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_acl(redis_harness_dir: Path) -> Iterator[RedisServer]:
+    """Server with ``requirepass`` ADMIN_PASSWORD and the read-only ACL user ``reader``."""
+    server = _started(lambda: start_acl_server(redis_harness_dir / "acl"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(redis_harness_dir: Path) -> Iterator[list[RedisServer]]:
+    """Plain-TCP cluster of 3 primaries (no replicas) covering all 16384 slots.
+
+    Created with `redis-cli --cluster create`, the way operators build one; the
+    TLS cluster below uses the harness's faster native bootstrap.
+    """
+    nodes = _started(
+        lambda: start_cluster(redis_harness_dir / "cluster", primaries=3, use_redis_cli=True)
+    )
+    try:
+        yield nodes
+    finally:
+        stop_servers(nodes)
+
+
+@pytest.fixture(scope="session")
+def redis_tls_cluster(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[list[RedisServer]]:
+    """TLS-only cluster of 3 primaries (TLS cluster bus, tls-auth-clients no)."""
+    nodes = _started(
+        lambda: start_cluster(redis_harness_dir / "tls-cluster", primaries=3, tls=tls_files)
+    )
+    try:
+        yield nodes
+    finally:
+        stop_servers(nodes)
+
+
+@pytest.fixture
+def redis_clean(redis_standalone: RedisServer) -> RedisServer:
+    """The standalone server after FLUSHALL (all databases empty)."""
+    client = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_standalone
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item,
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the log tail of every RedisServer a failed test used to its report."""
+    report = yield
+    if report.failed:
+        funcargs: dict[str, object] = getattr(item, "funcargs", {})
+        for name, value in funcargs.items():
+            servers = value if isinstance(value, list) else [value]
+            for server in servers:
+                if isinstance(server, RedisServer):
+                    report.sections.append(
+                        (f"redis-server log: {name} {server.address}", server.log_tail())
+                    )
+    return report
+
+
+# ============================ end of Redis harness ============================
