@@ -59,52 +59,52 @@ def tls_files(redis_harness_dir: Path) -> TLSFiles:
     return _started(lambda: generate_tls_files(redis_harness_dir / "tls"))
 
 
-@pytest.fixture(scope="session")
-def redis_standalone(redis_harness_dir: Path) -> Iterator[RedisServer]:
-    """Plain-TCP standalone server without a password."""
-    server = _started(lambda: start_redis_server(redis_harness_dir / "standalone"))
+def _serve(start: Callable[[], RedisServer]) -> Iterator[RedisServer]:
+    """Start a server for a fixture, yield it, stop it afterwards."""
+    server = _started(start)
     try:
         yield server
     finally:
         server.stop()
+
+
+def _serve_cluster(start: Callable[[], list[RedisServer]]) -> Iterator[list[RedisServer]]:
+    """Start a cluster for a fixture, yield its nodes, stop them afterwards."""
+    nodes = _started(start)
+    try:
+        yield nodes
+    finally:
+        stop_servers(nodes)
+
+
+@pytest.fixture(scope="session")
+def redis_standalone(redis_harness_dir: Path) -> Iterator[RedisServer]:
+    """Plain-TCP standalone server without a password."""
+    yield from _serve(lambda: start_redis_server(redis_harness_dir / "standalone"))
 
 
 @pytest.fixture(scope="session")
 def redis_tls(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[RedisServer]:
     """TLS-only server (``port == 0``); client certificates are not required."""
-    server = _started(
-        lambda: start_redis_server(
-            redis_harness_dir / "tls-server", tls=tls_files, tls_only=True, tls_auth_clients="no"
-        )
+    directory = redis_harness_dir / "tls-server"
+    yield from _serve(
+        lambda: start_redis_server(directory, tls=tls_files, tls_only=True, tls_auth_clients="no")
     )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_mtls(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[RedisServer]:
     """TLS-only server that requires a client certificate signed by the test CA."""
-    server = _started(
-        lambda: start_redis_server(
-            redis_harness_dir / "mtls-server", tls=tls_files, tls_only=True, tls_auth_clients="yes"
-        )
+    directory = redis_harness_dir / "mtls-server"
+    yield from _serve(
+        lambda: start_redis_server(directory, tls=tls_files, tls_only=True, tls_auth_clients="yes")
     )
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def redis_acl(redis_harness_dir: Path) -> Iterator[RedisServer]:
     """Server with ``requirepass`` ADMIN_PASSWORD and the read-only ACL user ``reader``."""
-    server = _started(lambda: start_acl_server(redis_harness_dir / "acl"))
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from _serve(lambda: start_acl_server(redis_harness_dir / "acl"))
 
 
 @pytest.fixture(scope="session")
@@ -114,25 +114,15 @@ def redis_cluster(redis_harness_dir: Path) -> Iterator[list[RedisServer]]:
     Created with `redis-cli --cluster create`, the way operators build one; the
     TLS cluster below uses the harness's faster native bootstrap.
     """
-    nodes = _started(
-        lambda: start_cluster(redis_harness_dir / "cluster", primaries=3, use_redis_cli=True)
-    )
-    try:
-        yield nodes
-    finally:
-        stop_servers(nodes)
+    directory = redis_harness_dir / "cluster"
+    yield from _serve_cluster(lambda: start_cluster(directory, primaries=3, use_redis_cli=True))
 
 
 @pytest.fixture(scope="session")
 def redis_tls_cluster(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[list[RedisServer]]:
     """TLS-only cluster of 3 primaries (TLS cluster bus, tls-auth-clients no)."""
-    nodes = _started(
-        lambda: start_cluster(redis_harness_dir / "tls-cluster", primaries=3, tls=tls_files)
-    )
-    try:
-        yield nodes
-    finally:
-        stop_servers(nodes)
+    directory = redis_harness_dir / "tls-cluster"
+    yield from _serve_cluster(lambda: start_cluster(directory, primaries=3, tls=tls_files))
 
 
 @pytest.fixture
@@ -165,3 +155,20 @@ def pytest_runtest_makereport(
 
 
 # ============================ end of Redis harness ============================
+
+
+@pytest.fixture(scope="session")
+def redis_restricted(redis_harness_dir: Path) -> Iterator[RedisServer]:
+    """An ElastiCache-like server: CONFIG and INFO renamed away (unknown commands).
+
+    Also listens on a Unix socket, at ``directory / "redis.sock"``.
+    """
+    directory = redis_harness_dir / "restricted"
+    directory.mkdir(parents=True, exist_ok=True)
+    args = (
+        "--rename-command", "CONFIG", "",
+        "--rename-command", "INFO", "",
+        "--unixsocket", str(directory / "redis.sock"),
+        "--unixsocketperm", "700",
+    )  # fmt: skip
+    yield from _serve(lambda: start_redis_server(directory, *args))
