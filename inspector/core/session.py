@@ -1,0 +1,396 @@
+"""The session model: one Spring session as read from Redis, decoded on demand.
+
+``redis_io`` reads a :class:`RawSession` (the hash, its TTL and its shadow
+key's TTL); :meth:`Session.from_raw` turns it into times, state, host and
+principal. Attribute values are decoded lazily and cached, so listing many
+sessions decodes only what the list shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import orjson
+
+from inspector.core.decoders import decode_value, jdk_number
+from inspector.core.spring import (
+    ATTRIBUTE_PREFIX,
+    CREATION_TIME,
+    LAST_ACCESSED_TIME,
+    MAX_INACTIVE_INTERVAL,
+    PRINCIPAL_INDEX_ATTRIBUTE,
+    SECURITY_CONTEXT_ATTRIBUTE,
+)
+from inspector.core.values import CLASS, ENTRIES, ITEMS, Decoded, JsonValue, ValueFormat
+
+__all__ = [
+    "HOST_FIELD_NAMES",
+    "HostField",
+    "Layout",
+    "RawSession",
+    "Session",
+    "SessionState",
+    "find_host",
+]
+
+HOST_FIELD_NAMES = ("host", "hostname", "hostName", "container", "instance", "server")
+# Byte needles for a cheap pre-check: an attribute whose bytes contain none of
+# these cannot hold a host field, so it is not decoded just to look.
+_HOST_NEEDLES = (b"host", b"container", b"instance", b"server")
+# The indexed layout keeps the hash 300 s past the expiry; half of that
+# separates it from the default layout's EXPIREAT at the expiry itself.
+_INDEXED_MARGIN_MS = 150_000
+_DIGITS = re.compile(rb"-?\d{1,19}")
+
+
+class SessionState(StrEnum):
+    """Where a session is in its life."""
+
+    ACTIVE = "active"
+    INVALIDATED = "invalidated"
+    """``maxInactiveInterval`` = 0: invalidated, the hash lingers up to 300 s (indexed)."""
+    NEVER_EXPIRES = "never-expires"
+    """A negative ``maxInactiveInterval``."""
+    EXPIRED = "expired"
+    """Past its expiry (or its shadow key gone) while the hash lingers."""
+
+
+class Layout(StrEnum):
+    """Which repository wrote the session, as far as the keys tell."""
+
+    INDEXED = "indexed"
+    """Servlet/reactive indexed repository: shadow key, hash TTL = interval + 300 s."""
+    DEFAULT = "default"
+    """Spring Session 3 default repository: one hash, EXPIREAT at the expiry."""
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RawSession:
+    """A session hash as read from Redis, before any decoding."""
+
+    key: str
+    namespace: str
+    session_id: str
+    fields: Mapping[str, bytes]
+    """Hash field name (UTF-8) to raw value, in the order Redis returned them."""
+    hash_ttl_ms: int
+    """PTTL of the hash: -1 when it has no expiry."""
+    shadow_ttl_ms: int | None
+    """PTTL of ``<ns>:sessions:expires:<id>``; ``None`` when that key does not exist."""
+    observed_at_ms: int
+    """Client time when the values were read (epoch ms)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HostField:
+    """Where to read the host from (``--host-field ATTR.PATH``).
+
+    Attribute names contain dots (``scopedTarget.sampleSession``), so the longest
+    attribute name that prefixes the path wins; the rest is a dotted path of
+    field names, map keys or list indexes.
+    """
+
+    path: str
+
+    def locate(self, attributes: Mapping[str, Decoded]) -> str | None:
+        """The host at this path, or ``None`` when the path leads nowhere."""
+        names = sorted(
+            (n for n in attributes if self.path == n or self.path.startswith(n + ".")),
+            key=len,
+            reverse=True,
+        )
+        for name in names:
+            value: JsonValue = attributes[name].value
+            rest = self.path[len(name) + 1 :]
+            for part in rest.split(".") if rest else []:
+                value = _step(value, part)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                return str(value)
+        return None
+
+
+def _step(value: JsonValue, part: str) -> JsonValue:
+    if isinstance(value, dict):
+        if part in value:
+            return value[part]
+        entries = value.get(ENTRIES)
+        if isinstance(entries, dict):
+            return entries.get(part)
+        items = value.get(ITEMS)
+        if isinstance(items, list) and part.isdigit() and int(part) < len(items):
+            return items[int(part)]
+        return None
+    if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+        return value[int(part)]
+    return None
+
+
+def find_host(value: JsonValue, depth: int = 0) -> str | None:
+    """The first string field named like a host (``host``, ``hostname``...), depth first."""
+    if depth > 32:
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in HOST_FIELD_NAMES and isinstance(item, str) and item:
+                return item
+        for key, item in value.items():
+            if key != CLASS:
+                found = find_host(item, depth + 1)
+                if found:
+                    return found
+    elif isinstance(value, list):
+        for item in value:
+            found = find_host(item, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _as_int(data: bytes | None) -> int | None:
+    """A metadata field as a number, however it was serialized (text, JSON, JDK Long)."""
+    if data is None or not data:
+        return None
+    if _DIGITS.fullmatch(data):
+        return int(data)
+    number = jdk_number(data)
+    if number is not None:
+        return number
+    value = decode_value(data).value
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _DIGITS.fullmatch(value.encode()):
+        return int(value)
+    return None
+
+
+def _principal_from_context(value: JsonValue) -> str | None:
+    """``SecurityContextImpl.authentication.principal`` as a name (JDK or Jackson)."""
+    if not isinstance(value, dict):
+        return None
+    authentication = value.get("authentication")
+    if not isinstance(authentication, dict):
+        return None
+    principal = authentication.get("principal")
+    if isinstance(principal, str) and principal:
+        return principal
+    if isinstance(principal, dict):
+        for key in ("username", "name", "login", "email"):
+            candidate = principal.get(key)
+            if isinstance(candidate, str) and candidate:
+                return candidate
+    name = authentication.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+@dataclass(slots=True)
+class Session:
+    """One Spring session: metadata, state, host and principal, attributes on demand."""
+
+    raw: RawSession
+    creation_time: int | None
+    last_accessed_time: int | None
+    max_inactive_interval: int | None
+    state: SessionState
+    layout: Layout
+    expires_at: int | None
+    """``lastAccessedTime + maxInactiveInterval`` in epoch ms; ``None`` if it never expires."""
+    attribute_names: list[str]
+    """Attributes with a value, in hash order."""
+    removed_attributes: list[str]
+    """Tombstones: attribute fields left with an empty value by ``removeAttribute``."""
+    host: str | None = None
+    host_source: str | None = None
+    """Attribute (and path) the host came from."""
+    principal: str | None = None
+    _decoded: dict[str, Decoded] = field(default_factory=dict, repr=False)
+
+    @property
+    def id(self) -> str:
+        """The session id."""
+        return self.raw.session_id
+
+    @property
+    def namespace(self) -> str:
+        """The namespace, without the trailing colon."""
+        return self.raw.namespace
+
+    @property
+    def key(self) -> str:
+        """The hash's key."""
+        return self.raw.key
+
+    @property
+    def size(self) -> int:
+        """Bytes of all field names and values."""
+        return sum(len(name.encode()) + len(value) for name, value in self.raw.fields.items())
+
+    @classmethod
+    def from_raw(
+        cls,
+        raw: RawSession,
+        *,
+        host_field: HostField | None = None,
+        principal_hint: str | None = None,
+    ) -> Session:
+        """Decode what the list needs: times, state, host, principal.
+
+        Args:
+            raw: The session as read from Redis.
+            host_field: Where to read the host, instead of searching for one.
+            principal_hint: A principal known from a principal index set.
+        """
+        fields = raw.fields
+        creation = _as_int(fields.get(CREATION_TIME))
+        last_access = _as_int(fields.get(LAST_ACCESSED_TIME))
+        interval = _as_int(fields.get(MAX_INACTIVE_INTERVAL))
+        names: list[str] = []
+        removed: list[str] = []
+        for name, value in fields.items():
+            if name.startswith(ATTRIBUTE_PREFIX):
+                (names if value else removed).append(name[len(ATTRIBUTE_PREFIX) :])
+        expires_at = None
+        if interval is not None and interval > 0 and last_access is not None:
+            expires_at = last_access + interval * 1000
+        layout = _layout(raw, expires_at)
+        session = cls(
+            raw=raw,
+            creation_time=creation,
+            last_accessed_time=last_access,
+            max_inactive_interval=interval,
+            state=_state(raw, interval, expires_at, layout),
+            layout=layout,
+            expires_at=expires_at,
+            attribute_names=names,
+            removed_attributes=removed,
+        )
+        session._find_host(host_field)
+        session.principal = session._find_principal() or principal_hint
+        return session
+
+    def attribute(self, name: str) -> Decoded:
+        """The decoded value of an attribute (cached); a tombstone decodes as ``EMPTY``."""
+        decoded = self._decoded.get(name)
+        if decoded is None:
+            decoded = decode_value(self.raw.fields.get(ATTRIBUTE_PREFIX + name, b""))
+            self._decoded[name] = decoded
+        return decoded
+
+    def attributes(self) -> Iterator[tuple[str, Decoded]]:
+        """Every attribute with a value, decoded, in hash order."""
+        for name in self.attribute_names:
+            yield name, self.attribute(name)
+
+    def _find_host(self, host_field: HostField | None) -> None:
+        if host_field is not None:
+            decoded = {
+                name: self.attribute(name)
+                for name in self.attribute_names
+                if host_field.path == name or host_field.path.startswith(name + ".")
+            }
+            self.host = host_field.locate(decoded)
+            self.host_source = host_field.path if self.host else None
+            return
+        for name in sorted(self.attribute_names):
+            raw = self.raw.fields[ATTRIBUTE_PREFIX + name]
+            if name in HOST_FIELD_NAMES:
+                # session.setAttribute("host", hostname): the attribute is the field.
+                value = self.attribute(name).value
+                if isinstance(value, str) and value:
+                    self.host, self.host_source = value, name
+                    return
+            if not any(needle in raw for needle in _HOST_NEEDLES):
+                continue
+            host = find_host(self._searchable(name, raw))
+            if host:
+                self.host, self.host_source = host, name
+                return
+
+    def _searchable(self, name: str, raw: bytes) -> JsonValue:
+        # Host fields are plain keys in Jackson and plain JSON alike, so parsed
+        # JSON is searched as is: building the typed tree (dates, wrappers) is
+        # left for when someone looks at the attribute.
+        if raw[:1] in (b"{", b"["):
+            try:
+                parsed: JsonValue = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                return parsed
+        return self.attribute(name).value
+
+    def _find_principal(self) -> str | None:
+        if PRINCIPAL_INDEX_ATTRIBUTE in self.attribute_names:
+            value = self.attribute(PRINCIPAL_INDEX_ATTRIBUTE).value
+            if isinstance(value, str) and value:
+                return value
+        if SECURITY_CONTEXT_ATTRIBUTE in self.attribute_names:
+            return _principal_from_context(self.attribute(SECURITY_CONTEXT_ATTRIBUTE).value)
+        return None
+
+    def to_json(self, *, attributes: bool = False) -> dict[str, JsonValue]:
+        """The documented JSON form (``ls --json``; ``show --json`` adds ``attributes``)."""
+        raw = self.raw
+        out: dict[str, JsonValue] = {
+            "id": self.id,
+            "namespace": self.namespace,
+            "key": self.key,
+            "creationTime": self.creation_time,
+            "lastAccessedTime": self.last_accessed_time,
+            "maxInactiveInterval": self.max_inactive_interval,
+            "ttl": _seconds(raw.hash_ttl_ms),
+            "shadowTtl": None if raw.shadow_ttl_ms is None else _seconds(raw.shadow_ttl_ms),
+            "expiresAt": self.expires_at,
+            "state": self.state.value,
+            "layout": self.layout.value,
+            "host": self.host,
+            "hostSource": self.host_source,
+            "principal": self.principal,
+            "attributeNames": list(self.attribute_names),
+            "removedAttributes": list(self.removed_attributes),
+            "size": self.size,
+        }
+        if attributes:
+            out["attributes"] = {name: decoded.to_json() for name, decoded in self.attributes()}
+        return out
+
+    @property
+    def undecodable_attributes(self) -> list[str]:
+        """Attributes already decoded that could not be read."""
+        return [n for n, d in self._decoded.items() if d.format is ValueFormat.UNDECODABLE]
+
+
+def _seconds(ttl_ms: int) -> int:
+    # PTTL's -1 (no expiry) and -2 (missing) stay as they are; anything else
+    # rounds up, as TTL does.
+    return ttl_ms if ttl_ms < 0 else (ttl_ms + 999) // 1000
+
+
+def _layout(raw: RawSession, expires_at: int | None) -> Layout:
+    if raw.shadow_ttl_ms is not None:
+        return Layout.INDEXED
+    if raw.hash_ttl_ms < 0 or expires_at is None:
+        return Layout.UNKNOWN
+    remaining = expires_at - raw.observed_at_ms
+    return Layout.INDEXED if raw.hash_ttl_ms > remaining + _INDEXED_MARGIN_MS else Layout.DEFAULT
+
+
+def _state(
+    raw: RawSession, interval: int | None, expires_at: int | None, layout: Layout
+) -> SessionState:
+    if interval == 0:
+        return SessionState.INVALIDATED
+    if interval is not None and interval < 0:
+        return SessionState.NEVER_EXPIRES
+    if expires_at is not None and raw.observed_at_ms >= expires_at:
+        return SessionState.EXPIRED
+    if layout is Layout.INDEXED and raw.shadow_ttl_ms is None:
+        return SessionState.EXPIRED
+    return SessionState.ACTIVE
