@@ -24,9 +24,13 @@ from inspector.redis_io.info import parse_info
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.tls import build_ssl_context
 
-__all__ = ["RedisClient", "open_client"]
+__all__ = ["ROUND_TRIP_TIMEOUT", "RedisClient", "open_client"]
 
 RedisClient: TypeAlias = "Redis | RedisCluster"
+
+# Longest wait for one round trip (a SCAN page, a pipeline of a few thousand
+# commands): a stalled server or network shows up as a timeout, not a hang.
+ROUND_TRIP_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,7 @@ def _cluster_client(
 async def open_client(
     settings: ConnectionSettings,
     *,
-    read_timeout: float | None = 30.0,
+    read_timeout: float | None = None,
     retries: int = 0,
 ) -> RedisClient:
     """Connect, authenticate and return a standalone or cluster client.
@@ -92,7 +96,9 @@ async def open_client(
 
     Args:
         settings: Where and how to connect.
-        read_timeout: Seconds to wait for any reply.
+        read_timeout: Seconds to wait for any one reply. ``None`` (the default)
+            sets no per-reply timer, which costs a lot in big pipelines;
+            callers bound whole round trips instead (:data:`ROUND_TRIP_TIMEOUT`).
         retries: Retries for failed commands on the returned client.
 
     Returns:

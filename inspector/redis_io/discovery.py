@@ -1,0 +1,301 @@
+"""Find Spring sessions: SCAN every primary, read candidates in pipelines, stream batches.
+
+One pass over the keyspace with ``SCAN ... COUNT 1000`` (never KEYS), on every
+primary in cluster mode. Key names are classified by
+:func:`inspector.core.spring.classify_key`; session candidates are read with a
+non-transactional pipeline (``HGETALL``, ``PTTL`` of the hash and of its shadow
+key) and confirmed by their fields, so a string or set that merely looks like
+a session key is skipped (its HGETALL answers WRONGTYPE). Batches of sessions
+are yielded as soon as they are read: the first ones are usable long before
+the scan ends. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.asyncio import RedisCluster
+
+from inspector.core.decoders import decode_value
+from inspector.core.session import HostField, RawSession, Session
+from inspector.core.spring import (
+    METADATA_FIELDS,
+    KeyKind,
+    SpringKey,
+    classify_key,
+    is_uuid,
+    normalize_namespace,
+    session_key,
+    shadow_key,
+)
+from inspector.redis_io.client import ROUND_TRIP_TIMEOUT, RedisClient
+from inspector.redis_io.pipeline import run_pipeline
+
+__all__ = [
+    "DEFAULT_SCAN_COUNT",
+    "Inventory",
+    "ScanProgress",
+    "SessionScanner",
+    "find_session",
+    "read_raw_sessions",
+]
+
+DEFAULT_SCAN_COUNT = 1000
+
+
+@dataclass(slots=True)
+class ScanProgress:
+    """How far a scan has come (for progress bars)."""
+
+    keys_scanned: int = 0
+    sessions_found: int = 0
+    nodes_total: int = 1
+    nodes_done: int = 0
+    done: bool = False
+
+
+@dataclass(slots=True)
+class Inventory:
+    """Everything of Spring's layout the scan saw, beyond the session hashes."""
+
+    kinds: Counter[tuple[str, KeyKind]] = field(default_factory=Counter)
+    """(namespace, kind) -> number of keys."""
+    principal_sets: list[tuple[str, str, bytes]] = field(default_factory=list)
+    """(namespace, principal, key) of every principal index set."""
+
+    def add(self, key: SpringKey, name: bytes) -> None:
+        """Count a classified key; remember principal index sets for later reads."""
+        self.kinds[(key.namespace, key.kind)] += 1
+        if key.kind is KeyKind.PRINCIPAL_INDEX and key.principal is not None:
+            self.principal_sets.append((key.namespace, key.principal, name))
+
+
+def _decoded_member(member: bytes) -> str:
+    """A set member as Spring wrote it: JDK string, JSON string, or plain text."""
+    value = decode_value(member).value
+    if isinstance(value, str):
+        return value
+    return member.decode("utf-8", "replace")
+
+
+def _cursor(value: Any) -> int:
+    # RedisCluster answers SCAN on one node with ({node_name: cursor}, keys).
+    if isinstance(value, dict):
+        value = next(iter(value.values()))
+    return int(value)
+
+
+def _keys(keys: Sequence[bytes | str]) -> list[bytes]:
+    # Replies are bytes (no decode_responses); the annotation admits str too.
+    return [key if isinstance(key, bytes) else key.encode() for key in keys]
+
+
+def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
+    """Confirm a hash is a session by its metadata fields, not just its name."""
+    present = sum(1 for name in METADATA_FIELDS if name in fields)
+    return present == len(METADATA_FIELDS) or (present >= 1 and is_uuid(session_id))
+
+
+async def read_raw_sessions(
+    client: RedisClient, candidates: Sequence[tuple[str, str, str]]
+) -> list[RawSession]:
+    """Read session hashes with one non-transactional pipeline.
+
+    Per candidate: ``HGETALL`` of the hash, ``PTTL`` of the hash and of its
+    shadow key (which may live on another node in a cluster).
+
+    Args:
+        client: Standalone or cluster client.
+        candidates: ``(key, namespace, session id)`` triples.
+
+    Returns:
+        The ones that are session hashes, with their TTLs; others are dropped.
+    """
+    if not candidates:
+        return []
+    commands: list[tuple[bytes, ...]] = []
+    for key, namespace, session_id in candidates:
+        encoded = key.encode()
+        commands.append((b"HGETALL", encoded))
+        commands.append((b"PTTL", encoded))
+        commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+    replies = await run_pipeline(client, commands)
+    observed = int(time.time() * 1000)
+    sessions = []
+    for index, (key, namespace, session_id) in enumerate(candidates):
+        flat, hash_ttl, shadow_ttl = replies[3 * index : 3 * index + 3]
+        if not isinstance(flat, list) or not flat:
+            continue  # WRONGTYPE (not a hash) or gone since the SCAN
+        fields = {
+            flat[i].decode("utf-8", "surrogateescape"): flat[i + 1]
+            for i in range(0, len(flat) - 1, 2)
+        }
+        if not _is_session(fields, session_id):
+            continue
+        sessions.append(
+            RawSession(
+                key=key,
+                namespace=namespace,
+                session_id=session_id,
+                fields=fields,
+                hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
+                shadow_ttl_ms=(
+                    shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
+                ),
+                observed_at_ms=observed,
+            )
+        )
+    return sessions
+
+
+class SessionScanner:
+    """Streams every session of a keyspace, batch by batch.
+
+    Args:
+        client: From :func:`inspector.redis_io.client.open_client`.
+        namespace: Only this namespace (``spring:session``); ``None`` finds all.
+        count: SCAN's COUNT hint.
+        host_field: Where to read the host (``--host-field``).
+    """
+
+    def __init__(
+        self,
+        client: RedisClient,
+        *,
+        namespace: str | None = None,
+        count: int = DEFAULT_SCAN_COUNT,
+        host_field: HostField | None = None,
+    ) -> None:
+        self.client = client
+        self.namespace = normalize_namespace(namespace) if namespace else None
+        self.count = count
+        self.host_field = host_field
+        self.progress = ScanProgress()
+        self.inventory = Inventory()
+
+    def _nodes(self) -> list[Any]:
+        if isinstance(self.client, RedisCluster):
+            return list(self.client.get_primaries())
+        return [None]
+
+    async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
+        match = f"{self.namespace}:*" if self.namespace else None
+        cursor = 0
+        while True:
+            async with asyncio.timeout(ROUND_TRIP_TIMEOUT):
+                if node is None:
+                    cursor, keys = await self.client.scan(cursor, match=match, count=self.count)
+                else:
+                    raw_cursor, keys = await self.client.scan(
+                        cursor, match=match, count=self.count, target_nodes=node
+                    )
+                    cursor = _cursor(raw_cursor)
+            self.progress.keys_scanned += len(keys)
+            yield _keys(keys)
+            if cursor == 0:
+                return
+
+    def _classify(self, keys: Iterable[bytes], seen: set[bytes]) -> list[tuple[str, str, str]]:
+        candidates = []
+        for name in keys:
+            try:
+                text = name.decode("utf-8")
+            except UnicodeDecodeError:
+                continue  # Spring writes UTF-8 key names
+            key = classify_key(text)
+            if key is None or (self.namespace and key.namespace != self.namespace):
+                continue
+            self.inventory.add(key, name)
+            if key.kind is KeyKind.SESSION and key.session_id and name not in seen:
+                # SCAN may return a key twice (while the table is rehashed).
+                seen.add(name)
+                candidates.append((text, key.namespace, key.session_id))
+        return candidates
+
+    async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
+        """Raw sessions as read, one list per SCAN batch that found any."""
+        nodes = self._nodes()
+        self.progress.nodes_total = len(nodes)
+        seen: set[bytes] = set()
+        for node in nodes:
+            async for keys in self._scan_node(node):
+                candidates = self._classify(keys, seen)
+                batch = await read_raw_sessions(self.client, candidates)
+                self.progress.sessions_found += len(batch)
+                if batch:
+                    yield batch
+            self.progress.nodes_done += 1
+        self.progress.done = True
+
+    async def batches(self) -> AsyncIterator[list[Session]]:
+        """Decoded sessions (times, state, host, principal), one list per batch."""
+        async for batch in self.raw_batches():
+            yield [Session.from_raw(raw, host_field=self.host_field) for raw in batch]
+
+    async def principal_index(self) -> dict[str, str]:
+        """Session id -> principal, from the principal index sets the scan saw.
+
+        Call after the scan; reads each set with SMEMBERS in one pipeline.
+        """
+        sets = self.inventory.principal_sets
+        if not sets:
+            return {}
+        replies = await run_pipeline(self.client, [(b"SMEMBERS", key) for _, _, key in sets])
+        owners: dict[str, str] = {}
+        for (_, principal, _), members in zip(sets, replies, strict=True):
+            if isinstance(members, (set, list)):
+                for member in members:
+                    owners[_decoded_member(member)] = principal
+        return owners
+
+
+async def find_session(
+    client: RedisClient,
+    session_id: str,
+    *,
+    namespace: str | None = None,
+    host_field: HostField | None = None,
+) -> Session | None:
+    """Look a session up by id: in the given or default namespace, else by SCAN.
+
+    Args:
+        client: A connected client.
+        session_id: The id (see :func:`inspector.core.spring.session_id_from_input`).
+        namespace: Where to look first; without it ``spring:session`` is tried,
+            then every namespace (``SCAN MATCH *sessions:<id>``).
+        host_field: Where to read the host.
+
+    Returns:
+        The session, or ``None``.
+    """
+    first = normalize_namespace(namespace) if namespace else "spring:session"
+    found = await read_raw_sessions(client, [(session_key(first, session_id), first, session_id)])
+    if not found and namespace is None:
+        scanner = SessionScanner(client)
+        pattern = f"*sessions:{session_id}"
+        for node in scanner._nodes():
+            cursor = 0
+            while True:
+                if node is None:
+                    cursor, keys = await client.scan(
+                        cursor, match=pattern, count=DEFAULT_SCAN_COUNT
+                    )
+                else:
+                    raw_cursor, keys = await client.scan(
+                        cursor, match=pattern, count=DEFAULT_SCAN_COUNT, target_nodes=node
+                    )
+                    cursor = _cursor(raw_cursor)
+                candidates = scanner._classify(_keys(keys), set())
+                found = await read_raw_sessions(client, candidates)
+                if found or cursor == 0:
+                    break
+            if found:
+                break
+    if not found:
+        return None
+    return Session.from_raw(found[0], host_field=host_field)
