@@ -58,6 +58,16 @@ def _db(text: str) -> int:
         raise argparse.ArgumentTypeError(f"database {text!r} is not a number") from None
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         return float(text)
@@ -182,6 +192,62 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_argument("--help", action="help", help="show this help and exit")
     cli.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND [ARG ...]")
 
+    def session_options(sub: argparse.ArgumentParser, *, json_help: str) -> None:
+        sub.add_argument("--json", action="store_true", help=json_help)
+        sub.add_argument(
+            "--namespace",
+            metavar="NS",
+            help="only this namespace (default: every namespace found, e.g. spring:session)",
+        )
+        sub.add_argument(
+            "--host-field",
+            metavar="ATTR.PATH",
+            help="where the container name is, e.g. scopedTarget.sampleSession.host "
+            "(default: the first host/hostname/container/instance/server field)",
+        )
+        sub.add_argument("--help", action="help", help="show this help and exit")
+
+    ls = commands.add_parser(
+        "ls", help="list sessions as they are found", add_help=False, allow_abbrev=False
+    )
+    ls.add_argument("--limit", metavar="N", type=_positive_int, help="stop after N sessions")
+    session_options(ls, json_help="JSON Lines: one object per session")
+
+    show = commands.add_parser(
+        "show", help="one session, every attribute decoded", add_help=False, allow_abbrev=False
+    )
+    show.add_argument("session", metavar="ID", help="session id, SESSION cookie value or key")
+    session_options(show, json_help="one JSON object, attributes included")
+
+    stats = commands.add_parser(
+        "stats",
+        help="sessions by state, host, namespace; principals; sizes",
+        add_help=False,
+        allow_abbrev=False,
+    )
+    session_options(stats, json_help="one JSON object")
+
+    decode = commands.add_parser(
+        "decode",
+        help="decode one raw value offline (file or stdin)",
+        add_help=False,
+        allow_abbrev=False,
+    )
+    decode.add_argument("file", metavar="FILE", nargs="?", help="raw bytes; - or nothing for stdin")
+    decode.add_argument("--json", action="store_true", help="one JSON object")
+    form = decode.add_mutually_exclusive_group()
+    form.add_argument(
+        "--hex", dest="encoding", action="store_const", const="hex", help="the input is hex text"
+    )
+    form.add_argument(
+        "--redis-cli",
+        dest="encoding",
+        action="store_const",
+        const="redis-cli",
+        help='the input is redis-cli quoted text, e.g. "\\xac\\xed\\x00\\x05t..."',
+    )
+    decode.add_argument("--help", action="help", help="show this help and exit")
+
     demo = commands.add_parser(
         "demo", help="embedded demo: needs no Redis server", add_help=False, allow_abbrev=False
     )
@@ -229,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     ns = parser.parse_args(argv)
+    if ns.command == "decode":  # offline: no connection settings involved
+        from inspector.subcommands.sessions import run_decode
+
+        return run_decode(ns.file, json=ns.json, encoding=ns.encoding or "raw")
     try:
         settings = settings_from_args(ns, os.environ)
         if settings.tls:
@@ -265,6 +335,20 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         from inspector.subcommands.cli import run_cli
 
         return run_cli(settings, ns.args, raw=ns.raw, error_exit=ns.error_exit)
+    if ns.command in ("ls", "show", "stats"):
+        from inspector.core.session import HostField
+        from inspector.subcommands import sessions
+
+        options = sessions.SessionOptions(
+            namespace=ns.namespace,
+            host_field=HostField(ns.host_field) if ns.host_field else None,
+            json=ns.json,
+        )
+        if ns.command == "ls":
+            return sessions.run_ls(settings, options, limit=ns.limit)
+        if ns.command == "show":
+            return sessions.run_show(settings, options, ns.session)
+        return sessions.run_stats(settings, options)
     if ns.command == "demo":
         from inspector.subcommands.demo import run_demo
 

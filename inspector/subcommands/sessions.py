@@ -1,0 +1,300 @@
+"""`ls`, `show`, `decode` and `stats`: sessions from the command line.
+
+Output contract (README "Session commands"): ``--json`` prints JSON Lines for
+``ls`` and one object for ``show``/``decode``/``stats``; human output escapes
+every control character, so a hostile value cannot restyle the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import sys
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import orjson
+
+from inspector.core.decoders import decode_value
+from inspector.core.render import format_time, render_decoded, render_session, safe_text
+from inspector.core.session import HostField, Session
+from inspector.core.spring import session_id_from_input
+from inspector.core.values import JsonValue
+from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.redis_cli import split_args
+from inspector.redis_io.settings import ConnectionSettings
+
+if TYPE_CHECKING:
+    from inspector.redis_io.client import RedisClient
+
+__all__ = ["SessionOptions", "run_decode", "run_ls", "run_show", "run_stats"]
+
+PROG = "session-inspector"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Options shared by the session commands."""
+
+    namespace: str | None = None
+    host_field: HostField | None = None
+    json: bool = False
+
+
+def _write_json(out: BinaryIO, value: JsonValue, *, indent: bool = False) -> None:
+    option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
+    out.write(orjson.dumps(value, option=option))
+
+
+def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[int]]) -> int:
+    """Open a client, run the work, close it; failures become one line and an exit code."""
+    from inspector.redis_io.client import open_client
+
+    async def main() -> int:
+        client = await open_client(settings)
+        try:
+            return await work(client)
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(main())
+    except Failure as failure:
+        sys.stderr.write(f"{PROG}: {failure.message}\n")
+        return int(failure.exit_code)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except Exception as exc:
+        if os.environ.get("SESSION_INSPECTOR_DEBUG"):
+            raise
+        described = describe_failure(exc, settings, command="SCAN")
+        sys.stderr.write(f"{PROG}: {described.message}\n")
+        return int(described.exit_code)
+
+
+def _ls_line(session: Session, tz: dt.tzinfo | None) -> str:
+    ttl = session.raw.hash_ttl_ms
+    ttl_text = "-" if ttl < 0 else f"{(ttl + 999) // 1000}s"
+    last = format_time(session.last_accessed_time, tz)[:19]
+    return (
+        f"{safe_text(session.id):<36}  {session.state.value:<13}  "
+        f"{safe_text(session.host or '-'):<16}  {safe_text(session.principal or '-'):<16}  "
+        f"{last:<19}  {ttl_text:>7}  {len(session.attribute_names):>3} attr  "
+        f"{safe_text(session.namespace)}"
+    )
+
+
+LS_HEADER = (
+    f"{'ID':<36}  {'STATE':<13}  {'HOST':<16}  {'PRINCIPAL':<16}  "
+    f"{'LAST ACCESS':<19}  {'TTL':>7}  {'ATTRS':>8}  NAMESPACE"
+)
+
+
+def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int | None) -> int:
+    """List sessions as they are found: one line (or JSON object) each."""
+    from inspector.redis_io.discovery import SessionScanner
+
+    async def work(client: RedisClient) -> int:
+        scanner = SessionScanner(
+            client,
+            namespace=options.namespace,
+            host_field=options.host_field,
+        )
+        out = sys.stdout.buffer
+        if not options.json and sys.stdout.isatty():
+            out.write(LS_HEADER.encode() + b"\n")
+        shown = 0
+        async for batch in scanner.batches():
+            for session in batch:
+                if options.json:
+                    _write_json(out, session.to_json())
+                else:
+                    out.write(_ls_line(session, None).encode("utf-8", "replace") + b"\n")
+                shown += 1
+                if limit is not None and shown >= limit:
+                    out.flush()
+                    return int(ExitCode.OK)
+            out.flush()
+        return int(ExitCode.OK)
+
+    return _run(settings, work)
+
+
+def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref: str) -> int:
+    """Show one session by id, cookie value or key; exit 1 when it does not exist."""
+    from inspector.redis_io.discovery import find_session
+
+    session_id = session_id_from_input(session_ref)
+
+    async def work(client: RedisClient) -> int:
+        session = await find_session(
+            client,
+            session_id,
+            namespace=options.namespace,
+            host_field=options.host_field,
+        )
+        if session is None:
+            where = (
+                f"namespace {options.namespace}"
+                if options.namespace
+                else "spring:session or any other namespace"
+            )
+            sys.stderr.write(f"{PROG}: no session {safe_text(session_id)} in {where}\n")
+            return int(ExitCode.ERROR_REPLY)
+        out = sys.stdout.buffer
+        if options.json:
+            _write_json(out, session.to_json(attributes=True), indent=True)
+        else:
+            out.write("\n".join(render_session(session)).encode("utf-8", "replace") + b"\n")
+        return int(ExitCode.OK)
+
+    return _run(settings, work)
+
+
+def read_value(source: str | None, *, encoding: str) -> bytes:
+    """Read a raw value from a file or stdin: as bytes, hex, or redis-cli's quoted text.
+
+    Raises:
+        ValueError: The hex or quoted text is malformed.
+        OSError: The file cannot be read.
+    """
+    data = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
+    if encoding == "hex":
+        return bytes.fromhex("".join(data.decode("ascii").split()))
+    if encoding == "redis-cli":
+        text = data.strip()
+        args = split_args(text)
+        if args is None or len(args) != 1:
+            raise ValueError('expected one redis-cli quoted value, like "\\xac\\xed\\x00\\x05..."')
+        return args[0]
+    return data
+
+
+def run_decode(source: str | None, *, json: bool, encoding: str) -> int:
+    """Decode one value offline (a dump, a paste) and print it."""
+    try:
+        data = read_value(source, encoding=encoding)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        sys.stderr.write(f"{PROG}: cannot read {source or 'stdin'}: {exc}\n")
+        return int(ExitCode.USAGE)
+    decoded = decode_value(data)
+    out = sys.stdout.buffer
+    if json:
+        _write_json(out, decoded.to_json(), indent=True)
+    else:
+        out.write("\n".join(render_decoded(decoded)).encode("utf-8", "replace") + b"\n")
+    return int(ExitCode.OK)
+
+
+def _top(counter: Counter[str], n: int = 10) -> list[JsonValue]:
+    return [[name, count] for name, count in counter.most_common(n)]
+
+
+def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
+    """Scan everything, then summarise: states, hosts, namespaces, principals, sizes."""
+    from inspector.redis_io.discovery import SessionScanner
+
+    async def work(client: RedisClient) -> int:
+        scanner = SessionScanner(
+            client,
+            namespace=options.namespace,
+            host_field=options.host_field,
+        )
+        states: Counter[str] = Counter()
+        hosts: Counter[str] = Counter()
+        namespaces: Counter[str] = Counter()
+        layouts: Counter[str] = Counter()
+        attribute_names: Counter[str] = Counter()
+        principals: Counter[str] = Counter()
+        without_principal: list[str] = []
+        largest: list[tuple[int, str, str]] = []
+        total_bytes = 0
+        count = 0
+        async for batch in scanner.batches():
+            for session in batch:
+                count += 1
+                states[session.state.value] += 1
+                hosts[session.host or "(none)"] += 1
+                namespaces[session.namespace] += 1
+                layouts[session.layout.value] += 1
+                attribute_names.update(session.attribute_names)
+                if session.principal:
+                    principals[session.principal] += 1
+                else:
+                    without_principal.append(session.id)
+                total_bytes += session.size
+                largest.append((session.size, session.id, session.host or "-"))
+                if len(largest) > 200:
+                    largest = sorted(largest, reverse=True)[:10]
+        # Principal index sets can name owners that the attributes did not.
+        owners = await scanner.principal_index()
+        for session_id in without_principal:
+            if session_id in owners:
+                principals[owners[session_id]] += 1
+        kinds: Counter[str] = Counter()
+        for (_, kind), n in scanner.inventory.kinds.items():
+            kinds[kind.value] += n
+        report: dict[str, JsonValue] = {
+            "sessions": count,
+            "keysScanned": scanner.progress.keys_scanned,
+            "byState": dict(states),
+            "byHost": dict(hosts),
+            "byNamespace": dict(namespaces),
+            "byLayout": dict(layouts),
+            "principals": {"distinct": len(principals), "top": _top(principals)},
+            "attributes": dict(attribute_names.most_common()),
+            "bytes": {"total": total_bytes, "average": total_bytes // count if count else 0},
+            "largest": [
+                {"id": sid, "size": size, "host": host}
+                for size, sid, host in sorted(largest, reverse=True)[:10]
+            ],
+            "keys": dict(kinds),
+        }
+        out = sys.stdout.buffer
+        if options.json:
+            _write_json(out, report, indent=True)
+        else:
+            out.write(_stats_text(report).encode("utf-8", "replace"))
+        return int(ExitCode.OK)
+
+    return _run(settings, work)
+
+
+def _stats_text(report: dict[str, JsonValue]) -> str:
+    lines = [f"{report['sessions']} sessions ({report['keysScanned']} keys scanned)"]
+    for title, key in (
+        ("by state", "byState"),
+        ("by host", "byHost"),
+        ("by namespace", "byNamespace"),
+        ("by layout", "byLayout"),
+        ("Spring keys", "keys"),
+    ):
+        section = report[key]
+        if isinstance(section, dict) and section:
+            lines.append(f"{title}:")
+            for name, n in sorted(section.items(), key=lambda item: -int(str(item[1]))):
+                lines.append(f"  {safe_text(name):<40} {n}")
+    principals = report["principals"]
+    if isinstance(principals, dict):
+        lines.append(f"principals: {principals['distinct']} distinct")
+        top = principals["top"]
+        if isinstance(top, list):
+            for pair in top:
+                if isinstance(pair, list):
+                    lines.append(f"  {safe_text(str(pair[0])):<40} {pair[1]} sessions")
+    sizes = report["bytes"]
+    if isinstance(sizes, dict):
+        lines.append(f"size: {sizes['total']} B in all, {sizes['average']} B on average")
+    largest = report["largest"]
+    if isinstance(largest, list) and largest:
+        lines.append("largest sessions:")
+        for item in largest:
+            if isinstance(item, dict):
+                sid, host = safe_text(str(item["id"])), safe_text(str(item["host"]))
+                lines.append(f"  {sid:<36}  {item['size']:>8} B  {host}")
+    return "\n".join(lines) + "\n"
