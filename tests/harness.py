@@ -488,8 +488,12 @@ def _launch(
     password: str | None,
     timeout: float,
     cluster: bool = False,
+    port: int | None = None,
 ) -> RedisServer:
     """Start one redis-server, retrying with new ports if a port was taken.
+
+    With ``port``, that plain TCP port is used (one attempt): tests that
+    restart a server need it back on the same port.
 
     With ``cluster=True`` the server is cluster-enabled with its config file in
     *directory* and an explicit, free ``--cluster-port`` (the default
@@ -500,8 +504,11 @@ def _launch(
     exe = _require_binary("redis-server")
     directory.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
+    fixed_port = port
     for attempt in range(1, _START_ATTEMPTS + 1):
         plain_candidate, tls_candidate, bus_candidate = _free_ports(3)
+        if fixed_port is not None:
+            plain_candidate = fixed_port
         port = 0 if tls_only else plain_candidate
         tls_port = tls_candidate if tls is not None else None
         client_port = tls_candidate if tls_only else plain_candidate
@@ -576,7 +583,7 @@ def _launch(
                 f"command: {args}\n--- log tail ---\n{log}"
             )
         failures.append(f"attempt {attempt} (port {client_port}):\n{log}")
-        if not any(marker in log for marker in _PORT_IN_USE_MARKERS):
+        if fixed_port is not None or not any(marker in log for marker in _PORT_IN_USE_MARKERS):
             raise HarnessError(
                 f"redis-server exited during startup (exit code {process.returncode}).\n"
                 f"command: {args}\n--- log tail ---\n{log}"
@@ -595,6 +602,7 @@ def start_redis_server(
     tls_auth_clients: str = "no",
     password: str | None = None,
     timeout: float = 15.0,
+    port: int | None = None,
 ) -> RedisServer:
     """Start a private redis-server with ``--dir directory`` on free loopback port(s).
 
@@ -613,6 +621,7 @@ def start_redis_server(
         tls_auth_clients=tls_auth_clients,
         password=password,
         timeout=timeout,
+        port=port,
     )
 
 
