@@ -87,6 +87,7 @@ async def open_client(
     *,
     read_timeout: float | None = None,
     retries: int = 0,
+    single_node: bool = False,
 ) -> RedisClient:
     """Connect, authenticate and return a standalone or cluster client.
 
@@ -100,6 +101,8 @@ async def open_client(
             sets no per-reply timer, which costs a lot in big pipelines;
             callers bound whole round trips instead (:data:`ROUND_TRIP_TIMEOUT`).
         retries: Retries for failed commands on the returned client.
+        single_node: Talk to this node only, even if it is part of a cluster
+            (per-node subscriptions and per-node CONFIG reads need that).
 
     Returns:
         A connected client; the caller closes it with ``await client.aclose()``.
@@ -109,7 +112,7 @@ async def open_client(
     """
     ssl_context = build_ssl_context(settings.tls) if settings.tls else None
     try:
-        if not settings.cluster:
+        if single_node or not settings.cluster:
             connection_class, kwargs = connection_class_and_kwargs(
                 settings, ssl_context=ssl_context, read_timeout=read_timeout, retries=retries
             )
@@ -121,7 +124,7 @@ async def open_client(
             except BaseException:
                 await client.aclose()
                 raise
-            if not probe.cluster_enabled or settings.socket:
+            if single_node or not probe.cluster_enabled or settings.socket:
                 return client
             await client.aclose()
             if settings.db:

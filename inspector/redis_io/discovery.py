@@ -42,7 +42,9 @@ __all__ = [
     "ScanProgress",
     "SessionScanner",
     "find_session",
+    "primaries",
     "read_raw_sessions",
+    "scan_keys",
 ]
 
 DEFAULT_SCAN_COUNT = 1000
@@ -93,6 +95,35 @@ def _cursor(value: Any) -> int:
 def _keys(keys: Sequence[bytes | str]) -> list[bytes]:
     # Replies are bytes (no decode_responses); the annotation admits str too.
     return [key if isinstance(key, bytes) else key.encode() for key in keys]
+
+
+def primaries(client: RedisClient) -> list[Any]:
+    """The nodes a keyspace-wide operation must visit: every primary, or ``[None]``."""
+    if isinstance(client, RedisCluster):
+        return list(client.get_primaries())
+    return [None]
+
+
+async def scan_keys(
+    client: RedisClient, node: Any, *, match: str | None, count: int = DEFAULT_SCAN_COUNT
+) -> AsyncIterator[list[bytes]]:
+    """SCAN one node (``None``: the standalone server) page by page, never KEYS.
+
+    Each page is bounded by :data:`ROUND_TRIP_TIMEOUT`.
+    """
+    cursor = 0
+    while True:
+        async with asyncio.timeout(ROUND_TRIP_TIMEOUT):
+            if node is None:
+                cursor, keys = await client.scan(cursor, match=match, count=count)
+            else:
+                raw_cursor, keys = await client.scan(
+                    cursor, match=match, count=count, target_nodes=node
+                )
+                cursor = _cursor(raw_cursor)
+        yield _keys(keys)
+        if cursor == 0:
+            return
 
 
 def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
@@ -178,27 +209,11 @@ class SessionScanner:
         self.progress = ScanProgress()
         self.inventory = Inventory()
 
-    def _nodes(self) -> list[Any]:
-        if isinstance(self.client, RedisCluster):
-            return list(self.client.get_primaries())
-        return [None]
-
     async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
         match = f"{self.namespace}:*" if self.namespace else None
-        cursor = 0
-        while True:
-            async with asyncio.timeout(ROUND_TRIP_TIMEOUT):
-                if node is None:
-                    cursor, keys = await self.client.scan(cursor, match=match, count=self.count)
-                else:
-                    raw_cursor, keys = await self.client.scan(
-                        cursor, match=match, count=self.count, target_nodes=node
-                    )
-                    cursor = _cursor(raw_cursor)
+        async for keys in scan_keys(self.client, node, match=match, count=self.count):
             self.progress.keys_scanned += len(keys)
-            yield _keys(keys)
-            if cursor == 0:
-                return
+            yield keys
 
     def _classify(self, keys: Iterable[bytes], seen: set[bytes]) -> list[tuple[str, str, str]]:
         candidates = []
@@ -219,7 +234,7 @@ class SessionScanner:
 
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
         """Raw sessions as read, one list per SCAN batch that found any."""
-        nodes = self._nodes()
+        nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
         seen: set[bytes] = set()
         for node in nodes:
@@ -277,22 +292,10 @@ async def find_session(
     found = await read_raw_sessions(client, [(session_key(first, session_id), first, session_id)])
     if not found and namespace is None:
         scanner = SessionScanner(client)
-        pattern = f"*sessions:{session_id}"
-        for node in scanner._nodes():
-            cursor = 0
-            while True:
-                if node is None:
-                    cursor, keys = await client.scan(
-                        cursor, match=pattern, count=DEFAULT_SCAN_COUNT
-                    )
-                else:
-                    raw_cursor, keys = await client.scan(
-                        cursor, match=pattern, count=DEFAULT_SCAN_COUNT, target_nodes=node
-                    )
-                    cursor = _cursor(raw_cursor)
-                candidates = scanner._classify(_keys(keys), set())
-                found = await read_raw_sessions(client, candidates)
-                if found or cursor == 0:
+        for node in primaries(client):
+            async for keys in scan_keys(client, node, match=f"*sessions:{session_id}"):
+                found = await read_raw_sessions(client, scanner._classify(keys, set()))
+                if found:
                     break
             if found:
                 break
