@@ -227,6 +227,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     session_options(stats, json_help="one JSON object")
 
+    watch = commands.add_parser(
+        "watch",
+        help="one line per request: which container served which session, live",
+        add_help=False,
+        allow_abbrev=False,
+    )
+    watch.add_argument(
+        "--poll",
+        metavar="SECONDS",
+        type=_seconds,
+        default=1.0,
+        help="polling interval when notifications are off (default 1)",
+    )
+    watch.add_argument(
+        "--timeout", metavar="SECONDS", type=_seconds, help="stop after this long (exit 0)"
+    )
+    watch.add_argument(
+        "--count", metavar="N", type=_positive_int, help="stop after N events (exit 0)"
+    )
+    watch.add_argument(
+        "--enable-notifications",
+        action="store_true",
+        help="CONFIG SET notify-keyspace-events so hash events are published "
+        "(a write to the server's configuration; never done without this flag)",
+    )
+    session_options(
+        watch,
+        json_help="JSON Lines: time, session, host, previousHost, changed, "
+        "lastAccessedTime, source, kind",
+    )
+
     decode = commands.add_parser(
         "decode",
         help="decode one raw value offline (file or stdin)",
@@ -335,6 +366,27 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         from inspector.subcommands.cli import run_cli
 
         return run_cli(settings, ns.args, raw=ns.raw, error_exit=ns.error_exit)
+    if ns.command == "watch":
+        from inspector.core.session import HostField
+        from inspector.subcommands.sessions import SessionOptions
+        from inspector.subcommands.watch import run_watch
+
+        if ns.poll <= 0 or (ns.timeout is not None and ns.timeout <= 0):
+            sys.stderr.write(f"{PROG}: --poll and --timeout take a number of seconds above 0\n")
+            return EXIT_USAGE
+        watch_options = SessionOptions(
+            namespace=ns.namespace,
+            host_field=HostField(ns.host_field) if ns.host_field else None,
+            json=ns.json,
+        )
+        return run_watch(
+            settings,
+            watch_options,
+            poll=ns.poll,
+            timeout=ns.timeout,
+            count=ns.count,
+            enable_notifications=ns.enable_notifications,
+        )
     if ns.command in ("ls", "show", "stats"):
         from inspector.core.session import HostField
         from inspector.subcommands import sessions
