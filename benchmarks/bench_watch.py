@@ -82,7 +82,9 @@ async def latency(port: int, requests: int = 3000) -> tuple[float, float]:
     return statistics.median(samples) * 1000, samples[int(len(samples) * 0.99)] * 1000
 
 
-async def throughput(port: int, rate: float, seconds: float = 3.0) -> tuple[float, float, float, int]:
+async def throughput(
+    port: int, rate: float, seconds: float = 3.0
+) -> tuple[float, float, float, int]:
     """Writes/s achieved, notifications handled/s, drain time, reconnects."""
     feed = ChangeFeed(ConnectionSettings(port=port))
     events = feed.events()
@@ -91,26 +93,35 @@ async def throughput(port: int, rate: float, seconds: float = 3.0) -> tuple[floa
         sys.executable, "-c", WRITER, str(port), str(seconds), str(rate), stdout=subprocess.PIPE
     )
     started = time.monotonic()
-    last_item = started
+    progress = asyncio.Event()
 
     async def consume() -> None:
-        nonlocal last_item
         async for _ in events:
-            last_item = time.monotonic()
+            progress.set()
 
     consumer = asyncio.create_task(consume())
     out, _ = await writer.communicate()
     written = int(out)
     stopped = time.monotonic()
-    while feed.stats.notifications < written and time.monotonic() - last_item < 1.0:
-        await asyncio.sleep(0.05)
+    # Drained: every write was announced, or nothing arrived for a second.
+    while feed.stats.notifications < written:
+        progress.clear()
+        try:
+            await asyncio.wait_for(progress.wait(), 1.0)
+        except TimeoutError:
+            break
     drained = time.monotonic()
     consumer.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await consumer
     await events.aclose()
     handled = feed.stats.notifications
-    return written / (stopped - started), handled / (drained - started), max(0.0, drained - stopped), feed.stats.reconnects
+    return (
+        written / (stopped - started),
+        handled / (drained - started),
+        max(0.0, drained - stopped),
+        feed.stats.reconnects,
+    )
 
 
 async def polling(port: int) -> tuple[int, float, float, float]:
@@ -121,7 +132,11 @@ async def polling(port: int) -> tuple[int, float, float, float]:
     writer = aioredis.Redis(port=port)
     delays = []
     for _ in range(3):
-        keys = [k async for k in writer.scan_iter(match="spring:session:sessions:*", count=1000) if b"expires" not in k]
+        keys = [
+            k
+            async for k in writer.scan_iter(match="spring:session:sessions:*", count=1000)
+            if b"expires" not in k
+        ]
         key = keys[0]
         started = time.perf_counter()
         await writer.hset(key, "lastAccessedTime", str(time.time_ns()))
@@ -132,7 +147,12 @@ async def polling(port: int) -> tuple[int, float, float, float]:
     await writer.aclose()
     await events.aclose()
     effective = max(1.0, feed.stats.last_poll_seconds * 3)
-    return feed.stats.last_poll_commands, feed.stats.last_poll_seconds, effective, statistics.mean(delays)
+    return (
+        feed.stats.last_poll_commands,
+        feed.stats.last_poll_seconds,
+        effective,
+        statistics.mean(delays),
+    )
 
 
 def main() -> None:
@@ -140,7 +160,9 @@ def main() -> None:
         server = start_redis_server(Path(directory) / "n", "--notify-keyspace-events", "KEA")
         try:
             p50, p99 = asyncio.run(latency(server.port))
-            print(f"notifications: HSET -> event latency p50 {p50:.2f} ms, p99 {p99:.2f} ms (3000 paced requests)")
+            print(
+                f"notifications: HSET -> event latency p50 {p50:.2f} ms, p99 {p99:.2f} ms (3000 paced requests)"
+            )
             for rate in (10_000, 20_000, 40_000, 60_000, 80_000, 120_000):
                 writes, handled, drain, reconnects = asyncio.run(throughput(server.port, rate))
                 print(f"load {rate:>7,}/s: {writes:,.0f} HSET/s written, {handled:,.0f} notifications/s "

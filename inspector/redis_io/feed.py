@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -169,7 +169,7 @@ class ChangeFeed:
 
     # ---------------------------------------------------------------- public
 
-    async def events(self) -> AsyncIterator[FeedItem]:
+    async def events(self) -> AsyncGenerator[FeedItem, None]:
         """Run the feed; yields events and notices until the caller stops.
 
         Raises:
