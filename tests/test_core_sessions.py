@@ -360,3 +360,11 @@ def test_render_session_lists_every_attribute() -> None:
     for needle in ("scopedTarget.sampleSession", "count", "gone", "removed", "1552128921707",
                    "1800 s (30 min 0 s)", "shadow key"):  # fmt: skip
         assert needle in text
+
+
+def test_hostile_class_names_are_escaped_too() -> None:
+    decoded = decode_value(b'{"@class":"com.evil.\\u001b[2JBad","x":["com.evil.\\u0007Date",1]}')
+    text = "\n".join(render_decoded(decoded))
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\\x1b[2JBad" in text

@@ -27,12 +27,14 @@ from inspector.core.values import (
 )
 
 __all__ = [
+    "describe_value",
     "format_duration",
     "format_time",
     "render_decoded",
     "render_session",
     "render_value",
     "safe_text",
+    "session_summary",
     "simple_class_name",
 ]
 
@@ -56,7 +58,14 @@ def safe_text(text: str) -> str:
 
 
 def simple_class_name(java_class: str) -> str:
-    """``java.util.ArrayList`` -> ``ArrayList``; ``[Ljava.lang.String;`` -> ``String[]``."""
+    """``java.util.ArrayList`` -> ``ArrayList``; ``[Ljava.lang.String;`` -> ``String[]``.
+
+    The result is escaped for the terminal: class names come from the data too.
+    """
+    return safe_text(_simple_class_name(java_class))
+
+
+def _simple_class_name(java_class: str) -> str:
     dims = len(java_class) - len(java_class.lstrip("["))
     if dims:
         element = java_class[dims:]
@@ -136,8 +145,17 @@ def _entry_pairs(entries: JsonValue) -> list[tuple[str, JsonValue]]:
     return pairs
 
 
+def describe_value(
+    value: JsonValue, tz: dt.tzinfo | None = None
+) -> tuple[str, list[tuple[str, JsonValue]]]:
+    """One line for the value, plus the (label, child) pairs to show under it.
+
+    The text is already escaped; ``render_value`` and the TUI's tree build on it.
+    """
+    return _header(value, tz)
+
+
 def _header(value: JsonValue, tz: dt.tzinfo | None) -> tuple[str, list[tuple[str, JsonValue]]]:
-    """One line for the value, plus the (label, child) pairs to show under it."""
     if isinstance(value, list):
         return f"list ({len(value)} items)", [(f"[{i}]", item) for i, item in enumerate(value)]
     if not isinstance(value, dict):
@@ -206,8 +224,24 @@ def render_decoded(decoded: Decoded, tz: dt.tzinfo | None = None) -> list[str]:
 
 def render_session(session: Session, tz: dt.tzinfo | None = None) -> list[str]:
     """The ``show`` view: metadata with local and epoch-ms times, TTLs, attributes."""
+    lines = session_summary(session, tz)
+    for name, decoded in session.attributes():
+        lines.append("")
+        rendered = render_decoded(decoded, tz)
+        lines.append(f"  {safe_text(name)}  —  {rendered[0]}")
+        lines.extend("  " + line for line in rendered[1:])
+    for name in session.removed_attributes:
+        lines.append("")
+        lines.append(f"  {safe_text(name)}  —  removed (empty value left by removeAttribute)")
+    return lines
+
+
+def session_summary(
+    session: Session, tz: dt.tzinfo | None = None, *, now_ms: int | None = None
+) -> list[str]:
+    """The metadata block of a session: times (local and epoch ms), TTLs, host, principal."""
     raw = session.raw
-    now = raw.observed_at_ms
+    now = raw.observed_at_ms if now_ms is None else now_ms
     lines = [f"Session {safe_text(session.id)}  [{session.state.value}]"]
 
     def row(label: str, text: str) -> None:
@@ -242,14 +276,6 @@ def render_session(session: Session, tz: dt.tzinfo | None = None) -> list[str]:
     row("principal", safe_text(session.principal) if session.principal else "-")
     removed = f", {len(session.removed_attributes)} removed" if session.removed_attributes else ""
     row("attributes", f"{len(session.attribute_names)}{removed}, {session.size} B in all")
-    for name, decoded in session.attributes():
-        lines.append("")
-        rendered = render_decoded(decoded, tz)
-        lines.append(f"  {safe_text(name)}  —  {rendered[0]}")
-        lines.extend("  " + line for line in rendered[1:])
-    for name in session.removed_attributes:
-        lines.append("")
-        lines.append(f"  {safe_text(name)}  —  removed (empty value left by removeAttribute)")
     return lines
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -35,6 +36,7 @@ __all__ = [
     "classify_key",
     "expiration_bucket",
     "is_uuid",
+    "member_forms",
     "normalize_namespace",
     "session_id_from_input",
     "session_key",
@@ -167,6 +169,17 @@ def expiration_bucket(last_accessed_ms: int, interval_s: int) -> int:
     """
     expires = last_accessed_ms + interval_s * 1000
     return (expires // 60_000 + 1) * 60_000
+
+
+def member_forms(text: str) -> list[bytes]:
+    """A set member as each serializer writes it: plain, JSON string, JDK String.
+
+    Spring serializes index and expiration members with the session's value
+    serializer, so removing one means trying every form it may have.
+    """
+    data = text.encode()
+    jdk = b"\xac\xed\x00\x05t" + len(data).to_bytes(2, "big") + data
+    return [data, json.dumps(text).encode(), jdk]
 
 
 def session_id_from_input(text: str) -> str:

@@ -266,7 +266,9 @@ def _from_protocol(exc: BaseException, settings: ConnectionSettings) -> Failure 
         )
     if isinstance(exc, (rexc.ConnectionError, ConnectionError)):
         lowered = text.lower()
-        if not settings.tls and ("closed" in lowered or "reset" in lowered):
+        # A TLS port drops a plain-text client: redis-py says "closed by server",
+        # "reset" or "Connection lost" depending on whether it was reading or writing.
+        if not settings.tls and any(word in lowered for word in ("closed", "reset", "lost")):
             return Failure(
                 Problem.PLAIN_TO_TLS,
                 f"{where} closed the connection without answering{_tls_hint(settings)}",

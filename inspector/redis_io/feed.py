@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -52,7 +52,7 @@ from inspector.core.changes import (
 from inspector.core.session import HostField, Session
 from inspector.core.spring import KeyKind, classify_key, normalize_namespace
 from inspector.redis_io.client import ROUND_TRIP_TIMEOUT, RedisClient, open_client
-from inspector.redis_io.discovery import primaries, read_raw_sessions, scan_keys
+from inspector.redis_io.discovery import ScanProgress, primaries, read_raw_sessions, scan_keys
 from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.pipeline import run_pipeline
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
@@ -138,6 +138,9 @@ class ChangeFeed:
         poll_interval: Seconds between polling passes (when polling).
         enable_notifications: Set ``notify-keyspace-events`` so hash events are
             published, if they are not (the only write this class may do).
+        on_sessions: Called with every batch of sessions the feed reads (the
+            baseline, then each re-read), so a view can show them without a
+            second scan. Runs on the event loop; keep it quick.
     """
 
     def __init__(
@@ -148,8 +151,11 @@ class ChangeFeed:
         host_field: HostField | None = None,
         poll_interval: float = 1.0,
         enable_notifications: bool = False,
+        on_sessions: Callable[[list[Session]], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.on_sessions = on_sessions
+        self.baseline = ScanProgress()
         self.namespace = normalize_namespace(namespace) if namespace else None
         self.host_field = host_field
         self.poll_interval = poll_interval
@@ -466,6 +472,8 @@ class ChangeFeed:
                     emitted += 1
                 continue
             session = Session.from_raw(raw, host_field=self.host_field)
+            if self.on_sessions is not None:
+                self.on_sessions([session])
             event = diff(known[2] if known else None, session, source=source, now_ms=now)
             self._known[key] = (namespace, session_id, snapshot(session))
             if event is not None:
@@ -480,9 +488,12 @@ class ChangeFeed:
         from inspector.redis_io.discovery import SessionScanner
 
         scanner = SessionScanner(client, namespace=self.namespace, host_field=self.host_field)
+        self.baseline = scanner.progress
         async for batch in scanner.batches():
             for session in batch:
                 self._known[session.key] = (session.namespace, session.id, snapshot(session))
+            if self.on_sessions is not None:
+                self.on_sessions(batch)
         self.stats.sessions = len(self._known)
 
     async def _poll_loop(self, client: RedisClient, nodes: list[_Node]) -> None:
