@@ -19,14 +19,15 @@ demo: $(STAMP)
 	$(BIN)/session-inspector demo
 
 # Tests start their own redis-server processes (standalone, cluster, TLS, ACL)
-# on free loopback ports; they never touch a server on 6379.
+# on free loopback ports; they never touch a server on 6379. The TUI's
+# end-to-end test drives the real command in tmux.
 redis-server:
 	@if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
-	    || ! command -v openssl >/dev/null; then \
-	  echo "installing redis-server, redis-tools and openssl with apt-get"; \
+	    || ! command -v openssl >/dev/null || ! command -v tmux >/dev/null; then \
+	  echo "installing redis-server, redis-tools, openssl and tmux with apt-get"; \
 	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools openssl; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools openssl tmux; \
 	fi
 
 lint: $(STAMP)

@@ -154,9 +154,24 @@ def build_parser() -> argparse.ArgumentParser:
     misc.add_argument("--version", action="version", version=f"{PROG} {__version__}")
 
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.add_parser(
+    tui = commands.add_parser(
         "tui", help="open the terminal UI (the default)", add_help=False, allow_abbrev=False
-    ).add_argument("--help", action="help", help="show this help and exit")
+    )
+    tui.add_argument(
+        "--poll",
+        metavar="SECONDS",
+        type=_seconds,
+        default=1.0,
+        help="polling interval when notifications are off (default 1)",
+    )
+    tui.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="allow deleting sessions from the detail screen (asks first)",
+    )
+    tui.add_argument("--namespace", metavar="NS", help="only this namespace")
+    tui.add_argument("--host-field", metavar="ATTR.PATH", help="where the container name is")
+    tui.add_argument("--help", action="help", help="show this help and exit")
 
     cli = commands.add_parser(
         "cli",
@@ -405,6 +420,14 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         from inspector.subcommands.demo import run_demo
 
         return run_demo()
+    from inspector.core.session import HostField
     from inspector.tui.app import run_tui
 
-    return run_tui(settings)
+    host_field = getattr(ns, "host_field", None)
+    return run_tui(
+        settings,
+        namespace=getattr(ns, "namespace", None),
+        host_field=HostField(host_field) if host_field else None,
+        poll_interval=getattr(ns, "poll", 1.0),
+        allow_writes=getattr(ns, "allow_writes", False),
+    )

@@ -1,0 +1,95 @@
+"""The sessions table at 100k and 1M sessions: repaint after a key, filter, sort, memory.
+
+Rows are put straight into the store (what the feed's baseline would produce),
+so this measures the UI, not Redis: the app runs headless and offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.app import InspectorApp
+from inspector.tui.panes.sessions import SessionsPane
+from inspector.tui.store import Row, SortKey
+
+NOW_MS = int(time.time() * 1000)
+
+
+def fill(app: InspectorApp, count: int) -> None:
+    rows = app.store.rows
+    for i in range(count):
+        sid = f"{i:08x}-5646-4382-aa12-41435ed09dc7"
+        key = f"spring:session:sessions:{sid}"
+        rows[key] = Row(
+            key=key, namespace="spring:session", host=sys.intern(f"container-{i % 7}"),
+            principal=sys.intern(f"user{i % 1000}") if i % 3 else None, created=NOW_MS - i * 10,
+            last_access=NOW_MS - i, expires_at=NOW_MS - i + 1_800_000, hash_ttl_ms=2_100_000,
+            observed_at=NOW_MS, attributes=2, state="active",
+            search=(
+                "scopedtarget.samplesession\n"
+                '{"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.samplesession",'
+                f'"host":"container-{i % 7}","lastupdatedat":["java.util.date",{NOW_MS - i}]}}'
+            ),
+            order=i,
+        )  # fmt: skip
+    app.store.view = list(rows)
+    app.store.version += 1
+
+
+async def measure(count: int) -> None:
+    gc.collect()
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    app = InspectorApp(ConnectionSettings(), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        started = time.perf_counter()
+        fill(app, count)
+        pane = app.query_one(SessionsPane)
+        pane.table.sync()
+        await pilot.pause()
+        first_paint = time.perf_counter() - started
+        # The table's own cost per repaint: move, then render every visible line
+        # (what Textual asks of it after a key). Pilot's key delivery is not timed.
+        table = pane.table
+        samples: dict[str, list[float]] = {"down": [], "pagedown": [], "end": [], "home": []}
+        actions: dict[str, Callable[[], None]] = {
+            "down": lambda: table.action_cursor(1),
+            "pagedown": lambda: table.action_page(1),
+            "end": lambda: table.action_jump(-1),
+            "home": lambda: table.action_jump(0),
+        }
+        for _ in range(50):
+            for key, action in actions.items():
+                t = time.perf_counter()
+                action()
+                for y in range(table.size.height):
+                    table.render_line(y)
+                samples[key].append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        view = app.store.compute_view("container-3", SortKey.LAST_ACCESS)
+        filter_s = time.perf_counter() - t
+        t = time.perf_counter()
+        app.store.compute_view("", SortKey.HOST)
+        sort_s = time.perf_counter() - t
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"--- {count:,} sessions")
+    print(f"fill store + first paint: {first_paint:.2f} s")
+    for key, values in samples.items():
+        print(
+            f"key '{key}' to repaint: median {statistics.median(values):.1f} ms, max {max(values):.1f} ms"
+        )
+    print(
+        f"filter (in a worker thread): {filter_s:.2f} s, {len(view):,} match; sort by host {sort_s:.2f} s"
+    )
+    print(f"peak RSS {rss:.0f} MB (process before the app: {base_rss:.0f} MB)")
+
+
+if __name__ == "__main__":
+    for size in [int(a) for a in sys.argv[1:]] or [100_000, 1_000_000]:
+        asyncio.run(measure(size))

@@ -1,0 +1,1 @@
+"""The app's tabs: sessions, live view, console, server."""

@@ -1,0 +1,134 @@
+"""The first tab: every session, filtered and sorted, updating live."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from inspector.core.render import safe_text
+from inspector.tui.store import SessionStore, SortKey
+from inspector.tui.widgets.session_table import SessionTable, TableHeader
+
+__all__ = ["SessionsPane"]
+
+_SORTS = list(SortKey)
+
+
+class SessionsPane(Vertical):
+    """Filter box, column titles, the virtual table and a status line."""
+
+    DEFAULT_CSS = """
+    SessionsPane #filter {
+        display: none;
+        border: tall $accent;
+        height: 3;
+    }
+    SessionsPane #filter.-open {
+        display: block;
+    }
+    SessionsPane #status {
+        height: 1;
+        color: $text-muted;
+        padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(
+        self,
+        store: SessionStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.clock = clock
+        self.progress_text = "connecting…"
+        self._debounce: Timer | None = None
+        self.view_installed = asyncio.Event()
+        """Set whenever a filtered/sorted view is installed (tests wait on it)."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="filter: id prefix, host, principal, attribute name or value", id="filter"
+        )
+        header = TableHeader(id="header")
+        yield header
+        yield SessionTable(self.store, clock=self.clock, header=header, id="table")
+        yield Static("", id="status", markup=False)
+
+    @property
+    def table(self) -> SessionTable:
+        """The sessions table."""
+        return self.query_one(SessionTable)
+
+    def update_status(self) -> None:
+        """Counts, scan progress, filter and order in one line."""
+        shown, total = len(self.store.view), len(self.store)
+        parts = [f"{total:,} sessions"]
+        if self.store.query:
+            parts.append(f"{shown:,} match '{safe_text(self.store.query)}'")
+        parts.append(f"by {self.store.sort.value}")
+        if self.progress_text:
+            parts.append(self.progress_text)
+        self.query_one("#status", Static).update("  ·  ".join(parts))
+
+    # ---------------------------------------------------------------- filter & sort
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.value or box.has_class("-open"):
+            box.value = ""
+            box.remove_class("-open")
+            self.table.focus()
+            self.recompute()
+
+    def action_sort(self) -> None:
+        self.store.sort = _SORTS[(_SORTS.index(self.store.sort) + 1) % len(_SORTS)]
+        self.recompute()
+
+    @on(Input.Changed, "#filter")
+    def _typed(self, event: Input.Changed) -> None:
+        # Recompute once typing pauses: a million rows take a moment to filter.
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.15, self.recompute)
+
+    @on(Input.Submitted, "#filter")
+    def _done(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def recompute(self) -> None:
+        """Filter and sort in a worker thread; the table keeps painting meanwhile."""
+        self._compute(self.query_one("#filter", Input).value, self.store.sort)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def _compute(self, query: str, sort: SortKey) -> None:
+        view = self.store.compute_view(query, sort)
+        self.app.call_from_thread(self._install, query, sort, view)
+
+    def _install(self, query: str, sort: SortKey, view: list[str]) -> None:
+        if not self.is_attached:
+            return  # the app closed while the view was computed
+        self.store.apply_view(query, sort, view)
+        self.table.sync()
+        self.update_status()
+        self.view_installed.set()

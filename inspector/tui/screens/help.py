@@ -1,0 +1,67 @@
+"""``?``: every key, in one place."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+__all__ = ["HELP_TEXT", "HelpScreen"]
+
+HELP_TEXT = """\
+session-inspector — what is in each session, and which container served it
+
+Everywhere
+  1 2 3 4       Sessions, Live, Console, Server tabs
+  ?             this help          ctrl+p   command palette
+  q             quit               escape   back / close
+
+Sessions
+  /             filter by id prefix, host, principal, attribute name or value
+  s             change the order (last access, created, host, discovery)
+  ↑ ↓ PgUp PgDn Home End           move       enter   open the session
+
+Session detail
+  ↑ ↓ / tab     choose an attribute, walk its tree (→ expands, ← collapses)
+  r             raw bytes (redis-cli escaping and hex) / decoded tree
+  c             copy the session id     y   copy the value shown
+  e             export the session as JSON (a file in the current directory)
+  d             delete the session (only with --allow-writes; asks first)
+
+Live
+  requests as they happen: container ← previous container [attributes written]
+
+Console
+  type Redis commands as in redis-cli; ↑ history, tab completes;
+  ctrl+x stops MONITOR / SUBSCRIBE
+
+Values are shown as text: markup and control characters in sessions are escaped.
+Nothing is written to Redis unless you type a write in the console or delete a
+session with --allow-writes.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """The key reference."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen > VerticalScroll {
+        width: 90;
+        max-width: 100%;
+        height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 0 2;
+    }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text(HELP_TEXT))

@@ -1,0 +1,200 @@
+"""The sessions table's model: one compact row per session, filtered and sorted views.
+
+No Textual here, so it is unit-tested without an app and can be filtered or
+sorted in a worker thread. Rows are updated in place by key (never rebuilt),
+which is what keeps the table's live updates cheap: the table only redraws the
+rows on screen.
+
+Memory: a row keeps a dozen small fields plus a lower-cased search text of at
+most :data:`SEARCH_BYTES` characters of attribute values, so a million sessions
+stay under a gigabyte (benchmarks/bench_tui.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inspector.core.session import Session
+from inspector.core.spring import ATTRIBUTE_PREFIX
+
+__all__ = ["SEARCH_BYTES", "Row", "SessionStore", "SortKey"]
+
+SEARCH_BYTES = 160
+"""Bytes of each attribute's value kept for the filter's value search (twice that per row
+at most)."""
+FLASH_MS = 3000
+"""How long a row whose host just changed stays highlighted."""
+
+
+class SortKey(StrEnum):
+    """Orders the table can show."""
+
+    LAST_ACCESS = "last access"
+    CREATED = "created"
+    HOST = "host"
+    FOUND = "discovery order"
+
+
+@dataclass(slots=True)
+class Row:
+    """What the table shows for one session."""
+
+    key: str
+    namespace: str
+    host: str | None
+    principal: str | None
+    created: int | None
+    last_access: int | None
+    expires_at: int | None
+    hash_ttl_ms: int
+    observed_at: int
+    attributes: int
+    state: str
+    search: str
+    order: int
+    flash_until: int = 0
+
+    @property
+    def id(self) -> str:
+        """The session id: the end of the key (kept once, in the key, to save memory)."""
+        return self.key[len(self.namespace) + len(":sessions:") :]
+
+    def ttl_left_ms(self, now_ms: int) -> int | None:
+        """Time until expiry; the hash TTL (as of the last read) when there is no expiry time."""
+        if self.expires_at is not None:
+            return self.expires_at - now_ms
+        if self.hash_ttl_ms >= 0:
+            return self.hash_ttl_ms - (now_ms - self.observed_at)
+        return None
+
+
+def _search_text(session: Session) -> str:
+    # Only what the row does not already hold: attribute names and the start of
+    # their values (id, host and principal are matched from their own fields).
+    parts = list(session.attribute_names)
+    # Up to SEARCH_BYTES of each attribute, at most twice that in all, so one big
+    # attribute neither hides the others nor grows the row without bound.
+    budget = 2 * SEARCH_BYTES
+    for name in session.attribute_names:
+        value = session.raw.fields.get(ATTRIBUTE_PREFIX + name, b"")[: min(SEARCH_BYTES, budget)]
+        budget -= len(value)
+        # Latin-1 maps bytes 1:1: JSON text and the ASCII inside Java
+        # serialization stay searchable without decoding anything.
+        parts.append(value.decode("latin-1"))
+    return "\n".join(parts).lower()
+
+
+def _shared(text: str | None) -> str | None:
+    # A million rows name a handful of hosts, principals and namespaces: one
+    # string object each instead of one per row.
+    return sys.intern(text) if text is not None else None
+
+
+def _match(row: Row, needle: str) -> bool:
+    """Case-insensitive substring match on id, host, principal, namespace, attributes."""
+    return (
+        needle in row.key.lower()  # the id, and the namespace
+        or (row.host is not None and needle in row.host.lower())
+        or (row.principal is not None and needle in row.principal.lower())
+        or needle in row.search
+    )
+
+
+class SessionStore:
+    """All known sessions, plus the filtered and sorted view the table pages through."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Row] = {}
+        self.view: list[str] = []
+        self.query = ""
+        self.sort = SortKey.LAST_ACCESS
+        self._counter = 0
+        self.version = 0
+        """Bumped on every change, so the table knows when to redraw."""
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def upsert(self, sessions: Iterable[Session], now_ms: int) -> list[str]:
+        """Add or update rows; returns keys whose host changed (they flash)."""
+        switched = []
+        for session in sessions:
+            row = self.rows.get(session.key)
+            if row is None:
+                self._counter += 1
+                row = Row(
+                    key=session.key, namespace=sys.intern(session.namespace),
+                    host=_shared(session.host), principal=_shared(session.principal),
+                    created=session.creation_time, last_access=session.last_accessed_time,
+                    expires_at=session.expires_at, hash_ttl_ms=session.raw.hash_ttl_ms,
+                    observed_at=session.raw.observed_at_ms,
+                    attributes=len(session.attribute_names), state=session.state.value,
+                    search=_search_text(session), order=self._counter,
+                )  # fmt: skip
+                self.rows[session.key] = row
+                if self._matches(row):
+                    self.view.append(row.key)
+                continue
+            if row.host != session.host and row.host is not None:
+                row.flash_until = now_ms + FLASH_MS
+                switched.append(row.key)
+            row.host = _shared(session.host)
+            row.principal = _shared(session.principal)
+            row.last_access = session.last_accessed_time
+            row.expires_at = session.expires_at
+            row.hash_ttl_ms = session.raw.hash_ttl_ms
+            row.observed_at = session.raw.observed_at_ms
+            row.attributes = len(session.attribute_names)
+            row.state = session.state.value
+            row.search = _search_text(session)
+        self.version += 1
+        return switched
+
+    def remove(self, key: str) -> None:
+        """Forget a session (deleted or expired)."""
+        if self.rows.pop(key, None) is not None:
+            with contextlib.suppress(ValueError):
+                self.view.remove(key)
+            self.version += 1
+
+    def _matches(self, row: Row) -> bool:
+        return not self.query or _match(row, self.query)
+
+    def compute_view(self, query: str, sort: SortKey) -> list[str]:
+        """The keys to show for a filter and an order (pure; safe in a worker thread)."""
+        needle = query.strip().lower()
+        rows = [row for row in list(self.rows.values()) if not needle or _match(row, needle)]
+        if sort is SortKey.LAST_ACCESS:
+            rows.sort(key=lambda r: r.last_access or 0, reverse=True)
+        elif sort is SortKey.CREATED:
+            rows.sort(key=lambda r: r.created or 0, reverse=True)
+        elif sort is SortKey.HOST:
+            rows.sort(key=lambda r: (r.host or "\uffff", -(r.last_access or 0)))
+        else:
+            rows.sort(key=lambda r: r.order)
+        return [row.key for row in rows]
+
+    def apply_view(self, query: str, sort: SortKey, view: list[str]) -> None:
+        """Install a view computed by :meth:`compute_view` (keys gone since are skipped)."""
+        self.query = query.strip().lower()
+        self.sort = sort
+        self.view = [key for key in view if key in self.rows]
+        self.version += 1
+
+    def row_at(self, index: int) -> Row | None:
+        """The row shown at a view position, if any."""
+        if 0 <= index < len(self.view):
+            return self.rows.get(self.view[index])
+        return None
+
+    def hosts(self) -> dict[str, int]:
+        """Sessions per host (``-`` for none), for the live view's totals."""
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            name = row.host or "-"
+            counts[name] = counts.get(name, 0) + 1
+        return counts

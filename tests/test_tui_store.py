@@ -1,0 +1,125 @@
+"""The sessions table's model: upserts by key, flashing host changes, filter and sort."""
+
+from __future__ import annotations
+
+import json
+
+from inspector.core.session import RawSession, Session
+from inspector.tui.store import FLASH_MS, SessionStore, SortKey
+from inspector.tui.widgets.session_table import cell_text, layout_columns
+from tests.spring_layouts import jvm_fixture, sample_session_json
+
+NOW = 1_795_000_000_000
+
+
+def session(
+    sid: str, host: str, last: int, *, principal: bytes | None = None, extra: bytes = b""
+) -> Session:
+    fields = {
+        "creationTime": str(last - 1000).encode(),
+        "lastAccessedTime": str(last).encode(),
+        "maxInactiveInterval": b"1800",
+        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, last),
+    }
+    if extra:
+        fields["sessionAttr:cart"] = extra
+    if principal:
+        fields[
+            "sessionAttr:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"
+        ] = principal
+    raw = RawSession(
+        f"spring:session:sessions:{sid}", "spring:session", sid, fields, 2_000_000, 1_800_000, NOW
+    )
+    return Session.from_raw(raw)
+
+
+def test_upsert_updates_in_place_and_flashes_host_changes() -> None:
+    store = SessionStore()
+    assert (
+        store.upsert([session("a" * 8, "c1", NOW - 5000), session("b" * 8, "c2", NOW - 1000)], NOW)
+        == []
+    )
+    assert len(store) == 2
+    switched = store.upsert([session("a" * 8, "c2", NOW)], NOW)
+    assert switched == [f"spring:session:sessions:{'a' * 8}"]
+    row = store.rows[switched[0]]
+    assert (row.host, row.last_access, row.flash_until) == ("c2", NOW, NOW + FLASH_MS)
+    assert len(store) == 2
+    store.remove(switched[0])
+    assert len(store) == 1
+    assert store.view == [f"spring:session:sessions:{'b' * 8}"]
+
+
+def test_filter_by_id_host_principal_attribute_name_and_value() -> None:
+    store = SessionStore()
+    store.upsert([
+        session("11111111-aaaa", "container-1", NOW - 3, principal=b'"alice"'),
+        session("22222222-bbbb", "container-2", NOW - 2, extra=b'{"item":"Blue Widget"}'),
+        session("33333333-cccc", "container-2", NOW - 1, extra=jvm_fixture("sample_session")),
+    ], NOW)  # fmt: skip
+
+    def ids(query: str) -> list[str]:
+        return [store.rows[key].id[:8] for key in store.compute_view(query, SortKey.FOUND)]
+
+    assert ids("2222") == ["22222222"]
+    assert ids("container-2") == ["22222222", "33333333"]
+    assert ids("ALICE") == ["11111111"]
+    assert ids("cart") == ["22222222", "33333333"]
+    assert ids("blue widget") == ["22222222"]
+    assert ids("c95883d5424d") == ["33333333"]  # a string inside JDK-serialized bytes
+    assert ids("nothing-matches") == []
+
+
+def test_sort_orders() -> None:
+    store = SessionStore()
+    store.upsert(
+        [
+            session("b", "z-host", NOW - 10),
+            session("a", "a-host", NOW - 20),
+            session("c", "m", NOW),
+        ],
+        NOW,
+    )
+
+    def ids(sort: SortKey) -> list[str]:
+        return [store.rows[k].id for k in store.compute_view("", sort)]
+
+    assert ids(SortKey.LAST_ACCESS) == ["c", "b", "a"]
+    assert ids(SortKey.HOST) == ["a", "c", "b"]
+    assert ids(SortKey.FOUND) == ["b", "a", "c"]
+
+
+def test_columns_drop_by_priority() -> None:
+    assert [c.key for c in layout_columns(80)] == [
+        "id",
+        "host",
+        "last",
+        "state",
+        "ttl",
+        "principal",
+    ]
+    wide = [c.key for c in layout_columns(140)]
+    assert {"created", "attrs", "namespace"} <= set(wide)
+    assert [c.key for c in layout_columns(30)] == ["id", "host"]
+
+
+def test_cells_are_escaped_and_count_down() -> None:
+    store = SessionStore()
+    base = session("\x1b[2Jabcdef", "x", NOW - 65_000).raw
+    evil = json.dumps({"host": "[bold]x\x07"}).encode()
+    fields = {**base.fields, "sessionAttr:scopedTarget.sampleSession": evil}
+    hostile = RawSession(
+        base.key,
+        base.namespace,
+        base.session_id,
+        fields,
+        base.hash_ttl_ms,
+        base.shadow_ttl_ms,
+        base.observed_at_ms,
+    )
+    store.upsert([Session.from_raw(hostile)], NOW)
+    row = next(iter(store.rows.values()))
+    assert cell_text(row, "host", NOW) == "[bold]x\\x07"
+    assert "\x1b" not in cell_text(row, "id", NOW)
+    assert cell_text(row, "last", NOW) == "1m ago"
+    assert cell_text(row, "ttl", NOW) == "28:55"
