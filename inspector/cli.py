@@ -273,6 +273,46 @@ def build_parser() -> argparse.ArgumentParser:
         "lastAccessedTime, source, kind",
     )
 
+    sample = commands.add_parser(
+        "sample-app",
+        help="the sample web app: sessions stored exactly as Spring Session does",
+        add_help=False,
+        allow_abbrev=False,
+    )
+    sample.add_argument(
+        "--port",
+        dest="http_port",
+        metavar="N",
+        type=_port,
+        default=8080,
+        help="HTTP port (default 8080)",
+    )
+    sample.add_argument(
+        "--bind",
+        metavar="ADDR",
+        default="0.0.0.0",  # noqa: S104
+        help="address to listen on (default all)",
+    )
+    sample.add_argument(
+        "--name",
+        metavar="NAME",
+        help="container name shown and stored as the session's host "
+        "(default $HOSTNAME, else the host name)",
+    )
+    sample.add_argument(
+        "--layout",
+        choices=("indexed", "spring3"),
+        default="indexed",
+        help="Spring Session 2.x indexed repository (default) or 3.x default",
+    )
+    sample.add_argument(
+        "--namespace",
+        metavar="NS",
+        default="spring:session",
+        help="key namespace (default spring:session)",
+    )
+    sample.add_argument("--help", action="help", help="show this help and exit")
+
     decode = commands.add_parser(
         "decode",
         help="decode one raw value offline (file or stdin)",
@@ -416,6 +456,21 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         if ns.command == "show":
             return sessions.run_show(settings, options, ns.session)
         return sessions.run_stats(settings, options)
+    if ns.command == "sample-app":
+        from inspector.sample_app.app import run_sample_app
+        from inspector.sample_app.settings import SampleAppSettings, default_name
+        from inspector.sample_app.store import Layout
+
+        return run_sample_app(
+            SampleAppSettings(
+                redis=settings,
+                name=ns.name or default_name(),
+                port=ns.http_port,
+                bind=ns.bind,
+                namespace=ns.namespace,
+                layout=Layout(ns.layout),
+            )
+        )
     if ns.command == "demo":
         from inspector.subcommands.demo import run_demo
 

@@ -1,0 +1,186 @@
+"""The aiohttp application: the seed app's routes, sessions in Redis the Spring way.
+
+Routes (as the Spring app, article 4-3):
+
+* ``GET /``, ``GET /index.html`` — the page with the container-group input and
+  the "Shared Session" and "Invalidate Session" buttons;
+* ``GET /{group}`` (digits) — sets the session attribute
+  ``scopedTarget.sampleSession`` to ``{host: NAME, lastUpdatedAt: now}`` and
+  shows which container served it;
+* ``GET /invalidateSession`` — invalidates, then redirects to ``/index.html``;
+* ``GET /health`` — for ALB/ECS health checks: 200 when Redis answers, 503 when not.
+
+The ``SESSION`` cookie is Base64 of the session id, ``HttpOnly``,
+``SameSite=Lax``, ``Path=/``, as Spring Session 2+ sets it. A missing, garbage
+or unknown cookie starts a fresh session; Redis being down gives a 503 page,
+and the app recovers when Redis returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from inspector.core.spring import LAST_ACCESSED_TIME
+from inspector.redis_io.errors import Failure, describe_failure
+from inspector.sample_app.keys import HOLDER, SETTINGS
+from inspector.sample_app.pages import error_page, index_page, shared_session_page
+from inspector.sample_app.settings import SampleAppSettings
+from inspector.sample_app.state import RedisHolder
+from inspector.sample_app.store import (
+    SAMPLE_ATTRIBUTE,
+    SpringSessionStore,
+    StoredSession,
+    sample_session_json,
+)
+
+__all__ = ["COOKIE", "create_app", "run_sample_app"]
+
+COOKIE = "SESSION"
+log = logging.getLogger("inspector.sample_app")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _cookie_id(request: web.Request) -> str | None:
+    """The session id from the SESSION cookie (Base64 of the id), or ``None``."""
+    value = request.cookies.get(COOKIE)
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None  # garbage: a fresh session, never a 500
+
+
+def _set_cookie(response: web.StreamResponse, session_id: str) -> None:
+    value = base64.b64encode(session_id.encode()).decode()
+    response.set_cookie(COOKIE, value, path="/", httponly=True, samesite="Lax")
+
+
+def _store(request: web.Request, client: object) -> SpringSessionStore:
+    settings = request.app[SETTINGS]
+    return SpringSessionStore(
+        client,  # type: ignore[arg-type]
+        namespace=settings.namespace,
+        layout=settings.layout,
+        db=settings.redis.db,
+        interval=settings.interval,
+    )
+
+
+@web.middleware
+async def redis_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Redis down or failing: a 503 page, never a traceback."""
+    try:
+        return await handler(request)
+    except (Failure, RedisError, OSError, TimeoutError) as exc:
+        settings = request.app[SETTINGS]
+        message = describe_failure(exc, settings.redis).message
+        log.warning("session store unavailable: %s", message)
+        return web.Response(
+            status=503,
+            text=error_page("Session store unavailable", message),
+            content_type="text/html",
+        )
+
+
+async def index(request: web.Request) -> web.Response:
+    """The start page; it does not touch the session (no cookie, no Redis)."""
+    return web.Response(text=index_page(request.app[SETTINGS].name), content_type="text/html")
+
+
+async def shared_session(request: web.Request) -> web.Response:
+    """Record that this container served the session, and say so."""
+    settings = request.app[SETTINGS]
+    store = _store(request, await request.app[HOLDER].client())
+    session_id = _cookie_id(request)
+    session: StoredSession | None = await store.load(session_id) if session_id else None
+    now = int(time.time() * 1000)
+    previous_access: int | None = None
+    if session is None:
+        session = store.create()
+    else:
+        previous_access = session.last_accessed_time
+        session.last_accessed_time = now
+        session.changed.add(LAST_ACCESSED_TIME)
+    # Spring re-sets a session-scoped bean's attribute at the end of every
+    # request that used it, so the attribute is in every delta.
+    session.set_attribute(SAMPLE_ATTRIBUTE, sample_session_json(settings.name, now))
+    created = session.is_new
+    await store.save(session, previous_access=previous_access)
+    response = web.Response(text=shared_session_page(settings.name, now), content_type="text/html")
+    if created:
+        _set_cookie(response, session.id)
+    return response
+
+
+async def invalidate_session(request: web.Request) -> web.StreamResponse:
+    """``HttpSession.invalidate()``, then back to the start page."""
+    session_id = _cookie_id(request)
+    if session_id:
+        store = _store(request, await request.app[HOLDER].client())
+        session = await store.load(session_id)
+        if session is not None:
+            await store.invalidate(session)
+    redirect = web.HTTPFound("/index.html")
+    redirect.del_cookie(COOKIE, path="/")
+    raise redirect
+
+
+async def health(request: web.Request) -> web.Response:
+    """200 when Redis answers PING within a second, 503 otherwise."""
+    settings = request.app[SETTINGS]
+    body: dict[str, str] = {"status": "UP", "name": settings.name, "redis": "UP"}
+    try:
+        async with asyncio.timeout(1.0):
+            client = await request.app[HOLDER].client()
+            await client.ping()
+    except (Failure, RedisError, OSError, TimeoutError) as exc:
+        body.update(status="DOWN", redis=describe_failure(exc, settings.redis).message)
+        return web.json_response(body, status=503)
+    return web.json_response(body)
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    holder = RedisHolder(app[SETTINGS].redis)
+    app[HOLDER] = holder
+    try:
+        await holder.client()  # connect early when we can; not required to start
+    except Failure as failure:
+        log.warning(
+            "Redis is not reachable yet (%s); pages answer 503 until it is", failure.message
+        )
+    yield
+    await holder.aclose()
+
+
+def create_app(settings: SampleAppSettings) -> web.Application:
+    """Build the application (the tests and ``run_sample_app`` both use this)."""
+    app = web.Application(middlewares=[redis_errors])
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_redis_ctx)
+    app.router.add_get("/", index)
+    app.router.add_get("/index.html", index)
+    app.router.add_get("/health", health)
+    app.router.add_get("/invalidateSession", invalidate_session)
+    app.router.add_get("/{group:[0-9]+}", shared_session)
+    return app
+
+
+def run_sample_app(settings: SampleAppSettings) -> int:
+    """Serve until SIGINT/SIGTERM, then close connections and the Redis client."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log.info(
+        "sample app %s on http://%s:%d (sessions: %s, %s layout, namespace %s)",
+        settings.name, settings.bind, settings.port, settings.redis.endpoint,
+        settings.layout.value, settings.namespace,
+    )  # fmt: skip
+    web.run_app(create_app(settings), host=settings.bind, port=settings.port, print=None)
+    return 0
