@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit redis-server bench clean
+.PHONY: demo test lint types unit system-deps bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -20,14 +20,21 @@ demo: $(STAMP)
 
 # Tests start their own redis-server processes (standalone, cluster, TLS, ACL)
 # on free loopback ports; they never touch a server on 6379. The TUI's
-# end-to-end test drives the real command in tmux.
-redis-server:
-	@if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null \
-	    || ! command -v openssl >/dev/null || ! command -v tmux >/dev/null; then \
-	  echo "installing redis-server, redis-tools, openssl and tmux with apt-get"; \
+# end-to-end test drives the real command in tmux; the sample app's page test
+# drives Debian's chromium through chromedriver. All come from apt, and only
+# when missing.
+SYSTEM_TOOLS := redis-server:redis-server redis-cli:redis-tools openssl:openssl tmux:tmux \
+	chromium:chromium chromedriver:chromium-driver
+
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt-get:$$missing"; \
 	  SUDO=$$(test "$$(id -u)" -eq 0 || echo sudo); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server redis-tools openssl tmux; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
 lint: $(STAMP)
@@ -37,12 +44,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) redis-server
+unit: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 test: lint types unit
 
-bench: $(STAMP) redis-server
+bench: $(STAMP) system-deps
 	$(BIN)/python -m benchmarks
 
 clean:
