@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -73,6 +74,24 @@ def _seconds(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    # "nan" and "inf" parse as floats but make no sense as an interval.
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def _per_second(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate above 0 (requests per second)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -160,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument(
         "--poll",
         metavar="SECONDS",
-        type=_seconds,
+        type=_positive_seconds,
         default=1.0,
         help="polling interval when notifications are off (default 1)",
     )
@@ -251,12 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument(
         "--poll",
         metavar="SECONDS",
-        type=_seconds,
+        type=_positive_seconds,
         default=1.0,
         help="polling interval when notifications are off (default 1)",
     )
     watch.add_argument(
-        "--timeout", metavar="SECONDS", type=_seconds, help="stop after this long (exit 0)"
+        "--timeout", metavar="SECONDS", type=_positive_seconds, help="stop after this long (exit 0)"
     )
     watch.add_argument(
         "--count", metavar="N", type=_positive_int, help="stop after N events (exit 0)"
@@ -335,7 +354,31 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--help", action="help", help="show this help and exit")
 
     demo = commands.add_parser(
-        "demo", help="embedded demo: needs no Redis server", add_help=False, allow_abbrev=False
+        "demo",
+        help="embedded demo: needs no Redis server",
+        add_help=False,
+        allow_abbrev=False,
+        description="Starts an embedded Redis, two sample-app containers and simulated users, "
+        "then the TUI. Quitting stops everything.",
+    )
+    demo.add_argument(
+        "--redis",
+        metavar="URL",
+        help="use this Redis (redis://, rediss://) instead of the embedded one",
+    )
+    demo.add_argument(
+        "--users",
+        metavar="N",
+        type=_positive_int,
+        default=6,
+        help="simulated users, each with its own session (default 6)",
+    )
+    demo.add_argument(
+        "--rate",
+        metavar="PER_SECOND",
+        type=_per_second,
+        default=3.0,
+        help="requests per second, all users together (default 3)",
     )
     demo.add_argument("--help", action="help", help="show this help and exit")
     return parser
@@ -426,9 +469,6 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         from inspector.subcommands.sessions import SessionOptions
         from inspector.subcommands.watch import run_watch
 
-        if ns.poll <= 0 or (ns.timeout is not None and ns.timeout <= 0):
-            sys.stderr.write(f"{PROG}: --poll and --timeout take a number of seconds above 0\n")
-            return EXIT_USAGE
         watch_options = SessionOptions(
             namespace=ns.namespace,
             host_field=HostField(ns.host_field) if ns.host_field else None,
@@ -472,9 +512,12 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
             )
         )
     if ns.command == "demo":
-        from inspector.subcommands.demo import run_demo
+        from inspector.subcommands.demo import DemoOptions, run_demo
 
-        return run_demo()
+        redis = None
+        if ns.redis:
+            redis = resolve_settings(ConnectionFlags(url=ns.redis), {})
+        return run_demo(DemoOptions(redis=redis, users=ns.users, rate=ns.rate))
     from inspector.core.session import HostField
     from inspector.tui.app import run_tui
 

@@ -70,6 +70,12 @@ def assert_one_line_failure(
         (["-n", "x", "cli", "PING"], "database 'x' is not a number"),
         (["-t", "soon", "cli", "PING"], "'soon' is not a number of seconds"),
         (["nosuchsubcommand"], "invalid choice: 'nosuchsubcommand'"),
+        (["watch", "--poll", "0"], "'0' is not a number of seconds above 0"),
+        (["watch", "--timeout", "nan"], "'nan' is not a number of seconds above 0"),
+        (["tui", "--poll", "-1"], "'-1' is not a number of seconds above 0"),
+        (["demo", "--rate", "inf"], "'inf' is not a rate above 0"),
+        (["demo", "--users", "0"], "'0' is not a positive whole number"),
+        (["demo", "--redis", "http://x"], "unknown URL scheme (http://)"),
     ],
 )
 def test_bad_usage_is_one_line_exit_2(args: list[str], needle: str) -> None:
