@@ -1,26 +1,37 @@
-"""`session-inspector demo`: an embedded Redis (fakeredis) and the TUI on it.
+"""`session-inspector demo`: the article's whole picture on one machine, no Redis needed.
 
-No Redis server is needed. Later work adds the two sample-app "containers" and
-the traffic simulator; today the demo seeds one Spring Session so the TUI has
-something to show.
+It starts an embedded Redis (fakeredis' TCP server on a free loopback port, or
+a real server with ``--redis URL``), two sample-app instances named
+``container-1`` and ``container-2`` on free ports, and a traffic simulator:
+virtual users, each with its own cookie, pressing "Shared Session" with group 1
+or 2 (path routing as the article's ALB does: ``/1`` to container-1, ``/2`` to
+container-2). Then the TUI opens on that Redis. Quitting the TUI stops
+everything the demo started; nothing is left running or listening.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import random
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from inspector.redis_io.settings import ConnectionSettings
 
-__all__ = ["embedded_redis", "run_demo"]
+__all__ = ["SESSION_ID", "DemoOptions", "embedded_redis", "run_demo", "running_demo"]
 
-SESSION_ID = "e1237df7-5a6d-4c3e-9a51-3f0d2b1c8a90"
+SESSION_ID = "e1237df7-5646-4382-aa12-41435ed09dc7"
+"""The session seeded into the embedded Redis before any traffic (the article's id)."""
 
 
 def _seed(port: int) -> None:
     import redis
+
+    from inspector.sample_app.store import sample_session_json
 
     now = int(time.time() * 1000)
     client = redis.Redis(host="127.0.0.1", port=port)
@@ -29,16 +40,14 @@ def _seed(port: int) -> None:
         client.hset(
             key,
             mapping={
-                "creationTime": str(now),
-                "lastAccessedTime": str(now),
-                "maxInactiveInterval": "1800",
-                "sessionAttr:scopedTarget.sampleSession": (
-                    '{"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.'
-                    f'SampleSession","host":"container-1","lastUpdatedAt":["java.util.Date",{now}]}}'
-                ),
+                "creationTime": str(now).encode(),
+                "lastAccessedTime": str(now).encode(),
+                "maxInactiveInterval": b"1800",
+                "sessionAttr:scopedTarget.sampleSession": sample_session_json("container-1", now),
             },
         )
         client.expire(key, 2100)
+        client.set(f"spring:session:sessions:expires:{SESSION_ID}", b"", ex=1800)
     finally:
         client.close()
 
@@ -54,16 +63,136 @@ def embedded_redis() -> Iterator[ConnectionSettings]:
     thread.start()
     try:
         _seed(port)
-        yield ConnectionSettings(host="127.0.0.1", port=port, source="demo")
+        yield ConnectionSettings(host="127.0.0.1", port=port, source="embedded fakeredis")
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
 
 
-def run_demo() -> int:
-    """Start the embedded server, run the TUI on it, stop everything."""
-    from inspector.tui.app import run_tui
+@dataclass(slots=True)
+class DemoOptions:
+    """How much traffic, and where the sessions live."""
 
-    with embedded_redis() as settings:
-        return run_tui(settings)
+    redis: ConnectionSettings | None = None
+    """A real server to use instead of the embedded one (``--redis URL``)."""
+    users: int = 6
+    """Virtual users, each with its own cookie (its own session)."""
+    rate: float = 3.0
+    """Requests per second, all users together."""
+    invalidate_share: float = 0.03
+    """Share of requests that press "Invalidate Session" (new sessions keep coming)."""
+
+
+@dataclass(slots=True)
+class RunningDemo:
+    """What the demo started: where Redis and the two containers are."""
+
+    redis: ConnectionSettings
+    urls: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
+
+    def banner(self) -> str:
+        """The two app URLs, for people who want to click along in a browser."""
+        return "\n".join(f"{name}: {url}/index.html" for name, url in self.urls.items())
+
+
+class _Background:
+    """An event loop in a thread running the two apps and the traffic."""
+
+    def __init__(self, demo: RunningDemo, options: DemoOptions) -> None:
+        self.demo = demo
+        self.options = options
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="demo", daemon=True)
+        self.runners: list[object] = []
+        self.traffic: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
+
+    async def _start(self) -> None:
+        from aiohttp import web
+
+        from inspector.sample_app.app import create_app
+        from inspector.sample_app.settings import SampleAppSettings
+
+        for name in ("container-1", "container-2"):
+            settings = SampleAppSettings(redis=self.demo.redis, name=name, bind="127.0.0.1", port=0)
+            runner = web.AppRunner(create_app(settings), access_log=None)
+            await runner.setup()
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            await site.start()
+            port = runner.addresses[0][1]
+            self.demo.urls[name] = f"http://127.0.0.1:{port}"
+            self.runners.append(runner)
+        self.traffic = asyncio.create_task(self._traffic())
+
+    async def _stop(self) -> None:
+        if self.traffic is not None:
+            self.traffic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.traffic
+        for runner in self.runners:
+            await runner.cleanup()  # type: ignore[attr-defined]
+
+    async def _traffic(self) -> None:
+        await asyncio.gather(*(self._user(i) for i in range(self.options.users)))
+
+    async def _user(self, index: int) -> None:
+        from aiohttp import ClientError, ClientSession, ClientTimeout, CookieJar
+
+        rng = random.Random(index)  # noqa: S311 - simulated users, not security
+        # unsafe=True: cookies for an IP host (127.0.0.1), shared by both ports
+        # as a browser shares them behind one load balancer name.
+        jar = CookieJar(unsafe=True)
+        per_user = self.options.rate / max(1, self.options.users)
+        urls = self.demo.urls
+        async with ClientSession(cookie_jar=jar, timeout=ClientTimeout(total=5)) as http:
+            await asyncio.sleep(rng.random())  # users do not all start at once
+            while True:
+                group = rng.choice((1, 2))
+                base = urls[f"container-{group}"]
+                path = (
+                    "/invalidateSession"
+                    if rng.random() < self.options.invalidate_share
+                    else f"/{group}"
+                )
+                with contextlib.suppress(ClientError, TimeoutError):
+                    async with http.get(base + path) as response:
+                        await response.read()
+                    self.demo.requests += 1
+                await asyncio.sleep(rng.expovariate(per_user) if per_user > 0 else 1.0)
+
+
+@contextlib.contextmanager
+def running_demo(options: DemoOptions) -> Iterator[RunningDemo]:
+    """Start Redis (or use the given one), the two apps and the traffic; stop them on exit."""
+    with contextlib.ExitStack() as stack:
+        settings = options.redis or stack.enter_context(embedded_redis())
+        demo = RunningDemo(redis=settings)
+        background = _Background(demo, options)
+        background.start()
+        stack.callback(background.stop)
+        yield demo
+
+
+def run_demo(options: DemoOptions | None = None) -> int:
+    """Run the demo with the TUI in front; returns the TUI's exit code."""
+    from inspector.tui.app import InspectorApp
+
+    options = options or DemoOptions()
+    with running_demo(options) as demo:
+        print("Demo — " + "   ".join(demo.banner().splitlines()), file=sys.stderr)
+        app = InspectorApp(demo.redis, banner=demo.banner(), poll_interval=1.0)
+        code = app.run() or 0
+    print(f"Demo stopped: {demo.requests} requests served.", file=sys.stderr)
+    return code

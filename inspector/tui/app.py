@@ -82,8 +82,11 @@ class InspectorApp(App[int]):
         clock: Callable[[], float] = time.time,
         tz: dt.tzinfo | None = None,
         connect: bool = True,
+        banner: str | None = None,
     ) -> None:
         super().__init__()
+        self.banner = banner
+        """Text shown on start and in the server tab (the demo's app URLs)."""
         self.connect = connect
         """``False`` starts no Redis worker: tests then feed :meth:`ingest` themselves."""
         self.feed_ready = asyncio.Event()
@@ -124,6 +127,9 @@ class InspectorApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(SessionTable).focus()
         self.set_interval(TICK, self._tick)
+        if self.banner:
+            self.query_one(ServerPane).set(demo=self.banner)
+            self.notify(self.banner, title="Demo", timeout=20)
         if self.connect:
             self._run_feed()
             self._open_browse_client()

@@ -46,10 +46,23 @@ class ServerPane(Static):
             ("database", str(settings.db)),
             ("TLS", tls),
         ]
-        order = ("connection", "engine", "mode", "notifications", "memory", "clients", "keys")
+        order = (
+            "connection",
+            "engine",
+            "mode",
+            "notifications",
+            "memory",
+            "clients",
+            "keys",
+            "demo",
+        )
         rows.extend((name, self.facts[name]) for name in order if name in self.facts)
         text = Text()
         for label, value in rows:
             text.append(f"{label:<15}", style="bold")
-            text.append(safe_text(value) + "\n")
+            # A fact may span lines (the demo's two URLs); keep them in the value column.
+            lines = value.split("\n")
+            text.append(safe_text(lines[0]) + "\n")
+            for line in lines[1:]:
+                text.append(" " * 15 + safe_text(line) + "\n")
         self.update(text)

@@ -1,0 +1,88 @@
+"""The demo: embedded Redis, two containers, simulated users; `make demo` in a terminal."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.demo import DemoOptions, running_demo
+from tests.harness import RedisServer
+from tests.test_tui_tmux import Tmux
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+def wait_for_both_containers(port: int) -> None:
+    """Until sessions in Redis name both containers as the one that served them."""
+    client = redis.Redis(host="127.0.0.1", port=port)
+    deadline = time.monotonic() + 30
+    hosts: set[str] = set()
+    try:
+        while hosts != {"container-1", "container-2"}:
+            assert time.monotonic() < deadline, hosts
+            for key in client.scan_iter(match="spring:session:sessions:*", count=100):
+                if b"expires" in key:
+                    continue
+                value = client.hget(key, "sessionAttr:scopedTarget.sampleSession")
+                if value:
+                    hosts.add(json.loads(value)["host"])
+    finally:
+        client.close()
+
+
+def test_demo_serves_both_containers_and_stops_everything() -> None:
+    before = {t.name for t in threading.enumerate()}
+    with running_demo(DemoOptions(users=4, rate=40)) as demo:
+        ports = [demo.redis.port] + [int(url.rsplit(":", 1)[1]) for url in demo.urls.values()]
+        for url in demo.urls.values():
+            with urllib.request.urlopen(url + "/health", timeout=5) as response:
+                assert json.loads(response.read())["status"] == "UP"
+        wait_for_both_containers(demo.redis.port)
+        assert demo.requests > 0
+    assert all(refused(port) for port in ports)
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not {"demo", "fakeredis"} & leftover
+
+
+def test_demo_on_a_real_server_leaves_it_running(redis_clean: RedisServer) -> None:
+    settings = ConnectionSettings(host="127.0.0.1", port=redis_clean.port)
+    with running_demo(DemoOptions(redis=settings, users=3, rate=30)) as demo:
+        assert demo.redis is settings
+        wait_for_both_containers(redis_clean.port)
+    # The demo stops what it started, not the server it was given.
+    with redis.Redis(host="127.0.0.1", port=redis_clean.port) as client:
+        assert client.ping()
+
+
+@pytest.mark.slow
+def test_make_demo_in_a_terminal() -> None:
+    terminal = Tmux(f"cd {ROOT} && make -s demo; echo EXITED=$?; sleep 30")
+    try:
+        terminal.wait_for("container-1", "container-2", timeout=60)
+        terminal.keys("q")
+        text = terminal.wait_for("EXITED=0", timeout=30)
+    finally:
+        terminal.close()
+    ports = [int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)/index\.html", text)]
+    assert len(ports) == 2
+    assert all(refused(port) for port in ports)
+    left = subprocess.run(["pgrep", "-f", "session-inspector demo"], capture_output=True)
+    assert left.stdout == b""
