@@ -24,7 +24,7 @@ demo: $(STAMP)
 # drives Debian's chromium through chromedriver. All come from apt, and only
 # when missing.
 SYSTEM_TOOLS := redis-server:redis-server redis-cli:redis-tools openssl:openssl tmux:tmux \
-	chromium:chromium chromedriver:chromium-driver
+	chromium:chromium chromedriver:chromium-driver nginx:nginx
 
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \

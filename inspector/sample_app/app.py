@@ -182,5 +182,8 @@ def run_sample_app(settings: SampleAppSettings) -> int:
         settings.name, settings.bind, settings.port, settings.redis.endpoint,
         settings.layout.value, settings.namespace,
     )  # fmt: skip
+    from inspector.sample_app.healthcheck import write_marker
+
+    write_marker(settings.port)
     web.run_app(create_app(settings), host=settings.bind, port=settings.port, print=None)
     return 0
