@@ -16,10 +16,10 @@ from inspector.redis_io.errors import ExitCode, Failure
 from inspector.redis_io.redis_cli import ErrorReply, format_reply, split_args
 from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.outcome import PROG
 
 __all__ = ["execute_and_print", "run_cli"]
 
-PROG = "session-inspector"
 SUBSCRIBE_BANNER = b"Reading messages... (press Ctrl-C to quit)\n"
 
 

@@ -7,9 +7,7 @@ every control character, so a hostile value cannot restyle the terminal.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -24,16 +22,15 @@ from inspector.core.render import format_time, render_decoded, render_session, s
 from inspector.core.session import HostField, Session
 from inspector.core.spring import session_id_from_input
 from inspector.core.values import JsonValue
-from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.errors import ExitCode
 from inspector.redis_io.redis_cli import split_args
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.outcome import PROG, run_to_exit_code
 
 if TYPE_CHECKING:
     from inspector.redis_io.client import RedisClient
 
 __all__ = ["SessionOptions", "run_decode", "run_ls", "run_show", "run_stats"]
-
-PROG = "session-inspector"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +58,7 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
         finally:
             await client.aclose()
 
-    try:
-        return asyncio.run(main())
-    except Failure as failure:
-        sys.stderr.write(f"{PROG}: {failure.message}\n")
-        return int(failure.exit_code)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.OK)
-    except Exception as exc:
-        if os.environ.get("SESSION_INSPECTOR_DEBUG"):
-            raise
-        described = describe_failure(exc, settings, command="SCAN")
-        sys.stderr.write(f"{PROG}: {described.message}\n")
-        return int(described.exit_code)
+    return run_to_exit_code(main, settings, command="SCAN")
 
 
 def _ls_line(session: Session, tz: dt.tzinfo | None) -> str:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import sys
 
 import orjson
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.render import safe_text
-from inspector.redis_io.errors import ExitCode, Failure
+from inspector.redis_io.errors import ExitCode
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.subcommands.sessions import PROG, SessionOptions
+from inspector.subcommands.outcome import run_to_exit_code
+from inspector.subcommands.sessions import SessionOptions
 
 __all__ = ["format_event", "run_watch"]
 
@@ -93,11 +93,4 @@ def run_watch(
             # --timeout: the watch simply ends, successfully.
         return int(ExitCode.OK)
 
-    try:
-        return asyncio.run(main())
-    except Failure as failure:
-        sys.stderr.write(f"{PROG}: {failure.message}\n")
-        return int(failure.exit_code)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return int(ExitCode.OK)
+    return run_to_exit_code(main, settings)
