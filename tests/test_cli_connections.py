@@ -112,6 +112,15 @@ def test_connection_refused() -> None:
     )
 
 
+def test_demo_with_an_unreachable_redis_fails_before_starting_anything() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert_one_line_failure(
+        inspector("demo", "--redis", f"redis://127.0.0.1:{port}"), 3, "connection refused"
+    )
+
+
 def test_unknown_host() -> None:
     assert_one_line_failure(
         inspector("-h", "no-such-host.invalid", "cli", "PING"), 3, "cannot resolve host"

@@ -180,9 +180,22 @@ def running_demo(options: DemoOptions) -> Iterator[RunningDemo]:
         settings = options.redis or stack.enter_context(embedded_redis())
         demo = RunningDemo(redis=settings)
         background = _Background(demo, options)
-        background.start()
+        # Registered first: a failed start still stops what it had started.
         stack.callback(background.stop)
+        background.start()
         yield demo
+
+
+def _check_reachable(settings: ConnectionSettings) -> int:
+    from inspector.redis_io.client import open_client
+    from inspector.subcommands.outcome import run_to_exit_code
+
+    async def connect() -> int:
+        client = await open_client(settings)
+        await client.aclose()
+        return 0
+
+    return run_to_exit_code(connect, settings)
 
 
 def run_demo(options: DemoOptions | None = None) -> int:
@@ -190,6 +203,12 @@ def run_demo(options: DemoOptions | None = None) -> int:
     from inspector.tui.app import InspectorApp
 
     options = options or DemoOptions()
+    if options.redis is not None:
+        # A server given with --redis must answer before anything starts: one
+        # line and exit 3, as every other command, not a TUI full of 503s.
+        code = _check_reachable(options.redis)
+        if code:
+            return code
     with running_demo(options) as demo:
         print("Demo — " + "   ".join(demo.banner().splitlines()), file=sys.stderr)
         app = InspectorApp(demo.redis, banner=demo.banner(), poll_interval=1.0)

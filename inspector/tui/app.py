@@ -129,7 +129,7 @@ class InspectorApp(App[int]):
         self.set_interval(TICK, self._tick)
         if self.banner:
             self.query_one(ServerPane).set(demo=self.banner)
-            self.notify(self.banner, title="Demo", timeout=20)
+            self.notify(self.banner, title="Demo", timeout=20, markup=False)
         if self.connect:
             self._run_feed()
             self._open_browse_client()
