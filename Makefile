@@ -21,7 +21,8 @@ demo: $(STAMP)
 # Tests start their own redis-server processes (standalone, cluster, TLS, ACL)
 # on free loopback ports; they never touch a server on 6379. The TUI's
 # end-to-end test drives the real command in tmux; the sample app's page test
-# drives Debian's chromium through chromedriver. All come from apt, and only
+# drives Debian's chromium through chromedriver; the deployment test runs
+# nginx as the load balancer of compose.yaml. All come from apt, and only
 # when missing.
 SYSTEM_TOOLS := redis-server:redis-server redis-cli:redis-tools openssl:openssl tmux:tmux \
 	chromium:chromium chromedriver:chromium-driver nginx:nginx
