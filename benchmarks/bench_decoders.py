@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from inspector.core.decoders import decode_value
-from tests.spring_layouts import sample_session_json
+from inspector.sample_app.store import sample_session_json
 
 JVM = Path(__file__).resolve().parent.parent / "tests" / "data" / "jvm" / "bin"
 

@@ -27,8 +27,8 @@ from inspector.core.spring import expiration_bucket
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.store import sample_session_json
 from tests.harness import start_redis_server
-from tests.spring_layouts import sample_session_json
 
 
 def load(port: int, count: int) -> str:

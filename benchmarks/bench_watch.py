@@ -28,8 +28,8 @@ from benchmarks.bench_sessions import load
 from inspector.core.changes import RequestEvent
 from inspector.redis_io.feed import ChangeFeed, FeedNotice, NoticeKind
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.store import sample_session_json
 from tests.harness import start_redis_server
-from tests.spring_layouts import sample_session_json
 
 WRITER = r"""
 import sys, time, redis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -32,6 +33,18 @@ from tests.harness import (
 # =============================================================================
 
 _T = TypeVar("_T")
+
+# Every test names its endpoint with flags. An endpoint, URL or password in the
+# environment (an ECS host exports REDISCLUSTERENDPOINT) would fill the fields a
+# flag leaves open and send subprocesses elsewhere, so none reaches the tests.
+for _variable in (
+    "REDISCLUSTERENDPOINT",
+    "REDIS_CLUSTER_ENDPOINT",
+    "REDIS_URL",
+    "REDISCLI_AUTH",
+    "SESSION_INSPECTOR_DEBUG",
+):
+    os.environ.pop(_variable, None)
 
 
 def _started(start: Callable[[], _T]) -> _T:
@@ -127,10 +140,13 @@ def redis_tls_cluster(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[
 
 @pytest.fixture
 def redis_clean(redis_standalone: RedisServer) -> RedisServer:
-    """The standalone server after FLUSHALL (all databases empty)."""
+    """The standalone server as new: all databases empty, keyspace notifications off."""
     client = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
     try:
         client.flushall()
+        # Tests that turn notifications on share this server; a test that
+        # expects silence on a channel must not inherit them.
+        client.config_set("notify-keyspace-events", "")
     finally:
         client.close()
     return redis_standalone

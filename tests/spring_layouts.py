@@ -16,12 +16,9 @@ import redis
 
 from inspector.core.decoders import JDK_INTEGER_PREFIX, JDK_LONG_PREFIX
 from inspector.core.spring import PRINCIPAL_INDEX_ATTRIBUTE, expiration_bucket
+from inspector.sample_app.store import sample_session_json
 
 JVM = Path(__file__).parent / "data" / "jvm"
-SAMPLE_CLASS = "org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession"
-INDEX_NAME = (
-    "org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"
-)
 
 
 def jdk_long(value: int) -> bytes:
@@ -40,13 +37,6 @@ def jdk_string(text: str) -> bytes:
 def jvm_fixture(name: str) -> bytes:
     """Bytes a real JVM wrote (tests/data/jvm/bin/<name>.bin)."""
     return (JVM / "bin" / f"{name}.bin").read_bytes()
-
-
-def sample_session_json(host: str, at_ms: int) -> bytes:
-    # Compact separators and key order exactly as Jackson writes them.
-    return (
-        f'{{"@class":"{SAMPLE_CLASS}","host":"{host}","lastUpdatedAt":["java.util.Date",{at_ms}]}}'
-    ).encode()
 
 
 @dataclass
@@ -121,7 +111,7 @@ def write_layouts(client: redis.Redis | redis.RedisCluster, now_ms: int) -> list
         },
         last_access=now_ms - 2_000, interval=1800, member=jdk_string(f"expires:{sid}"),
     )  # fmt: skip
-    client.sadd(f"spring:session:index:{INDEX_NAME}:alice", jdk_string(sid))
+    client.sadd(f"spring:session:index:{PRINCIPAL_INDEX_ATTRIBUTE}:alice", jdk_string(sid))
     expected.append(
         Expected(sid, "spring:session", "active", "c95883d5424d", principal="alice",
                  attributes=["scopedTarget.sampleSession", "SPRING_SECURITY_CONTEXT",

@@ -9,16 +9,14 @@ import sys
 import pytest
 import redis
 
+from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer
+from tests.spring_layouts import jdk_long, jdk_string
 
 # Bytes as Java's ObjectOutputStream writes them for the String "abc" and the
 # Long 1732000000000: the kind of value Spring Session's default serializer stores.
-JDK_STRING = b"\xac\xed\x00\x05t\x00\x03abc"
-JDK_LONG = (
-    b"\xac\xed\x00\x05sr\x00\x0ejava.lang.Long;\x8b\xe4\x90\xcc\x8f#\xdf\x02\x00\x01J\x00\x05value"
-    b"xr\x00\x10java.lang.Number\x86\xac\x95\x1d\x0b\x94\xe0\x8b\x02\x00\x00xp\x00\x00\x01\x93"
-    b"\x4a\x3c\x9c\x00"
-)
+JDK_STRING = jdk_string("abc")
+JDK_LONG = jdk_long(1732000000000)
 SESSION = "spring:session:sessions:e1237df7-5a6d-4c3e-9a51-3f0d2b1c8a90"
 
 CASES: list[tuple[str, list[bytes]]] = [
@@ -77,10 +75,8 @@ def populate(server: RedisServer) -> None:
                 "creationTime": JDK_LONG,
                 "lastAccessedTime": b"1732000000000",
                 "maxInactiveInterval": b"1800",
-                "sessionAttr:scopedTarget.sampleSession": (
-                    b'{"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.'
-                    b'SampleSession","host":"c95883d5424d","lastUpdatedAt":["java.util.Date",'
-                    b"1732000000000]}"
+                "sessionAttr:scopedTarget.sampleSession": sample_session_json(
+                    "c95883d5424d", 1732000000000
                 ),
                 "sessionAttr:removed": b"",
             },

@@ -19,7 +19,8 @@ from inspector.core.spring import (
     session_id_from_input,
 )
 from inspector.core.values import Limits, ValueFormat
-from tests.spring_layouts import jdk_int, jdk_long, jdk_string, sample_session_json
+from inspector.sample_app.store import sample_session_json
+from tests.spring_layouts import jdk_int, jdk_long, jdk_string
 
 SID = "e1237df7-5646-4382-aa12-41435ed09dc7"
 INDEX = "org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"

@@ -98,9 +98,10 @@ async def test_first_request_writes_what_spring_writes(
         ]
     )
     assert data.get(f"spring:session:sessions:expires:{sid}") == b""
-    assert data.ttl(f"spring:session:sessions:expires:{sid}") in (1799, 1800)
-    assert data.ttl(f"spring:session:sessions:{sid}") in (2099, 2100)
-    assert data.ttl(bucket) in (2099, 2100)
+    # TTLs as set, less the seconds this test has taken since.
+    assert 1790 <= data.ttl(f"spring:session:sessions:expires:{sid}") <= 1800
+    assert 2090 <= data.ttl(f"spring:session:sessions:{sid}") <= 2100
+    assert 2090 <= data.ttl(bucket) <= 2100
     assert data.smembers(bucket) == {json.dumps(f"expires:{sid}").encode()}
     message = pubsub.get_message(timeout=5)
     assert message is not None
@@ -274,7 +275,11 @@ async def test_spring3_layout_is_one_hash(redis_clean: RedisServer) -> None:
         assert list(data.scan_iter(count=1000)) == [key.encode()]
         last = int(data.hget(key, "lastAccessedTime") or 0)
         assert abs(data.pexpiretime(key) - (last + 1_800_000)) <= 1
-        assert pubsub.get_message(timeout=0.5) is None  # no created event in this layout
+        # No created event in this layout: the next message is our own marker.
+        data.publish("test:marker", b"after the request")
+        message = pubsub.get_message(timeout=5)
+        assert message is not None
+        assert message["channel"] == b"test:marker"
         await client.get("/invalidateSession", cookies={COOKIE: cookie}, allow_redirects=False)
         assert not data.exists(key)
         pubsub.close()

@@ -131,6 +131,7 @@ def test_host_field_option(deployment: tuple[int, list[Expected]]) -> None:
         ).stdout.splitlines()
     ]
     # A path to a non-string (a Date) gives no host; a path to a string does.
+    assert rows
     assert all(row["host"] is None for row in rows)
     rows = [
         json.loads(line)

@@ -18,16 +18,18 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.store import sample_session_json
 from inspector.subcommands.demo import SESSION_ID, embedded_redis
 from inspector.tui.app import InspectorApp
 from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import SessionDetailScreen
+from inspector.tui.store import FLASH_MS
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
 from tests.harness import RedisServer
-from tests.spring_layouts import Expected, sample_session_json, write_layouts
+from tests.spring_layouts import Expected, write_layouts
 
 
 def screen_text(app: InspectorApp) -> str:
@@ -150,11 +152,13 @@ async def test_live_host_change_shows_up(
         live = app.query_one(LivePane)
         for host in ("container-1", "container-2", "container-1"):
             before = live.total
+            switched_ms = int(time.time() * 1000)
             request(client, sid, host)
             await until(pilot, lambda before=before: live.total > before)  # type: ignore[misc]
         row = app.store.rows[f"spring:session:sessions:{sid}"]
         assert row.host == "container-1"
-        assert row.flash_until > int(time.time() * 1000)  # just switched: highlighted
+        # The last switch set the highlight (it lasts FLASH_MS from when it was seen).
+        assert row.flash_until >= switched_ms + FLASH_MS
         await pilot.press("2")
         await pilot.pause()
         assert "← container-2" in screen_text(app)

@@ -20,9 +20,10 @@ from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.session import RawSession, Session
 from inspector.redis_io.feed import FeedNotice, NoticeKind
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.store import sample_session_json
 from inspector.tui.app import InspectorApp
 from inspector.tui.screens.detail import SessionDetailScreen
-from tests.spring_layouts import jdk_int, jdk_long, jvm_fixture, sample_session_json
+from tests.spring_layouts import jdk_int, jdk_long, jvm_fixture
 
 FROZEN = 1_795_000_000.0
 NOW_MS = int(FROZEN * 1000)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from inspector.core.session import RawSession, Session
+from inspector.sample_app.store import sample_session_json
 from inspector.tui.store import FLASH_MS, SessionStore, SortKey
 from inspector.tui.widgets.session_table import cell_text, layout_columns
-from tests.spring_layouts import jvm_fixture, sample_session_json
+from tests.spring_layouts import jvm_fixture
 
 NOW = 1_795_000_000_000
 

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer
-from tests.spring_layouts import sample_session_json, write_layouts
+from tests.spring_layouts import write_layouts
 
 
 class Tmux:

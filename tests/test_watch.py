@@ -18,8 +18,8 @@ import redis
 
 from inspector.core.changes import EventSource, diff, notify_flags_support, snapshot
 from inspector.core.session import RawSession, Session
+from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer, start_redis_server
-from tests.spring_layouts import sample_session_json
 
 NOW = int(time.time() * 1000)
 
@@ -109,7 +109,6 @@ def request(client: redis.Redis | redis.RedisCluster, sid: str, host: str) -> in
 
 def configure(server: RedisServer, flags: str) -> redis.Redis:
     client = redis.Redis(**server.client_kwargs())  # type: ignore[arg-type]
-    client.flushall()
     client.config_set("notify-keyspace-events", flags)
     return client
 
@@ -133,11 +132,9 @@ def alternate(
         previous = host
 
 
-def test_notifications_show_every_request(
-    redis_standalone: RedisServer, watches: list[Watch]
-) -> None:
-    client = configure(redis_standalone, "KEA")
-    watch = Watch(redis_standalone.port)
+def test_notifications_show_every_request(redis_clean: RedisServer, watches: list[Watch]) -> None:
+    client = configure(redis_clean, "KEA")
+    watch = Watch(redis_clean.port)
     watches.append(watch)
     watch.notice("via keyspace notifications")
     alternate(client, watch, str(uuid.uuid4()), 8, "notification")
@@ -149,10 +146,10 @@ def test_notifications_show_every_request(
 
 @pytest.mark.parametrize("flags", ["", "Egx"])
 def test_polling_when_hash_events_are_off(
-    redis_standalone: RedisServer, watches: list[Watch], flags: str
+    redis_clean: RedisServer, watches: list[Watch], flags: str
 ) -> None:
-    client = configure(redis_standalone, flags)
-    watch = Watch(redis_standalone.port, "--poll", "0.2")
+    client = configure(redis_clean, flags)
+    watch = Watch(redis_clean.port, "--poll", "0.2")
     watches.append(watch)
     howto = watch.notice("keyspace notifications for hashes are off")
     assert "CONFIG SET notify-keyspace-events" in howto
@@ -166,10 +163,10 @@ def test_polling_when_hash_events_are_off(
 
 
 def test_enable_notifications_flag_writes_the_setting(
-    redis_standalone: RedisServer, watches: list[Watch]
+    redis_clean: RedisServer, watches: list[Watch]
 ) -> None:
-    client = configure(redis_standalone, "Egx")
-    watch = Watch(redis_standalone.port, "--enable-notifications")
+    client = configure(redis_clean, "Egx")
+    watch = Watch(redis_clean.port, "--enable-notifications")
     watches.append(watch)
     watch.notice("as --enable-notifications asked")
     watch.notice("via keyspace notifications")
@@ -181,10 +178,10 @@ def test_enable_notifications_flag_writes_the_setting(
 
 
 def test_without_the_flag_the_setting_is_never_written(
-    redis_standalone: RedisServer, watches: list[Watch]
+    redis_clean: RedisServer, watches: list[Watch]
 ) -> None:
-    client = configure(redis_standalone, "")
-    watch = Watch(redis_standalone.port, "--poll", "0.2")
+    client = configure(redis_clean, "")
+    watch = Watch(redis_clean.port, "--poll", "0.2")
     watches.append(watch)
     watch.notice("via polling")
     alternate(client, watch, str(uuid.uuid4()), 1, "poll")
@@ -236,16 +233,18 @@ def test_cluster_sessions_on_every_primary(
         node = cluster.get_node_from_key(f"spring:session:sessions:{sid}")
         if node.name not in owners.values():
             owners[sid] = node.name
-    watch = Watch(redis_cluster[0].port)
-    watches.append(watch)
-    watch.notice("on 3 primaries via keyspace notifications")
-    for sid in owners:
-        alternate(cluster, watch, sid, 2, "notification")
-    cluster.close()
-    for node in redis_cluster:
-        direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-        direct.config_set("notify-keyspace-events", "")
-        direct.close()
+    try:
+        watch = Watch(redis_cluster[0].port)
+        watches.append(watch)
+        watch.notice("on 3 primaries via keyspace notifications")
+        for sid in owners:
+            alternate(cluster, watch, sid, 2, "notification")
+    finally:
+        cluster.close()
+        for node in redis_cluster:  # the cluster is shared with later tests
+            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+            direct.config_set("notify-keyspace-events", "")
+            direct.close()
 
 
 def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: list[Watch]) -> None:
@@ -289,15 +288,16 @@ def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: l
         server.stop()
 
 
-def test_count_and_timeout_end_cleanly(redis_standalone: RedisServer) -> None:
-    client = configure(redis_standalone, "KEA")
+def test_count_and_timeout_end_cleanly(redis_clean: RedisServer, watches: list[Watch]) -> None:
+    client = configure(redis_clean, "KEA")
     timed = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(redis_standalone.port), "watch", "--timeout", "0.5"],
+        [sys.executable, "-m", "inspector", "-p", str(redis_clean.port), "watch", "--timeout", "0.5"],
         capture_output=True, timeout=30,
     )  # fmt: skip
     assert timed.returncode == 0
     assert b"Traceback" not in timed.stderr
-    counted = Watch(redis_standalone.port, "--count", "2")
+    counted = Watch(redis_clean.port, "--count", "2")
+    watches.append(counted)
     counted.notice("via keyspace notifications")
     sid = str(uuid.uuid4())
     request(client, sid, "a")
