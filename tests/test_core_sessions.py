@@ -5,20 +5,21 @@ from __future__ import annotations
 import base64
 import json
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.core.decoders import decode_value, jdk_number
 from inspector.core.render import render_decoded, render_session, render_value, safe_text
-from inspector.core.session import HostField, RawSession, Session, find_host
+from inspector.core.session import HostField, RawSession, Session, ceil_seconds, find_host
 from inspector.core.spring import (
     KeyKind,
     classify_key,
     expiration_bucket,
     session_id_from_input,
 )
-from inspector.core.values import Limits, ValueFormat
+from inspector.core.values import JsonValue, Limits, ValueFormat
 from inspector.sample_app.store import sample_session_json
 from tests.spring_layouts import jdk_int, jdk_long, jdk_string
 
@@ -135,6 +136,118 @@ def test_fastjson_suffixes_and_type() -> None:
     assert decoded.value == {"@class": "com.example.User", "id": 1, "ratio": 1.5, "tags": ["a", 2]}
     # A suffix-looking text inside a string is left alone.
     assert decode_value(b'{"@type":"X","s":"1L"}').value == {"@class": "X", "s": "1L"}
+
+
+def test_fastjson_type_nested_in_plain_json() -> None:
+    decoded = decode_value(b'{"user":{"@type":"com.example.User","id":1},"n":2}')
+    assert decoded.format is ValueFormat.FASTJSON
+    assert decoded.value == {"user": {"@class": "com.example.User", "id": 1}, "n": 2}
+    # An @type that is no Java class name (JSON-LD) stays a plain key.
+    plain = decode_value(b'{"thing":{"@type":"Person","name":"x"}}')
+    assert plain.format is ValueFormat.JSON
+    assert plain.value == {"thing": {"@type": "Person", "name": "x"}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b'["java.math.BigDecimal",10.50]', "10.50"),
+        (b'["java.math.BigDecimal",1.2E-7]', "1.2E-7"),
+        (b'["java.math.BigDecimal",1E+3]', "1E+3"),
+        (b'["java.math.BigDecimal",0.000001]', "0.000001"),
+        (b'["java.math.BigDecimal",100]', "100"),
+        (b'["java.math.BigDecimal",-0.0]', "0.0"),
+        (b'["java.math.BigDecimal",12345678901234567890.123456789]', "12345678901234567890.123456789"),
+        (b'["java.math.BigInteger",123456789012345678901234567890]', "123456789012345678901234567890"),
+        (b'["java.math.BigInteger",7]', "7"),
+    ],
+)  # fmt: skip
+def test_big_numbers_keep_their_exact_text(raw: bytes, text: str) -> None:
+    decoded = decode_value(raw)
+    assert decoded.format is ValueFormat.JACKSON
+    assert isinstance(decoded.value, dict)
+    assert decoded.value["@value"] == text
+    assert decoded.error is None
+
+
+def test_big_decimal_inside_an_object_keeps_its_scale() -> None:
+    decoded = decode_value(
+        b'{"@class":"com.example.Order","total":["java.math.BigDecimal",10.50],'
+        b'"at":["java.util.Date",1552129074569],"n":["java.lang.Long",5],"ratio":0.5}'
+    )
+    assert decoded.value == {
+        "@class": "com.example.Order",
+        "total": {"@class": "java.math.BigDecimal", "@value": "10.50"},
+        "at": {"@class": "java.util.Date", "@value": "2019-03-09T10:57:54.569Z",
+               "@epochMillis": 1552129074569},
+        "n": 5,
+        "ratio": 0.5,
+    }  # fmt: skip
+
+
+def test_json_integers_past_a_long_are_not_rounded() -> None:
+    raw = (
+        b'{"huge":123456789012345678901234567890,"u64":18446744073709551615,'
+        b'"min":-9223372036854775808,"below":-9223372036854775809,"max":9223372036854775807,'
+        b'"id":"12345678901234567890123","f":1.5e300}'
+    )
+    decoded = decode_value(raw)
+    assert decoded.format is ValueFormat.JSON
+    big = "java.math.BigInteger"
+    assert decoded.value == {
+        "huge": {"@class": big, "@value": "123456789012345678901234567890"},
+        "u64": {"@class": big, "@value": "18446744073709551615"},
+        "min": -9223372036854775808,
+        "below": {"@class": big, "@value": "-9223372036854775809"},
+        "max": 9223372036854775807,
+        "id": "12345678901234567890123",
+        "f": 1.5e300,
+    }
+    orjson.dumps(decoded.to_json())  # what show --json does: no int past 64 bits
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=-(10**60), max_value=10**60))
+def test_any_json_integer_keeps_every_digit(number: int) -> None:
+    decoded = decode_value(json.dumps({"n": number}).encode())
+    assert decoded.value in (
+        {"n": number},
+        {"n": {"@class": "java.math.BigInteger", "@value": str(number)}},
+    )
+    assert isinstance(decoded.value, dict)
+    assert isinstance(decoded.value["n"], int) == (-(2**63) <= number < 2**63)
+
+
+def test_node_budget_stops_instead_of_filling_nulls() -> None:
+    decoded = decode_value(json.dumps(list(range(300_000))).encode())
+    assert decoded.format is ValueFormat.JSON
+    assert isinstance(decoded.value, list)
+    assert decoded.value == list(range(99_999))  # the list itself is the 100,000th value
+    assert decoded.error == "cut off after 100000 values"
+    small = decode_value(
+        b'{"a":[1,2,3],"b":["java.util.ArrayList",[4,5]],"c":6}', Limits(max_nodes=5)
+    )
+    assert small.value == {"a": [1, 2, 3]}
+    assert small.error == "cut off after 5 values"
+    wrapped = decode_value(b'["java.util.ArrayList",[1,2,3,4]]', Limits(max_nodes=3))
+    assert wrapped.value == {"@class": "java.util.ArrayList", "@items": [1, 2]}
+
+
+def test_depth_cut_keeps_empty_containers_and_classes() -> None:
+    decoded = decode_value(b"[[[[1]]], 2]", Limits(max_depth=1))
+    assert decoded.value == [[[]], 2]
+    assert decoded.error == "cut off: deeper than 1 levels"
+    typed = decode_value(
+        b'{"@class":"X","a":{"@class":"Y","b":{"@class":"Z","c":1},"d":{"e":1},'
+        b'"f":["java.util.ArrayList",[1]]}}',
+        Limits(max_depth=1),
+    )
+    assert typed.value == {
+        "@class": "X",
+        "a": {"@class": "Y", "b": {"@class": "Z"}, "d": {}, "f": {"@class": "java.util.ArrayList"}},
+    }
+    both = decode_value(b'[[[1]],"' + b"x" * 20 + b'"]', Limits(max_depth=1, max_string=5))
+    assert both.error == "cut off: deeper than 1 levels; string cut at 5 characters"
 
 
 @pytest.mark.parametrize(
@@ -278,6 +391,32 @@ def test_host_field_override_with_dotted_attribute_names() -> None:
     assert Session.from_raw(raw_session(fields), host_field=HostField("nope.x")).host is None
 
 
+@pytest.mark.parametrize(
+    "path", ["list.\u00b2", "list.\u0661x", "list.-1", "list.99", "map.\u00b2.x"]
+)
+def test_host_field_path_with_odd_indexes_leads_nowhere(path: str) -> None:
+    fields = {
+        "maxInactiveInterval": b"1800",
+        "sessionAttr:list": b'["java.util.ArrayList",["h0","h1"]]',
+        "sessionAttr:map": b'{"\\u00b2":{"x":"sq"}}',
+    }
+    session = Session.from_raw(raw_session(fields), host_field=HostField(path))
+    assert session.host == ("sq" if path.startswith("map") else None)
+
+
+def test_host_field_path_indexes_lists() -> None:
+    fields = {
+        "maxInactiveInterval": b"1800",
+        "sessionAttr:list": b'["java.util.ArrayList",["h0","h1"]]',
+    }
+    assert Session.from_raw(raw_session(fields), host_field=HostField("list.1")).host == "h1"
+    assert HostField("a.b.c").attributes_on_path(["a", "a.b", "b", "ab"]) == ["a.b", "a"]
+
+
+def test_ceil_seconds_rounds_up_and_keeps_sentinels() -> None:
+    assert [ceil_seconds(ms) for ms in (-2, -1, 0, 1, 999, 1000, 1001)] == [-2, -1, 0, 1, 1, 1, 2]
+
+
 def test_principal_from_index_attribute_and_security_context() -> None:
     base = {"maxInactiveInterval": b"1800", "lastAccessedTime": b"1552129074379"}
     indexed = Session.from_raw(raw_session({**base, f"sessionAttr:{INDEX}": jdk_string("alice")}))
@@ -369,3 +508,35 @@ def test_hostile_class_names_are_escaped_too() -> None:
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "\\x1b[2JBad" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "needles"),
+    [
+        ({"@items": [1], "other": 2}, ["object (2 fields)", "@items: list (1 items)", "other: 2"]),
+        ({"@hex": "00ff", "other": 2}, ["object (2 fields)", '@hex: "00ff"', "other: 2"]),
+        ({"@ref": "X", "other": 2}, ["object (2 fields)", '@ref: "X"', "other: 2"]),
+        ({"@entries": {"k": 1}, "other": 2}, ["object (2 fields)", "k: 1", "other: 2"]),
+        ({"@class": "a.B", "@value": "v", "extra": 1}, ["B  (a.B)", '@value: "v"', "extra: 1"]),
+        ({"@data": [1]}, ["object (1 fields)", "@data: list (1 items)"]),
+    ],
+)  # fmt: skip
+def test_reserved_keys_outside_their_shapes_are_plain_keys(
+    value: dict[str, JsonValue], needles: list[str]
+) -> None:
+    text = "\n".join(render_value(value))
+    for needle in needles:
+        assert needle in text
+
+
+def test_reserved_shapes_still_render_specially() -> None:
+    assert render_value({"@ref": "a.Node"}) == ["(cycle: back to Node)"]
+    assert render_value({"@class": "[B", "@hex": "00ff"}) == ["hex 00ff"]
+    assert render_value({"@class": "java.util.UUID", "@value": "u"}) == ["u  (UUID)"]
+    assert render_value(
+        {"@class": "java.util.TreeSet", "@items": ["b"], "comparator": {"@class": "a.Rev"}}
+    ) == ["TreeSet (1 items)", '  [0]: "b"', "  comparator: Rev  (a.Rev)"]
+    assert render_value({"@class": "java.util.HashMap", "@entries": [[1, "x"]]}) == [
+        "HashMap (1 entries)",
+        '  1: "x"',
+    ]

@@ -398,6 +398,18 @@ def test_custom_write_object_data_is_kept() -> None:
     }
 
 
+def test_wrapper_around_a_non_collection_renders_its_inner_value_once() -> None:
+    # Collections$UnmodifiableCollection whose c field is a String: not a collection,
+    # so the wrapper shows as an object, reusing the rendering of c.
+    field = b"L" + utf("c") + b"\x74" + utf("Ljava/util/Collection;")
+    name = "java.util.Collections$UnmodifiableCollection"
+    data = MAGIC + b"\x73" + class_desc(name, field, 1) + b"\x74" + utf("x")
+    assert decode_java(data).value == {"@class": name, "c": "x"}
+    # Two values in all (the wrapper and c): rendering c twice would need a third.
+    tight = decode_java(data, Limits(max_nodes=2))
+    assert (tight.value, tight.error) == ({"@class": name, "c": "x"}, None)
+
+
 def test_superclass_fields_first_and_shadowed_name_qualified() -> None:
     value = decode("superclass_fields").value
     assert isinstance(value, dict)

@@ -2,9 +2,10 @@
 
 The feed remembers a small :class:`Snapshot` per session (raw
 ``lastAccessedTime``, host, a fingerprint per field). Each time a session is
-re-read, :func:`diff` compares it with the snapshot and says what changed:
-which container served this request, which one served the last, and which
-attributes it touched. Pure: no Redis, no clock.
+re-read, :func:`observe` snapshots it and compares the two snapshots to say
+what changed: which container served this request, which one served the last,
+and which attributes it touched (written, emptied or deleted). Pure: no Redis,
+no clock.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "destroyed_event",
     "diff",
     "notify_flags_support",
+    "observe",
     "snapshot",
 ]
 
@@ -103,10 +105,13 @@ def snapshot(session: Session) -> Snapshot:
     )
 
 
-def diff(
+def observe(
     previous: Snapshot | None, session: Session, *, source: EventSource, now_ms: int
-) -> RequestEvent | None:
-    """The event a re-read shows, or ``None`` when nothing changed.
+) -> tuple[RequestEvent | None, Snapshot]:
+    """The event a re-read shows (``None`` when nothing changed) and the snapshot to keep.
+
+    Each field is fingerprinted once, for both: what a live feed should call
+    on every read, rather than :func:`diff` and then :func:`snapshot`.
 
     Args:
         previous: What was known before, ``None`` for a session not seen yet.
@@ -114,16 +119,54 @@ def diff(
         source: Notification or poll.
         now_ms: Observation time.
     """
-    fields = session.raw.fields
+    current = snapshot(session)
+    return _compare(previous, current, session, source, now_ms), current
+
+
+def diff(
+    previous: Snapshot | None, session: Session, *, source: EventSource, now_ms: int
+) -> RequestEvent | None:
+    """The event a re-read shows, or ``None`` when nothing changed.
+
+    Fingerprints the session's fields; when the new snapshot is needed too,
+    :func:`observe` gives both for one pass over the fields.
+
+    Args:
+        previous: What was known before, ``None`` for a session not seen yet.
+        session: The session as just read.
+        source: Notification or poll.
+        now_ms: Observation time.
+    """
+    if previous is None:  # nothing to compare with, so no fingerprints needed
+        return _created(session, source, now_ms)
+    return _compare(previous, snapshot(session), session, source, now_ms)
+
+
+def _created(session: Session, source: EventSource, now_ms: int) -> RequestEvent:
+    changed = tuple(session.attribute_names)
+    return _event(session, None, changed, source, now_ms, EventKind.CREATED)
+
+
+def _compare(
+    previous: Snapshot | None,
+    current: Snapshot,
+    session: Session,
+    source: EventSource,
+    now_ms: int,
+) -> RequestEvent | None:
     if previous is None:
-        changed = tuple(n for n in session.attribute_names)
-        return _event(session, None, changed, source, now_ms, EventKind.CREATED)
+        return _created(session, source, now_ms)
+    before = previous.fields
     changed_fields = [
         name
-        for name, value in fields.items()
-        if name != LAST_ACCESSED_TIME and previous.fields.get(name) != zlib.crc32(value)
+        for name, crc in current.fields.items()
+        if name != LAST_ACCESSED_TIME and before.get(name) != crc
     ]
-    accessed = fields.get(LAST_ACCESSED_TIME) != previous.last_access
+    # Fields deleted outright (HDEL), not just emptied as removeAttribute does.
+    changed_fields.extend(
+        name for name in before if name != LAST_ACCESSED_TIME and name not in current.fields
+    )
+    accessed = current.last_access != previous.last_access
     if not accessed and not changed_fields:
         return None
     changed = tuple(

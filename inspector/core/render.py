@@ -11,7 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
-from inspector.core.session import Session
+from inspector.core.session import Session, ceil_seconds
 from inspector.core.values import (
     CLASS,
     DATA,
@@ -24,6 +24,7 @@ from inspector.core.values import (
     Decoded,
     JsonValue,
     ValueFormat,
+    reserved_shape,
 )
 
 __all__ = [
@@ -151,43 +152,44 @@ def describe_value(
     """One line for the value, plus the (label, child) pairs to show under it.
 
     The text is already escaped; ``render_value`` and the TUI's tree build on it.
+    Reserved keys are read only in the shapes :func:`~inspector.core.values.reserved_shape`
+    recognises; any other dict is shown as an object with every key.
     """
-    return _header(value, tz)
-
-
-def _header(value: JsonValue, tz: dt.tzinfo | None) -> tuple[str, list[tuple[str, JsonValue]]]:
     if isinstance(value, list):
         return f"list ({len(value)} items)", [(f"[{i}]", item) for i, item in enumerate(value)]
     if not isinstance(value, dict):
         return _scalar(value), []
+    shape = reserved_shape(value)
+    if shape == REF:
+        return f"(cycle: back to {simple_class_name(str(value[REF]))})", []
+    if shape == HEX:
+        return f"hex {safe_text(str(value[HEX]))}", []
+    if shape == VALUE:
+        return _typed_scalar(value, tz), []
     java_class = value.get(CLASS)
     name = simple_class_name(java_class) if isinstance(java_class, str) else None
-    if name is not None and VALUE in value:
-        return _typed_scalar(value, tz), []
-    if REF in value:
-        return f"(cycle: back to {simple_class_name(str(value[REF]))})", []
-    if HEX in value:
-        return f"hex {safe_text(str(value[HEX]))}", []
-    items = value.get(ITEMS)
-    if isinstance(items, list):
-        return f"{name or 'list'} ({len(items)} items)", [
-            (f"[{i}]", item) for i, item in enumerate(items)
-        ]
-    if ENTRIES in value:
+    # Only a class-bearing dict treats @data as writeObject data; elsewhere it is a key.
+    special: tuple[str | None, ...] = (CLASS, DATA, shape) if name is not None else ()
+    fields = [(safe_text(k), v) for k, v in value.items() if k not in special]
+    if name is not None and DATA in value:
+        fields.append(("(writeObject data)", value[DATA]))
+    if shape == ITEMS:
+        items = value[ITEMS]
+        assert isinstance(items, list)  # reserved_shape checked it
+        children = [(f"[{i}]", item) for i, item in enumerate(items)]
+        return f"{name} ({len(items)} items)", children + fields
+    if shape == ENTRIES:
         pairs = _entry_pairs(value[ENTRIES])
-        return f"{name or 'map'} ({len(pairs)} entries)", pairs
-    children = [(safe_text(k), v) for k, v in value.items() if k not in (CLASS, DATA)]
-    if DATA in value:
-        children.append(("(writeObject data)", value[DATA]))
+        return f"{name} ({len(pairs)} entries)", pairs + fields
     if name is None:
-        return f"object ({len(children)} fields)", children
+        return f"object ({len(fields)} fields)", fields
     label = name if name == java_class else f"{name}  ({safe_text(str(java_class))})"
-    return label, children
+    return label, fields
 
 
 def render_value(value: JsonValue, tz: dt.tzinfo | None = None, indent: str = "  ") -> list[str]:
     """A decoded value as indented tree lines (class names, fields, readable dates)."""
-    head, children = _header(value, tz)
+    head, children = describe_value(value, tz)
     return [head, *_children(children, tz, indent, 1)]
 
 
@@ -195,7 +197,7 @@ def _children(
     children: list[tuple[str, JsonValue]], tz: dt.tzinfo | None, indent: str, depth: int
 ) -> Iterator[str]:
     for label, child in children:
-        head, grandchildren = _header(child, tz)
+        head, grandchildren = describe_value(child, tz)
         yield f"{indent * depth}{label}: {head}"
         if depth < 48:
             yield from _children(grandchildren, tz, indent, depth + 1)
@@ -292,5 +294,5 @@ def _ttl(ttl_ms: int) -> str:
         return "none (persistent)"
     if ttl_ms < 0:
         return "missing"
-    seconds = (ttl_ms + 999) // 1000
+    seconds = ceil_seconds(ttl_ms)
     return f"{seconds} s ({format_duration(seconds)})"

@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from inspector.core.values import JAVA_MAGIC
+
 __all__ = [
     "ATTRIBUTE_PREFIX",
     "CREATION_TIME",
@@ -35,9 +37,15 @@ __all__ = [
     "SpringKey",
     "classify_key",
     "expiration_bucket",
+    "expirations_zset_key",
+    "idx_key",
+    "is_session_id",
     "is_uuid",
+    "json_member",
     "member_forms",
+    "minute_set_key",
     "normalize_namespace",
+    "principal_index_keys",
     "session_id_from_input",
     "session_key",
     "shadow_key",
@@ -136,19 +144,24 @@ def _classify_sessions_key(namespace: str, rest: str) -> SpringKey | None:
     # rpartition found the last ":sessions:", so `rest` holds no further one.
     if rest.startswith("expires:"):
         session_id = rest[len("expires:") :]
-        if _is_session_id(session_id):
+        if is_session_id(session_id):
             return SpringKey(KeyKind.SHADOW, namespace, session_id=session_id)
         return None
     if rest == "expirations":
         return SpringKey(KeyKind.EXPIRATIONS_ZSET, namespace)
-    if rest.endswith(":idx") and _is_session_id(rest[:-4]):
+    if rest.endswith(":idx") and is_session_id(rest[:-4]):
         return SpringKey(KeyKind.IDX_SET, namespace, session_id=rest[:-4])
-    if _is_session_id(rest):
+    if is_session_id(rest):
         return SpringKey(KeyKind.SESSION, namespace, session_id=rest)
     return None
 
 
-def _is_session_id(text: str) -> bool:
+def is_session_id(text: str) -> bool:
+    """Whether ``text`` can be a session id: a UUID or a plain token, never a ``:``.
+
+    What :func:`classify_key` accepts as the id in a key name, so a key built
+    from an id that passes is read back as that session's.
+    """
     return ":" not in text and (is_uuid(text) or _TOKEN.fullmatch(text) is not None)
 
 
@@ -160,6 +173,30 @@ def session_key(namespace: str, session_id: str) -> str:
 def shadow_key(namespace: str, session_id: str) -> str:
     """``<namespace>:sessions:expires:<id>``, the indexed layout's expiry key."""
     return f"{normalize_namespace(namespace)}:sessions:expires:{session_id}"
+
+
+def idx_key(namespace: str, session_id: str) -> str:
+    """``<namespace>:sessions:<id>:idx``: the index keys a session is in (reactive indexed)."""
+    return f"{normalize_namespace(namespace)}:sessions:{session_id}:idx"
+
+
+def expirations_zset_key(namespace: str) -> str:
+    """``<namespace>:sessions:expirations``: id -> expiry (reactive indexed, 3.3+)."""
+    return f"{normalize_namespace(namespace)}:sessions:expirations"
+
+
+def minute_set_key(namespace: str, minute_ms: int) -> str:
+    """``<namespace>:expirations:<ms>``: the sessions expiring in that minute (indexed)."""
+    return f"{normalize_namespace(namespace)}:expirations:{minute_ms}"
+
+
+def principal_index_keys(namespace: str, principal: str) -> tuple[str, str]:
+    """The principal's index sets: the servlet repository's, then the reactive one's."""
+    base = normalize_namespace(namespace)
+    return (
+        f"{base}:{_PRINCIPAL_INDEX_SEGMENT}{principal}",
+        f"{base}:{_REACTIVE_PRINCIPAL_SEGMENT}{principal}",
+    )
 
 
 def expiration_bucket(last_accessed_ms: int, interval_s: int) -> int:
@@ -178,8 +215,13 @@ def member_forms(text: str) -> list[bytes]:
     serializer, so removing one means trying every form it may have.
     """
     data = text.encode()
-    jdk = b"\xac\xed\x00\x05t" + len(data).to_bytes(2, "big") + data
-    return [data, json.dumps(text).encode(), jdk]
+    jdk = JAVA_MAGIC + b"t" + len(data).to_bytes(2, "big") + data  # t: TC_STRING
+    return [data, json_member(text), jdk]
+
+
+def json_member(text: str) -> bytes:
+    """A set member as Jackson's serializer writes it (a JSON string): ``"expires:<id>"``."""
+    return json.dumps(text).encode()
 
 
 def session_id_from_input(text: str) -> str:
@@ -204,7 +246,7 @@ def session_id_from_input(text: str) -> str:
     if is_uuid(value):
         return value
     decoded = _base64_text(value)
-    if decoded is not None and _is_session_id(decoded):
+    if decoded is not None and is_session_id(decoded):
         return decoded
     return value
 

@@ -14,7 +14,7 @@ user class / unknown JDK class             ``{"@class": FQCN, "<field>": value, 
 java.util.Date, java.time.*                ``{"@class": FQCN, "@value": ISO-8601 text}``; a Date
                                            or Instant also has ``"@epochMillis": ms``
 BigDecimal, BigInteger, enum, Character,   ``{"@class": FQCN, "@value": text}``
-UUID, Class, other text-like values
+UUID, Class, other text-like values        (a JSON integer past 64 bits: a BigInteger)
 List, Set, Queue, arrays                   ``{"@class": FQCN, "@items": [values]}``
 Map                                        ``{"@class": FQCN, "@entries": {key: value}}`` when
                                            every key is a string, else ``[[key, value], ...]``
@@ -34,12 +34,19 @@ a superclass field hidden by a subclass    ``"Animal.name"``-style qualified key
 rather than its serialization proxy. ``value`` is ``None`` for EMPTY,
 UNDECODABLE and BINARY values, and for a serialized Java ``null``.
 
+A value cut by :class:`Limits` keeps its shape: lists and objects end early
+(they are not padded with ``null``), containers nested too deeply are left
+empty (keeping their ``@class``), long strings are shortened, and
+``Decoded.error`` says what was cut. The reserved keys mean the above only in these shapes
+(:func:`reserved_shape`); elsewhere they are ordinary keys.
+
 Nothing here imports textual, redis or aiohttp.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeAlias
@@ -52,6 +59,8 @@ __all__ = [
     "EPOCH_MILLIS",
     "HEX",
     "ITEMS",
+    "JAVA_MAGIC",
+    "REDIS_CLI_ESCAPES",
     "REF",
     "VALUE",
     "Decoded",
@@ -59,8 +68,10 @@ __all__ = [
     "Limits",
     "ValueFormat",
     "date_value",
+    "decimal_text",
     "escaped_preview",
     "hex_preview",
+    "reserved_shape",
     "undecodable",
 ]
 
@@ -74,6 +85,9 @@ EPOCH_MILLIS = "@epochMillis"
 DATA = "@data"
 HEX = "@hex"
 REF = "@ref"
+
+JAVA_MAGIC = b"\xac\xed\x00\x05"
+"""``STREAM_MAGIC`` and ``STREAM_VERSION``: the first bytes of every Java serialization stream."""
 
 
 class ValueFormat(StrEnum):
@@ -148,27 +162,32 @@ class Decoded:
         return out
 
 
+# redis-cli's sdscatrepr, byte by byte: backslash and double quote are escaped,
+# five control characters get their C escapes, and every other byte outside C's
+# isprint() (0x20-0x7e in the C locale redis-cli runs in) becomes \xNN, so UTF-8
+# prints as bytes. redis_io's `quote` derives its bytes table from this one.
+_C_ESCAPES = {
+    0x5C: "\\\\",
+    0x22: '\\"',
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x09: "\\t",
+    0x07: "\\a",
+    0x08: "\\b",
+}
+REDIS_CLI_ESCAPES: tuple[str, ...] = tuple(
+    _C_ESCAPES.get(b, chr(b) if 0x20 <= b <= 0x7E else f"\\x{b:02x}") for b in range(256)
+)
+"""How redis-cli prints each byte value inside a quoted string (index = byte)."""
+
+
 def escaped_preview(data: bytes, limit: int = DEFAULT_LIMITS.preview_bytes) -> str:
     """The first ``limit`` bytes escaped as redis-cli prints them, without quotes.
 
     ``…`` is appended when the data is longer.
     """
-    out = []
-    for byte in data[:limit]:
-        if byte == 0x5C:
-            out.append("\\\\")
-        elif byte == 0x22:
-            out.append('\\"')
-        elif byte in _C_ESCAPES:
-            out.append(_C_ESCAPES[byte])
-        elif 0x20 <= byte <= 0x7E:
-            out.append(chr(byte))
-        else:
-            out.append(f"\\x{byte:02x}")
-    return "".join(out) + ("…" if len(data) > limit else "")
-
-
-_C_ESCAPES = {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x07: "\\a", 0x08: "\\b"}
+    shown = "".join(map(REDIS_CLI_ESCAPES.__getitem__, data[:limit]))
+    return shown + ("…" if len(data) > limit else "")
 
 
 def hex_preview(data: bytes, limit: int = DEFAULT_LIMITS.preview_bytes) -> str:
@@ -204,3 +223,62 @@ def date_value(java_class: str, epoch_millis: int) -> dict[str, JsonValue]:
         out[VALUE] = None
     out[EPOCH_MILLIS] = epoch_millis
     return out
+
+
+def decimal_text(unscaled: int, scale: int) -> str:
+    """``BigDecimal.toString()`` of ``unscaled * 10**-scale``: plain unless the exponent is small.
+
+    >>> decimal_text(1050, 2), decimal_text(12, 8), decimal_text(1, -3)
+    ('10.50', '1.2E-7', '1E+3')
+    """
+    sign = "-" if unscaled < 0 else ""
+    digits = str(abs(unscaled))
+    if scale == 0:
+        return sign + digits
+    adjusted = len(digits) - 1 - scale
+    if scale > 0 and adjusted >= -6:
+        if scale >= len(digits):
+            return f"{sign}0.{'0' * (scale - len(digits))}{digits}"
+        return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
+    text = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
+    if adjusted:
+        text += f"E{'+' if adjusted > 0 else ''}{adjusted}"
+    return sign + text
+
+
+# A typed scalar is exactly these keys: anything more is an ordinary object.
+_SCALAR_KEYS = frozenset({CLASS, VALUE, EPOCH_MILLIS})
+_HEX_KEYS = frozenset({CLASS, HEX})
+
+
+def reserved_shape(value: Mapping[str, JsonValue]) -> str | None:
+    """Which reserved form of the convention a dict has, if it has one exactly.
+
+    The decoders write the reserved keys only in these shapes; a dict that
+    merely contains one (plain JSON ``{"@items": [1], "other": 2}``) is an
+    ordinary object, so nothing in it is hidden.
+
+    Returns:
+        ``REF`` for exactly ``{"@ref": FQCN}``; ``HEX`` for ``{"@hex": text}``
+        with at most a class; ``VALUE`` for ``{"@class", "@value"}`` (plus
+        ``@epochMillis``); ``ITEMS`` or ``ENTRIES`` for a class with its elements,
+        whose other keys (a sorted collection's ``comparator``, a subclass's
+        fields, ``@data``) are fields shown beside the elements; else ``None``.
+    """
+    if REF in value:
+        return REF if len(value) == 1 and isinstance(value[REF], str) else None
+    if HEX in value:
+        return HEX if value.keys() <= _HEX_KEYS and isinstance(value[HEX], str) else None
+    if not isinstance(value.get(CLASS), str):
+        return None
+    if VALUE in value:
+        return VALUE if value.keys() <= _SCALAR_KEYS else None
+    if ITEMS in value:
+        return ITEMS if ENTRIES not in value and isinstance(value[ITEMS], list) else None
+    entries = value.get(ENTRIES)
+    if isinstance(entries, dict) or (
+        isinstance(entries, list)
+        and all(isinstance(pair, list) and len(pair) == 2 for pair in entries)
+    ):
+        return ENTRIES
+    return None

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from inspector.core.values import REDIS_CLI_ESCAPES
+
 __all__ = [
     "COMMAND_NAMES",
     "ErrorReply",
@@ -65,17 +67,8 @@ class ErrorReply:
 
 Reply: TypeAlias = "Status | bytes | int | ErrorReply | list[Reply] | None"
 
-# sdscatrepr: backslash and double quote are escaped, five control characters
-# get their C escapes, and every other byte outside C's isprint() (0x20-0x7e in
-# the C locale redis-cli runs in) becomes \xNN. UTF-8 therefore prints as bytes.
-_REPR_TABLE: list[bytes] = [bytes([b]) if 0x20 <= b <= 0x7E else b"\\x%02x" % b for b in range(256)]
-_REPR_TABLE[ord("\\")] = b"\\\\"
-_REPR_TABLE[ord('"')] = b'\\"'
-_REPR_TABLE[ord("\n")] = b"\\n"
-_REPR_TABLE[ord("\r")] = b"\\r"
-_REPR_TABLE[ord("\t")] = b"\\t"
-_REPR_TABLE[0x07] = b"\\a"
-_REPR_TABLE[0x08] = b"\\b"
+# sdscatrepr's escaping, kept once in core (decoded-value previews use it too).
+_REPR_TABLE: tuple[bytes, ...] = tuple(text.encode("ascii") for text in REDIS_CLI_ESCAPES)
 _NEEDS_ESCAPE = re.compile(rb"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 
 

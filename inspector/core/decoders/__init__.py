@@ -7,11 +7,16 @@
 from __future__ import annotations
 
 from inspector.core.decoders.jsonish import binary, decode_json_family
-from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat, undecodable
+from inspector.core.values import (
+    DEFAULT_LIMITS,
+    JAVA_MAGIC,
+    Decoded,
+    Limits,
+    ValueFormat,
+    undecodable,
+)
 
 __all__ = ["JAVA_MAGIC", "binary", "decode_value", "jdk_number"]
-
-JAVA_MAGIC = b"\xac\xed\x00\x05"
 
 # java.lang.Long and java.lang.Integer serialize to fixed bytes (their
 # serialVersionUIDs are constants): a header, then the big-endian value.
@@ -37,10 +42,16 @@ def jdk_number(data: bytes) -> int | None:
     Returns:
         The number, or ``None`` when ``data`` is not exactly one of those two.
     """
+    boxed = _jdk_boxed(data)
+    return None if boxed is None else boxed[0]
+
+
+def _jdk_boxed(data: bytes) -> tuple[int, str] | None:
+    # Lengths first: they differ, and comparing them is cheaper than the prefixes.
     if len(data) == len(JDK_LONG_PREFIX) + 8 and data.startswith(JDK_LONG_PREFIX):
-        return int.from_bytes(data[-8:], "big", signed=True)
+        return int.from_bytes(data[-8:], "big", signed=True), "java.lang.Long"
     if len(data) == len(JDK_INTEGER_PREFIX) + 4 and data.startswith(JDK_INTEGER_PREFIX):
-        return int.from_bytes(data[-4:], "big", signed=True)
+        return int.from_bytes(data[-4:], "big", signed=True), "java.lang.Integer"
     return None
 
 
@@ -63,10 +74,9 @@ def decode_value(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         if not data:
             return Decoded(format=ValueFormat.EMPTY, value=None, size=0)
         if data.startswith(JAVA_MAGIC):
-            number = jdk_number(data)
-            if number is not None:
-                java_class = "java.lang.Long" if len(data) == 82 else "java.lang.Integer"
-                return Decoded(ValueFormat.JAVA, number, len(data), java_class=java_class)
+            boxed = _jdk_boxed(data)
+            if boxed is not None:
+                return Decoded(ValueFormat.JAVA, boxed[0], len(data), java_class=boxed[1])
             from inspector.core.decoders.java import decode_java
 
             return decode_java(data, limits)

@@ -62,6 +62,7 @@ from inspector.core.values import (
     EPOCH_MILLIS,
     HEX,
     ITEMS,
+    JAVA_MAGIC,
     REF,
     VALUE,
     Decoded,
@@ -69,12 +70,11 @@ from inspector.core.values import (
     Limits,
     ValueFormat,
     date_value,
+    decimal_text,
     undecodable,
 )
 
 __all__ = ["decode_java"]
-
-_MAGIC: Final = b"\xac\xed\x00\x05"
 
 # Real class hierarchies are a handful of levels deep; a longer chain is an attack.
 _MAX_HIERARCHY: Final = 64
@@ -130,9 +130,9 @@ def decode_java(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
 
 
 def _decode(data: bytes, limits: Limits) -> Decoded:
-    if not data.startswith(_MAGIC):
+    if not data.startswith(JAVA_MAGIC):
         return undecodable(data, "not a Java serialization stream", limits=limits)
-    source = _Source(data, len(_MAGIC))
+    source = _Source(data, len(JAVA_MAGIC))
     parser = _Parser(source)
     try:
         found, top = parser.read_top()
@@ -694,8 +694,18 @@ class _Renderer:
 
     # -- objects
 
-    def generic(self, inst: JavaInstance, name: str, depth: int) -> dict[str, JsonValue]:
-        """Fields (superclass first), JDK collection elements, and unknown custom data."""
+    def generic(
+        self,
+        inst: JavaInstance,
+        name: str,
+        depth: int,
+        done: tuple[object, JsonValue] | None = None,
+    ) -> dict[str, JsonValue]:
+        """Fields (superclass first), JDK collection elements, and unknown custom data.
+
+        ``done`` is a field value a special case has rendered already, with its
+        rendering: it is reused rather than rendered (and counted) twice.
+        """
         out: dict[str, JsonValue] = {CLASS: name}
         data: list[JsonValue] = []
         keys = self._field_keys(inst)
@@ -716,11 +726,14 @@ class _Renderer:
                         out[field.name] = self.value(value, depth + 1)
             else:
                 for (field, value), key in zip(fields.items(), keys.get(desc, ()), strict=True):
-                    if not self.room():
-                        break
                     if key in out:  # only a corrupt stream repeats a name
                         key = f"{desc.name}.{field.name}"
-                    out[key] = self.field(field, value, depth + 1)
+                    if done is not None and value is done[0]:
+                        out[key] = done[1]  # counted when it was rendered
+                    elif self.room():
+                        out[key] = self.field(field, value, depth + 1)
+                    else:
+                        break
             if annotation:
                 data.extend(self.items(annotation, depth))
         if data:
@@ -911,7 +924,7 @@ def _big_decimal(renderer: _Renderer, inst: JavaInstance, depth: int) -> object:
     if unscaled.bit_length() > 8 * _MAX_DECIMAL_BYTES:
         text = f"{_big_number_text(renderer, unscaled)}E{-scale}"
     else:
-        text = _decimal_text(unscaled, scale)
+        text = decimal_text(unscaled, scale)
     return {CLASS: "java.math.BigDecimal", VALUE: text}
 
 
@@ -1005,7 +1018,8 @@ def _wrapper(renderer: _Renderer, inst: JavaInstance, depth: int) -> object:
         for kind in (ITEMS, ENTRIES):
             if kind in rendered:
                 return {CLASS: name, kind: rendered[kind]}
-    return _NOT_MINE
+    # Not a collection inside: show the wrapper's fields, reusing the rendering.
+    return renderer.generic(inst, name, depth, done=(inner, rendered))
 
 
 _Special = Callable[[_Renderer, JavaInstance, int], object]
@@ -1275,23 +1289,6 @@ def _period_text(years: int, months: int, days: int) -> str:
 
 
 # --------------------------------------------------------------------- small helpers
-
-
-def _decimal_text(unscaled: int, scale: int) -> str:
-    """``BigDecimal.toString()``: plain unless the exponent is small, then ``1.2E-7``."""
-    sign = "-" if unscaled < 0 else ""
-    digits = str(abs(unscaled))
-    if scale == 0:
-        return sign + digits
-    adjusted = len(digits) - 1 - scale
-    if scale > 0 and adjusted >= -6:
-        if scale >= len(digits):
-            return f"{sign}0.{'0' * (scale - len(digits))}{digits}"
-        return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
-    text = digits[0] + (f".{digits[1:]}" if len(digits) > 1 else "")
-    if adjusted:
-        text += f"E{'+' if adjusted > 0 else ''}{adjusted}"
-    return sign + text
 
 
 def _double(value: float) -> JsonValue:

@@ -6,11 +6,19 @@ Java types two ways: an ``"@class"`` property on objects and maps, and a
 (``["java.util.Date", 1552129074569]``, ``["java.lang.Long", 5]`` in 2.7.0-2.7.1).
 fastjson uses ``"@type"`` and number suffixes (``1L``, ``1.0F``) that strict
 JSON parsers reject. Both become the typed JSON of :mod:`inspector.core.values`.
+
+Numbers keep what Java would see: a ``BigDecimal``/``BigInteger`` keeps its
+exact text (``10.50``, not ``10.5``), and an integer past a long becomes a
+``BigInteger`` rather than a rounded double.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 import orjson
 
@@ -25,6 +33,9 @@ from inspector.core.values import (
     Limits,
     ValueFormat,
     date_value,
+    decimal_text,
+    escaped_preview,
+    hex_preview,
     undecodable,
 )
 
@@ -77,68 +88,211 @@ def _is_map_class(name: str) -> bool:
     return name.startswith("java.util.") and name.endswith(("Map", "Hashtable", "Properties"))
 
 
-class _Converter:
-    """Walks parsed JSON into typed JSON, bounded by the limits."""
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    """A JSON number exactly as written (see :func:`_parse_exact`)."""
 
-    def __init__(self, limits: Limits, type_key: str) -> None:
+    text: str
+    integral: bool
+
+
+def _exact_int(text: str) -> _Exact:
+    return _Exact(text, integral=True)
+
+
+def _exact_float(text: str) -> _Exact:
+    return _Exact(text, integral=False)
+
+
+class _Rounded(Exception):
+    """orjson gave a double where the writer may have meant an exact number."""
+
+
+def _parse_exact(source: bytes) -> object | None:
+    """Parse again with every number kept as its text; ``None`` if the stdlib cannot.
+
+    Only after orjson accepted the document, so only the numbers can differ.
+    """
+    try:
+        parsed: object = json.loads(source, parse_int=_exact_int, parse_float=_exact_float)
+    except (ValueError, RecursionError):  # the stdlib nests less deeply than orjson
+        return None
+    return parsed
+
+
+def _integer_text(text: str) -> str:
+    return "0" if text == "-0" else text  # BigInteger has no negative zero
+
+
+def _decimal_literal(text: str) -> str:
+    """A JSON number as ``BigDecimal.toString()`` prints it (``10.50``, ``1.2E-7``)."""
+    try:
+        sign, digits, exponent = Decimal(text).as_tuple()
+    except InvalidOperation:  # pragma: no cover - the JSON parser checked the syntax
+        return text
+    if not isinstance(exponent, int) or len(digits) > _MAX_EXACT_DIGITS:
+        return text  # int() refuses (and is quadratic on) very long digit strings
+    unscaled = int("".join(map(str, digits)))
+    return decimal_text(-unscaled if sign else unscaled, -exponent)
+
+
+_MAX_EXACT_DIGITS = 4000
+_BIG_NUMBERS = frozenset({"java.math.BigDecimal", "java.math.BigInteger"})
+_INT64 = range(-(1 << 63), 1 << 63)
+# orjson reads integers past 64 bits as doubles, so a double this large may be
+# a rounded integer.
+_ROUNDED_INTEGER = float(1 << 63)
+
+
+class _Converter:
+    """Walks parsed JSON into typed JSON, bounded by the limits.
+
+    Like the JDK decoder's renderer, loops ask :meth:`room` before each value,
+    so a list or object is never half added: once the node budget is spent the
+    rest is left out (not replaced by nulls), and containers nested too deeply
+    are kept empty (with their class, when they have one). Each cut is noted.
+    """
+
+    def __init__(self, limits: Limits, type_key: str, *, strict: bool = True) -> None:
         self.limits = limits
         self.type_key = type_key
+        self.strict = strict
+        """Raise :class:`_Rounded` at a double that may have lost digits (orjson input)."""
         self.nodes = 0
+        self.full = False
         self.typed = False
-        self.error: str | None = None
+        """Jackson typing seen: ``@class`` objects or ``["FQCN", value]`` wrappers."""
+        self.type_property = False
+        """A nested object typed by fastjson's ``@type`` seen."""
+        self.notes: dict[str, None] = {}  # an ordered set: each note once
+
+    def room(self) -> bool:
+        """Whether one more value fits; notes the cut once when the budget is spent."""
+        if not self.full and self.nodes >= self.limits.max_nodes:
+            self.full = True
+            self.notes[f"cut off after {self.limits.max_nodes} values"] = None
+        return not self.full
+
+    def too_deep(self, depth: int) -> bool:
+        """Whether a container at ``depth`` is past the depth limit (noted)."""
+        if depth <= self.limits.max_depth:
+            return False
+        self.notes[f"cut off: deeper than {self.limits.max_depth} levels"] = None
+        return True
 
     def convert(self, value: object, depth: int = 0) -> JsonValue:
+        """One parsed value as typed JSON, counted as one value of the budget."""
         self.nodes += 1
-        if depth > self.limits.max_depth or self.nodes > self.limits.max_nodes:
-            self.error = self.error or (
-                f"cut off: deeper than {self.limits.max_depth} levels"
-                if depth > self.limits.max_depth
-                else f"cut off after {self.limits.max_nodes} values"
-            )
-            return None
         if isinstance(value, dict):
             return self._object(value, depth)
         if isinstance(value, list):
             if len(value) == 2 and isinstance(value[0], str) and looks_like_java_class(value[0]):
                 self.typed = True
                 return self._wrapper(value[0], value[1], depth)
-            return [self.convert(item, depth + 1) for item in value]
-        if isinstance(value, str) and len(value) > self.limits.max_string:
-            self.error = self.error or f"string cut at {self.limits.max_string} characters"
-            return value[: self.limits.max_string]
-        if isinstance(value, (bool, int, float, str)) or value is None:
+            return [] if self.too_deep(depth) else self._items(value, depth)
+        return self._scalar(value)
+
+    def _items(self, values: list[object], depth: int) -> list[JsonValue]:
+        items: list[JsonValue] = []
+        for item in values:
+            if not self.room():
+                break
+            items.append(self.convert(item, depth + 1))
+        return items
+
+    def _fields(self, pairs: Iterable[tuple[str, object]], depth: int) -> dict[str, JsonValue]:
+        out: dict[str, JsonValue] = {}
+        for key, item in pairs:
+            if not self.room():
+                break
+            out[key] = self.convert(item, depth + 1)
+        return out
+
+    def _scalar(self, value: object) -> JsonValue:
+        if isinstance(value, str):
+            return self._text(value)
+        if isinstance(value, bool) or value is None:
             return value
-        return str(value)  # pragma: no cover - orjson yields only JSON types
+        if isinstance(value, int):
+            # orjson reads integers up to 2^64 exactly; past a long, Jackson
+            # reads them as a BigInteger (and orjson.dumps refuses them).
+            return value if value in _INT64 else self._big_integer(str(value))
+        if isinstance(value, float):
+            if self.strict and abs(value) >= _ROUNDED_INTEGER:
+                raise _Rounded
+            return value
+        if isinstance(value, _Exact):
+            return self._number(value)
+        return str(value)  # pragma: no cover - the parsers yield only JSON types
+
+    def _big_integer(self, text: str) -> JsonValue:
+        return {CLASS: "java.math.BigInteger", VALUE: self._text(_integer_text(text))}
+
+    def _text(self, text: str) -> str:
+        if len(text) > self.limits.max_string:
+            self.notes[f"string cut at {self.limits.max_string} characters"] = None
+            return text[: self.limits.max_string]
+        return text
+
+    def _number(self, number: _Exact) -> JsonValue:
+        if not number.integral:
+            return float(number.text)  # finite: orjson accepted the document
+        if len(number.text) <= 20:  # int() on short texts only: longer is past a long
+            value = int(number.text)
+            if value in _INT64:
+                return value
+        return self._big_integer(number.text)
 
     def _object(self, value: dict[str, object], depth: int) -> JsonValue:
-        java_class = value.get(self.type_key)
-        rest = {k: v for k, v in value.items() if k != self.type_key}
+        type_key = self.type_key
+        java_class = value.get(type_key)
+        if not isinstance(java_class, str) and type_key == "@class":
+            # fastjson's @type nested in otherwise plain JSON: typed like at the top.
+            nested = value.get("@type")
+            if isinstance(nested, str) and looks_like_java_class(nested):
+                type_key, java_class = "@type", nested
+                self.type_property = True
         if not isinstance(java_class, str):
-            return {k: self.convert(v, depth + 1) for k, v in rest.items()}
-        self.typed = True
+            return {} if self.too_deep(depth) else self._fields(value.items(), depth)
+        if type_key == "@class":
+            self.typed = True
+        if self.too_deep(depth):
+            return {CLASS: java_class}
+        rest = ((k, v) for k, v in value.items() if k != type_key)
         if _is_map_class(java_class):
-            entries = {k: self.convert(v, depth + 1) for k, v in rest.items()}
-            return {CLASS: java_class, ENTRIES: entries}
+            return {CLASS: java_class, ENTRIES: self._fields(rest, depth)}
         out: dict[str, JsonValue] = {CLASS: java_class}
-        out.update((k, self.convert(v, depth + 1)) for k, v in rest.items())
+        out.update(self._fields(rest, depth))
         return out
 
     def _wrapper(self, java_class: str, inner: object, depth: int) -> JsonValue:
-        if java_class in _DATE_CLASSES and isinstance(inner, int) and not isinstance(inner, bool):
-            return date_value(java_class, inner)
-        if java_class in _NATURAL:
+        if isinstance(inner, list | dict) and java_class in _NATURAL:
             return self.convert(inner, depth + 1)
         if isinstance(inner, list):
-            return {CLASS: java_class, ITEMS: [self.convert(item, depth + 1) for item in inner]}
+            if self.too_deep(depth):
+                return {CLASS: java_class}
+            return {CLASS: java_class, ITEMS: self._items(inner, depth)}
         if isinstance(inner, dict):
             converted = self.convert(inner, depth + 1)
             if isinstance(converted, dict) and CLASS not in converted:
                 return {CLASS: java_class, ENTRIES: converted}
             return converted
-        scalar = self.convert(inner, depth + 1)
-        if java_class in ("java.math.BigDecimal", "java.math.BigInteger"):
-            scalar = str(scalar)
-        return {CLASS: java_class, VALUE: scalar}
+        if java_class in _BIG_NUMBERS:
+            if isinstance(inner, _Exact):
+                # Jackson wrote the number's toString(): keep it exactly.
+                if java_class == "java.math.BigInteger" and inner.integral:
+                    text = _integer_text(inner.text)
+                else:
+                    text = _decimal_literal(inner.text)
+                return {CLASS: java_class, VALUE: self._text(text)}
+            if isinstance(inner, float) and self.strict:
+                raise _Rounded  # 10.50 read as 10.5: a BigDecimal's scale is part of it
+            if isinstance(inner, int | float) and not isinstance(inner, bool):
+                return {CLASS: java_class, VALUE: str(inner)}
+        scalar = self._scalar(inner)
+        if java_class in _DATE_CLASSES and type(scalar) is int:
+            return date_value(java_class, scalar)
+        return scalar if java_class in _NATURAL else {CLASS: java_class, VALUE: scalar}
 
 
 def _top_class(parsed: object, value: JsonValue) -> str | None:
@@ -184,24 +338,38 @@ def decode_json_family(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         return binary(data, limits)
     parsed: object
     fastjson = False
+    source = data
     try:
         parsed = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         if not looks_like_json(data):
             return _text(text, data, limits)
+        source = _fastjson_to_json(text).encode()
         try:
-            parsed = orjson.loads(_fastjson_to_json(text))
+            parsed = orjson.loads(source)
             fastjson = True
         except orjson.JSONDecodeError:
             return undecodable(data, f"invalid JSON ({exc}); truncated?", limits=limits)
     if not fastjson and isinstance(parsed, dict) and "@type" in parsed:
         fastjson = True
-    converter = _Converter(limits, "@type" if fastjson else "@class")
-    value = converter.convert(parsed)
+    type_key = "@type" if fastjson else "@class"
+    converter = _Converter(limits, type_key)
+    try:
+        value = converter.convert(parsed)
+    except _Rounded:
+        # Rare (BigDecimal, integers past 64 bits), so orjson stays the parser for
+        # everything else and only these values are read twice.
+        exact = _parse_exact(source)
+        converter = _Converter(limits, type_key, strict=False)
+        if exact is None:
+            converter.notes["numbers shown as doubles may be rounded"] = None
+        value = converter.convert(parsed if exact is None else exact)
     if fastjson:
         value_format = ValueFormat.FASTJSON
     elif converter.typed:
         value_format = ValueFormat.JACKSON
+    elif converter.type_property:
+        value_format = ValueFormat.FASTJSON
     else:
         value_format = ValueFormat.JSON
     return Decoded(
@@ -209,7 +377,7 @@ def decode_json_family(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         value=value,
         size=len(data),
         java_class=_top_class(parsed, value) if value_format is not ValueFormat.JSON else None,
-        error=converter.error,
+        error="; ".join(converter.notes) or None,
     )
 
 
@@ -239,12 +407,11 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 def binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     """Bytes in no format we decode: an escaped preview and hex, plus a hint if recognised."""
     hint = next((label for magic, label in _SIGNATURES if data.startswith(magic)), None)
-    shown = undecodable(data, "", limits=limits)
     return Decoded(
         format=ValueFormat.BINARY,
         value=None,
         size=len(data),
         error=hint,
-        preview=shown.preview,
-        hex=shown.hex,
+        preview=escaped_preview(data, limits.preview_bytes),
+        hex=hex_preview(data, limits.preview_bytes),
     )
