@@ -78,7 +78,7 @@ async def test_ask_redirect_during_slot_migration(redis_cluster: list[RedisServe
         # sends ASKING then the command to the target, and stays on the source.
         assert await runner.execute([b"SET", key.encode(), b"migrated"]) == b"OK"
         assert await runner.execute([b"GET", key.encode()]) == b"migrated"
-        assert runner.current.port == source.port
+        assert runner.settings.port == source.port
     finally:
         await runner.aclose()
         b.execute_command("ASKING")

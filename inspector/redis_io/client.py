@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any, TypeAlias
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import Connection, ConnectionPool
-from redis.exceptions import NoPermissionError, ResponseError
+from redis.exceptions import ResponseError
 
 from inspector.redis_io.connection import connection_class_and_kwargs
-from inspector.redis_io.errors import Failure, Problem, describe_failure
-from inspector.redis_io.info import parse_info
-from inspector.redis_io.settings import ConnectionSettings
-from inspector.redis_io.tls import build_ssl_context
+from inspector.redis_io.errors import Failure, Problem, RoundTripTimeout, describe_failure
+from inspector.redis_io.info import cluster_probe
+from inspector.redis_io.resp import error_reply
+from inspector.redis_io.settings import DEFAULT_HOST, DEFAULT_PORT, ConnectionSettings
 
-__all__ = ["ROUND_TRIP_TIMEOUT", "RedisClient", "open_client"]
+__all__ = ["ROUND_TRIP_TIMEOUT", "RedisClient", "open_client", "round_trip", "settings_of"]
 
 RedisClient: TypeAlias = "Redis | RedisCluster"
 
@@ -33,36 +32,76 @@ RedisClient: TypeAlias = "Redis | RedisCluster"
 ROUND_TRIP_TIMEOUT = 30.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Probe:
-    cluster_enabled: bool
+@contextlib.asynccontextmanager
+async def round_trip() -> AsyncIterator[None]:
+    """Bound one round trip (a SCAN page, a pipeline) by :data:`ROUND_TRIP_TIMEOUT`.
 
-
-async def _probe(client: Redis) -> _Probe:
-    """Check the server answers (AUTH included) and whether it runs in cluster mode."""
+    Raises:
+        RoundTripTimeout: The server did not answer in time (``-t`` bounds
+            connecting only, so this is told apart from a connect timeout).
+    """
+    timer = asyncio.timeout(ROUND_TRIP_TIMEOUT)
     try:
-        info = await client.execute_command("INFO", "cluster")
-    except ResponseError as exc:
-        # INFO can be renamed or denied to an ACL user; PING still proves the
-        # link and the credentials. Without INFO we cannot detect cluster mode,
-        # so the user has to say -c.
-        denied = isinstance(exc, NoPermissionError)
-        if not denied and not str(exc).lower().startswith("unknown command"):
-            raise
-        with contextlib.suppress(NoPermissionError):  # an answer proves we are in
-            await client.execute_command("PING")
-        return _Probe(cluster_enabled=False)
-    if isinstance(info, dict):  # redis-py parses INFO itself
-        return _Probe(cluster_enabled=str(info.get("cluster_enabled", "0")) == "1")
-    return _Probe(cluster_enabled=parse_info(info).get("cluster_enabled") == "1")
+        async with timer:
+            yield
+    except TimeoutError as exc:
+        if not timer.expired():
+            raise  # a timeout from inside (a socket's own), not ours
+        raise RoundTripTimeout(ROUND_TRIP_TIMEOUT) from exc
 
 
-def _cluster_client(
-    settings: ConnectionSettings, ssl_context: ssl.SSLContext | None, read_timeout: float | None
-) -> RedisCluster:
-    connection_class, kwargs = connection_class_and_kwargs(
-        settings, ssl_context=ssl_context, read_timeout=read_timeout
+def settings_of(client: RedisClient) -> ConnectionSettings:
+    """Settings naming the endpoint and user a client talks to, for failure messages.
+
+    Error replies read in a pipeline are described where they are read, far
+    from the caller's settings; the client itself says where and who.
+    """
+    if isinstance(client, RedisCluster):
+        node = client.get_default_node()
+        username = client.nodes_manager.connection_kwargs.get("username")
+        return ConnectionSettings(host=node.host, port=int(node.port), username=username)
+    kwargs = client.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return ConnectionSettings(socket=kwargs["path"], username=kwargs.get("username"))
+    return ConnectionSettings(
+        host=kwargs.get("host", DEFAULT_HOST),
+        port=int(kwargs.get("port", DEFAULT_PORT)),
+        username=kwargs.get("username"),
     )
+
+
+async def _handshake(client: Redis) -> None:
+    """Connect, authenticate and select the database; raise what goes wrong."""
+    # redis-py connects lazily, inside the first command: its errors (wrong
+    # password, SELECT on a cluster node) would pass for that command's reply.
+    pool = client.connection_pool
+    await pool.release(await pool.get_connection())
+
+
+async def _ping(client: Redis) -> None:
+    # Any answer, even an error (PING denied to an ACL user), proves the link.
+    with contextlib.suppress(ResponseError):
+        await client.execute_command("PING")
+
+
+async def _probe(client: Redis) -> bool:
+    """Check the server answers (AUTH included); return whether it runs in cluster mode."""
+    await _handshake(client)
+    try:
+        info: Any = await client.execute_command("INFO", "cluster")  # parsed into a dict
+    except ResponseError as exc:
+        info = error_reply(exc)
+    cluster = cluster_probe(info)
+    if cluster is None:
+        # INFO denied or renamed: cluster mode cannot be detected (the user
+        # has to say -c), but PING still proves the link.
+        await _ping(client)
+        return False
+    return cluster
+
+
+def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) -> RedisCluster:
+    connection_class, kwargs = connection_class_and_kwargs(settings, read_timeout=read_timeout)
     for name in ("host", "port", "db", "retry"):
         kwargs.pop(name, None)
     extra: dict[str, Any] = {
@@ -86,7 +125,6 @@ async def open_client(
     settings: ConnectionSettings,
     *,
     read_timeout: float | None = None,
-    retries: int = 0,
     single_node: bool = False,
 ) -> RedisClient:
     """Connect, authenticate and return a standalone or cluster client.
@@ -100,9 +138,9 @@ async def open_client(
         read_timeout: Seconds to wait for any one reply. ``None`` (the default)
             sets no per-reply timer, which costs a lot in big pipelines;
             callers bound whole round trips instead (:data:`ROUND_TRIP_TIMEOUT`).
-        retries: Retries for failed commands on the returned client.
         single_node: Talk to this node only, even if it is part of a cluster
-            (per-node subscriptions and per-node CONFIG reads need that).
+            (per-node subscriptions and per-node CONFIG reads need that). The
+            caller knows the mode already, so only PING checks the link.
 
     Returns:
         A connected client; the caller closes it with ``await client.aclose()``.
@@ -110,21 +148,24 @@ async def open_client(
     Raises:
         Failure: Described in one line (unreachable, TLS, auth, permission...).
     """
-    ssl_context = build_ssl_context(settings.tls) if settings.tls else None
     try:
         if single_node or not settings.cluster:
             connection_class, kwargs = connection_class_and_kwargs(
-                settings, ssl_context=ssl_context, read_timeout=read_timeout, retries=retries
+                settings, read_timeout=read_timeout
             )
             client = Redis.from_pool(ConnectionPool(connection_class=connection_class, **kwargs))
             try:
                 # The connect timeout bounds the whole handshake and the probe.
                 async with asyncio.timeout(settings.connect_timeout):
-                    probe = await _probe(client)
+                    if single_node:
+                        await _handshake(client)
+                        await _ping(client)
+                        return client
+                    cluster = await _probe(client)
             except BaseException:
                 await client.aclose()
                 raise
-            if single_node or not probe.cluster_enabled or settings.socket:
+            if not cluster or settings.socket:
                 return client
             await client.aclose()
             if settings.db:
@@ -132,13 +173,13 @@ async def open_client(
                     Problem.USAGE,
                     f"{settings.endpoint} runs in cluster mode, which has only database 0; drop -n",
                 )
-        cluster = _cluster_client(settings, ssl_context, read_timeout)
+        cluster_client = _cluster_client(settings, read_timeout)
         try:
             async with asyncio.timeout(settings.connect_timeout):
-                await cluster.initialize()
+                await cluster_client.initialize()
         except BaseException:
-            await cluster.aclose()
+            await cluster_client.aclose()
             raise
-        return cluster
+        return cluster_client
     except Exception as exc:
         raise describe_failure(exc, settings) from exc

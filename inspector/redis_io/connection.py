@@ -52,23 +52,20 @@ class TLSConnection(Connection):
 
 
 def connection_class_and_kwargs(
-    settings: ConnectionSettings,
-    *,
-    ssl_context: ssl.SSLContext | None = None,
-    read_timeout: float | None = None,
-    retries: int = 0,
+    settings: ConnectionSettings, *, read_timeout: float | None = None
 ) -> tuple[type[AbstractConnection], dict[str, Any]]:
     """The redis-py connection class and keyword arguments for these settings.
 
     Args:
         settings: Where and how to connect.
-        ssl_context: A prebuilt context (built from the settings when ``None``).
         read_timeout: Seconds to wait for a reply; ``None`` waits forever, which
             blocking commands (BLPOP, MONITOR) need.
-        retries: How many times redis-py retries a failed connect or command.
 
     Returns:
         ``(connection_class, kwargs)`` usable with ``ConnectionPool`` or directly.
+
+    Raises:
+        SettingsError: A TLS file cannot be loaded.
     """
     kwargs: dict[str, Any] = {
         "username": settings.username,
@@ -77,7 +74,9 @@ def connection_class_and_kwargs(
         "socket_timeout": read_timeout,
         "protocol": PROTOCOL,
         "driver_info": _driver_info(),
-        "retry": Retry(NoBackoff(), retries),
+        # No retries (redis-py's clients retry with backoff by default): a
+        # failure is reported as it happens, and a watch reconnects on its own.
+        "retry": Retry(NoBackoff(), 0),
     }
     if settings.socket:
         kwargs.update(path=settings.socket, db=settings.db)
@@ -85,6 +84,6 @@ def connection_class_and_kwargs(
     kwargs.update(host=settings.host, port=settings.port, db=settings.db)
     if settings.tls is None:
         return Connection, kwargs
-    kwargs["ssl_context"] = ssl_context or build_ssl_context(settings.tls)
+    kwargs["ssl_context"] = build_ssl_context(settings.tls)  # cached: files are read once
     kwargs["server_hostname"] = settings.tls.sni
     return TLSConnection, kwargs

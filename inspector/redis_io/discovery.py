@@ -12,7 +12,6 @@ the scan ends. Nothing here writes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -24,6 +23,7 @@ from redis.asyncio import RedisCluster
 from inspector.core.decoders import decode_value
 from inspector.core.session import HostField, RawSession, Session
 from inspector.core.spring import (
+    DEFAULT_NAMESPACE,
     METADATA_FIELDS,
     KeyKind,
     SpringKey,
@@ -33,8 +33,8 @@ from inspector.core.spring import (
     session_key,
     shadow_key,
 )
-from inspector.redis_io.client import ROUND_TRIP_TIMEOUT, RedisClient
-from inspector.redis_io.pipeline import run_pipeline
+from inspector.redis_io.client import RedisClient, round_trip
+from inspector.redis_io.pipeline import check_replies, run_pipeline
 
 __all__ = [
     "DEFAULT_SCAN_COUNT",
@@ -45,6 +45,7 @@ __all__ = [
     "primaries",
     "read_raw_sessions",
     "scan_keys",
+    "session_candidates",
 ]
 
 DEFAULT_SCAN_COUNT = 1000
@@ -109,11 +110,11 @@ async def scan_keys(
 ) -> AsyncIterator[list[bytes]]:
     """SCAN one node (``None``: the standalone server) page by page, never KEYS.
 
-    Each page is bounded by :data:`ROUND_TRIP_TIMEOUT`.
+    Each page is bounded by :func:`~inspector.redis_io.client.round_trip`.
     """
     cursor = 0
     while True:
-        async with asyncio.timeout(ROUND_TRIP_TIMEOUT):
+        async with round_trip():
             if node is None:
                 cursor, keys = await client.scan(cursor, match=match, count=count)
             else:
@@ -124,6 +125,44 @@ async def scan_keys(
         yield _keys(keys)
         if cursor == 0:
             return
+
+
+def session_candidates(
+    keys: Iterable[bytes],
+    *,
+    namespace: str | None,
+    seen: set[str],
+    inventory: Inventory | None = None,
+) -> list[tuple[str, str, str]]:
+    """The session hashes among SCANned key names, each once.
+
+    Args:
+        keys: Key names as SCAN returned them.
+        namespace: Only this (normalised) namespace; ``None`` for every one.
+        seen: Names already taken; SCAN may return a key twice (while the
+            table is rehashed). Updated with the names returned.
+        inventory: Counts every Spring key found, when given.
+
+    Returns:
+        ``(key, namespace, session id)`` triples, for :func:`read_raw_sessions`.
+    """
+    candidates = []
+    for name in keys:
+        try:
+            text = name.decode("utf-8")
+        except UnicodeDecodeError:
+            # Spring writes UTF-8 key names; a lossy decoding would name a key
+            # that does not exist.
+            continue
+        key = classify_key(text)
+        if key is None or (namespace and key.namespace != namespace):
+            continue
+        if inventory is not None:
+            inventory.add(key, name)
+        if key.kind is KeyKind.SESSION and key.session_id and text not in seen:
+            seen.add(text)
+            candidates.append((text, key.namespace, key.session_id))
+    return candidates
 
 
 def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
@@ -145,7 +184,11 @@ async def read_raw_sessions(
         candidates: ``(key, namespace, session id)`` triples.
 
     Returns:
-        The ones that are session hashes, with their TTLs; others are dropped.
+        The ones that are session hashes, with their TTLs; others (another type,
+        gone since the SCAN, a hash without session fields) are dropped.
+
+    Raises:
+        Failure: A read was refused (NOPERM for an ACL user without HGETALL...).
     """
     if not candidates:
         return []
@@ -156,6 +199,7 @@ async def read_raw_sessions(
         commands.append((b"PTTL", encoded))
         commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
     replies = await run_pipeline(client, commands)
+    check_replies(client, commands, replies, wrongtype_ok=True)
     observed = int(time.time() * 1000)
     sessions = []
     for index, (key, namespace, session_id) in enumerate(candidates):
@@ -215,31 +259,16 @@ class SessionScanner:
             self.progress.keys_scanned += len(keys)
             yield keys
 
-    def _classify(self, keys: Iterable[bytes], seen: set[bytes]) -> list[tuple[str, str, str]]:
-        candidates = []
-        for name in keys:
-            try:
-                text = name.decode("utf-8")
-            except UnicodeDecodeError:
-                continue  # Spring writes UTF-8 key names
-            key = classify_key(text)
-            if key is None or (self.namespace and key.namespace != self.namespace):
-                continue
-            self.inventory.add(key, name)
-            if key.kind is KeyKind.SESSION and key.session_id and name not in seen:
-                # SCAN may return a key twice (while the table is rehashed).
-                seen.add(name)
-                candidates.append((text, key.namespace, key.session_id))
-        return candidates
-
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
         """Raw sessions as read, one list per SCAN batch that found any."""
         nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
-        seen: set[bytes] = set()
+        seen: set[str] = set()
         for node in nodes:
             async for keys in self._scan_node(node):
-                candidates = self._classify(keys, seen)
+                candidates = session_candidates(
+                    keys, namespace=self.namespace, seen=seen, inventory=self.inventory
+                )
                 batch = await read_raw_sessions(self.client, candidates)
                 self.progress.sessions_found += len(batch)
                 if batch:
@@ -260,10 +289,12 @@ class SessionScanner:
         sets = self.inventory.principal_sets
         if not sets:
             return {}
-        replies = await run_pipeline(self.client, [(b"SMEMBERS", key) for _, _, key in sets])
+        commands = [(b"SMEMBERS", key) for _, _, key in sets]
+        replies = await run_pipeline(self.client, commands)
+        check_replies(self.client, commands, replies, wrongtype_ok=True)
         owners: dict[str, str] = {}
         for (_, principal, _), members in zip(sets, replies, strict=True):
-            if isinstance(members, (set, list)):
+            if isinstance(members, list):  # not WRONGTYPE
                 for member in members:
                     owners[_decoded_member(member)] = principal
         return owners
@@ -288,13 +319,14 @@ async def find_session(
     Returns:
         The session, or ``None``.
     """
-    first = normalize_namespace(namespace) if namespace else "spring:session"
+    first = normalize_namespace(namespace) if namespace else DEFAULT_NAMESPACE
     found = await read_raw_sessions(client, [(session_key(first, session_id), first, session_id)])
     if not found and namespace is None:
-        scanner = SessionScanner(client)
+        seen: set[str] = set()
         for node in primaries(client):
             async for keys in scan_keys(client, node, match=f"*sessions:{session_id}"):
-                found = await read_raw_sessions(client, scanner._classify(keys, set()))
+                candidates = session_candidates(keys, namespace=None, seen=seen)
+                found = await read_raw_sessions(client, candidates)
                 if found:
                     break
             if found:

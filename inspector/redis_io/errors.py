@@ -12,32 +12,17 @@ import errno
 import socket
 import ssl
 from collections.abc import Iterator
-from enum import Enum, IntEnum
+from enum import Enum
 from typing import TypeVar
 
 from redis import exceptions as rexc
 
+from inspector.exits import ExitCode
 from inspector.redis_io.settings import ConnectionSettings, SettingsError
 
-__all__ = ["ExitCode", "Failure", "Problem", "describe_failure"]
+__all__ = ["ExitCode", "Failure", "Problem", "RoundTripTimeout", "describe_failure"]
 
 _E = TypeVar("_E", bound=BaseException)
-
-
-class ExitCode(IntEnum):
-    """Process exit codes, documented in the README."""
-
-    OK = 0
-    ERROR_REPLY = 1
-    """The server answered with an error (``cli -e``), or an unexpected failure."""
-    USAGE = 2
-    """A flag, URL, file or setting is wrong; nothing was sent."""
-    CONNECTION = 3
-    """Unreachable, timed out, TLS mismatch or rejected certificate, authentication failed."""
-    PERMISSION = 4
-    """Connected, but the server refused a command the tool needs (NOPERM, unknown command)."""
-    INTERRUPTED = 130
-    """Ctrl-C."""
 
 
 class Problem(Enum):
@@ -86,6 +71,18 @@ class Failure(Exception):
     def exit_code(self) -> ExitCode:
         """The process exit code for this failure."""
         return self.problem.exit_code
+
+
+class RoundTripTimeout(TimeoutError):
+    """A connected server did not answer one round trip (a SCAN page, a pipeline) in time.
+
+    Distinct from a connect timeout: ``-t`` bounds connecting only, so the
+    advice differs (the server or the network is stalled or overloaded).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no reply within {seconds:g}s")
+        self.seconds = seconds
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -244,6 +241,15 @@ _TIMEOUTS = (rexc.TimeoutError, asyncio.TimeoutError, TimeoutError, socket.timeo
 
 def _from_protocol(exc: BaseException, settings: ConnectionSettings) -> Failure | None:
     where, text = settings.endpoint, str(exc)
+    stalled = _first(exc, RoundTripTimeout)
+    if stalled is not None:
+        # Connected and talking: neither -t (connecting only) nor --tls applies.
+        return Failure(
+            Problem.TIMEOUT,
+            f"{where} did not answer within {stalled.seconds:g}s, the limit for one round "
+            "trip (a SCAN page, a pipeline of reads): the server is busy with a slow "
+            "command, or the network stalled",
+        )
     if any(_first(exc, kind) is not None for kind in _TIMEOUTS):
         if settings.tls:
             hint = "; if the port does not speak TLS, drop --tls (redis:// instead of rediss://)"

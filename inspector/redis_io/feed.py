@@ -45,16 +45,23 @@ from inspector.core.changes import (
     RequestEvent,
     Snapshot,
     destroyed_event,
-    diff,
     notify_flags_support,
+    observe,
     snapshot,
 )
 from inspector.core.session import HostField, Session
 from inspector.core.spring import KeyKind, classify_key, normalize_namespace
-from inspector.redis_io.client import ROUND_TRIP_TIMEOUT, RedisClient, open_client
-from inspector.redis_io.discovery import ScanProgress, primaries, read_raw_sessions, scan_keys
-from inspector.redis_io.errors import Failure, describe_failure
-from inspector.redis_io.pipeline import run_pipeline
+from inspector.redis_io.client import RedisClient, open_client, round_trip
+from inspector.redis_io.discovery import (
+    ScanProgress,
+    SessionScanner,
+    primaries,
+    read_raw_sessions,
+    scan_keys,
+    session_candidates,
+)
+from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.pipeline import check_replies, run_pipeline
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 
 __all__ = ["ChangeFeed", "FeedItem", "FeedMode", "FeedNotice", "FeedStats", "NoticeKind"]
@@ -123,6 +130,8 @@ class _Restart(Exception):
 class _Node:
     settings: ConnectionSettings
     client: Redis | None = None
+    owns_client: bool = True
+    """False when ``client`` is the feed's main client (standalone), closed elsewhere."""
     pubsub: PubSub | None = None
     support: NotifySupport | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -167,9 +176,10 @@ class ChangeFeed:
         self._pending: dict[str, tuple[str, str]] = {}
         self._wake = asyncio.Event()
         self._mode_changed = asyncio.Event()
-        self._client: RedisClient | None = None
         self._howto_said = False
         self._last_ok_ms = 0
+        self._lost_at: int | None = None
+        """Start of the current outage (epoch ms); ``None`` while connected."""
         self._ready_once = False
         self._backoff = 0.5
 
@@ -204,55 +214,47 @@ class ChangeFeed:
         self._emit(FeedNotice(_now_ms(), kind, message, gap))
 
     async def _supervise(self) -> None:
-        lost_at: int | None = None
         while True:
             try:
-                await self._run_connected(lost_at=lost_at)
+                await self._run_connected()
                 return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # sorted out below: connection trouble, restart, or a bug
                 problems = _flatten(exc)
                 if any(isinstance(p, _Restart) for p in problems):
-                    lost_at = lost_at or self._last_ok_ms or _now_ms()
+                    self._lost_at = self._lost_at or self._last_ok_ms or _now_ms()
                     continue
                 failure = _connection_failure(problems, self.settings)
                 if failure is None:
                     self._out.put_nowait(exc)  # a bug: end the feed with it, not silently
                     return
-                if not self._ready_once:
-                    self._out.put_nowait(failure)  # never connected: nothing to wait for
+                if not self._ready_once or failure.exit_code is ExitCode.PERMISSION:
+                    # Never connected, or refused a command it needs (an ACL
+                    # change): reconnecting cannot help.
+                    self._out.put_nowait(failure)
                     return
                 # Mid-watch, the plain reason reads best ("Connection closed by
                 # server."); the handshake-time advice (--tls...) would mislead.
                 first = problems[0]
                 reason = failure.message if isinstance(first, Failure) else str(first)
-                lost_at = self._lost(lost_at, reason or failure.message)
-            finally:
-                await self._close()
+                self._lost(reason or failure.message)
             await asyncio.sleep(self._backoff)
             self._backoff = min(self._backoff * 2, MAX_BACKOFF)
 
-    def _lost(self, lost_at: int | None, reason: str) -> int:
-        if lost_at is None:
-            lost_at = self._last_ok_ms or _now_ms()
+    def _lost(self, reason: str) -> None:
+        if self._lost_at is None:  # once per outage, however many attempts fail
+            self._lost_at = self._last_ok_ms or _now_ms()
             self._notice(
                 NoticeKind.LOST,
                 f"connection to {self.settings.endpoint} lost ({reason}); reconnecting",
             )
-        return lost_at
 
-    async def _close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
-
-    async def _run_connected(self, *, lost_at: int | None) -> None:
+    async def _run_connected(self) -> None:
         client = await open_client(self.settings)
-        self._client = client
-        nodes = await self._nodes(client)
+        nodes: list[_Node] = []
         try:
+            nodes = self._nodes(client)
             await self._choose_mode(nodes)
             async with asyncio.TaskGroup() as group:
                 # Subscribe before reading anything: a write landing while the
@@ -263,9 +265,9 @@ class ChangeFeed:
                 if not self._ready_once:
                     await self._baseline(client)
                 else:
-                    changed = await self._poll_pass(client, nodes)
+                    changed = await self._poll_pass(client)
                     self.stats.reconnects += 1
-                    since = lost_at or self._last_ok_ms
+                    since = self._lost_at or self._last_ok_ms
                     self._notice(
                         NoticeKind.RECONNECTED,
                         f"reconnected to {self.settings.endpoint}; requests between "
@@ -273,17 +275,20 @@ class ChangeFeed:
                         f"(a catch-up poll found {changed} changed sessions)",
                         gap=(since, _now_ms()),
                     )
+                self._lost_at = None  # the outage is over: the next one gets its own notice
                 self._ready_once = True
                 self._backoff = 0.5
                 self._last_ok_ms = _now_ms()
                 self._notice(NoticeKind.READY, self._ready_text(len(nodes)))
                 group.create_task(self._read_pending(client))
-                group.create_task(self._poll_loop(client, nodes))
+                group.create_task(self._poll_loop(client))
                 if isinstance(client, RedisCluster):
                     group.create_task(self._watch_topology(client, nodes))
         finally:
             for node in nodes:
                 await _close_node(node)
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     def _ready_text(self, nodes: int) -> str:
         where = f"{nodes} primaries" if nodes > 1 else self.settings.endpoint
@@ -297,20 +302,28 @@ class ChangeFeed:
 
     # ---------------------------------------------------------------- nodes, modes
 
-    async def _nodes(self, client: RedisClient) -> list[_Node]:
+    def _nodes(self, client: RedisClient) -> list[_Node]:
         if isinstance(client, RedisCluster):
             return [
                 _Node(with_endpoint(self.settings, node.host, int(node.port)))
                 for node in client.get_primaries()
             ]
-        return [_Node(self.settings)]
+        # Standalone: the main client serves the node too. Its subscriptions
+        # take a connection of their own from the client's pool, and its
+        # commands (CONFIG) are ordinary ones: no second client, no second probe.
+        return [_Node(self.settings, client=client, owns_client=False)]
 
     async def _choose_mode(self, nodes: list[_Node]) -> None:
-        readable = True
-        for node in nodes:
-            node.client = await _open_node(node.settings)
-            node.support = await _read_notify_config(node.client)
-            readable = readable and node.support is not None
+        async def prepare(node: _Node) -> None:
+            if node.client is None:
+                node.client = await _open_node(node.settings)
+            async with round_trip():
+                node.support = await _read_notify_config(node.client)
+
+        async with asyncio.TaskGroup() as group:  # every primary at once
+            for node in nodes:
+                group.create_task(prepare(node))
+        readable = all(node.support is not None for node in nodes)
         supports = [node.support for node in nodes if node.support is not None]
         if readable and all(s.usable for s in supports):
             self._set_mode(FeedMode.NOTIFICATIONS, announce=False)
@@ -319,6 +332,8 @@ class ChangeFeed:
             for node in nodes:
                 assert node.client is not None
                 assert node.support is not None
+                if node.support.usable:
+                    continue  # already publishes hash events: leave its setting alone
                 wanted = node.support.with_hash_events()
                 try:
                     await node.client.execute_command(
@@ -388,9 +403,9 @@ class ChangeFeed:
     # ---------------------------------------------------------------- listening
 
     async def _listen(self, node: _Node) -> None:
-        client = node.client or await _open_node(node.settings)
-        node.client = client
-        pubsub = client.pubsub(ignore_subscribe_messages=False)
+        assert node.client is not None  # opened by _choose_mode
+        # A PubSub holds a connection of its own until closed.
+        pubsub = node.client.pubsub(ignore_subscribe_messages=False)
         node.pubsub = pubsub
         patterns, channels = self._channels(node)
         if patterns:
@@ -412,7 +427,7 @@ class ChangeFeed:
             self._on_message(message)
 
     async def _all_ready(self, nodes: Sequence[_Node]) -> None:
-        async with asyncio.timeout(ROUND_TRIP_TIMEOUT):
+        async with round_trip():
             for node in nodes:
                 await node.ready.wait()
 
@@ -474,8 +489,8 @@ class ChangeFeed:
             session = Session.from_raw(raw, host_field=self.host_field)
             if self.on_sessions is not None:
                 self.on_sessions([session])
-            event = diff(known[2] if known else None, session, source=source, now_ms=now)
-            self._known[key] = (namespace, session_id, snapshot(session))
+            event, seen = observe(known[2] if known else None, session, source=source, now_ms=now)
+            self._known[key] = (namespace, session_id, seen)
             if event is not None:
                 self._emit(event)
                 emitted += 1
@@ -485,8 +500,6 @@ class ChangeFeed:
     # ---------------------------------------------------------------- polling
 
     async def _baseline(self, client: RedisClient) -> None:
-        from inspector.redis_io.discovery import SessionScanner
-
         scanner = SessionScanner(client, namespace=self.namespace, host_field=self.host_field)
         self.baseline = scanner.progress
         async for batch in scanner.batches():
@@ -496,7 +509,7 @@ class ChangeFeed:
                 self.on_sessions(batch)
         self.stats.sessions = len(self._known)
 
-    async def _poll_loop(self, client: RedisClient, nodes: list[_Node]) -> None:
+    async def _poll_loop(self, client: RedisClient) -> None:
         stretched_said = False
         while True:
             if not self._polling():
@@ -507,7 +520,7 @@ class ChangeFeed:
             if not self._polling():
                 continue
             started = time.monotonic()
-            await self._poll_pass(client, nodes)
+            await self._poll_pass(client)
             self._last_ok_ms = _now_ms()
             took = time.monotonic() - started
             pause = max(0.0, took * POLL_STRETCH - self.poll_interval)
@@ -521,9 +534,13 @@ class ChangeFeed:
             if pause:
                 await asyncio.sleep(pause)
 
-    async def _poll_pass(self, client: RedisClient, nodes: list[_Node]) -> int:
+    async def _poll_pass(self, client: RedisClient) -> int:
         """One pass: SCAN, HMGET lastAccessedTime, re-read what changed. Returns events."""
         started = time.monotonic()
+        # While polling and listening, a notification may add a session the
+        # SCAN has already passed: only what was known before the pass (and
+        # not re-read since) can be missing from it.
+        known_before = dict(self._known)
         commands = 0
         seen: set[str] = set()
         emitted = 0
@@ -531,20 +548,12 @@ class ChangeFeed:
         for node in primaries(client):
             async for keys in scan_keys(client, node, match=pattern):
                 commands += 1
-                candidates = []
-                for key in keys:
-                    spring_key = classify_key(key.decode("utf-8", "replace"))
-                    if spring_key is None or spring_key.kind is not KeyKind.SESSION:
-                        continue
-                    name = key.decode("utf-8", "replace")
-                    if name not in seen and spring_key.session_id is not None:
-                        seen.add(name)
-                        candidates.append((name, spring_key.namespace, spring_key.session_id))
+                candidates = session_candidates(keys, namespace=self.namespace, seen=seen)
                 if not candidates:
                     continue
-                stamps = await run_pipeline(
-                    client, [(b"HMGET", c[0].encode(), b"lastAccessedTime") for c in candidates]
-                )
+                reads = [(b"HMGET", c[0].encode(), b"lastAccessedTime") for c in candidates]
+                stamps = await run_pipeline(client, reads)
+                check_replies(client, reads, stamps, wrongtype_ok=True)
                 commands += len(candidates)
                 changed = [
                     candidate
@@ -554,7 +563,13 @@ class ChangeFeed:
                 if changed:
                     emitted += await self._read_and_emit(client, changed, EventSource.POLL)
                     commands += 3 * len(changed)
-        gone = [name for name in self._known if name not in seen]
+        # A new tuple in _known means a notification re-read the session during
+        # the pass: it exists (or its removal was reported already).
+        gone = [
+            name
+            for name, entry in known_before.items()
+            if name not in seen and self._known.get(name) is entry
+        ]
         now = _now_ms()
         for name in gone:
             namespace, session_id, known = self._known.pop(name)
@@ -641,7 +656,7 @@ async def _close_node(node: _Node) -> None:
     if node.pubsub is not None:
         with contextlib.suppress(Exception):
             await node.pubsub.aclose()
-    if node.client is not None:
+    if node.client is not None and node.owns_client:
         with contextlib.suppress(Exception):
             await node.client.aclose()
     node.pubsub = None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -21,11 +20,10 @@ from redis.exceptions import AuthenticationError, ResponseError
 
 from inspector.redis_io.connection import connection_class_and_kwargs
 from inspector.redis_io.errors import Failure, Problem, describe_failure
-from inspector.redis_io.info import parse_info
+from inspector.redis_io.info import cluster_probe
 from inspector.redis_io.redis_cli import ErrorReply, Reply
 from inspector.redis_io.resp import TypedRESP2Parser, error_reply
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
-from inspector.redis_io.tls import build_ssl_context
 
 __all__ = ["STREAMING_COMMANDS", "CommandRunner", "Redirect", "parse_redirect"]
 
@@ -65,7 +63,9 @@ class CommandRunner:
 
     Args:
         settings: Where to connect first, and how (TLS, auth, db).
-        follow_redirects: Follow ``MOVED``/``ASK`` (``-c``, or a detected cluster).
+        follow_redirects: Follow ``MOVED``/``ASK``. ``None`` (the default)
+            follows them with ``-c`` (``settings.cluster``) and, after
+            :meth:`connect`, on a server that reports cluster mode.
         on_redirect: Called with each redirect that moves us to another node
             (the REPL prints redis-cli's ``-> Redirected to slot...`` line).
     """
@@ -74,30 +74,25 @@ class CommandRunner:
         self,
         settings: ConnectionSettings,
         *,
-        follow_redirects: bool = False,
+        follow_redirects: bool | None = None,
         on_redirect: Callable[[Redirect], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.follow_redirects = follow_redirects
-        self._on_redirect = on_redirect
-        self._ssl_context: ssl.SSLContext | None = (
-            build_ssl_context(settings.tls) if settings.tls else None
+        self.follow_redirects = (
+            bool(settings.cluster) if follow_redirects is None else follow_redirects
         )
+        self._on_redirect = on_redirect
         self._connections: dict[str, AbstractConnection] = {}
-
-    @property
-    def current(self) -> ConnectionSettings:
-        """Settings of the node commands go to now (changes after ``MOVED``)."""
-        return self.settings
 
     async def _connection(self, settings: ConnectionSettings) -> AbstractConnection:
         key = settings.endpoint
         connection = self._connections.get(key)
         if connection is not None and connection.is_connected:
             return connection
-        connection_class, kwargs = connection_class_and_kwargs(
-            settings, ssl_context=self._ssl_context, read_timeout=None
-        )
+        try:
+            connection_class, kwargs = connection_class_and_kwargs(settings, read_timeout=None)
+        except Exception as exc:  # a TLS file that cannot be read
+            raise describe_failure(exc, settings) from exc
         connection = connection_class(parser_class=TypedRESP2Parser, **kwargs)
         try:
             # The connect timeout covers the whole handshake (TLS, AUTH, SELECT):
@@ -113,9 +108,10 @@ class CommandRunner:
     async def connect(self) -> bool:
         """Open and authenticate the first connection, and detect cluster mode.
 
-        Sends ``INFO cluster`` (``PING`` when INFO is denied or renamed): it
+        Sends ``INFO cluster`` (``PING`` when INFO answers with an error): it
         proves the link and the credentials, and tells whether to follow
-        redirects when ``-c`` was not given.
+        redirects when ``-c`` was not given. The rule is
+        :func:`~inspector.redis_io.info.cluster_probe`, as for ``open_client``.
 
         Returns:
             Whether the server runs in cluster mode (redirects are then followed).
@@ -123,27 +119,26 @@ class CommandRunner:
         Raises:
             Failure: Unreachable, TLS mismatch, wrong password...
         """
-        cluster = False
-        for probe in (("INFO", "cluster"), ("PING",)):
-            reply = await self._roundtrip(
-                self.settings,
-                [a.encode() for a in probe],
-                asking=False,
-                timeout=self.settings.connect_timeout,
-            )
-            if isinstance(reply, ErrorReply):
-                if reply.code in ("NOAUTH", "WRONGPASS"):
-                    await self._drop(self.settings)
-                    raise describe_failure(
-                        ResponseError(reply.message.decode("utf-8", "replace")), self.settings
-                    )
-                continue  # denied or renamed: try the next probe, else assume we are in
-            if isinstance(reply, bytes) and probe[0] == "INFO":
-                cluster = parse_info(reply).get("cluster_enabled") == "1"
-            break
-        if self.settings.cluster is None:
-            self.follow_redirects = self.follow_redirects or cluster
+        info = await self._probe((b"INFO", b"cluster"))
+        cluster = cluster_probe(info) if isinstance(info, (ErrorReply, bytes)) else False
+        if cluster is None:
+            # INFO denied or renamed: any answer to PING, even an error, proves
+            # the link and the credentials.
+            await self._probe((b"PING",))
+            cluster = False
+        self.follow_redirects = self.follow_redirects or cluster
         return cluster
+
+    async def _probe(self, args: Sequence[bytes]) -> Reply:
+        reply = await self._roundtrip(
+            self.settings, args, asking=False, timeout=self.settings.connect_timeout
+        )
+        if isinstance(reply, ErrorReply) and reply.code in ("NOAUTH", "WRONGPASS"):
+            await self._drop(self.settings)
+            raise describe_failure(
+                ResponseError(reply.message.decode("utf-8", "replace")), self.settings
+            )
+        return reply
 
     async def _drop(self, settings: ConnectionSettings) -> None:
         connection = self._connections.pop(settings.endpoint, None)

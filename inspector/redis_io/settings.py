@@ -23,7 +23,9 @@ __all__ = [
     "ConnectionSettings",
     "SettingsError",
     "TLSSettings",
+    "parse_db",
     "parse_endpoint",
+    "parse_port",
     "parse_url",
     "resolve_settings",
     "with_endpoint",
@@ -133,7 +135,12 @@ class _Partial:
     tls: bool | None = None
 
 
-def _port(text: str, what: str) -> int:
+def parse_port(text: str, what: str) -> int:
+    """A TCP port (1-65535) from text; ``what`` names its source in the error.
+
+    Raises:
+        SettingsError: Not a number, or out of range.
+    """
     try:
         port = int(text)
     except ValueError:
@@ -143,7 +150,12 @@ def _port(text: str, what: str) -> int:
     return port
 
 
-def _db(text: str, what: str) -> int:
+def parse_db(text: str, what: str) -> int:
+    """A database number (0 or more) from text; ``what`` names its source in the error.
+
+    Raises:
+        SettingsError: Not a number, or negative.
+    """
     try:
         db = int(text)
     except ValueError:
@@ -185,7 +197,7 @@ def parse_url(url: str, what: str = "-u") -> _Partial:
     )
     query = parse_qs(parts.query)
     if "db" in query:
-        result.db = _db(query["db"][-1], what)
+        result.db = parse_db(query["db"][-1], what)
     if scheme == "unix":
         if not parts.path:
             raise SettingsError(f"{what}: {url!r} names no socket path; use unix:///path/to/socket")
@@ -195,10 +207,10 @@ def parse_url(url: str, what: str = "-u") -> _Partial:
     if parts.hostname:
         result.host = unquote(parts.hostname)
     if port_text is not None:
-        result.port = _port(str(port_text), what)
+        result.port = parse_port(str(port_text), what)
     path = parts.path.lstrip("/")
     if path:
-        result.db = _db(path, what)
+        result.db = parse_db(path, what)
     return result
 
 
@@ -222,11 +234,11 @@ def parse_endpoint(value: str, what: str) -> _Partial:
         raise SettingsError(f"{what} is set but empty; unset it or give host[:port]")
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        port = _port(rest[1:], what) if rest.startswith(":") else None
+        port = parse_port(rest[1:], what) if rest.startswith(":") else None
         return _Partial(host=host, port=port)
     if value.count(":") == 1:
         host, port_text = value.split(":")
-        return _Partial(host=host or None, port=_port(port_text, what))
+        return _Partial(host=host or None, port=parse_port(port_text, what))
     return _Partial(host=value)  # a bare name, or an IPv6 address without a port
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 
 from inspector.redis_io.settings import SettingsError, TLSSettings
@@ -9,8 +10,13 @@ from inspector.redis_io.settings import SettingsError, TLSSettings
 __all__ = ["build_ssl_context"]
 
 
+@functools.cache
 def build_ssl_context(settings: TLSSettings) -> ssl.SSLContext:
-    """Create the client-side SSL context for these TLS settings.
+    """Create the client-side SSL context for these TLS settings, once per process.
+
+    Every client, runner and per-node connection of the process asks for it:
+    caching it (the settings are frozen, hence hashable) reads the files once.
+    Failures are not cached, so a fixed file is read again on the next call.
 
     Certificates and host names are verified unless ``insecure`` is set. With
     no ``--cacert``/``--cacertdir`` the system trust store is used, which covers
@@ -20,7 +26,7 @@ def build_ssl_context(settings: TLSSettings) -> ssl.SSLContext:
         settings: The TLS part of the connection settings.
 
     Returns:
-        A ready context, shared by every connection of a client.
+        A ready context, shared by every connection made with these settings.
 
     Raises:
         SettingsError: A CA, certificate or key file cannot be loaded.
