@@ -40,7 +40,6 @@ def fill(app: InspectorApp, count: int) -> None:
             order=i,
         )  # fmt: skip
     app.store.view = list(rows)
-    app.store.version += 1
 
 
 async def measure(count: int) -> None:

@@ -4,31 +4,45 @@ console, read-only deletes, hostile values; plus the embedded demo server."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import json
 import re
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import redis
+from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import OptionList, RichLog, Static
 
+from inspector.core.changes import EventKind, EventSource, RequestEvent
+from inspector.core.session import RawSession, Session
+from inspector.core.values import Decoded
+from inspector.redis_io.client import RedisClient, open_client
+from inspector.redis_io.errors import Failure, Problem
+from inspector.redis_io.feed import FeedNotice, NoticeKind
+from inspector.redis_io.server import ServerSummary, server_summary
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from inspector.subcommands.demo import SESSION_ID, embedded_redis
 from inspector.tui.app import InspectorApp
 from inspector.tui.panes.live import LivePane
+from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.confirm import ConfirmScreen
-from inspector.tui.screens.detail import SessionDetailScreen
-from inspector.tui.store import FLASH_MS
+from inspector.tui.screens.detail import SessionDetailScreen, export_name
+from inspector.tui.store import FLASH_MS, SortKey
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
-from tests.harness import RedisServer
+from inspector.tui.widgets.value_tree import ValueTree
+from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer
 from tests.spring_layouts import Expected, write_layouts
 
 
@@ -279,6 +293,9 @@ async def test_unreachable_server_is_explained_not_crashed() -> None:
         pane = app.query_one(SessionsPane)
         await until(pilot, lambda: "cannot connect" in pane.progress_text)
         assert "connection refused" in pane.progress_text
+        failed = next(n for n in app._notifications if n.title == "Cannot connect")
+        assert failed.markup is False
+        assert "connection refused" in failed.message
 
 
 async def test_demo_server_starts_seeded_and_stops() -> None:
@@ -292,3 +309,383 @@ async def test_demo_server_starts_seeded_and_stops() -> None:
         socket.create_connection(("127.0.0.1", settings.port)),
     ):
         pass  # nothing is left listening
+
+
+# ------------------------------------------------------------------ offline: no Redis needed
+
+NOW_MS = 1_795_000_000_000
+
+
+def offline_session(sid: str, host: str, last: int, *, cart: bytes | None = None) -> Session:
+    """A session whose attribute bytes depend on ``host`` only (not on ``last``)."""
+    fields = {
+        "creationTime": str(NOW_MS - 60_000).encode(),
+        "lastAccessedTime": str(last).encode(),
+        "maxInactiveInterval": b"1800",
+        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, NOW_MS - 60_000),
+    }
+    if cart is not None:
+        fields["sessionAttr:cart"] = cart
+    raw = RawSession(
+        f"spring:session:sessions:{sid}", "spring:session", sid, fields, 2_000_000, 1_800_000, last
+    )
+    return Session.from_raw(raw)
+
+
+def offline_app(**options: Any) -> InspectorApp:
+    return InspectorApp(ConnectionSettings(), connect=False, clock=lambda: NOW_MS / 1000, **options)
+
+
+async def no_client() -> RedisClient:
+    raise Failure(Problem.REFUSED, "connection to 127.0.0.1:6379 failed: refused [/]")
+
+
+def detail(app: InspectorApp, session: Session, client: Any = no_client) -> SessionDetailScreen:
+    return SessionDetailScreen(
+        client,
+        session.key,
+        session.id,
+        session.namespace,
+        settings=app.settings,
+        session=session,
+        allow_writes=app.allow_writes,
+        clock=app.clock,
+        tz=dt.UTC,
+    )
+
+
+async def test_notices_and_failures_are_shown_literally_never_as_markup() -> None:
+    app = offline_app()
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        hostile = "[@click=app.quit]x[/] and [/]"
+        app.show_notice(FeedNotice(NOW_MS, NoticeKind.LOST, hostile))
+        app.show_notice(FeedNotice(NOW_MS, NoticeKind.RECONNECTED, "[b]back[/b]\x1b[2J"))
+        await pilot.pause()
+        notes = list(app._notifications)
+        assert [(n.title, n.markup) for n in notes] == [
+            ("Connection lost", False),
+            ("Reconnected", False),
+        ]
+        assert notes[0].message == hostile
+        assert notes[1].message == "[b]back[/b]\\x1b[2J"
+        # The toasts render: as markup, "[/]" would raise instead.
+        await until(pilot, lambda: "[@click=app.quit]x[/]" in screen_text(app))
+        assert "[b]back[/b]" in screen_text(app)
+        assert app.is_running
+
+
+async def test_detail_follows_the_feed_without_reading_and_keeps_the_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sid = str(uuid.uuid4())
+    reads: list[int] = []
+
+    async def counting_client() -> RedisClient:
+        reads.append(1)
+        raise AssertionError("the screen must not read Redis once it has the session")
+
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = offline_session(sid, "container-1", NOW_MS - 5000)
+        app.ingest([first])
+        screen = detail(app, first, counting_client)
+        await app.push_screen(screen)
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        tree = screen.query_one("#tree", ValueTree)
+        built: list[str] = []
+        set_value = tree.set_value
+
+        def counting_set_value(name: str, decoded: Decoded) -> None:
+            built.append(name)
+            set_value(name, decoded)
+
+        monkeypatch.setattr(tree, "set_value", counting_set_value)
+        value_node = tree.root.children[0]
+        tree.cursor_line = 2
+        # A request that changed only lastAccessedTime: new metadata, the same tree.
+        screen.loaded.clear()
+        app.ingest([offline_session(sid, "container-1", NOW_MS)])
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await pilot.pause()
+        assert built == []
+        assert tree.root.children[0] is value_node
+        assert tree.cursor_line == 2
+        # Another container, and a new attribute: the list and the value are rebuilt, once.
+        screen.loaded.clear()
+        app.ingest([offline_session(sid, "container-2", NOW_MS, cart=b'{"items":[]}')])
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await pilot.pause()
+        assert built == ["scopedTarget.sampleSession"]
+        assert "container-2" in str(screen.query_one("#meta", Static).render())
+        assert screen.query_one("#attributes", OptionList).option_count == 2
+        # Expired: the screen says so, and the table forgets the row.
+        screen.loaded.clear()
+        app.ingest(events=[gone_event(sid)])
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        assert "no longer exists" in str(screen.query_one("#meta", Static).render())
+        assert first.key not in app.store.rows
+    assert reads == []
+
+
+def gone_event(sid: str) -> RequestEvent:
+    return RequestEvent(
+        time_ms=NOW_MS, session_id=sid, namespace="spring:session", host=None,
+        previous_host=None, changed=(), last_accessed_time=None,
+        source=EventSource.NOTIFICATION, kind=EventKind.DESTROYED,
+    )  # fmt: skip
+
+
+async def test_a_burst_of_expiries_and_requests_is_applied_in_one_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import inspector.tui.panes.live as live_module
+
+    formatted: list[RequestEvent] = []
+    event_text = live_module.event_text
+
+    def counting_event_text(event: RequestEvent, tz: dt.tzinfo | None = None) -> Text:
+        formatted.append(event)
+        return event_text(event, tz)
+
+    monkeypatch.setattr(live_module, "event_text", counting_event_text)
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        sids = [str(uuid.uuid4()) for _ in range(300)]
+        app.applied.clear()
+        app.ingest([offline_session(sid, "container-1", NOW_MS) for sid in sids])
+        await asyncio.wait_for(app.applied.wait(), 5)
+        log = app.query_one("#requests", RichLog)
+        burst = [gone_event(sid) for sid in sids[:200]] * 30  # 6000 > the log's 5000 lines
+        app.applied.clear()
+        app.ingest(events=burst)
+        await asyncio.wait_for(app.applied.wait(), 5)
+        await pilot.pause()
+        assert len(app.store) == 100
+        assert len(app.store.view) == 100
+        assert app.query_one(LivePane).total == 6000  # counted, all of them
+        assert log.max_lines is not None
+        assert len(formatted) == log.max_lines  # formatted: only what the log keeps
+        assert formatted == burst[-log.max_lines :]
+
+
+async def test_export_names_the_file_safely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert export_name("a/b+c==") == "session-a_b+c==.json"
+    assert export_name("../\x1b[2J") == "session-..___2J.json"
+    monkeypatch.chdir(tmp_path)
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        session = offline_session("dG9r/ZW4+", "container-1", NOW_MS)
+        screen = detail(app, session)
+        await app.push_screen(screen)
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await pilot.press("e")
+        await pilot.pause()
+        written = tmp_path / "session-dG9r_ZW4+.json"
+        assert json.loads(written.read_bytes())["id"] == "dG9r/ZW4+"
+        exported = next(n for n in app._notifications if n.title == "Exported")
+        assert (exported.message, exported.markup) == (str(written), False)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        Failure(Problem.NO_PERMISSION, "NOPERM [/] this user has no permissions to run 'del'"),
+        RuntimeError("unexpected [@click=app.quit]x[/]"),
+    ],
+    ids=["refused", "unexpected"],
+)
+async def test_a_failed_delete_is_reported_never_claimed(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    import inspector.redis_io.writes as writes
+
+    async def refuse(client: RedisClient, session: Session) -> int:
+        raise error
+
+    async def some_client() -> RedisClient:
+        return cast("RedisClient", object())
+
+    monkeypatch.setattr(writes, "delete_session", refuse)
+    app = offline_app(allow_writes=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        session = offline_session(str(uuid.uuid4()), "container-1", NOW_MS)
+        screen = detail(app, session, some_client)
+        await app.push_screen(screen)
+        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: any(n.title == "Not deleted" for n in app._notifications))
+        failed = next(n for n in app._notifications if n.title == "Not deleted")
+        assert failed.markup is False
+        assert "[/]" in failed.message
+        assert not any(n.title == "Session deleted" for n in app._notifications)
+        assert screen.session is session  # still shown: it may well still exist
+        await pilot.pause()
+        assert app.is_running
+
+
+async def test_detail_says_why_it_cannot_read_and_retries_on_next_open(
+    server: tuple[RedisServer, redis.Redis, list[Expected]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis_server, _, expected = server
+    target = expected[0]
+    attempts: list[int] = []
+
+    async def flaky_open(settings: ConnectionSettings, **options: Any) -> RedisClient:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise Failure(Problem.REFUSED, "connection to the server failed: refused [/]")
+        return await open_client(settings, **options)
+
+    monkeypatch.setattr("inspector.tui.app.open_client", flaky_open)
+    app = InspectorApp(ConnectionSettings(port=redis_server.port), connect=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        key = f"spring:session:sessions:{target.id}"
+
+        def opened() -> SessionDetailScreen:
+            return SessionDetailScreen(
+                app.browse, key, target.id, "spring:session", settings=app.settings
+            )
+
+        first = opened()
+        await app.push_screen(first)
+        await asyncio.wait_for(first.loaded.wait(), 10)
+        meta = str(first.query_one("#meta", Static).render())
+        assert "not connected: connection to the server failed: refused [/]" in meta
+        await pilot.press("escape")
+        second = opened()
+        await app.push_screen(second)
+        await asyncio.wait_for(second.loaded.wait(), 10)
+        assert second.session is not None
+        assert second.session.id == target.id
+        assert browse_client(app) is not None
+    assert browse_client(app) is None  # closed on exit
+    assert len(attempts) == 2
+
+
+def browse_client(app: InspectorApp) -> RedisClient | None:
+    return app.browse_client
+
+
+async def test_server_tab_gets_memory_and_clients_from_one_summary(
+    server: tuple[RedisServer, redis.Redis, list[Expected]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis_server, _, expected = server
+    summaries: list[int] = []
+
+    async def counting_summary(client: RedisClient) -> ServerSummary:
+        summaries.append(1)
+        return await server_summary(client)
+
+    monkeypatch.setattr("inspector.tui.app.server_summary", counting_summary)
+    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(app, pilot, len(expected))
+        pane = app.query_one(ServerPane)
+        await until(pilot, lambda: "clients" in pane.facts)  # read once at start
+        assert re.fullmatch(r"\S+ used, peak \S+", pane.facts["memory"])
+        assert re.fullmatch(r"\d+ connected", pane.facts["clients"])
+        assert pane.facts["keys"] != "unknown"
+        before = len(summaries)
+        await pilot.press("4")  # shown: read again now, not 5 s later
+        await until(pilot, lambda: len(summaries) > before)
+
+
+async def test_server_summary_sends_one_info() -> None:
+    sent: list[tuple[object, ...]] = []
+
+    class Server:
+        async def info(self, *sections: object) -> dict[str, object]:
+            sent.append(("INFO", *sections))
+            return {
+                "redis_version": "7.2.4", "redis_mode": "standalone",
+                "used_memory_human": "1.50M", "used_memory_peak_human": "2.00M",
+                "connected_clients": 7,
+            }  # fmt: skip
+
+        async def dbsize(self) -> int:
+            sent.append(("DBSIZE",))
+            return 42
+
+    summary = await server_summary(cast("RedisClient", Server()))
+    assert sent == [("INFO",), ("DBSIZE",)]
+    assert (summary.version, summary.keys, summary.memory_used, summary.memory_peak) == (
+        "7.2.4",
+        42,
+        "1.50M",
+        "2.00M",
+    )
+    assert summary.clients == 7
+
+
+async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.applied.clear()
+        app.ingest([
+            offline_session(str(uuid.uuid4()), host, NOW_MS)
+            for host in ("container-1", "container-2", "edge")
+        ])  # fmt: skip
+        await asyncio.wait_for(app.applied.wait(), 5)
+        pane = app.query_one(SessionsPane)
+        started, release, finished = threading.Event(), threading.Event(), threading.Event()
+        compute = app.store.compute_view
+
+        def slow_when_stale(query: str, sort: SortKey, *, since: int | None = None) -> list[str]:
+            if query == "edge":
+                started.set()
+                release.wait(10)
+            view = compute(query, sort, since=since)
+            if query == "edge":
+                finished.set()
+            return view
+
+        monkeypatch.setattr(app.store, "compute_view", slow_when_stale)
+        pane._compute("edge", SortKey.LAST_ACCESS, app.store.sequence)
+        await until(pilot, started.is_set)  # computing in its thread, which cannot be stopped
+        pane.view_installed.clear()
+        pane._compute("container-2", SortKey.LAST_ACCESS, app.store.sequence)  # supersedes it
+        await asyncio.wait_for(pane.view_installed.wait(), 5)
+        pane.view_installed.clear()
+        release.set()
+        await until(pilot, finished.is_set)
+        await pilot.pause()
+        await pilot.pause()
+        assert not pane.view_installed.is_set()
+        assert app.store.query == "container-2"
+        assert [app.store.rows[key].host for key in app.store.view] == ["container-2"]
+
+
+async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: RedisServer) -> None:
+    admin = redis.Redis(**redis_acl.client_kwargs())  # type: ignore[arg-type]
+    sid = str(uuid.uuid4())
+    key = f"spring:session:sessions:{sid}"
+    request(admin, sid, "container-1")
+    settings = ConnectionSettings(
+        port=redis_acl.port, username=ACL_READER_USER, password=ACL_READER_PASSWORD
+    )
+    app = InspectorApp(settings, connect=False, allow_writes=True)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = SessionDetailScreen(
+                app.browse, key, sid, "spring:session", settings=settings, allow_writes=True
+            )
+            await app.push_screen(screen)
+            await asyncio.wait_for(screen.loaded.wait(), 10)
+            assert screen.session is not None  # reading is allowed
+            await pilot.press("d")
+            await pilot.pause()
+            await pilot.press("y")
+            await until(pilot, lambda: any(n.title == "Not deleted" for n in app._notifications))
+            failed = next(n for n in app._notifications if n.title == "Not deleted")
+            assert failed.markup is False
+            assert "\n" not in failed.message  # one line
+            assert not any(n.title == "Session deleted" for n in app._notifications)
+        assert admin.exists(key)
+    finally:
+        admin.delete(key, f"spring:session:sessions:expires:{sid}")
+        admin.close()

@@ -18,6 +18,8 @@ from textual.pilot import Pilot
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.session import RawSession, Session
+from inspector.redis_io.client import RedisClient
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.feed import FeedNotice, NoticeKind
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
@@ -92,6 +94,10 @@ def events() -> list[RequestEvent]:
     return out
 
 
+async def offline_client() -> RedisClient:
+    raise Failure(Problem.REFUSED, "offline: no Redis in this test")
+
+
 def offline_app() -> InspectorApp:
     return InspectorApp(ConnectionSettings(), connect=False, clock=lambda: FROZEN, tz=dt.UTC)
 
@@ -143,11 +149,17 @@ def test_detail_screen(snap_compare: Callable[..., bool], size: tuple[int, int])
         app = pilot.app
         target = SESSIONS[2]
         screen = SessionDetailScreen(
-            lambda: None, target.key, target.id, target.namespace, clock=lambda: FROZEN, tz=dt.UTC
+            offline_client,
+            target.key,
+            target.id,
+            target.namespace,
+            settings=ConnectionSettings(),
+            session=target,
+            clock=lambda: FROZEN,
+            tz=dt.UTC,
         )
         await app.push_screen(screen)
-        await pilot.pause()
-        screen._show(target)
+        await asyncio.wait_for(screen.loaded.wait(), 5)
         await pilot.pause()
 
     assert snap_compare(offline_app(), terminal_size=size, run_before=run_before)

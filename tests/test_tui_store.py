@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
+from inspector.core.render import format_time
 from inspector.core.session import RawSession, Session
 from inspector.sample_app.store import sample_session_json
 from inspector.tui.store import FLASH_MS, SessionStore, SortKey
@@ -124,3 +126,53 @@ def test_cells_are_escaped_and_count_down() -> None:
     assert "\x1b" not in cell_text(row, "id", NOW)
     assert cell_text(row, "last", NOW) == "1m ago"
     assert cell_text(row, "ttl", NOW) == "28:55"
+
+
+def test_remove_many_drops_rows_and_view_entries_in_one_pass() -> None:
+    store = SessionStore()
+    store.upsert([session(f"{i:08d}", "c1", NOW - i) for i in range(6)], NOW)
+    keys = [f"spring:session:sessions:{i:08d}" for i in range(6)]
+    store.remove_many([keys[1], keys[4], "spring:session:sessions:unknown"])
+    assert len(store) == 4
+    assert store.view == [keys[0], keys[2], keys[3], keys[5]]
+    store.remove_many([])  # nothing gone: the view stays as it is
+    assert store.view == [keys[0], keys[2], keys[3], keys[5]]
+
+
+def test_rows_found_while_a_view_is_computed_are_appended_once() -> None:
+    store = SessionStore()
+    store.upsert([session("aaaa", "container-1", NOW - 20), session("bbbb", "edge", NOW - 10)], NOW)
+    since = store.sequence  # what SessionsPane.recompute reads before starting its worker
+    # Found after the worker started, before it copied the rows: left out of its view...
+    store.upsert([session("cccc", "container-2", NOW)], NOW)
+    view = store.compute_view("container", SortKey.LAST_ACCESS, since=since)
+    assert [store.rows[k].id for k in view] == ["aaaa"]
+    # ...and found while it sorted, appended by upsert to the view being replaced.
+    store.upsert([session("dddd", "container-3", NOW), session("eeee", "edge", NOW)], NOW)
+    store.apply_view("container", SortKey.LAST_ACCESS, view, since=since)
+    assert [store.rows[k].id for k in store.view] == ["aaaa", "cccc", "dddd"]
+    # Without `since` (the UI thread's synchronous path) nothing is appended twice.
+    store.refresh_view()
+    assert sorted(store.rows[k].id for k in store.view) == ["aaaa", "cccc", "dddd"]
+
+
+def test_a_re_added_session_counts_as_new_for_a_running_computation() -> None:
+    store = SessionStore()
+    store.upsert([session("aaaa", "c1", NOW - 20), session("bbbb", "c1", NOW - 10)], NOW)
+    since = store.sequence
+    view = store.compute_view("", SortKey.FOUND, since=since)
+    key = "spring:session:sessions:aaaa"
+    store.remove(key)
+    store.upsert([session("aaaa", "c1", NOW)], NOW)  # expired and came back meanwhile
+    store.apply_view("", SortKey.FOUND, view, since=since)
+    assert store.view == [key.replace("aaaa", "bbbb"), key]
+
+
+def test_created_column_uses_the_given_time_zone() -> None:
+    store = SessionStore()
+    store.upsert([session("aaaa", "c1", NOW)], NOW)
+    row = next(iter(store.rows.values()))
+    tokyo = dt.timezone(dt.timedelta(hours=9))
+    assert cell_text(row, "created", NOW, dt.UTC) == format_time(row.created, dt.UTC)[5:16]
+    assert cell_text(row, "created", NOW, tokyo) == format_time(row.created, tokyo)[5:16]
+    assert cell_text(row, "created", NOW, tokyo) != cell_text(row, "created", NOW, dt.UTC)

@@ -5,8 +5,13 @@ Data flow: one worker runs the :class:`~inspector.redis_io.feed.ChangeFeed`
 in-memory queues. A UI tick (4 per second) drains them into the
 :class:`~inspector.tui.store.SessionStore` and the live view, and redraws the
 visible rows. Bursts of thousands of events therefore cost one redraw, not
-thousands of messages. A second client serves the detail screen, the server
-tab and deletions. The app owns both clients and closes them on exit.
+thousands of messages. The tick also hands an open detail screen the newest
+copy of its session, so following a session costs no reads of its own.
+
+A second client serves the detail screen, the server tab and deletions. It is
+opened on first use and again after a failed attempt, so a server that was
+down at start is used once it is back. The app owns both clients and closes
+them on exit.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from redis.asyncio import RedisCluster
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -27,11 +31,12 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from inspector import __version__
 from inspector.core.changes import EventKind, RequestEvent
+from inspector.core.render import safe_text
 from inspector.core.session import HostField, Session
+from inspector.core.spring import session_key
 from inspector.redis_io.client import RedisClient, open_client
-from inspector.redis_io.errors import Failure
+from inspector.redis_io.errors import ExitCode, Failure, Problem
 from inspector.redis_io.feed import ChangeFeed, FeedNotice, NoticeKind
-from inspector.redis_io.info import parse_info
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.panes.live import LivePane
@@ -53,6 +58,10 @@ _MODE_TEXT = {
 
 TICK = 0.25
 """Seconds between UI updates from the feed (and the relative-time ticking)."""
+SERVER_REFRESH = 5.0
+"""Seconds between server tab refreshes, while the tab is shown."""
+LIVE_SORT_ROWS = 20_000
+"""Up to this many sessions the table is re-sorted on every change; above, on `s` or `/`."""
 
 
 class InspectorApp(App[int]):
@@ -102,6 +111,8 @@ class InspectorApp(App[int]):
         self.tz = tz
         self.store = SessionStore()
         self.browse_client: RedisClient | None = None
+        self._browse_opening: asyncio.Task[RedisClient] | None = None
+        self._closing = False
         self.feed: ChangeFeed | None = None
         self._incoming_sessions: deque[list[Session]] = deque()
         self._incoming_events: deque[RequestEvent] = deque()
@@ -115,7 +126,7 @@ class InspectorApp(App[int]):
         yield Header()
         with TabbedContent(id="tabs", initial="sessions"):
             with TabPane("Sessions", id="sessions"):
-                yield SessionsPane(self.store, clock=self.clock, id="sessions-pane")
+                yield SessionsPane(self.store, clock=self.clock, tz=self.tz, id="sessions-pane")
             with TabPane("Live", id="live"):
                 yield LivePane(tz=self.tz, id="live-pane")
             with TabPane("Console", id="console"):
@@ -132,7 +143,8 @@ class InspectorApp(App[int]):
             self.notify(self.banner, title="Demo", timeout=20, markup=False)
         if self.connect:
             self._run_feed()
-            self._open_browse_client()
+            self._refresh_server()  # once, so the tab is ready when first shown
+            self.set_interval(SERVER_REFRESH, self._refresh_server_if_shown)
 
     def ingest(self, sessions: Iterable[Session] = (), events: Iterable[RequestEvent] = ()) -> None:
         """Queue data as the feed would (used by tests and the offline mode)."""
@@ -142,10 +154,48 @@ class InspectorApp(App[int]):
         self._incoming_events.extend(events)
 
     async def on_unmount(self) -> None:
+        self._closing = True
+        opening, self._browse_opening = self._browse_opening, None
+        if opening is not None and not opening.done():
+            opening.cancel()
+            # wait() does not raise: its outcome is _retrieve's to collect.
+            await asyncio.wait({opening})
         client = self.browse_client
         self.browse_client = None
         if client is not None:
             await client.aclose()
+
+    # ---------------------------------------------------------------- the second client
+
+    async def browse(self) -> RedisClient:
+        """The client for the detail screen, the server tab and deletions, opened if needed.
+
+        A failed attempt is not remembered: the next call tries again.
+
+        Raises:
+            Failure: Cannot connect (in one line), or the app is closing.
+        """
+        if self.browse_client is not None:
+            return self.browse_client
+        if self._closing:
+            raise Failure(Problem.CLOSED, "session-inspector is closing")
+        opening = self._browse_opening
+        if opening is None or opening.done():
+            # An app-owned task, shielded below: a caller that gives up (a
+            # detail screen closed while connecting) does not cancel it half-way,
+            # and on_unmount can still cancel and await it.
+            opening = asyncio.create_task(self._open_browse())
+            opening.add_done_callback(_retrieve)
+            self._browse_opening = opening
+        return await asyncio.shield(opening)
+
+    async def _open_browse(self) -> RedisClient:
+        client = await open_client(self.settings)
+        if self._closing:
+            await client.aclose()
+            raise Failure(Problem.CLOSED, "session-inspector is closing")
+        self.browse_client = client
+        return client
 
     # ---------------------------------------------------------------- workers
 
@@ -167,10 +217,20 @@ class InspectorApp(App[int]):
                 else:
                     self._incoming_events.append(item)
         except Failure as failure:
+            # Connected but refused (an ACL user without HGETALL...) is not the
+            # same trouble as an unreachable server; say which one it is.
+            refused = failure.exit_code is ExitCode.PERMISSION
+            what = "refused" if refused else "cannot connect"
             server.set(connection=f"failed: {failure.message}")
-            self.query_one(SessionsPane).progress_text = f"cannot connect: {failure.message}"
+            self.query_one(SessionsPane).progress_text = f"{what}: {failure.message}"
             self.query_one(SessionsPane).update_status()
-            self.notify(failure.message, title="Cannot connect", severity="error", timeout=30)
+            self.notify(
+                safe_text(failure.message),
+                title="Refused by the server" if refused else "Cannot connect",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
 
     def show_notice(self, notice: FeedNotice) -> None:
         """React to a feed notice (public for tests and the offline mode)."""
@@ -194,52 +254,42 @@ class InspectorApp(App[int]):
             server.set(notifications=mode)
         elif notice.kind is NoticeKind.LOST:
             server.set(connection="reconnecting…")
-            self.notify(notice.message, title="Connection lost", severity="warning")
+            self.notify(
+                safe_text(notice.message), title="Connection lost", severity="warning", markup=False
+            )
         elif notice.kind is NoticeKind.RECONNECTED:
             server.set(connection="connected")
-            self.notify(notice.message, title="Reconnected")
+            self.notify(safe_text(notice.message), title="Reconnected", markup=False)
         sessions.update_status()
 
-    @work(exclusive=True, group="browse", exit_on_error=False)
-    async def _open_browse_client(self) -> None:
-        try:
-            self.browse_client = await open_client(self.settings)
-        except Failure:
-            return  # the feed reports connection problems
-        self._refresh_server()
-        self.set_interval(5, self._refresh_server)
+    def _server_shown(self) -> bool:
+        tabs = self.query_one(TabbedContent)
+        return tabs.active == "server" and self.screen is tabs.screen
+
+    def _refresh_server_if_shown(self) -> None:
+        # INFO and DBSIZE on every primary are not free: only while someone looks.
+        if self._server_shown():
+            self._refresh_server()
 
     @work(exclusive=True, group="server", exit_on_error=False)
     async def _refresh_server(self) -> None:
-        client = self.browse_client
-        if client is None:
-            return
-        summary = await server_summary(client)
+        try:
+            summary = await server_summary(await self.browse())
+        except Exception:
+            return  # the feed reports connection problems; the next refresh tries again
+        one_node = " (first primary)" if summary.nodes > 1 else ""
         facts = {
             "engine": f"{summary.engine} {summary.version or '(version unknown: INFO refused)'}",
             "mode": f"{summary.mode}"
             + (f", {summary.nodes} primaries" if summary.nodes > 1 else ""),
             "keys": "unknown" if summary.keys is None else f"{summary.keys:,}",
         }
-        try:
-            if isinstance(client, RedisCluster):
-                raw = await client.execute_command("INFO", target_nodes=client.get_primaries()[0])
-            else:
-                raw = await client.execute_command("INFO")
-        except Exception:
-            raw = None
-        info = (
-            raw
-            if isinstance(raw, dict)
-            else parse_info(raw)
-            if isinstance(raw, (bytes, str))
-            else {}
-        )
-        if info:
-            used, peak = info.get("used_memory_human", "?"), info.get("used_memory_peak_human", "?")
-            facts["memory"] = f"{used} used, peak {peak}"
-            facts["clients"] = f"{info.get('connected_clients', '?')} connected"
-        self.query_one(ServerPane).set(**{k: str(v) for k, v in facts.items()})
+        if summary.memory_used is not None:
+            facts["memory"] = f"{summary.memory_used} used, peak {summary.memory_peak or '?'}"
+            facts["memory"] += one_node
+        if summary.clients is not None:
+            facts["clients"] = f"{summary.clients} connected{one_node}"
+        self.query_one(ServerPane).set(**facts)
 
     # ---------------------------------------------------------------- the tick
 
@@ -252,45 +302,68 @@ class InspectorApp(App[int]):
             table = sessions.table
         except NoMatches:
             return  # shutting down: the panes are already gone
+        detail = self._detail_screen()
+        fresh: Session | None = None
         changed = False
         while self._incoming_sessions:
-            self.store.upsert(self._incoming_sessions.popleft(), now_ms)
+            batch = self._incoming_sessions.popleft()
+            self.store.upsert(batch, now_ms)
+            if detail is not None:
+                fresh = next((s for s in reversed(batch) if s.key == detail.key), fresh)
             changed = True
         events: list[RequestEvent] = []
+        gone: list[str] = []
         while self._incoming_events:
             event = self._incoming_events.popleft()
             events.append(event)
             if event.kind is EventKind.DESTROYED:
-                self.store.remove(f"{event.namespace}:sessions:{event.session_id}")
-                changed = True
+                gone.append(session_key(event.namespace, event.session_id))
+        if gone:
+            self.store.remove_many(gone)
+            changed = True
         if events:
             self.query_one(LivePane).add_events(events)
-            self._refresh_detail(events)
+        if detail is not None:
+            self._update_detail(detail, fresh, events)
         progress = self.feed.baseline if self.feed is not None else None
         if progress is not None and not progress.done and progress.keys_scanned:
             sessions.progress_text = f"scanning: {progress.keys_scanned:,} keys read"
         if changed or events:
             self.applied.set()
         if changed:
-            # Small stores re-sort live; big ones keep their order until `s`.
-            if len(self.store) <= 20_000:
-                self.store.apply_view(
-                    self.store.query,
-                    self.store.sort,
-                    self.store.compute_view(self.store.query, self.store.sort),
-                )
+            # Small stores re-sort live (updated rows move); big ones keep their
+            # order until `s` or `/`, with new rows appended.
+            if len(self.store) <= LIVE_SORT_ROWS:
+                self.store.refresh_view()
             table.sync()
             sessions.update_status()
         elif self._ticks % 4 == 0:
             table.refresh()  # relative times and TTL countdowns tick
             sessions.update_status()
 
-    def _refresh_detail(self, events: Iterable[RequestEvent]) -> None:
-        screen = self.screen
-        if isinstance(screen, SessionDetailScreen) and any(
-            event.session_id == screen.session_id for event in events
-        ):
-            screen.reload()
+    def _detail_screen(self) -> SessionDetailScreen | None:
+        # Also when covered (by the delete confirmation): it must be current when uncovered.
+        return next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, SessionDetailScreen)), None
+        )
+
+    @staticmethod
+    def _update_detail(
+        screen: SessionDetailScreen, fresh: Session | None, events: list[RequestEvent]
+    ) -> None:
+        last = next(
+            (
+                event
+                for event in reversed(events)
+                if event.session_id == screen.session_id
+                and session_key(event.namespace, event.session_id) == screen.key
+            ),
+            None,
+        )
+        if last is not None and last.kind is EventKind.DESTROYED:
+            screen.update(None)
+        elif fresh is not None:
+            screen.update(fresh)
 
     # ---------------------------------------------------------------- actions
 
@@ -301,10 +374,11 @@ class InspectorApp(App[int]):
             return
         self.push_screen(
             SessionDetailScreen(
-                lambda: self.browse_client,
+                self.browse,
                 row.key,
                 row.id,
                 row.namespace,
+                settings=self.settings,
                 host_field=self.host_field,
                 allow_writes=self.allow_writes,
                 clock=self.clock,
@@ -326,6 +400,8 @@ class InspectorApp(App[int]):
             self.query_one(SessionTable).focus()
         elif tab == "live":
             self.query_one("#requests").focus()
+        elif tab == "server" and self.connect:
+            self._refresh_server()  # fresh facts now, not up to SERVER_REFRESH later
 
     def action_to_sessions(self) -> None:
         """Escape: from any other tab (the console included) back to the sessions."""
@@ -351,6 +427,13 @@ class InspectorApp(App[int]):
             "Server", "Endpoint, version, notifications, memory", lambda: self.action_tab("server")
         )
         yield SystemCommand("Help", "Every key", self.action_help)
+
+
+def _retrieve(task: asyncio.Task[RedisClient]) -> None:
+    # Marks a failed opening's exception as seen when every caller gave up
+    # waiting (asyncio would log it); the next caller opens again anyway.
+    if not task.cancelled():
+        task.exception()
 
 
 def run_tui(

@@ -12,7 +12,6 @@ stay under a gigabyte (benchmarks/bench_tui.py).
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -113,8 +112,6 @@ class SessionStore:
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
         self._counter = 0
-        self.version = 0
-        """Bumped on every change, so the table knows when to redraw."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -151,23 +148,43 @@ class SessionStore:
             row.attributes = len(session.attribute_names)
             row.state = session.state.value
             row.search = _search_text(session)
-        self.version += 1
         return switched
+
+    @property
+    def sequence(self) -> int:
+        """The ``order`` of the newest row: rows above it were added after this was read."""
+        return self._counter
 
     def remove(self, key: str) -> None:
         """Forget a session (deleted or expired)."""
-        if self.rows.pop(key, None) is not None:
-            with contextlib.suppress(ValueError):
-                self.view.remove(key)
-            self.version += 1
+        self.remove_many([key])
+
+    def remove_many(self, keys: Iterable[str]) -> None:
+        """Forget sessions (deleted or expired), rebuilding the view once.
+
+        A burst of expiries is thousands of keys; removing each from a view of a
+        million keys would be a scan per key, this is one scan in all.
+        """
+        gone = {key for key in keys if self.rows.pop(key, None) is not None}
+        if gone:
+            self.view = [key for key in self.view if key not in gone]
 
     def _matches(self, row: Row) -> bool:
         return not self.query or _match(row, self.query)
 
-    def compute_view(self, query: str, sort: SortKey) -> list[str]:
-        """The keys to show for a filter and an order (pure; safe in a worker thread)."""
+    def compute_view(self, query: str, sort: SortKey, *, since: int | None = None) -> list[str]:
+        """The keys to show for a filter and an order (pure; safe in a worker thread).
+
+        With ``since`` (:attr:`sequence` read when the computation was started),
+        rows added later are left out: :meth:`apply_view` appends them, so a
+        row found while a worker computed is neither lost nor shown twice.
+        """
         needle = query.strip().lower()
-        rows = [row for row in list(self.rows.values()) if not needle or _match(row, needle)]
+        rows = [
+            row
+            for row in list(self.rows.values())
+            if (since is None or row.order <= since) and (not needle or _match(row, needle))
+        ]
         if sort is SortKey.LAST_ACCESS:
             rows.sort(key=lambda r: r.last_access or 0, reverse=True)
         elif sort is SortKey.CREATED:
@@ -178,23 +195,43 @@ class SessionStore:
             rows.sort(key=lambda r: r.order)
         return [row.key for row in rows]
 
-    def apply_view(self, query: str, sort: SortKey, view: list[str]) -> None:
-        """Install a view computed by :meth:`compute_view` (keys gone since are skipped)."""
+    def apply_view(
+        self, query: str, sort: SortKey, view: list[str], *, since: int | None = None
+    ) -> None:
+        """Install a view computed by :meth:`compute_view` (keys gone since are skipped).
+
+        With the ``since`` given to :meth:`compute_view`, the matching rows
+        added after it are appended, as :meth:`upsert` appends new rows.
+        """
         self.query = query.strip().lower()
         self.sort = sort
-        self.view = [key for key in view if key in self.rows]
-        self.version += 1
+        if since is None:
+            installed = [key for key in view if key in self.rows]
+        else:
+            # A key whose row is newer than `since` was removed and added again
+            # meanwhile: it is appended below, like any new row, not kept here.
+            installed = [
+                key
+                for key in view
+                if (row := self.rows.get(key)) is not None and row.order <= since
+            ]
+            newer: list[str] = []
+            # Rows enter the dict in ``order`` (a re-added key is a new entry at
+            # the end), so the newer rows are its tail: no scan of a million.
+            for row in reversed(self.rows.values()):
+                if row.order <= since:
+                    break
+                if self._matches(row):
+                    newer.append(row.key)
+            installed.extend(reversed(newer))
+        self.view = installed
+
+    def refresh_view(self) -> None:
+        """Filter and sort again now, with the current filter and order (small stores)."""
+        self.view = self.compute_view(self.query, self.sort)
 
     def row_at(self, index: int) -> Row | None:
         """The row shown at a view position, if any."""
         if 0 <= index < len(self.view):
             return self.rows.get(self.view[index])
         return None
-
-    def hosts(self) -> dict[str, int]:
-        """Sessions per host (``-`` for none), for the live view's totals."""
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            name = row.host or "-"
-            counts[name] = counts.get(name, 0) + 1
-        return counts

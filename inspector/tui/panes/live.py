@@ -96,8 +96,12 @@ class LivePane(Vertical):
         log = self.query_one("#requests", RichLog)
         bars = self.query_one(HostBars)
         history = self.query_one(HostHistory)
-        for event in events:
+        # The log keeps max_lines: of a burst of 50k events only the last ones
+        # would survive, so only those are formatted and written.
+        shown = events[-log.max_lines :] if log.max_lines else events
+        for event in shown:
             log.write(event_text(event, self.tz))
+        for event in events:
             if event.kind is not EventKind.DESTROYED:
                 bars.add(event.host)
                 history.record(event.session_id, event.host)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Input, Static
+from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
 from inspector.tui.store import SessionStore, SortKey
@@ -51,11 +53,13 @@ class SessionsPane(Vertical):
         store: SessionStore,
         *,
         clock: Callable[[], float] = time.time,
+        tz: dt.tzinfo | None = None,
         id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
         self.store = store
         self.clock = clock
+        self.tz = tz
         self.progress_text = "connecting…"
         self._debounce: Timer | None = None
         self.view_installed = asyncio.Event()
@@ -67,7 +71,7 @@ class SessionsPane(Vertical):
         )
         header = TableHeader(id="header")
         yield header
-        yield SessionTable(self.store, clock=self.clock, header=header, id="table")
+        yield SessionTable(self.store, clock=self.clock, tz=self.tz, header=header, id="table")
         yield Static("", id="status", markup=False)
 
     @property
@@ -118,17 +122,28 @@ class SessionsPane(Vertical):
 
     def recompute(self) -> None:
         """Filter and sort in a worker thread; the table keeps painting meanwhile."""
-        self._compute(self.query_one("#filter", Input).value, self.store.sort)
+        # Read here, on the UI thread: rows the tick adds after this point are
+        # appended when the view is installed instead of being dropped by it.
+        since = self.store.sequence
+        self._compute(self.query_one("#filter", Input).value, self.store.sort, since)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def _compute(self, query: str, sort: SortKey) -> None:
-        view = self.store.compute_view(query, sort)
-        self.app.call_from_thread(self._install, query, sort, view)
+    def _compute(self, query: str, sort: SortKey, since: int) -> None:
+        worker = get_current_worker()
+        view = self.store.compute_view(query, sort, since=since)
+        # A thread cannot be interrupted: a superseded computation runs to its
+        # end, and must not then install its outdated view.
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._install, worker, query, sort, view, since)
 
-    def _install(self, query: str, sort: SortKey, view: list[str]) -> None:
-        if not self.is_attached:
-            return  # the app closed while the view was computed
-        self.store.apply_view(query, sort, view)
+    def _install(
+        self, worker: Worker[None], query: str, sort: SortKey, view: list[str], since: int
+    ) -> None:
+        # Checked again here, on the UI thread where workers are cancelled: the
+        # worker may have been superseded after it posted this call.
+        if worker.is_cancelled or not self.is_attached:
+            return  # superseded, or the app closed while the view was computed
+        self.store.apply_view(query, sort, view, since=since)
         self.table.sync()
         self.update_status()
         self.view_installed.set()

@@ -1,11 +1,17 @@
-"""One session in full: metadata, each attribute as a tree or raw bytes, live."""
+"""One session in full: metadata, each attribute as a tree or raw bytes, live.
+
+The screen reads Redis once, to open the session (unless the caller already has
+it); after that the app hands it every newer copy the feed read
+(:meth:`SessionDetailScreen.update`), so following a session costs no reads.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import orjson
@@ -23,11 +29,24 @@ from inspector.core.session import HostField, Session
 from inspector.core.spring import ATTRIBUTE_PREFIX
 from inspector.core.values import Decoded, ValueFormat
 from inspector.redis_io.client import RedisClient
+from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.widgets.raw_view import RawView
 from inspector.tui.widgets.value_tree import ValueTree
 
-__all__ = ["SessionDetailScreen"]
+__all__ = ["SessionDetailScreen", "export_name"]
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._+=-]")
+
+
+def export_name(session_id: str) -> str:
+    """``session-<id>.json`` with anything but letters, digits and ``._+=-`` as ``_``.
+
+    Ids may be base64 tokens (``/`` would name a directory) or any text a
+    custom id generator made; the file must land in the current directory.
+    """
+    return f"session-{_UNSAFE_IN_NAME.sub('_', session_id)[:128]}.json"
 
 
 class SessionDetailScreen(Screen[None]):
@@ -67,30 +86,50 @@ class SessionDetailScreen(Screen[None]):
 
     def __init__(
         self,
-        client: Callable[[], RedisClient | None],
+        client: Callable[[], Awaitable[RedisClient]],
         key: str,
         session_id: str,
         namespace: str,
         *,
+        settings: ConnectionSettings,
+        session: Session | None = None,
         host_field: HostField | None = None,
         allow_writes: bool = False,
         clock: Callable[[], float] = time.time,
         tz: dt.tzinfo | None = None,
     ) -> None:
+        """Show one session.
+
+        Args:
+            client: Returns the connected client, opening it if needed; raises
+                :class:`~inspector.redis_io.errors.Failure` when it cannot.
+            key: The session's hash key.
+            session_id: Its id.
+            namespace: Its namespace.
+            settings: The connection, to explain failures in one line.
+            session: The session as already read; ``None`` reads it on mount.
+            host_field: Where to read the host.
+            allow_writes: Whether ``d`` may delete.
+            clock: Time source (tests freeze it).
+            tz: Time zone of dates (default: local).
+        """
         super().__init__()
         self._client = client
         self.key = key
         self.session_id = session_id
         self.namespace = namespace
+        self.settings = settings
         self.host_field = host_field
         self.allow_writes = allow_writes
         self.clock = clock
         self.tz = tz
-        self.session: Session | None = None
-        self.raw_mode = False
-        self.attribute_name: str | None = None
+        self.session: Session | None = session
+        self._listing: tuple[object, ...] | None = None
+        """What the attribute list shows; rebuilt only when this changes."""
+        self._shown: tuple[str, bytes] | None = None
+        """Name and raw bytes in the tree and raw view; rebuilt only when these change."""
         self.loaded = asyncio.Event()
-        """Set each time the session has been (re)read and shown (tests wait on it)."""
+        """Set each time the session (or why it cannot be read) has been shown (tests wait)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,58 +137,96 @@ class SessionDetailScreen(Screen[None]):
         with Horizontal(id="body"):
             yield OptionList(id="attributes")
             with ContentSwitcher(id="view", initial="tree"):
-                yield ValueTree("attribute", Decoded(ValueFormat.EMPTY, None, 0), id="tree")
+                yield ValueTree(
+                    "attribute", Decoded(ValueFormat.EMPTY, None, 0), tz=self.tz, id="tree"
+                )
                 yield RawView(b"", id="raw")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.reload()
+        if self.session is not None:
+            self._show(self.session)
+        else:
+            self.reload()
 
     # ---------------------------------------------------------------- loading
 
     def reload(self) -> None:
-        """Read the session again (on open, and when a request changes it)."""
+        """Read the session from Redis (on open, when no copy was handed over)."""
         self._load()
+
+    def update(self, session: Session | None) -> None:
+        """Show a newer copy of the session the feed read (``None``: it is gone)."""
+        # The feed's copy is newer than what an opening read still in flight
+        # would show: that read must not overwrite it.
+        self.workers.cancel_group(self, "detail")
+        self._show(session)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def _load(self) -> None:
         from inspector.redis_io.discovery import find_session
 
-        client = self._client()
-        if client is None:
+        try:
+            client = await self._client()
+            session = await find_session(
+                client, self.session_id, namespace=self.namespace, host_field=self.host_field
+            )
+        except Exception as exc:
+            # Shown, in one line, instead of "Loading…" forever; opening the
+            # session again tries to connect again.
+            self._unreadable(describe_failure(exc, self.settings))
             return
-        session = await find_session(
-            client, self.session_id, namespace=self.namespace, host_field=self.host_field
-        )
         self._show(session)
+
+    def _unreadable(self, failure: Failure) -> None:
+        why = "not connected" if failure.exit_code is ExitCode.CONNECTION else "cannot read it"
+        self.query_one("#meta", Static).update(
+            Text(f"Session {safe_text(self.session_id)}: {why}: ")
+            + Text(safe_text(failure.message), style="bold")
+        )
+        self.loaded.set()
 
     def _show(self, session: Session | None) -> None:
         meta = self.query_one("#meta", Static)
         options = self.query_one("#attributes", OptionList)
+        self.session = session
         if session is None:
-            self.session = None
             meta.update(
                 Text(f"Session {safe_text(self.session_id)} no longer exists.", style="bold")
             )
             options.clear_options()
+            self._listing = None
             self.loaded.set()
             return
-        previous = options.highlighted_option.id if options.highlighted_option else None
-        self.session = session
         meta.update(
             Text("\n".join(session_summary(session, self.tz, now_ms=int(self.clock() * 1000))))
         )
-        options.clear_options()
-        for name in session.attribute_names:
-            decoded = session.attribute(name)
-            label = Text(safe_text(name))
-            label.append(f"  {decoded.format.value}", style="dim")
-            options.add_option(Option(label, id=name))
-        for name in session.removed_attributes:
-            options.add_option(Option(Text(f"{safe_text(name)}  (removed)", style="dim"), id=name))
-        if options.option_count:
-            names = [*session.attribute_names, *session.removed_attributes]
-            options.highlighted = names.index(previous) if previous in names else 0
+        names = [*session.attribute_names, *session.removed_attributes]
+        listing = (
+            tuple((name, session.attribute(name).format) for name in session.attribute_names),
+            tuple(session.removed_attributes),
+        )
+        previous = options.highlighted_option.id if options.highlighted_option else None
+        if listing != self._listing:
+            # Rebuilt only when names or formats change: a rebuild loses the
+            # list's scroll position.
+            self._listing = listing
+            options.clear_options()
+            labels = []
+            for name, value_format in listing[0]:
+                label = Text(safe_text(name))
+                label.append(f"  {value_format.value}", style="dim")
+                labels.append(Option(label, id=name))
+            labels.extend(
+                Option(Text(f"{safe_text(name)}  (removed)", style="dim"), id=name)
+                for name in session.removed_attributes
+            )
+            options.add_options(labels)
+            if names:
+                # Posts OptionHighlighted, whose _select finds the value shown
+                # already by the call below and does nothing.
+                options.highlighted = names.index(previous) if previous in names else 0
+        if names:
             self._select(names[options.highlighted or 0])
         self.loaded.set()
 
@@ -161,23 +238,25 @@ class SessionDetailScreen(Screen[None]):
     def _select(self, name: str) -> None:
         if self.session is None:
             return
-        self.attribute_name = name
-        self.query_one("#tree", ValueTree).set_value(name, self.session.attribute(name))
         raw = self.session.raw.fields.get(ATTRIBUTE_PREFIX + name, b"")
+        if self._shown == (name, raw):
+            return  # unchanged: keep the tree's expansion, cursor and scroll
+        self._shown = (name, raw)
+        self.query_one("#tree", ValueTree).set_value(name, self.session.attribute(name))
         self.query_one("#raw", RawView).set_data(raw)
 
     # ---------------------------------------------------------------- actions
 
     def action_toggle_raw(self) -> None:
-        self.raw_mode = not self.raw_mode
-        self.query_one(ContentSwitcher).current = "raw" if self.raw_mode else "tree"
+        switcher = self.query_one(ContentSwitcher)
+        switcher.current = "tree" if switcher.current == "raw" else "raw"
 
     def action_copy_id(self) -> None:
         self.app.copy_to_clipboard(self.session_id)
-        self.notify(f"Copied {self.session_id}", title="Clipboard")
+        self.notify(f"Copied {safe_text(self.session_id)}", title="Clipboard", markup=False)
 
     def action_copy_value(self) -> None:
-        if self.raw_mode:
+        if self.query_one(ContentSwitcher).current == "raw":
             text = self.query_one("#raw", RawView).text_for_copy()
         else:
             text = self.query_one("#tree", ValueTree).selected_text()
@@ -187,15 +266,19 @@ class SessionDetailScreen(Screen[None]):
     def action_export(self) -> None:
         if self.session is None:
             return
-        path = Path.cwd() / f"session-{self.session_id}.json"
+        path = Path.cwd() / export_name(self.session_id)
         try:
             path.write_bytes(
                 orjson.dumps(self.session.to_json(attributes=True), option=orjson.OPT_INDENT_2)
             )
         except OSError as exc:
-            self.notify(f"Cannot write {path}: {exc.strerror}", severity="error")
+            self.notify(
+                safe_text(f"Cannot write {path}: {exc.strerror or exc}"),
+                severity="error",
+                markup=False,
+            )
             return
-        self.notify(str(path), title="Exported")
+        self.notify(safe_text(str(path)), title="Exported", markup=False)
 
     def action_delete(self) -> None:
         if not self.allow_writes:
@@ -205,6 +288,7 @@ class SessionDetailScreen(Screen[None]):
             )
             return
         if self.session is None:
+            self.notify("The session is not loaded: nothing to delete.", severity="warning")
             return
         question = (
             f"Delete session {safe_text(self.session_id)}?\n\nIts hash, shadow key and index "
@@ -216,15 +300,28 @@ class SessionDetailScreen(Screen[None]):
         if yes:
             self._delete()
 
-    # Its own group: the deletion's keyspace events trigger a reload, which must
-    # not cancel the deletion half-way.
+    # Its own group: a reload must not cancel the deletion half-way.
     @work(exclusive=True, group="delete", exit_on_error=False)
     async def _delete(self) -> None:
         from inspector.redis_io.writes import delete_session
 
-        client = self._client()
-        if client is None or self.session is None:
+        session = self.session
+        if session is None:
             return
-        removed = await delete_session(client, self.session)
+        try:
+            client = await self._client()
+            removed = await delete_session(client, session)
+        except Exception as exc:
+            # Failure: refused (ACL, a read-only replica...) or not connected.
+            # Never "Deleted": some or all of the keys may still be there.
+            failure = describe_failure(exc, self.settings)
+            self.notify(
+                safe_text(failure.message),
+                title="Not deleted",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
+            return
         self.notify(f"Deleted ({removed} keys and entries removed)", title="Session deleted")
-        self.reload()
+        self._show(None)

@@ -37,10 +37,12 @@ Live
 Console
   type Redis commands as in redis-cli; ↑ history, tab completes;
   ctrl+x stops MONITOR / SUBSCRIBE
+  it sends exactly what you type, writes included: --allow-writes does not
+  apply to it (as in redis-cli, what you type is what you asked for)
 
 Values are shown as text: markup and control characters in sessions are escaped.
-Nothing is written to Redis unless you type a write in the console or delete a
-session with --allow-writes.
+The app itself writes nothing to Redis; with --allow-writes, d deletes a session
+after asking. Only the console sends writes without that flag, when you type them.
 """
 
 

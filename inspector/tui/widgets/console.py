@@ -300,7 +300,7 @@ class ConsolePane(Widget):
     @property
     def prompt(self) -> str:
         """redis-cli's prompt: ``127.0.0.1:6379[2]> ``, or ``not connected> ``."""
-        return self._runner.current.prompt if self._connected else NOT_CONNECTED
+        return self._runner.settings.prompt if self._connected else NOT_CONNECTED
 
     @property
     def busy(self) -> bool:
@@ -482,7 +482,7 @@ class ConsolePane(Widget):
             except Exception as exc:  # shown as a line, never a traceback on screen
                 self._connected = False
                 self._flush()
-                message = describe_failure(exc, self._runner.current).message
+                message = describe_failure(exc, self._runner.settings).message
                 self._write([f"Error: {safe_text(message)}"])
             finally:
                 self._finished(me)
@@ -534,9 +534,7 @@ class ConsolePane(Widget):
     # ------------------------------------------------------------------ helpers
 
     def _new_runner(self, settings: ConnectionSettings) -> CommandRunner:
-        return CommandRunner(
-            settings, follow_redirects=bool(settings.cluster), on_redirect=self._redirected
-        )
+        return CommandRunner(settings, on_redirect=self._redirected)
 
     def _redirected(self, redirect: Redirect) -> None:
         # Called inside the worker, before the reply: same order as redis-cli -c.

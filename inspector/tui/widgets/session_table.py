@@ -10,6 +10,7 @@ principal).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,8 +88,8 @@ def _countdown(ms: int | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def cell_text(row: Row, key: str, now_ms: int) -> str:
-    """What one cell shows (already escaped for the terminal)."""
+def cell_text(row: Row, key: str, now_ms: int, tz: dt.tzinfo | None = None) -> str:
+    """What one cell shows (already escaped for the terminal); times in ``tz`` (default local)."""
     if key == "id":
         return safe_text(row.id[:8])
     if key == "host":
@@ -104,7 +105,7 @@ def cell_text(row: Row, key: str, now_ms: int) -> str:
     if key == "attrs":
         return str(row.attributes)
     if key == "created":
-        return format_time(row.created)[5:16] if row.created else "-"
+        return format_time(row.created, tz)[5:16] if row.created else "-"
     if key == "namespace":
         return safe_text(row.namespace)
     return ""
@@ -190,15 +191,16 @@ class SessionTable(ScrollView, can_focus=True):
         store: SessionStore,
         *,
         clock: Callable[[], float] = time.time,
+        tz: dt.tzinfo | None = None,
         header: TableHeader | None = None,
         id: str | None = None,  # noqa: A002 - Textual's parameter name
     ) -> None:
         super().__init__(id=id)
         self.store = store
         self.clock = clock
+        self.tz = tz
         self.header = header
         self.columns = layout_columns(80)
-        self._seen_version = -1
 
     # ---------------------------------------------------------------- data
 
@@ -207,7 +209,6 @@ class SessionTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.size.width, len(self.store.view))
         if self.cursor >= len(self.store.view):
             self.cursor = max(0, len(self.store.view) - 1)
-        self._seen_version = self.store.version
         self.refresh()
 
     @property
@@ -232,7 +233,9 @@ class SessionTable(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, base)
         now_ms = int(self.clock() * 1000)
-        text = (" " * GAP).join(_fit(cell_text(row, c.key, now_ms), c) for c in self.columns)
+        text = (" " * GAP).join(
+            _fit(cell_text(row, c.key, now_ms, self.tz), c) for c in self.columns
+        )
         style = base
         if row.flash_until > now_ms:
             style += self.get_component_rich_style("session-table--flash")

@@ -42,14 +42,13 @@ from inspector.core.render import (
     simple_class_name,
 )
 from inspector.core.values import (
-    CLASS,
-    EPOCH_MILLIS,
     HEX,
     REF,
     VALUE,
     Decoded,
     JsonValue,
     ValueFormat,
+    reserved_shape,
 )
 
 __all__ = ["ValueEntry", "ValueTree", "value_as_text"]
@@ -95,8 +94,8 @@ def value_as_text(decoded: Decoded, tz: dt.tzinfo | None = None) -> str:
 
 
 def _lines(lines: list[str]) -> str:
-    # render leaves simple class names unescaped; safe_text is idempotent, so
-    # escaping again costs nothing where render already did.
+    # render's lines are escaped already (class names included); safe_text is
+    # idempotent, so this only guards the clipboard against a slip in core.
     return "\n".join(safe_text(line) for line in lines)
 
 
@@ -109,10 +108,11 @@ def _clip(text: str) -> str:
 def _head_text(value: JsonValue, head: str) -> Text:
     """``head`` (render's one-line form of ``value``) with a role on each part.
 
-    Only the styling depends on the split; the characters are render's, escaped
-    once more because render leaves simple class names as they came.
+    Only the styling depends on the split; the characters are render's, which
+    are escaped already. Escaping again (idempotent) after clipping guards the
+    label against a slip in core at the cost of at most ``MAX_LABEL`` characters.
     """
-    head = _clip(safe_text(head))
+    head = safe_text(_clip(head))
     if isinstance(value, str):
         return Text(head, style=STRING)
     if isinstance(value, bool) or value is None:
@@ -121,9 +121,12 @@ def _head_text(value: JsonValue, head: str) -> Text:
         return Text(head, style=NUMBER)
     if isinstance(value, list):
         return _split(head, " (", CLASS_NAME, META)
-    if REF in value or HEX in value:
+    # Styled by the shape render read it as, so a plain object holding a
+    # reserved key ("@hex", "@value") looks like the object it is shown as.
+    shape = reserved_shape(value)
+    if shape in (REF, HEX):
         return Text(head, style=NOTE)
-    if isinstance(value.get(CLASS), str) and (VALUE in value or EPOCH_MILLIS in value):
+    if shape == VALUE:
         # "2019-03-09 10:57:54.569 +0000  (Date, 1552129074569)", "RED  (Color)"
         return _split(head, "  (", SCALAR, META, last=True)
     return _split(head, " (", CLASS_NAME, META)
