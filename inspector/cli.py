@@ -2,7 +2,7 @@
 
     session-inspector [connection options] [tui]          the TUI (default)
     session-inspector [connection options] cli [CMD ...]  redis-cli replacement
-    session-inspector demo                                embedded demo
+    session-inspector [connection options] demo           demo (embedded Redis without options)
 
 Connection flags come before the subcommand and are spelled as in redis-cli
 (``-h`` is the host; ``--help`` is help). Heavy modules (redis-py, Textual) are
@@ -17,21 +17,29 @@ import getpass
 import math
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from inspector import __version__
+from inspector.core.spring import DEFAULT_NAMESPACE
+from inspector.exits import PROG, ExitCode
 from inspector.redis_io.settings import (
     DEFAULT_CONNECT_TIMEOUT,
     ConnectionFlags,
     ConnectionSettings,
     SettingsError,
+    parse_db,
+    parse_port,
+    parse_url,
     resolve_settings,
 )
 
-PROG = "session-inspector"
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from inspector.core.session import HostField
+    from inspector.subcommands.sessions import SessionOptions
+
+__all__ = ["build_parser", "main", "settings_from_args"]
+
 AUTH_WARNING = (
     "Warning: Using a password with '-a' or '-u' option on the command line interface "
     "may not be safe.\n"
@@ -42,21 +50,26 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong and where to look, exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
+        self.exit(ExitCode.USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
 
 
-def _port(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"port {text!r} is not a number") from None
+def _argument_type(check: Callable[[str, str], int]) -> Callable[[str], int]:
+    """An argparse type from a settings validator: its message, in argparse's form."""
+
+    def convert(text: str) -> int:
+        try:
+            # No source name: argparse puts "argument -p: " in front itself.
+            return check(text, "")
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+
+    return convert
 
 
-def _db(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"database {text!r} is not a number") from None
+# One definition of a valid port and database number: flags are checked by the
+# same rules as URLs and environment variables.
+_port = _argument_type(parse_port)
+_db = _argument_type(parse_db)
 
 
 def _positive_int(text: str) -> int:
@@ -231,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--namespace",
             metavar="NS",
-            help="only this namespace (default: every namespace found, e.g. spring:session)",
+            help=f"only this namespace (default: every namespace found, e.g. {DEFAULT_NAMESPACE})",
         )
         sub.add_argument(
             "--host-field",
@@ -327,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--namespace",
         metavar="NS",
-        default="spring:session",
-        help="key namespace (default spring:session)",
+        default=DEFAULT_NAMESPACE,
+        help=f"key namespace (default {DEFAULT_NAMESPACE})",
     )
     sample.add_argument("--help", action="help", help="show this help and exit")
 
@@ -359,12 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
         allow_abbrev=False,
         description="Starts an embedded Redis, two sample-app containers and simulated users, "
-        "then the TUI. Quitting stops everything.",
+        "then the TUI. Quitting stops everything. With --redis URL or connection options "
+        "before `demo` (session-inspector -h HOST demo), the demo uses that server instead.",
     )
     demo.add_argument(
         "--redis",
         metavar="URL",
-        help="use this Redis (redis://, rediss://) instead of the embedded one",
+        help="use this Redis (redis://, rediss://) instead of the embedded one; "
+        "or give connection options before `demo`",
     )
     demo.add_argument(
         "--users",
@@ -384,16 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings:
-    """Turn parsed arguments and the environment into connection settings.
-
-    Raises:
-        SettingsError: A value is invalid; the message names it and the fix.
-    """
-    password = ns.password
-    if ns.askpass:
-        password = getpass.getpass("Please input password: ")
-    flags = ConnectionFlags(
+def _connection_flags(ns: argparse.Namespace, password: str | None) -> ConnectionFlags:
+    return ConnectionFlags(
         host=ns.host,
         port=ns.port,
         socket=ns.socket,
@@ -411,86 +418,139 @@ def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> Connec
         cluster=ns.cluster,
         connect_timeout=ns.connect_timeout,
     )
-    return resolve_settings(flags, env)
+
+
+def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings:
+    """Turn parsed arguments and the environment into connection settings.
+
+    Raises:
+        SettingsError: A value is invalid; the message names it and the fix.
+    """
+    password = ns.password
+    if ns.askpass:
+        password = getpass.getpass("Please input password: ")
+    return resolve_settings(_connection_flags(ns, password), env)
+
+
+def _demo_settings(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings | None:
+    """The server the demo uses, or ``None`` for its embedded Redis.
+
+    Raises:
+        SettingsError: ``--redis`` is malformed, or given with connection options.
+    """
+    options_given = ns.askpass or _connection_flags(ns, ns.password) != ConnectionFlags()
+    if ns.redis is not None:
+        if options_given:
+            raise SettingsError(
+                "demo: give either --redis URL or connection options (-h, -p, -u...), not both"
+            )
+        # Parsed first so that errors name --redis; resolve_settings says -u.
+        parse_url(ns.redis, "--redis")
+        return resolve_settings(ConnectionFlags(url=ns.redis), {})
+    if options_given:
+        # `session-inspector -h myhost demo`: the demo on that server, reached
+        # exactly as every other command would reach it.
+        return settings_from_args(ns, env)
+    # The embedded Redis: an endpoint in the environment (REDISCLUSTERENDPOINT
+    # on an ECS host) is not a request to leave it.
+    return None
+
+
+def _settings_for(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings | None:
+    """Resolved and checked settings; ``None`` when the command needs no server.
+
+    Raises:
+        SettingsError: A flag, URL, variable or certificate file is wrong.
+    """
+    if ns.command == "decode":  # offline: no connection settings involved
+        return None
+    settings = _demo_settings(ns, env) if ns.command == "demo" else settings_from_args(ns, env)
+    if settings is not None and settings.tls:
+        # Load the CA and client certificate now: a bad file is a usage error
+        # (exit 2), reported before anything touches the network.
+        from inspector.redis_io.tls import build_ssl_context
+
+        build_ssl_context(settings.tls)
+    return settings
 
 
 def _password_on_command_line(ns: argparse.Namespace) -> bool:
+    """Whether the password in use was typed on the command line, as redis-cli warns.
+
+    That is ``-a``, or a URL (``-u``, ``demo --redis``) that carries one: the
+    password decides, not an ``@`` (``redis://user@host`` has none; it comes
+    from REDISCLI_AUTH then). Call after the settings resolved: the URL is valid.
+    """
     if ns.password is not None:
         return True
-    return bool(ns.url and "@" in ns.url.split("://", 1)[-1].split("/", 1)[0])
+    url = ns.url or getattr(ns, "redis", None)
+    return url is not None and parse_url(url).password is not None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     ns = parser.parse_args(argv)
-    if ns.command == "decode":  # offline: no connection settings involved
+    try:
+        settings = _settings_for(ns, os.environ)
+    except SettingsError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return ExitCode.USAGE
+    except (KeyboardInterrupt, EOFError):  # at the --askpass prompt
+        return ExitCode.INTERRUPTED
+    if settings is not None and _password_on_command_line(ns) and not ns.no_auth_warning:
+        sys.stderr.write(AUTH_WARNING)
+    try:
+        # Only now: it loads redis-py, which --help and bad flags never need.
+        from inspector.subcommands.outcome import exit_code_of
+
+        return exit_code_of(lambda: _dispatch(ns, settings), settings)
+    except KeyboardInterrupt:  # while that import was still running
+        return ExitCode.INTERRUPTED
+
+
+def _host_field(ns: argparse.Namespace) -> HostField | None:
+    from inspector.core.session import HostField
+
+    path = getattr(ns, "host_field", None)  # absent when no subcommand was named
+    return HostField(path) if path else None
+
+
+def _session_options(ns: argparse.Namespace) -> SessionOptions:
+    from inspector.subcommands.sessions import SessionOptions
+
+    return SessionOptions(namespace=ns.namespace, host_field=_host_field(ns), json=ns.json)
+
+
+def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings | None) -> int:
+    if ns.command == "decode":
         from inspector.subcommands.sessions import run_decode
 
         return run_decode(ns.file, json=ns.json, encoding=ns.encoding or "raw")
-    try:
-        settings = settings_from_args(ns, os.environ)
-        if settings.tls:
-            # Load the CA and client certificate now: a bad file is a usage error
-            # (exit 2), reported before anything touches the network.
-            from inspector.redis_io.tls import build_ssl_context
+    if ns.command == "demo":
+        from inspector.subcommands.demo import DemoOptions, run_demo
 
-            build_ssl_context(settings.tls)
-    except SettingsError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
-        return EXIT_USAGE
-    except (KeyboardInterrupt, EOFError):
-        return EXIT_INTERRUPTED
-    if _password_on_command_line(ns) and not ns.no_auth_warning:
-        sys.stderr.write(AUTH_WARNING)
-    try:
-        return _dispatch(ns, settings)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        if os.environ.get("SESSION_INSPECTOR_DEBUG"):
-            raise
-        from inspector.redis_io.errors import describe_failure
-
-        failure = describe_failure(exc, settings)
-        sys.stderr.write(
-            f"{PROG}: {failure.message} (SESSION_INSPECTOR_DEBUG=1 shows the traceback)\n"
-        )
-        return int(failure.exit_code)
-
-
-def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+        return run_demo(DemoOptions(redis=settings, users=ns.users, rate=ns.rate))
+    assert settings is not None  # only decode and the embedded demo go without
     if ns.command == "cli":
         from inspector.subcommands.cli import run_cli
 
         return run_cli(settings, ns.args, raw=ns.raw, error_exit=ns.error_exit)
     if ns.command == "watch":
-        from inspector.core.session import HostField
-        from inspector.subcommands.sessions import SessionOptions
         from inspector.subcommands.watch import run_watch
 
-        watch_options = SessionOptions(
-            namespace=ns.namespace,
-            host_field=HostField(ns.host_field) if ns.host_field else None,
-            json=ns.json,
-        )
         return run_watch(
             settings,
-            watch_options,
+            _session_options(ns),
             poll=ns.poll,
             timeout=ns.timeout,
             count=ns.count,
             enable_notifications=ns.enable_notifications,
         )
     if ns.command in ("ls", "show", "stats"):
-        from inspector.core.session import HostField
         from inspector.subcommands import sessions
 
-        options = sessions.SessionOptions(
-            namespace=ns.namespace,
-            host_field=HostField(ns.host_field) if ns.host_field else None,
-            json=ns.json,
-        )
+        options = _session_options(ns)
         if ns.command == "ls":
             return sessions.run_ls(settings, options, limit=ns.limit)
         if ns.command == "show":
@@ -511,21 +571,12 @@ def _dispatch(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
                 layout=Layout(ns.layout),
             )
         )
-    if ns.command == "demo":
-        from inspector.subcommands.demo import DemoOptions, run_demo
-
-        redis = None
-        if ns.redis:
-            redis = resolve_settings(ConnectionFlags(url=ns.redis), {})
-        return run_demo(DemoOptions(redis=redis, users=ns.users, rate=ns.rate))
-    from inspector.core.session import HostField
     from inspector.tui.app import run_tui
 
-    host_field = getattr(ns, "host_field", None)
     return run_tui(
         settings,
         namespace=getattr(ns, "namespace", None),
-        host_field=HostField(host_field) if host_field else None,
+        host_field=_host_field(ns),
         poll_interval=getattr(ns, "poll", 1.0),
         allow_writes=getattr(ns, "allow_writes", False),
     )

@@ -76,6 +76,14 @@ def assert_one_line_failure(
         (["demo", "--rate", "inf"], "'inf' is not a rate above 0"),
         (["demo", "--users", "0"], "'0' is not a positive whole number"),
         (["demo", "--redis", "http://x"], "unknown URL scheme (http://)"),
+        (["demo", "--redis", "http://x"], "--redis: "),
+        (
+            ["sample-app", "--port", "99999"],
+            "argument --port: port 99999 is out of range (1-65535)",
+        ),
+        (["sample-app", "--port", "http"], "argument --port: port 'http' is not a number"),
+        (["-p", "0", "cli", "PING"], "argument -p: port 0 is out of range (1-65535)"),
+        (["-n", "-1", "cli", "PING"], "argument -n: database -1 must be 0 or more"),
     ],
 )
 def test_bad_usage_is_one_line_exit_2(args: list[str], needle: str) -> None:
@@ -221,6 +229,35 @@ def test_password_given_on_command_line_warns_like_redis_cli(redis_acl: RedisSer
         "-p", str(redis_acl.port), "-a", ADMIN_PASSWORD, "--no-auth-warning", "cli", "PING"
     )
     assert quiet.stderr == b""
+
+
+def test_no_password_warning_for_a_url_without_one(redis_acl: RedisServer) -> None:
+    # redis://user@host names a user, not a password (it comes from REDISCLI_AUTH
+    # here): nothing secret was typed, so redis-cli's warning does not apply.
+    url = f"redis://default@127.0.0.1:{redis_acl.port}"
+    result = inspector("-u", url, "cli", "PING", env={"REDISCLI_AUTH": ADMIN_PASSWORD})
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"PONG\n", b"")
+    with_password = inspector("-u", f"redis://:{ADMIN_PASSWORD}@127.0.0.1:{redis_acl.port}",
+                              "cli", "PING")  # fmt: skip
+    assert with_password.stdout == b"PONG\n"
+    assert with_password.stderr.startswith(b"Warning: Using a password with '-a' or '-u'")
+
+
+def test_sample_app_on_a_busy_port_fails_in_one_line_and_leaves_no_marker(
+    redis_standalone: RedisServer, tmp_path: Path
+) -> None:
+    marker = tmp_path / "sample-app.port"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = inspector(
+            "-p", str(redis_standalone.port), "sample-app", "--bind", "127.0.0.1",
+            "--port", str(port), env={"SAMPLE_APP_MARKER": str(marker)},
+        )  # fmt: skip
+    assert_one_line_failure(result, 2, f"cannot listen on 127.0.0.1:{port}", "--port")
+    # The image's health check would otherwise probe a server that never started.
+    assert not marker.exists()
 
 
 # ---------------------------------------------------------------- TLS

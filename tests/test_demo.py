@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from inspector.core.spring import expiration_bucket
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.subcommands.demo import DemoOptions, running_demo
+from inspector.sample_app.store import sample_session_json
+from inspector.subcommands.demo import SESSION_ID, DemoOptions, embedded_redis, running_demo
 from tests.harness import RedisServer
 from tests.test_tui_tmux import Tmux
 
@@ -60,6 +62,30 @@ def test_demo_serves_both_containers_and_stops_everything() -> None:
     assert all(refused(port) for port in ports)
     leftover = {t.name for t in threading.enumerate()} - before
     assert not {"demo", "fakeredis"} & leftover
+
+
+def test_embedded_redis_is_seeded_as_the_sample_app_writes() -> None:
+    with embedded_redis() as settings, redis.Redis(port=settings.port) as client:
+        key = f"spring:session:sessions:{SESSION_ID}"
+        fields = client.hgetall(key)
+        last = int(fields[b"lastAccessedTime"])
+        assert fields == {
+            b"creationTime": str(last).encode(),
+            b"lastAccessedTime": str(last).encode(),
+            b"maxInactiveInterval": b"1800",
+            b"sessionAttr:scopedTarget.sampleSession": sample_session_json("container-1", last),
+        }
+        # The app's whole layout, the minute set included (a hand-made seed had none).
+        minute_set = f"spring:session:expirations:{expiration_bucket(last, 1800)}"
+        assert sorted(client.keys("*")) == sorted(
+            [key.encode(), f"spring:session:sessions:expires:{SESSION_ID}".encode(),
+             minute_set.encode()]
+        )  # fmt: skip
+        assert client.smembers(minute_set) == {json.dumps(f"expires:{SESSION_ID}").encode()}
+        assert client.get(f"spring:session:sessions:expires:{SESSION_ID}") == b""
+        assert 2090 <= client.ttl(key) <= 2100
+        assert 1790 <= client.ttl(f"spring:session:sessions:expires:{SESSION_ID}") <= 1800
+        assert 2090 <= client.ttl(minute_set) <= 2100
 
 
 def test_demo_on_a_real_server_leaves_it_running(redis_clean: RedisServer) -> None:

@@ -270,6 +270,21 @@ def test_paths_reach_different_containers_sharing_one_session(
     assert [row["host"] for row in rows] == ["container-2"]
 
 
+def test_lb_routes_by_path_prefix_as_the_alb(topology: int) -> None:
+    # The ALB's rules are /1* and /2*: a prefix, so /21 goes to the second group.
+    def served_by(path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{topology}{path}", timeout=10) as response:
+            text = str(response.read().decode())
+        found = re.search(r'id="host">([^<]+)<', text)
+        assert found is not None, text
+        return found.group(1)
+
+    assert served_by("/21") == "container-2"
+    assert served_by("/2") == "container-2"
+    assert served_by("/12") == "container-1"
+    assert served_by("/1") == "container-1"
+
+
 # ---------------------------------------------------------------- ECS
 
 

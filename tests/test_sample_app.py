@@ -181,6 +181,16 @@ async def test_bad_cookies_start_a_fresh_session(
     assert data.exists(f"spring:session:sessions:{sid}")
 
 
+async def test_a_raw_id_cookie_is_not_a_session(
+    containers: tuple[Client, Client, redis.Redis],
+) -> None:
+    """Spring reads the cookie as Base64 only; a raw id (not Base64) starts afresh."""
+    one, _, _ = containers
+    sid = session_id(cookie_of(await one.get("/1")))
+    again = await one.get("/1", cookies={COOKIE: sid})
+    assert session_id(cookie_of(again)) != sid
+
+
 async def test_routes_and_pages(containers: tuple[Client, Client, redis.Redis]) -> None:
     one, _, data = containers
     for path in ("/", "/index.html"):

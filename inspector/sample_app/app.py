@@ -22,14 +22,14 @@ import asyncio
 import base64
 import binascii
 import logging
-import time
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from inspector.core.spring import LAST_ACCESSED_TIME
-from inspector.redis_io.errors import Failure, describe_failure
+from inspector.redis_io.errors import Failure, Problem, describe_failure
 from inspector.sample_app.keys import HOLDER, SETTINGS
 from inspector.sample_app.pages import error_page, index_page, shared_session_page
 from inspector.sample_app.settings import SampleAppSettings
@@ -49,7 +49,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _cookie_id(request: web.Request) -> str | None:
-    """The session id from the SESSION cookie (Base64 of the id), or ``None``."""
+    """The session id from the SESSION cookie (Base64 of the id), or ``None``.
+
+    Strictly as Spring's DefaultCookieSerializer reads it: a value that is not
+    Base64 (a raw id included) means no session, so a fresh one starts. The
+    store then refuses decoded text that is not an id.
+    """
     value = request.cookies.get(COOKIE)
     if not value:
         return None
@@ -102,19 +107,17 @@ async def shared_session(request: web.Request) -> web.Response:
     store = _store(request, await request.app[HOLDER].client())
     session_id = _cookie_id(request)
     session: StoredSession | None = await store.load(session_id) if session_id else None
-    now = int(time.time() * 1000)
-    previous_access: int | None = None
     if session is None:
         session = store.create()
     else:
-        previous_access = session.last_accessed_time
-        session.last_accessed_time = now
-        session.changed.add(LAST_ACCESSED_TIME)
+        store.touch(session)
+    # The bean's lastUpdatedAt is the request's time, the session's last access.
+    now = session.last_accessed_time
     # Spring re-sets a session-scoped bean's attribute at the end of every
     # request that used it, so the attribute is in every delta.
     session.set_attribute(SAMPLE_ATTRIBUTE, sample_session_json(settings.name, now))
     created = session.is_new
-    await store.save(session, previous_access=previous_access)
+    await store.save(session)
     response = web.Response(text=shared_session_page(settings.name, now), content_type="text/html")
     if created:
         _set_cookie(response, session.id)
@@ -174,16 +177,46 @@ def create_app(settings: SampleAppSettings) -> web.Application:
     return app
 
 
-def run_sample_app(settings: SampleAppSettings) -> int:
-    """Serve until SIGINT/SIGTERM, then close connections and the Redis client."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    log.info(
-        "sample app %s on http://%s:%d (sessions: %s, %s layout, namespace %s)",
-        settings.name, settings.bind, settings.port, settings.redis.endpoint,
-        settings.layout.value, settings.namespace,
-    )  # fmt: skip
+async def _serve(settings: SampleAppSettings) -> None:
+    """Serve until SIGINT/SIGTERM, then close connections and the Redis client.
+
+    Raises:
+        Failure: The address cannot be bound (in use, not allowed); nothing
+            was left behind.
+    """
     from inspector.sample_app.healthcheck import write_marker
 
-    write_marker(settings.port)
-    web.run_app(create_app(settings), host=settings.bind, port=settings.port, print=None)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, settings.bind, settings.port).start()
+        except OSError as exc:
+            raise Failure(
+                Problem.USAGE,
+                f"sample-app cannot listen on {settings.bind}:{settings.port}: "
+                # asyncio's strerror repeats the address; the errno's text does not.
+                f"{os.strerror(exc.errno) if exc.errno else exc}; choose another --port or --bind",
+            ) from exc
+        # Only now: the health check must not find a marker for a server that
+        # never bound its port (the marker makes a container count as a web server).
+        write_marker(settings.port)
+        log.info(
+            "sample app %s on http://%s:%d (sessions: %s, %s layout, namespace %s)",
+            settings.name, settings.bind, settings.port, settings.redis.endpoint,
+            settings.layout.value, settings.namespace,
+        )  # fmt: skip
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def run_sample_app(settings: SampleAppSettings) -> int:
+    """Run the app as a server (``session-inspector sample-app``); returns the exit code."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    asyncio.run(_serve(settings))
     return 0

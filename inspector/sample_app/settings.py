@@ -6,6 +6,7 @@ import os
 import socket
 from dataclasses import dataclass
 
+from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import DEFAULT_INTERVAL, Layout
 
@@ -27,6 +28,6 @@ class SampleAppSettings:
     """The container name shown on the page and stored as the session's host."""
     port: int = 8080
     bind: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
-    namespace: str = "spring:session"
+    namespace: str = DEFAULT_NAMESPACE
     layout: Layout = Layout.INDEXED
     interval: int = DEFAULT_INTERVAL

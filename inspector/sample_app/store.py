@@ -31,9 +31,13 @@ from inspector.core.session import Session, SessionState
 from inspector.core.spring import (
     ATTRIBUTE_PREFIX,
     CREATION_TIME,
+    DEFAULT_NAMESPACE,
     LAST_ACCESSED_TIME,
     MAX_INACTIVE_INTERVAL,
     expiration_bucket,
+    is_session_id,
+    json_member,
+    minute_set_key,
     normalize_namespace,
     session_key,
     shadow_key,
@@ -92,6 +96,10 @@ class StoredSession:
     is_new: bool = False
     changed: set[str] = field(default_factory=set)
     """Hash fields to write on save (Spring's delta)."""
+    filed_under: int | None = None
+    """The minute set (epoch ms) Redis files the session under as last loaded or
+    saved (indexed layout); ``None`` when it is in none yet. Save moves it out
+    when the expiry changes minute, as Spring's expiration policy does."""
 
     def set_attribute(self, name: str, value: bytes) -> None:
         """Set an attribute; it is written on the next save."""
@@ -115,7 +123,7 @@ class SpringSessionStore:
         self,
         client: RedisClient,
         *,
-        namespace: str = "spring:session",
+        namespace: str = DEFAULT_NAMESPACE,
         layout: Layout = Layout.INDEXED,
         db: int = 0,
         interval: int = DEFAULT_INTERVAL,
@@ -139,7 +147,9 @@ class SpringSessionStore:
         Reads what a real Spring app wrote too: JSON numbers or JDK-serialized
         metadata, any attributes (kept as the bytes they are).
         """
-        if not _plausible_id(session_id):
+        # Ids come from a cookie: refuse, before building a key from it, any
+        # id whose key would not be read back as this session's hash.
+        if not is_session_id(session_id):
             return None
         key = session_key(self.namespace, session_id)
         found = await read_raw_sessions(self.client, [(key, self.namespace, session_id)])
@@ -150,23 +160,34 @@ class SpringSessionStore:
             return None
         if session.creation_time is None or session.last_accessed_time is None:
             return None  # Spring's mapper refuses such a hash too
+        interval = session.max_inactive_interval or self.interval
         return StoredSession(
             id=session_id,
             creation_time=session.creation_time,
             last_accessed_time=session.last_accessed_time,
-            max_inactive_interval=session.max_inactive_interval or self.interval,
+            max_inactive_interval=interval,
             attributes={
                 name[len(ATTRIBUTE_PREFIX) :]: value
                 for name, value in found[0].fields.items()
                 if name.startswith(ATTRIBUTE_PREFIX) and value
             },
+            filed_under=(
+                expiration_bucket(session.last_accessed_time, interval)
+                if self.layout is Layout.INDEXED
+                else None
+            ),
         )
 
-    def create(self) -> StoredSession:
-        """A new session (not stored until :meth:`save`)."""
+    def create(self, session_id: str | None = None) -> StoredSession:
+        """A new session (not stored until :meth:`save`).
+
+        Args:
+            session_id: A fixed id (the demo's seed); a random UUID, as Spring's
+                default generator makes, when ``None``.
+        """
         now = self._now_ms()
         return StoredSession(
-            id=str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
+            id=session_id or str(uuid.UUID(bytes=secrets.token_bytes(16), version=4)),
             creation_time=now,
             last_accessed_time=now,
             max_inactive_interval=self.interval,
@@ -174,9 +195,14 @@ class SpringSessionStore:
             changed={CREATION_TIME, LAST_ACCESSED_TIME, MAX_INACTIVE_INTERVAL},
         )
 
+    def touch(self, session: StoredSession) -> None:
+        """Record an access now, as Spring does for every request that gets the session."""
+        session.last_accessed_time = self._now_ms()
+        session.changed.add(LAST_ACCESSED_TIME)
+
     # ---------------------------------------------------------------- writing
 
-    async def save(self, session: StoredSession, *, previous_access: int | None = None) -> None:
+    async def save(self, session: StoredSession) -> None:
         """Write the delta and the layout's expiry bookkeeping, as Spring's save does."""
         key = session_key(self.namespace, session.id).encode()
         fields: list[bytes] = []
@@ -191,13 +217,15 @@ class SpringSessionStore:
             expires_ms = session.last_accessed_time + interval * 1000
             commands.append((b"PEXPIREAT", key, str(expires_ms).encode()))
         else:
-            commands.extend(self._indexed_expiry(session, key, previous_access))
+            commands.extend(self._indexed_expiry(session, key))
             if session.is_new:
                 channel = f"{self.namespace}:event:{self.db}:created:{session.id}".encode()
                 commands.append((b"PUBLISH", channel, CREATED_EVENT_BODY))
         await run_pipeline(self.client, commands)
         session.changed.clear()
         session.is_new = False
+        if self.layout is Layout.INDEXED:
+            session.filed_under = expiration_bucket(session.last_accessed_time, interval)
 
     def _field_value(self, session: StoredSession, name: str) -> bytes:
         if name == CREATION_TIME:
@@ -208,18 +236,16 @@ class SpringSessionStore:
             return str(session.max_inactive_interval).encode()
         return session.attributes.get(name[len(ATTRIBUTE_PREFIX) :], b"")
 
-    def _indexed_expiry(
-        self, session: StoredSession, key: bytes, previous_access: int | None
-    ) -> list[tuple[bytes, ...]]:
+    def _indexed_expiry(self, session: StoredSession, key: bytes) -> list[tuple[bytes, ...]]:
         interval = session.max_inactive_interval
         shadow = shadow_key(self.namespace, session.id).encode()
-        member = orjson.dumps(f"expires:{session.id}")  # JSON-quoted, as Jackson serializes it
+        # The JSON string form: Spring writes set members with the session's
+        # value serializer, Jackson's here.
+        member = json_member(f"expires:{session.id}")
         bucket = expiration_bucket(session.last_accessed_time, interval)
         commands: list[tuple[bytes, ...]] = []
-        if previous_access is not None:
-            old = expiration_bucket(previous_access, interval)
-            if old != bucket:
-                commands.append((b"SREM", self._bucket_key(old), member))
+        if session.filed_under is not None and session.filed_under != bucket:
+            commands.append((b"SREM", self._bucket_key(session.filed_under), member))
         keep = str(interval + 300).encode()
         commands.append((b"SADD", self._bucket_key(bucket), member))
         commands.append((b"EXPIRE", self._bucket_key(bucket), keep))
@@ -233,7 +259,7 @@ class SpringSessionStore:
         return commands
 
     def _bucket_key(self, bucket: int) -> bytes:
-        return f"{self.namespace}:expirations:{bucket}".encode()
+        return minute_set_key(self.namespace, bucket).encode()
 
     async def invalidate(self, session: StoredSession) -> None:
         """End a session as Spring does.
@@ -247,16 +273,8 @@ class SpringSessionStore:
                 self.client, [(b"DEL", session_key(self.namespace, session.id).encode())]
             )
             return
-        previous = session.last_accessed_time
-        member = orjson.dumps(f"expires:{session.id}")
-        old_bucket = expiration_bucket(previous, session.max_inactive_interval)
-        await run_pipeline(self.client, [(b"SREM", self._bucket_key(old_bucket), member)])
         session.max_inactive_interval = 0
         session.changed.add(MAX_INACTIVE_INTERVAL)
+        # One round trip: the expiry moves to another minute, so the save's own
+        # pipeline also takes the session out of the minute set it was in.
         await self.save(session)
-
-
-def _plausible_id(text: str) -> bool:
-    # Ids come from a cookie: refuse anything that could not be one before
-    # building a key from it.
-    return 8 <= len(text) <= 128 and all(c.isalnum() or c in "-_" for c in text)

@@ -6,26 +6,20 @@ with ``--no-raw``, raw when piped or with ``--raw``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO
 
-from inspector.redis_io.errors import ExitCode, Failure
+from inspector.redis_io.errors import ExitCode
 from inspector.redis_io.redis_cli import ErrorReply, format_reply, split_args
 from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.subcommands.outcome import PROG
+from inspector.subcommands.outcome import run_to_exit_code
 
 __all__ = ["execute_and_print", "run_cli"]
 
 SUBSCRIBE_BANNER = b"Reading messages... (press Ctrl-C to quit)\n"
-
-
-def _fail(failure: Failure) -> int:
-    sys.stderr.write(f"{PROG}: {failure.message}\n")
-    return int(failure.exit_code)
 
 
 async def execute_and_print(
@@ -72,50 +66,42 @@ async def execute_and_print(
     return failed
 
 
-async def _one_shot(
-    settings: ConnectionSettings, args: list[bytes], *, raw: bool, error_exit: bool
+def _stdin_commands() -> Iterator[list[bytes] | None]:
+    """Commands piped in, one per line (``echo 'GET k' | session-inspector cli``).
+
+    ``None`` stands for a line that does not parse (an unterminated quote).
+    """
+    for line in sys.stdin.buffer:
+        yield split_args(line.rstrip(b"\r\n"))
+
+
+async def _run_commands(
+    settings: ConnectionSettings,
+    commands: Iterable[list[bytes] | None],
+    *,
+    raw: bool,
+    error_exit: bool,
 ) -> int:
-    runner = CommandRunner(settings, follow_redirects=bool(settings.cluster))
-    try:
-        await runner.connect()
-        failed = await execute_and_print(
-            runner,
-            args,
-            sys.stdout.buffer,
-            raw=raw,
-            errors=sys.stderr.buffer if error_exit else None,
-        )
-    except Failure as failure:
-        return _fail(failure)
-    finally:
-        await runner.aclose()
-    return int(ExitCode.ERROR_REPLY) if failed and error_exit else int(ExitCode.OK)
+    """Run commands on one connection, printing each reply as redis-cli does.
 
-
-async def _from_stdin(settings: ConnectionSettings, *, raw: bool, error_exit: bool) -> int:
-    """Commands piped in, one per line (``echo 'GET k' | session-inspector cli``)."""
-    runner = CommandRunner(settings, follow_redirects=bool(settings.cluster))
+    Raises:
+        Failure: The connection failed (``run_to_exit_code`` prints it).
+    """
+    runner = CommandRunner(settings)
     failed = False
     try:
         await runner.connect()
-        for line in sys.stdin.buffer:
-            args = split_args(line.rstrip(b"\r\n"))
+        for args in commands:
             if args is None:
                 sys.stdout.buffer.write(b"Invalid argument(s)\n")
                 continue
-            if args:
-                failed = (
-                    await execute_and_print(
-                        runner,
-                        args,
-                        sys.stdout.buffer,
-                        raw=raw,
-                        errors=sys.stderr.buffer if error_exit else None,
-                    )
-                    or failed
-                )
-    except Failure as failure:
-        return _fail(failure)
+            if not args:
+                continue  # an empty line, as redis-cli skips it
+            errors = sys.stderr.buffer if error_exit else None
+            replied_error = await execute_and_print(
+                runner, args, sys.stdout.buffer, raw=raw, errors=errors
+            )
+            failed = replied_error or failed
     finally:
         await runner.aclose()
     return int(ExitCode.ERROR_REPLY) if failed and error_exit else int(ExitCode.OK)
@@ -127,21 +113,18 @@ def run_cli(
     """Entry point of the `cli` subcommand; returns the exit code."""
     if args and args[0] == "--":
         args = args[1:]
-    if raw is None:
-        raw = not sys.stdout.isatty()
-    try:
-        if args:
-            # Arguments arrive decoded with the file system encoding; surrogateescape
-            # gives back the exact bytes typed, binary included.
-            argv = [os.fsencode(arg) for arg in args]
-            return asyncio.run(_one_shot(settings, argv, raw=raw, error_exit=error_exit))
-        if not sys.stdin.isatty():
-            return asyncio.run(_from_stdin(settings, raw=raw, error_exit=error_exit))
+    raw_output = not sys.stdout.isatty() if raw is None else raw
+    if args:
+        # Arguments arrive decoded with the file system encoding; surrogateescape
+        # gives back the exact bytes typed, binary included.
+        commands: Iterable[list[bytes] | None] = [[os.fsencode(arg) for arg in args]]
+    elif not sys.stdin.isatty():
+        commands = _stdin_commands()
+    else:
         from inspector.subcommands.repl import Repl
 
-        return Repl(settings, raw=raw).run()
-    except BrokenPipeError:
-        # `session-inspector cli MONITOR | head`: the reader left; not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return int(ExitCode.OK)
+        # Synchronous: readline's input() cannot run inside an event loop.
+        return Repl(settings, raw=raw_output).run()
+    return run_to_exit_code(
+        lambda: _run_commands(settings, commands, raw=raw_output, error_exit=error_exit), settings
+    )

@@ -12,11 +12,11 @@ everything the demo started; nothing is left running or listening.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import random
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -28,28 +28,29 @@ SESSION_ID = "e1237df7-5646-4382-aa12-41435ed09dc7"
 """The session seeded into the embedded Redis before any traffic (the article's id)."""
 
 
-def _seed(port: int) -> None:
-    import redis
+async def _seed(settings: ConnectionSettings) -> None:
+    """The article's session as container-1 would have written it on its first request.
 
-    from inspector.sample_app.store import sample_session_json
+    Written by the sample app's own store, so the seed has exactly the app's
+    layout: hash, shadow key, minute set and created event.
+    """
+    from inspector.redis_io.client import open_client
+    from inspector.sample_app.store import (
+        SAMPLE_ATTRIBUTE,
+        SpringSessionStore,
+        sample_session_json,
+    )
 
-    now = int(time.time() * 1000)
-    client = redis.Redis(host="127.0.0.1", port=port)
+    client = await open_client(settings)
     try:
-        key = f"spring:session:sessions:{SESSION_ID}"
-        client.hset(
-            key,
-            mapping={
-                "creationTime": str(now).encode(),
-                "lastAccessedTime": str(now).encode(),
-                "maxInactiveInterval": b"1800",
-                "sessionAttr:scopedTarget.sampleSession": sample_session_json("container-1", now),
-            },
+        store = SpringSessionStore(client)
+        session = store.create(session_id=SESSION_ID)
+        session.set_attribute(
+            SAMPLE_ATTRIBUTE, sample_session_json("container-1", session.last_accessed_time)
         )
-        client.expire(key, 2100)
-        client.set(f"spring:session:sessions:expires:{SESSION_ID}", b"", ex=1800)
+        await store.save(session)
     finally:
-        client.close()
+        await client.aclose()
 
 
 @contextlib.contextmanager
@@ -62,8 +63,12 @@ def embedded_redis() -> Iterator[ConnectionSettings]:
     thread = threading.Thread(target=server.serve_forever, name="fakeredis", daemon=True)
     thread.start()
     try:
-        _seed(port)
-        yield ConnectionSettings(host="127.0.0.1", port=port, source="embedded fakeredis")
+        settings = ConnectionSettings(host="127.0.0.1", port=port, source="embedded fakeredis")
+        # A loop of its own in a thread of its own: the caller may already be
+        # running one (the TUI tests are), and asyncio.run refuses to nest.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="demo-seed") as pool:
+            pool.submit(lambda: asyncio.run(_seed(settings))).result()
+        yield settings
     finally:
         server.shutdown()
         server.server_close()

@@ -54,20 +54,21 @@ def is_secret(args: list[bytes]) -> bool:
 
 
 class Repl:
-    """Read-eval-print loop on top of :class:`CommandRunner`."""
+    """Read-eval-print loop on top of :class:`CommandRunner`.
+
+    Only for a terminal: ``run_cli`` sends piped stdin down the pipe-mode path,
+    so the prompt, history, completion and timings here are always on.
+    """
 
     def __init__(self, settings: ConnectionSettings, *, raw: bool) -> None:
         self.settings = settings
         self.raw = raw
-        self.interactive = sys.stdin.isatty()
         self.runner = self._runner(settings)
         self.connected = False
         self.names: list[str] = list(COMMAND_NAMES)
 
     def _runner(self, settings: ConnectionSettings) -> CommandRunner:
-        return CommandRunner(
-            settings, follow_redirects=bool(settings.cluster), on_redirect=self._redirected
-        )
+        return CommandRunner(settings, on_redirect=self._redirected)
 
     def _redirected(self, redirect: Redirect) -> None:
         print(f"-> Redirected to slot [{redirect.slot}] located at {redirect.host}:{redirect.port}")
@@ -75,7 +76,7 @@ class Repl:
     @property
     def prompt(self) -> str:
         """redis-cli's prompt: ``host:port[db]> ``, or ``not connected> ``."""
-        return self.runner.current.prompt if self.connected else "not connected> "
+        return self.runner.settings.prompt if self.connected else "not connected> "
 
     def _setup_readline(self) -> None:
         try:
@@ -102,7 +103,7 @@ class Repl:
         return matches[state] if state < len(matches) else None
 
     def _remember(self, line: str, args: list[bytes]) -> None:
-        if not self.interactive or is_secret(args):
+        if is_secret(args):
             return
         import readline
 
@@ -120,8 +121,7 @@ class Repl:
         self.connected = False
         await self.runner.connect()
         self.connected = True
-        if self.interactive:
-            await self._learn_command_names()
+        await self._learn_command_names()
 
     async def _learn_command_names(self) -> None:
         # Module commands (JSON.GET...) join the completion list; servers older
@@ -143,10 +143,7 @@ class Repl:
                 # redis-cli starts anyway and shows "not connected>"; do the same,
                 # after saying why.
                 print(f"Could not connect: {failure.message}", file=sys.stderr)
-                if not self.interactive:
-                    return int(failure.exit_code)
-            if self.interactive:
-                self._setup_readline()
+            self._setup_readline()
             try:
                 return self._loop(loop)
             finally:
@@ -156,7 +153,7 @@ class Repl:
         out = sys.stdout.buffer
         while True:
             try:
-                line = input(self.prompt if self.interactive else "")
+                line = input(self.prompt)
             except EOFError:
                 return int(ExitCode.OK)
             except KeyboardInterrupt:
@@ -196,9 +193,9 @@ class Repl:
                 print()
                 continue
             if name == b"select" and self.connected:
-                self.settings = self.runner.current
+                self.settings = self.runner.settings
             elapsed = time.monotonic() - started
-            if self.interactive and not self.raw and elapsed >= 0.5:
+            if not self.raw and elapsed >= 0.5:
                 print(f"({elapsed:.2f}s)")
 
     def _switch(self, loop: asyncio.Runner, host: str, port_text: str) -> None:

@@ -19,13 +19,14 @@ import orjson
 
 from inspector.core.decoders import decode_value
 from inspector.core.render import format_time, render_decoded, render_session, safe_text
-from inspector.core.session import HostField, Session
-from inspector.core.spring import session_id_from_input
+from inspector.core.session import HostField, Session, ceil_seconds
+from inspector.core.spring import DEFAULT_NAMESPACE, session_id_from_input
 from inspector.core.values import JsonValue
+from inspector.exits import PROG
 from inspector.redis_io.errors import ExitCode
 from inspector.redis_io.redis_cli import split_args
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.subcommands.outcome import PROG, run_to_exit_code
+from inspector.subcommands.outcome import run_to_exit_code
 
 if TYPE_CHECKING:
     from inspector.redis_io.client import RedisClient
@@ -63,7 +64,7 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
 
 def _ls_line(session: Session, tz: dt.tzinfo | None) -> str:
     ttl = session.raw.hash_ttl_ms
-    ttl_text = "-" if ttl < 0 else f"{(ttl + 999) // 1000}s"
+    ttl_text = "-" if ttl < 0 else f"{ceil_seconds(ttl)}s"
     last = format_time(session.last_accessed_time, tz)[:19]
     return (
         f"{safe_text(session.id):<36}  {session.state.value:<13}  "
@@ -126,7 +127,7 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
             where = (
                 f"namespace {options.namespace}"
                 if options.namespace
-                else "spring:session or any other namespace"
+                else f"{DEFAULT_NAMESPACE} or any other namespace"
             )
             sys.stderr.write(f"{PROG}: no session {safe_text(session_id)} in {where}\n")
             return int(ExitCode.ERROR_REPLY)
