@@ -5,12 +5,10 @@ from __future__ import annotations
 import struct
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from inspector.core.decoders import decode_value
 from inspector.sample_app.store import sample_session_json
-
-JVM = Path(__file__).resolve().parent.parent / "tests" / "data" / "jvm" / "bin"
+from tests.spring_layouts import jvm_fixture
 
 
 def per_call(run: Callable[[], object], repeat: int) -> float:
@@ -25,11 +23,11 @@ def per_call(run: Callable[[], object], repeat: int) -> float:
 
 def main() -> None:
     cases: list[tuple[str, bytes, int]] = [
-        ("JDK Long (fixed-bytes fast path)", (JVM / "creation_time.bin").read_bytes(), 20_000),
-        ("JDK SampleSession (212 B)", (JVM / "sample_session.bin").read_bytes(), 5_000),
-        ("JDK SecurityContextImpl", (JVM / "security_context.bin").read_bytes(), 2_000),
-        ("JDK HashMap", (JVM / "hash_map.bin").read_bytes(), 5_000),
-        ("JDK 70 KB string", (JVM / "string_long.bin").read_bytes(), 500),
+        ("JDK Long (fixed-bytes fast path)", jvm_fixture("creation_time"), 20_000),
+        ("JDK SampleSession (212 B)", jvm_fixture("sample_session"), 5_000),
+        ("JDK SecurityContextImpl", jvm_fixture("security_context"), 2_000),
+        ("JDK HashMap", jvm_fixture("hash_map"), 5_000),
+        ("JDK 70 KB string", jvm_fixture("string_long"), 500),
         ("Jackson SampleSession", sample_session_json("c95883d5424d", 1552129074569), 20_000),
         ("plain JSON number", b"1552128921707", 50_000),
     ]

@@ -11,7 +11,6 @@ shadow key + minute set), on a private redis-server:
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import resource
 import subprocess
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import redis
 
-from inspector.core.spring import expiration_bucket
+from inspector.core.spring import DEFAULT_NAMESPACE, session_key
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.sample_app.store import sample_session_json
 from tests.harness import start_redis_server
+from tests.spring_layouts import write_request
 
 
 def load(port: int, count: int) -> str:
@@ -38,20 +37,8 @@ def load(port: int, count: int) -> str:
     pipe = client.pipeline(transaction=False)
     for i in range(count):
         sid = str(uuid.uuid4())
-        key = f"spring:session:sessions:{sid}"
-        sample = key
-        pipe.hset(key, mapping={
-            "creationTime": str(now - 60_000).encode(),
-            "lastAccessedTime": str(now - i).encode(),
-            "maxInactiveInterval": b"1800",
-            "sessionAttr:scopedTarget.sampleSession": sample_session_json(f"container-{i % 2 + 1}", now - i),
-        })  # fmt: skip
-        pipe.expire(key, 2100)
-        pipe.set(f"spring:session:sessions:expires:{sid}", b"", ex=1800)
-        pipe.sadd(
-            f"spring:session:expirations:{expiration_bucket(now - i, 1800)}",
-            json.dumps(f"expires:{sid}"),
-        )
+        sample = session_key(DEFAULT_NAMESPACE, sid)
+        write_request(pipe, sid, f"container-{i % 2 + 1}", now - i, created_ms=now - 60_000)
         if i % 2000 == 1999:
             pipe.execute()
     pipe.execute()

@@ -34,9 +34,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, Any, cast
 
 import redis
+import redis.crc
 
 __all__ = [
     "ACL_READER_PASSWORD",
@@ -48,6 +49,9 @@ __all__ = [
     "TLSFiles",
     "free_port",
     "generate_tls_files",
+    "key_on",
+    "key_slot",
+    "slot_owner",
     "start_acl_server",
     "start_cluster",
     "start_redis_server",
@@ -857,3 +861,49 @@ def start_cluster(
         stop_servers(nodes)
         raise
     return nodes
+
+
+# ---------------------------------------------------------------------------
+# Which primary serves which slot
+# ---------------------------------------------------------------------------
+
+
+def _slot_owners(nodes: Sequence[RedisServer]) -> list[tuple[int, int, RedisServer]]:
+    """``(first slot, last slot, primary)`` for every range ``CLUSTER SLOTS`` reports."""
+    client = _node_client(nodes[0])
+    try:
+        reply = cast("list[list[Any]]", _execute(client, "CLUSTER", "SLOTS"))
+    finally:
+        client.close()
+    by_port = {node.client_port: node for node in nodes}
+    owners: list[tuple[int, int, RedisServer]] = []
+    for start, end, primary, *_ in reply:
+        port = int(primary[1])
+        if port not in by_port:
+            raise HarnessError(f"CLUSTER SLOTS names a primary on port {port}, not one of {nodes}")
+        owners.append((int(start), int(end), by_port[port]))
+    return owners
+
+
+def key_slot(key: str) -> int:
+    """The cluster slot of *key* (CRC16 of the key or its ``{hash tag}``, mod 16384)."""
+    return redis.crc.key_slot(key.encode())
+
+
+def slot_owner(nodes: Sequence[RedisServer], slot: int) -> RedisServer:
+    """The node among *nodes* (one cluster) that serves *slot*, per ``CLUSTER SLOTS``."""
+    for start, end, node in _slot_owners(nodes):
+        if start <= slot <= end:
+            return node
+    raise HarnessError(f"no node owns slot {slot}")
+
+
+def key_on(nodes: Sequence[RedisServer], owner: RedisServer, prefix: str = "key") -> str:
+    """A key name ``<prefix>:<n>`` whose slot *owner* (one of *nodes*) serves."""
+    ranges = [(start, end) for start, end, node in _slot_owners(nodes) if node is owner]
+    for i in range(100_000):
+        key = f"{prefix}:{i}"
+        slot = key_slot(key)
+        if any(start <= slot <= end for start, end in ranges):
+            return key
+    raise HarnessError(f"no key found for {owner.address}")

@@ -7,7 +7,6 @@ import os
 import pty
 import re
 import select
-import signal
 import subprocess
 import termios
 import time
@@ -76,9 +75,6 @@ class PtySession:
     def mark(self) -> None:
         """Only output printed from now on counts for the next `expect`."""
         self._mark = len(self.text)
-
-    def interrupt(self) -> None:
-        self.process.send_signal(signal.SIGINT)
 
     def wait(self, timeout: float = 15.0) -> int:
         deadline = time.monotonic() + timeout

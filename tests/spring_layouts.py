@@ -8,6 +8,7 @@ from tests/data/jvm (produced by a real JVM).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,19 @@ from pathlib import Path
 import redis
 
 from inspector.core.decoders import JDK_INTEGER_PREFIX, JDK_LONG_PREFIX
-from inspector.core.spring import PRINCIPAL_INDEX_ATTRIBUTE, expiration_bucket
-from inspector.sample_app.store import sample_session_json
+from inspector.core.spring import (
+    DEFAULT_NAMESPACE,
+    PRINCIPAL_INDEX_ATTRIBUTE,
+    expiration_bucket,
+    json_member,
+    minute_set_key,
+    session_key,
+    shadow_key,
+)
+from inspector.sample_app.store import DEFAULT_INTERVAL, SAMPLE_ATTRIBUTE, sample_session_json
 
 JVM = Path(__file__).parent / "data" / "jvm"
+"""tests/data/jvm: bytes a real JVM wrote (``bin/``), Jackson output (``jackson/``), manifest."""
 
 
 def jdk_long(value: int) -> bytes:
@@ -68,13 +78,63 @@ def _indexed(
     member: bytes,
 ) -> None:
     """What Spring's indexed repository does on save (session-formats §1.4)."""
-    key = f"{namespace}:sessions:{sid}"
+    key = session_key(namespace, sid)
     client.hset(key, mapping=fields)  # type: ignore[arg-type]
-    client.set(f"{namespace}:sessions:expires:{sid}", b"", ex=interval)
+    client.set(shadow_key(namespace, sid), b"", ex=interval)
     client.expire(key, interval + 300)
-    bucket = f"{namespace}:expirations:{expiration_bucket(last_access, interval)}"
+    bucket = minute_set_key(namespace, expiration_bucket(last_access, interval))
     client.sadd(bucket, member)
     client.expire(bucket, interval + 300)
+
+
+def write_request(
+    client: redis.Redis | redis.RedisCluster,
+    sid: str,
+    host: str,
+    now_ms: int | None = None,
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    created_ms: int | None = None,
+    interval: int = DEFAULT_INTERVAL,
+    sample: bytes | None = None,
+) -> int:
+    """What one request served by *host* writes, as the sample app's Spring Session does.
+
+    The indexed layout with Jackson values (``inspector/sample_app/store.py``):
+    the hash (metadata and the ``SampleSession`` attribute) with ``EXPIRE``
+    interval + 300, the empty shadow key with TTL = interval, and the JSON-quoted
+    member ``"expires:<id>"`` in the session's minute set (``EXPIRE`` interval +
+    300). All fields are written, every time; the member is not taken out of an
+    earlier minute set. Works on a pipeline too (a ``Redis`` subclass).
+
+    Args:
+        client: Where to write (a standalone or cluster client, or a pipeline).
+        sid: The session id.
+        host: The container that served the request (the attribute's ``host``).
+        now_ms: When the request happened (``lastAccessedTime``); now when ``None``.
+        namespace: The key namespace, ``spring:session`` by default.
+        created_ms: ``creationTime``; ``now_ms`` when ``None`` (a new session).
+        interval: ``maxInactiveInterval`` in seconds.
+        sample: The attribute's bytes, instead of ``sample_session_json(host, now_ms)``
+            (e.g. what a real Spring app wrote).
+
+    Returns:
+        The ``lastAccessedTime`` written (epoch ms).
+    """
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    _indexed(
+        client, namespace, sid,
+        {
+            "creationTime": str(now if created_ms is None else created_ms).encode(),
+            "lastAccessedTime": str(now).encode(),
+            "maxInactiveInterval": str(interval).encode(),
+            f"sessionAttr:{SAMPLE_ATTRIBUTE}": (
+                sample_session_json(host, now) if sample is None else sample
+            ),
+        },
+        last_access=now, interval=interval, member=json_member(f"expires:{sid}"),
+    )  # fmt: skip
+    return now
 
 
 def write_layouts(client: redis.Redis | redis.RedisCluster, now_ms: int) -> list[Expected]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,29 +13,16 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.cli_run import inspector
 from tests.harness import (
     ACL_READER_PASSWORD,
     ACL_READER_USER,
     ADMIN_PASSWORD,
     RedisServer,
     TLSFiles,
+    free_port,
+    key_on,
 )
-
-
-def inspector(
-    *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    clean_env = {k: v for k, v in os.environ.items() if k not in ("REDISCLI_AUTH", "REDIS_URL")}
-    clean_env.pop("REDISCLUSTERENDPOINT", None)
-    clean_env.pop("REDIS_CLUSTER_ENDPOINT", None)
-    clean_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args],
-        capture_output=True,
-        env=clean_env,
-        input=stdin,
-        timeout=60,
-    )
 
 
 def assert_one_line_failure(
@@ -111,19 +97,14 @@ def test_help_is_help_and_h_is_host() -> None:
 
 
 def test_connection_refused() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # Nothing listens on the port now.
+    port = free_port()  # nothing listens on it
     assert_one_line_failure(
         inspector("-p", str(port), "cli", "PING"), 3, f"127.0.0.1:{port}", "connection refused"
     )
 
 
 def test_demo_with_an_unreachable_redis_fails_before_starting_anything() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     assert_one_line_failure(
         inspector("demo", "--redis", f"redis://127.0.0.1:{port}"), 3, "connection refused"
     )
@@ -399,20 +380,8 @@ def test_acl_user_from_url(redis_acl: RedisServer) -> None:
 
 
 def keys_on_every_primary(servers: list[RedisServer]) -> dict[int, str]:
-    """One key name per primary port, found with CLUSTER KEYSLOT/SLOTS."""
-    node = redis.Redis(**servers[0].client_kwargs())  # type: ignore[arg-type]
-    slots = node.execute_command("CLUSTER", "SLOTS")
-    owners: list[tuple[int, int, int]] = [(s[0], s[1], int(s[2][1])) for s in slots]
-    found: dict[int, str] = {}
-    for i in range(10_000):
-        key = f"key:{i}"
-        slot = node.execute_command("CLUSTER", "KEYSLOT", key)
-        port = next(p for lo, hi, p in owners if lo <= slot <= hi)
-        found.setdefault(port, key)
-        if len(found) == len(servers):
-            break
-    node.close()
-    return found
+    """One key name per primary port, found with CLUSTER SLOTS."""
+    return {node.port: key_on(servers, node) for node in servers}
 
 
 @pytest.mark.parametrize("force", [True, False], ids=["-c", "detected"])

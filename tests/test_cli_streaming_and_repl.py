@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.harness import ADMIN_PASSWORD, RedisServer
+from tests.cli_run import ENDPOINT_VARIABLES
+from tests.harness import ADMIN_PASSWORD, RedisServer, free_port, key_on, key_slot
 from tests.pty_session import PtySession
 
 _pending: dict[int, bytes] = {}
@@ -112,7 +113,7 @@ def test_monitor_streams_commands(redis_standalone: RedisServer, publisher: redi
 
 @pytest.fixture
 def repl_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDISCLI_AUTH", "REDIS_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ENDPOINT_VARIABLES}
     env["SESSION_INSPECTOR_HISTFILE"] = str(tmp_path / "history")
     env["TERM"] = "xterm"
     return env
@@ -193,22 +194,9 @@ def test_repl_follows_cluster_redirects_and_says_so(
     redis_cluster: list[RedisServer], repl_env: dict[str, str]
 ) -> None:
     entry = redis_cluster[0]
-    node = redis.Redis(**entry.client_kwargs())  # type: ignore[arg-type]
-    # Slot ranges the entry node does not own: a key there needs a redirect.
-    elsewhere = [
-        (int(lo), int(hi))
-        for lo, hi, (_, port, *_) in node.execute_command("CLUSTER", "SLOTS")
-        if int(port) != entry.port
-    ]
-    key, slot = next(
-        (f"k{i}", slot)
-        for i in range(10_000)
-        if any(
-            lo <= (slot := int(node.execute_command("CLUSTER", "KEYSLOT", f"k{i}"))) <= hi
-            for lo, hi in elsewhere
-        )
-    )
-    node.close()
+    # A key another primary serves: setting it through the entry node needs a redirect.
+    key = key_on(redis_cluster, redis_cluster[1], "k")
+    slot = key_slot(key)
     repl = start_repl(entry.port, repl_env, "-c")
     try:
         repl.expect(f"127.0.0.1:{entry.port}> ".encode())
@@ -226,12 +214,7 @@ def test_repl_follows_cluster_redirects_and_says_so(
 
 
 def test_repl_starts_not_connected_when_the_server_is_down(repl_env: dict[str, str]) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    repl = start_repl(port, repl_env)
+    repl = start_repl(free_port(), repl_env)  # nothing listens on it
     try:
         repl.expect(b"Could not connect: could not connect to Redis at")
         repl.expect(b"not connected> ")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 import subprocess
-import sys
 
 import pytest
 import redis
 
 from inspector.sample_app.store import sample_session_json
+from tests.cli_run import inspector
 from tests.harness import RedisServer
 from tests.spring_layouts import jdk_long, jdk_string
 
@@ -117,11 +117,7 @@ def test_same_bytes_as_redis_cli(
         ["redis-cli", "-p", str(compare_server.port), mode, *args], capture_output=True, timeout=30
     )
     reset_counters(compare_server)
-    ours = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(compare_server.port), "cli", mode, *args],
-        capture_output=True,
-        timeout=30,
-    )
+    ours = inspector("-p", str(compare_server.port), "cli", mode, *args, timeout=30)
     assert ours.stdout == expected.stdout
     assert ours.returncode == expected.returncode == 0
     assert ours.stderr == b""
@@ -140,10 +136,7 @@ def test_many_random_values_in_one_reply(compare_server: RedisServer) -> None:
         expected = subprocess.run(
             ["redis-cli", "-p", str(compare_server.port), mode, *args], capture_output=True
         )
-        ours = subprocess.run(
-            [sys.executable, "-m", "inspector", "-p", str(compare_server.port), "cli", mode, *args],
-            capture_output=True,
-        )
+        ours = inspector("-p", str(compare_server.port), "cli", mode, *args)
         assert ours.stdout == expected.stdout
 
 
@@ -152,10 +145,7 @@ def test_piped_output_defaults_to_raw(compare_server: RedisServer) -> None:
     expected = subprocess.run(
         ["redis-cli", "-p", str(compare_server.port), *args], capture_output=True
     )
-    ours = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(compare_server.port), "cli", *args],
-        capture_output=True,
-    )
+    ours = inspector("-p", str(compare_server.port), "cli", *args)
     assert ours.stdout == expected.stdout
     assert b'"' not in ours.stdout
 
@@ -168,19 +158,12 @@ def test_commands_piped_on_stdin(compare_server: RedisServer) -> None:
         expected = subprocess.run(
             ["redis-cli", "-p", str(compare_server.port), mode], input=script, capture_output=True
         )
-        ours = subprocess.run(
-            [sys.executable, "-m", "inspector", "-p", str(compare_server.port), "cli", mode],
-            input=script,
-            capture_output=True,
-        )
+        ours = inspector("-p", str(compare_server.port), "cli", mode, stdin=script)
         assert ours.stdout == expected.stdout
 
 
 def test_error_exit_flag(compare_server: RedisServer) -> None:
-    ours = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(compare_server.port), "cli", "-e", "NOSUCH"],
-        capture_output=True,
-    )
+    ours = inspector("-p", str(compare_server.port), "cli", "-e", "NOSUCH")
     expected = subprocess.run(
         ["redis-cli", "-p", str(compare_server.port), "-e", "NOSUCH"], capture_output=True
     )

@@ -8,7 +8,6 @@ and a ``JAVA`` result is plain JSON that both ``json`` and ``orjson`` can write.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import orjson
 from hypothesis import HealthCheck, given, settings
@@ -16,12 +15,14 @@ from hypothesis import strategies as st
 
 from inspector.core.decoders.java import decode_java
 from inspector.core.values import Decoded, Limits, ValueFormat
+from tests.spring_layouts import JVM, jvm_fixture
 
 MAGIC = b"\xac\xed\x00\x05"
-BIN = Path(__file__).parent / "data" / "jvm" / "bin"
 # The 70 KB string is left out: mutating it mostly tests memcpy, slowly.
 FIXTURES = {
-    path.stem: path.read_bytes() for path in sorted(BIN.glob("*.bin")) if path.stem != "string_long"
+    path.stem: jvm_fixture(path.stem)
+    for path in sorted((JVM / "bin").glob("*.bin"))
+    if path.stem != "string_long"
 }
 # Pieces of real streams (class descriptors, field values, block data) recombined below
 # reach deeper parser states than uniform random bytes.

@@ -11,7 +11,6 @@ import hashlib
 import json
 import struct
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,8 +19,8 @@ import pytest
 from inspector.core.decoders import decode_value
 from inspector.core.decoders.java import decode_java
 from inspector.core.values import Decoded, JsonValue, Limits, ValueFormat, date_value
+from tests.spring_layouts import JVM, jvm_fixture
 
-JVM = Path(__file__).parent / "data" / "jvm"
 MANIFEST: dict[str, Any] = json.loads((JVM / "manifest.json").read_text(encoding="utf-8"))
 ENTRIES: list[dict[str, Any]] = MANIFEST["fixtures"]
 JDK_ENTRIES = [entry for entry in ENTRIES if entry["format"] == "java"]
@@ -31,12 +30,8 @@ MAGIC = b"\xac\xed\x00\x05"
 SAMPLE_SESSION = "org.debugroom.mynavi.sample.aws.elasticache.app.web.model.SampleSession"
 
 
-def fixture(name: str) -> bytes:
-    return (JVM / "bin" / f"{name}.bin").read_bytes()
-
-
 def decode(name: str, limits: Limits | None = None) -> Decoded:
-    data = fixture(name)
+    data = jvm_fixture(name)
     return decode_java(data) if limits is None else decode_java(data, limits)
 
 
@@ -102,7 +97,7 @@ def test_jackson_fixture_decodes_as_manifest_says(entry: dict[str, Any]) -> None
 
 
 def test_dispatcher_sends_java_magic_here() -> None:
-    data = fixture("sample_session")
+    data = jvm_fixture("sample_session")
     assert decode_value(data) == decode_java(data)
 
 
@@ -123,7 +118,7 @@ def test_spring_session_metadata() -> None:
 
 
 def test_seed_session_bytes_and_value() -> None:
-    data = fixture("sample_session")
+    data = jvm_fixture("sample_session")
     assert len(data) == 212  # as in the reference notes (section 2.2)
     assert decode_java(data).value == {
         "@class": SAMPLE_SESSION,
@@ -170,7 +165,7 @@ def test_date_is_iso_utc_with_epoch_millis() -> None:
 )
 def test_java_time_through_ser(name: str, java_class: str, text: str) -> None:
     decoded = decode(name)
-    assert b"java.time.Ser" in fixture(name)
+    assert b"java.time.Ser" in jvm_fixture(name)
     assert decoded.java_class == java_class
     assert isinstance(decoded.value, dict)
     assert decoded.value["@class"] == java_class
@@ -184,7 +179,7 @@ def test_instant_has_epoch_millis() -> None:
 
 
 def test_unreadable_java_time_kept_as_hex() -> None:
-    data = fixture("local_date")
+    data = jvm_fixture("local_date")
     # Ser payload: 03 (LocalDate), int year, byte month, byte day -> make the month 13.
     index = data.rindex(b"\x03\x00\x00\x07\xe3\x03")
     broken = data[: index + 5] + b"\x0d" + data[index + 6 :]
@@ -221,7 +216,7 @@ def test_numbers_and_text_like_values() -> None:
 
 
 def test_huge_big_integer_is_shown_in_hex() -> None:
-    data = fixture("big_integer")
+    data = jvm_fixture("big_integer")
     magnitude = (123456789012345678901234567890).to_bytes(13, "big")
     index = data.index(struct.pack(">i", 13) + magnitude)
     huge = data[:index] + struct.pack(">i", 2000) + b"\x01" * 2000 + data[index + 4 + 13 :]
@@ -303,7 +298,7 @@ def test_spring_security_context() -> None:
 
 
 def test_long_string_uses_tc_longstring() -> None:
-    data = fixture("string_long")
+    data = jvm_fixture("string_long")
     assert data[4] == 0x7C  # TC_LONGSTRING: more than 65535 bytes of modified UTF-8
     decoded = decode_java(data)
     assert isinstance(decoded.value, str)
@@ -318,7 +313,7 @@ def test_long_string_cut_at_max_string() -> None:
 
 
 def test_modified_utf8() -> None:
-    data = fixture("string_unicode")
+    data = jvm_fixture("string_unicode")
     assert b"\xc0\x80" in data  # NUL
     assert b"\xed\xa0\xbd\xed\xb8\x80" in data  # U+1F600 as two 3-byte surrogates
     assert b"\xed\x95\x9c" in data  # Hangul U+D55C: an ED lead byte that is not a surrogate
@@ -419,7 +414,7 @@ def test_superclass_fields_first_and_shadowed_name_qualified() -> None:
 
 
 def test_null() -> None:
-    data = fixture("null")
+    data = jvm_fixture("null")
     assert data == MAGIC + b"\x70"
     decoded = decode_java(data)
     assert decoded == Decoded(format=ValueFormat.JAVA, value=None, size=5)
@@ -432,7 +427,7 @@ def test_more_objects_after_the_value_are_mentioned() -> None:
 
 
 def test_trailing_garbage_keeps_the_value() -> None:
-    decoded = decode_java(fixture("sample_session") + b"\x00\x01")
+    decoded = decode_java(jvm_fixture("sample_session") + b"\x00\x01")
     assert decoded.format is ValueFormat.JAVA
     assert decoded.java_class == SAMPLE_SESSION
     assert decoded.error == "2 trailing byte(s) that could not be read"
@@ -524,7 +519,7 @@ def test_claimed_lengths_past_the_end_allocate_nothing(name: str, data: bytes) -
 
 
 def test_every_truncation_of_the_seed_session_is_undecodable() -> None:
-    data = fixture("sample_session")
+    data = jvm_fixture("sample_session")
     for end in range(len(data)):
         decoded = decode_java(data[:end])
         assert decoded.format is ValueFormat.UNDECODABLE, end
@@ -534,7 +529,7 @@ def test_every_truncation_of_the_seed_session_is_undecodable() -> None:
 
 
 def test_truncation_reason() -> None:
-    decoded = decode_java(fixture("sample_session")[:-3])
+    decoded = decode_java(jvm_fixture("sample_session")[:-3])
     assert decoded.error == "truncated: the data ends inside a value"
     assert decode_java(MAGIC).error == "no object after the stream header"
     assert decode_java(b"{}").error == "not a Java serialization stream"
@@ -555,7 +550,7 @@ def test_class_that_is_its_own_superclass() -> None:
     assert decoded.error == "corrupt stream: class hierarchy loops or is too deep"
 
 
-def test_many_objects_sharing_a_deep_hierarchy_stay_linear() -> None:
+def test_many_objects_sharing_a_deep_hierarchy_decode_to_the_last_item() -> None:
     # 64 field-less classes and 50 000 six-byte objects: without skipping the classes
     # that carry no data this is 3.2 million steps in the parser and the renderer.
     chain = b"".join(

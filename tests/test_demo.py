@@ -19,7 +19,7 @@ from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from inspector.subcommands.demo import SESSION_ID, DemoOptions, embedded_redis, running_demo
 from tests.harness import RedisServer
-from tests.test_tui_tmux import Tmux
+from tests.tmux import Tmux
 
 ROOT = Path(__file__).resolve().parent.parent
 

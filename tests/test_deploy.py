@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.cli_run import inspector
 from tests.harness import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -219,28 +220,29 @@ def test_compose_file_describes_the_topology() -> None:
 @pytest.fixture
 def topology(redis_clean: RedisServer, tmp_path: Path) -> Iterator[int]:
     """compose.yaml as processes: redis-server, two sample apps, nginx in front."""
-    ports = [free_port(), free_port()]
-    apps = [
-        start_sample_app(redis_clean.port, f"container-{i + 1}", port)
-        for i, port in enumerate(ports)
-    ]
-    lb_port = free_port()
-    config = nginx_config(tmp_path, f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}", lb_port)
-    nginx = subprocess.Popen(
-        ["nginx", "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"],
-        stderr=subprocess.PIPE,
-    )
+    apps: list[subprocess.Popen[bytes]] = []
+    nginx: subprocess.Popen[bytes] | None = None
     try:
+        ports = [free_port(), free_port()]
+        for i, port in enumerate(ports):
+            apps.append(start_sample_app(redis_clean.port, f"container-{i + 1}", port))
+        lb_port = free_port()
+        config = nginx_config(tmp_path, f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}", lb_port)
+        nginx = subprocess.Popen(
+            ["nginx", "-p", str(tmp_path), "-c", str(config), "-g", "daemon off;"],
+            stderr=subprocess.PIPE,
+        )
         for port in ports:
             wait_http(f"http://127.0.0.1:{port}/health")
         wait_http(f"http://127.0.0.1:{lb_port}/index.html")
         yield lb_port
     finally:
-        nginx.terminate()
-        nginx.communicate(timeout=20)
-        for app in apps:
-            app.terminate()
-            app.wait(timeout=20)
+        # Signal everything first: one process slow to stop must not leave the others running.
+        processes: list[subprocess.Popen[bytes]] = [*apps] if nginx is None else [nginx, *apps]
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.communicate(timeout=20)
 
 
 def test_paths_reach_different_containers_sharing_one_session(
@@ -262,10 +264,8 @@ def test_paths_reach_different_containers_sharing_one_session(
     assert [
         cookie.value for cookie in jar if cookie.name == "SESSION"
     ] == session_cookie  # one session
-    listed = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(redis_clean.port), "ls", "--json"],
-        capture_output=True, check=True,
-    )  # fmt: skip
+    listed = inspector("-p", str(redis_clean.port), "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [row["host"] for row in rows] == ["container-2"]
 

@@ -26,6 +26,7 @@ from tests.harness import (
     RedisServer,
     TLSFiles,
     free_port,
+    key_on,
     start_redis_server,
 )
 
@@ -178,19 +179,6 @@ def test_port_in_use_is_retried(redis_harness_dir: Path, monkeypatch: pytest.Mon
     assert server.process.returncode is not None
 
 
-def _key_owned_by(node: RedisServer, prefix: str) -> str:
-    """Find a key whose slot *node* serves (a non-owner answers MOVED)."""
-    with connect(node) as client:
-        for i in range(10_000):
-            key = f"{prefix}:{i}"
-            try:
-                client.get(key)
-            except redis.exceptions.MovedError:
-                continue
-            return key
-    raise AssertionError(f"no key found for {node.address}")
-
-
 def _check_cluster(nodes: list[RedisServer], prefix: str) -> None:
     assert len(nodes) == 3
     for node in nodes:
@@ -208,7 +196,7 @@ def _check_cluster(nodes: list[RedisServer], prefix: str) -> None:
     assert len(masters) == 3
 
     for index, owner in enumerate(nodes):
-        key = _key_owned_by(owner, prefix)
+        key = key_on(nodes, owner, prefix)
         writer = nodes[(index + 1) % len(nodes)]  # never the owner: forces a redirect
         reader = nodes[(index + 2) % len(nodes)]
         assert cli_output([*writer.redis_cli_args(), "-c"], "SET", key, key) == "OK"

@@ -6,9 +6,7 @@ read-only user must not be told a session was deleted.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +21,7 @@ from inspector.redis_io.pipeline import run_pipeline
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.writes import delete_session
 from inspector.sample_app.store import sample_session_json
+from tests.cli_run import inspector
 from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer
 
 NO_HGETALL = "no-hgetall"
@@ -63,13 +62,7 @@ def denied_hgetall(redis_clean: RedisServer) -> Iterator[tuple[RedisServer, str]
 def inspector_as(
     user: str, password: str, port: int, *args: str
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "REDISCLI_AUTH": password}
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(port), "--user", user, *args],
-        capture_output=True,
-        timeout=60,
-        env=env,
-    )
+    return inspector("-p", str(port), "--user", user, *args, env={"REDISCLI_AUTH": password})
 
 
 @pytest.mark.parametrize("command", [["ls"], ["stats"], ["show", "SID"]])

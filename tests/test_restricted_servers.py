@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 import redis
@@ -17,13 +16,8 @@ from inspector.redis_io.redis_cli import ErrorReply
 from inspector.redis_io.runner import CommandRunner, parse_redirect
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings
-from tests.harness import RedisServer
-
-
-def inspector(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args], capture_output=True, timeout=60
-    )
+from tests.cli_run import inspector
+from tests.harness import RedisServer, key_on
 
 
 async def test_connects_without_info_or_config(redis_restricted: RedisServer) -> None:
@@ -64,9 +58,7 @@ async def test_ask_redirect_during_slot_migration(redis_cluster: list[RedisServe
     source, target = redis_cluster[0], redis_cluster[1]
     a = redis.Redis(host="127.0.0.1", port=source.port, decode_responses=True)
     b = redis.Redis(host="127.0.0.1", port=target.port, decode_responses=True)
-    slots = a.execute_command("CLUSTER", "SLOTS")
-    lo, hi = next((int(s[0]), int(s[1])) for s in slots if int(s[2][1]) == source.port)
-    key = next(f"ask:{i}" for i in range(100_000) if lo <= a.cluster("KEYSLOT", f"ask:{i}") <= hi)
+    key = key_on(redis_cluster, source, "ask")
     slot = int(a.cluster("KEYSLOT", key))
     source_id, target_id = a.cluster("MYID"), b.cluster("MYID")
     b.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)

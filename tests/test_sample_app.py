@@ -7,8 +7,6 @@ import asyncio
 import base64
 import json
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -25,9 +23,10 @@ from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.app import COOKIE, create_app
 from inspector.sample_app.settings import SampleAppSettings
 from inspector.sample_app.store import SAMPLE_SESSION_CLASS, Layout
-from tests.harness import RedisServer, start_redis_server
+from tests.cli_run import inspector
+from tests.harness import RedisServer, free_port, start_redis_server
+from tests.spring_layouts import JVM, write_request
 
-JACKSON = Path(__file__).parent / "data" / "jvm" / "jackson"
 Client = TestClient[web.Request, web.Application]
 
 
@@ -42,13 +41,16 @@ async def app_client(port: int, name: str, **options: object) -> Client:
 async def containers(
     redis_clean: RedisServer,
 ) -> AsyncIterator[tuple[Client, Client, redis.Redis]]:
-    one = await app_client(redis_clean.port, "container-1")
-    two = await app_client(redis_clean.port, "container-2")
+    apps: list[Client] = []
     data = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
-    yield one, two, data
-    await one.close()
-    await two.close()
-    data.close()
+    try:
+        apps.append(await app_client(redis_clean.port, "container-1"))
+        apps.append(await app_client(redis_clean.port, "container-2"))
+        yield apps[0], apps[1], data
+    finally:
+        for app in apps:
+            await app.close()
+        data.close()
 
 
 def cookie_of(response: object) -> str:
@@ -211,8 +213,9 @@ async def test_routes_and_pages(containers: tuple[Client, Client, redis.Redis]) 
 async def test_redis_down_gives_503_and_recovers(tmp_path: Path) -> None:
     server = start_redis_server(tmp_path / "a")
     port = server.port
-    client = await app_client(port, "container-1")
+    client: Client | None = None
     try:
+        client = await app_client(port, "container-1")
         assert (await client.get("/1")).status == 200
         server.stop()
         down = await client.get("/1")
@@ -225,17 +228,13 @@ async def test_redis_down_gives_503_and_recovers(tmp_path: Path) -> None:
         assert (await client.get("/health")).status == 200
         assert (await client.get("/1")).status == 200
     finally:
-        await client.close()
+        if client is not None:
+            await client.close()
         server.stop()
 
 
 async def test_app_starts_while_redis_is_down(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = await app_client(port, "container-1")
+    client = await app_client(free_port(), "container-1")  # nothing listens there
     try:
         assert (await client.get("/index.html")).status == 200
         assert (await client.get("/health")).status == 503
@@ -251,14 +250,11 @@ async def test_reads_a_session_written_by_spring(
     _, two, data = containers
     sid = str(uuid.uuid4())
     key = f"spring:session:sessions:{sid}"
+    spring_wrote = (JVM / "jackson" / "non_final_sample_session.json").read_bytes().strip()
     now = int(time.time() * 1000)
-    data.hset(key, mapping={
-        "creationTime": b"1552128921707", "lastAccessedTime": str(now - 5000).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": (JACKSON / "non_final_sample_session.json").read_bytes().strip(),
-    })  # fmt: skip
-    data.expire(key, 2100)
-    data.set(f"spring:session:sessions:expires:{sid}", b"", ex=1800)
+    write_request(
+        data, sid, "c95883d5424d", now - 5000, created_ms=1552128921707, sample=spring_wrote
+    )
     cookie = base64.b64encode(sid.encode()).decode()
     response = await two.get("/2", cookies={COOKIE: cookie})
     assert response.status == 200
@@ -303,16 +299,18 @@ async def test_cluster(redis_cluster: list[RedisServer]) -> None:
         direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
         direct.flushall()
         direct.close()
-    one = await app_client(redis_cluster[0].port, "container-1")
-    two = await app_client(redis_cluster[1].port, "container-2")
+    apps: list[Client] = []
     try:
+        apps.append(await app_client(redis_cluster[0].port, "container-1"))
+        apps.append(await app_client(redis_cluster[1].port, "container-2"))
+        one, two = apps
         for _ in range(5):  # new sessions each time: they land on different primaries
             one.session.cookie_jar.clear()
             cookie = cookie_of(await one.get("/1"))
             assert "container-2" in await (await two.get("/2", cookies={COOKIE: cookie})).text()
     finally:
-        await one.close()
-        await two.close()
+        for app in apps:
+            await app.close()
 
 
 async def test_the_inspector_reads_what_the_app_wrote(
@@ -322,19 +320,13 @@ async def test_the_inspector_reads_what_the_app_wrote(
     cookie = cookie_of(await one.get("/1"))
     await two.get("/2", cookies={COOKIE: cookie})
     sid = session_id(cookie)
-    listed = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "inspector", "-p", str(redis_clean.port), "ls", "--json"],
-        capture_output=True, check=True,
-    )  # fmt: skip
+    listed = await asyncio.to_thread(inspector, "-p", str(redis_clean.port), "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(r["id"], r["host"], r["state"], r["layout"]) for r in rows] == [
         (sid, "container-2", "active", "indexed")
     ]
-    shown = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "inspector", "-p", str(redis_clean.port), "show", cookie],
-        capture_output=True, check=True, text=True,
-    )  # fmt: skip
-    assert 'host: "container-2"' in shown.stdout
-    assert "SampleSession" in shown.stdout
+    shown = await asyncio.to_thread(inspector, "-p", str(redis_clean.port), "show", cookie)
+    assert shown.returncode == 0, shown.stderr
+    assert 'host: "container-2"' in shown.stdout.decode()
+    assert "SampleSession" in shown.stdout.decode()

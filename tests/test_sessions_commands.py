@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,14 +15,9 @@ import redis
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
+from tests.cli_run import inspector
 from tests.harness import RedisServer
 from tests.spring_layouts import Expected, write_layouts
-
-
-def inspector(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "inspector", *args], capture_output=True, timeout=60
-    )
 
 
 @pytest.fixture(params=["standalone", "cluster"])

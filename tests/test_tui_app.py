@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -24,6 +24,7 @@ from textual.widgets import OptionList, RichLog, Static
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.session import RawSession, Session
+from inspector.core.spring import expiration_bucket, minute_set_key
 from inspector.core.values import Decoded
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import Failure, Problem
@@ -42,8 +43,9 @@ from inspector.tui.store import FLASH_MS, SortKey
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
 from inspector.tui.widgets.value_tree import ValueTree
-from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer
-from tests.spring_layouts import Expected, write_layouts
+from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer, free_port
+from tests.spring_layouts import Expected, write_layouts, write_request
+from tests.tui_helpers import wait_until
 
 
 def screen_text(app: InspectorApp) -> str:
@@ -59,14 +61,6 @@ def screen_text(app: InspectorApp) -> str:
     return "\n".join("".join(t for _, t in sorted(parts)) for _, parts in sorted(runs.items()))
 
 
-async def until(pilot: Pilot[int], condition: Callable[[], bool], limit: float = 15.0) -> None:
-    """Let the app run until ``condition`` holds (bounded; fails with a clear message)."""
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await pilot.pause(0.02)
-
-
 @pytest.fixture
 def server(redis_clean: RedisServer) -> Iterator[tuple[RedisServer, redis.Redis, list[Expected]]]:
     client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
@@ -77,20 +71,9 @@ def server(redis_clean: RedisServer) -> Iterator[tuple[RedisServer, redis.Redis,
     client.close()
 
 
-def request(client: redis.Redis, sid: str, host: str) -> None:
-    now = int(time.time() * 1000)
-    key = f"spring:session:sessions:{sid}"
-    client.hset(key, mapping={
-        "creationTime": str(now - 1000).encode(), "lastAccessedTime": str(now).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, now),
-    })  # fmt: skip
-    client.set(f"spring:session:sessions:expires:{sid}", b"", ex=1800)
-
-
 async def loaded(app: InspectorApp, pilot: Pilot[int], count: int) -> None:
     await asyncio.wait_for(app.feed_ready.wait(), 20)
-    await until(pilot, lambda: len(app.store) >= count)
+    await wait_until(pilot, lambda: len(app.store) >= count)
 
 
 async def test_sessions_appear_with_hosts_and_states(
@@ -147,7 +130,7 @@ async def test_detail_opens_and_follows_live_changes(
         assert "container-1" in meta
         # A request served by another container shows up while the screen is open.
         screen.loaded.clear()
-        request(client, target.id, "container-2")
+        write_request(client, target.id, "container-2")
         await asyncio.wait_for(screen.loaded.wait(), 10)
         assert "container-2" in str(screen.query_one("#meta", Static).render())
         await pilot.press("r")  # raw bytes
@@ -167,8 +150,8 @@ async def test_live_host_change_shows_up(
         for host in ("container-1", "container-2", "container-1"):
             before = live.total
             switched_ms = int(time.time() * 1000)
-            request(client, sid, host)
-            await until(pilot, lambda before=before: live.total > before)  # type: ignore[misc]
+            write_request(client, sid, host)
+            await wait_until(pilot, lambda before=before: live.total > before)  # type: ignore[misc]
         row = app.store.rows[f"spring:session:sessions:{sid}"]
         assert row.host == "container-1"
         # The last switch set the highlight (it lasts FLASH_MS from when it was seen).
@@ -193,7 +176,7 @@ async def test_console_tab_prints_like_redis_cli(
         assert app.focused is not None
         assert console in app.focused.ancestors_with_self
         await pilot.press(*"LRANGE console:list 0 -1", "enter")
-        await until(pilot, lambda: any('3) "x y"' in line for line in console.output_lines))
+        await wait_until(pilot, lambda: any('3) "x y"' in line for line in console.output_lines))
         lines = list(console.output_lines)
         assert lines[-3:] == ['1) "a"', '2) "\\xc3\\xa9"', '3) "x y"']
 
@@ -285,13 +268,10 @@ async def test_hostile_values_render_as_text(redis_clean: RedisServer) -> None:
 
 
 async def test_unreachable_server_is_explained_not_crashed() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = InspectorApp(ConnectionSettings(port=port))
+    app = InspectorApp(ConnectionSettings(port=free_port()))  # nothing listens on it
     async with app.run_test(size=(100, 30)) as pilot:
         pane = app.query_one(SessionsPane)
-        await until(pilot, lambda: "cannot connect" in pane.progress_text)
+        await wait_until(pilot, lambda: "cannot connect" in pane.progress_text)
         assert "connection refused" in pane.progress_text
         failed = next(n for n in app._notifications if n.title == "Cannot connect")
         assert failed.markup is False
@@ -369,7 +349,7 @@ async def test_notices_and_failures_are_shown_literally_never_as_markup() -> Non
         assert notes[0].message == hostile
         assert notes[1].message == "[b]back[/b]\\x1b[2J"
         # The toasts render: as markup, "[/]" would raise instead.
-        await until(pilot, lambda: "[@click=app.quit]x[/]" in screen_text(app))
+        await wait_until(pilot, lambda: "[@click=app.quit]x[/]" in screen_text(app))
         assert "[b]back[/b]" in screen_text(app)
         assert app.is_running
 
@@ -518,7 +498,7 @@ async def test_a_failed_delete_is_reported_never_claimed(
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await until(pilot, lambda: any(n.title == "Not deleted" for n in app._notifications))
+        await wait_until(pilot, lambda: any(n.title == "Not deleted" for n in app._notifications))
         failed = next(n for n in app._notifications if n.title == "Not deleted")
         assert failed.markup is False
         assert "[/]" in failed.message
@@ -586,13 +566,13 @@ async def test_server_tab_gets_memory_and_clients_from_one_summary(
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         pane = app.query_one(ServerPane)
-        await until(pilot, lambda: "clients" in pane.facts)  # read once at start
+        await wait_until(pilot, lambda: "clients" in pane.facts)  # read once at start
         assert re.fullmatch(r"\S+ used, peak \S+", pane.facts["memory"])
         assert re.fullmatch(r"\d+ connected", pane.facts["clients"])
         assert pane.facts["keys"] != "unknown"
         before = len(summaries)
         await pilot.press("4")  # shown: read again now, not 5 s later
-        await until(pilot, lambda: len(summaries) > before)
+        await wait_until(pilot, lambda: len(summaries) > before)
 
 
 async def test_server_summary_sends_one_info() -> None:
@@ -646,13 +626,13 @@ async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.M
 
         monkeypatch.setattr(app.store, "compute_view", slow_when_stale)
         pane._compute("edge", SortKey.LAST_ACCESS, app.store.sequence)
-        await until(pilot, started.is_set)  # computing in its thread, which cannot be stopped
+        await wait_until(pilot, started.is_set)  # computing in its thread, which cannot be stopped
         pane.view_installed.clear()
         pane._compute("container-2", SortKey.LAST_ACCESS, app.store.sequence)  # supersedes it
         await asyncio.wait_for(pane.view_installed.wait(), 5)
         pane.view_installed.clear()
         release.set()
-        await until(pilot, finished.is_set)
+        await wait_until(pilot, finished.is_set)
         await pilot.pause()
         await pilot.pause()
         assert not pane.view_installed.is_set()
@@ -664,7 +644,7 @@ async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: Re
     admin = redis.Redis(**redis_acl.client_kwargs())  # type: ignore[arg-type]
     sid = str(uuid.uuid4())
     key = f"spring:session:sessions:{sid}"
-    request(admin, sid, "container-1")
+    last = write_request(admin, sid, "container-1")
     settings = ConnectionSettings(
         port=redis_acl.port, username=ACL_READER_USER, password=ACL_READER_PASSWORD
     )
@@ -680,12 +660,15 @@ async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: Re
             await pilot.press("d")
             await pilot.pause()
             await pilot.press("y")
-            await until(pilot, lambda: any(n.title == "Not deleted" for n in app._notifications))
+            await wait_until(
+                pilot, lambda: any(n.title == "Not deleted" for n in app._notifications)
+            )
             failed = next(n for n in app._notifications if n.title == "Not deleted")
             assert failed.markup is False
             assert "\n" not in failed.message  # one line
             assert not any(n.title == "Session deleted" for n in app._notifications)
         assert admin.exists(key)
     finally:
-        admin.delete(key, f"spring:session:sessions:expires:{sid}")
+        minute_set = minute_set_key("spring:session", expiration_bucket(last, 1800))
+        admin.delete(key, f"spring:session:sessions:expires:{sid}", minute_set)
         admin.close()

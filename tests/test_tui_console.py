@@ -7,10 +7,8 @@ a fixed sleep.
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -29,9 +27,8 @@ from inspector.tui.widgets.console import (
     CommandInput,
     ConsolePane,
 )
-from tests.harness import RedisServer
-
-WAIT_SECONDS = 15.0
+from tests.harness import RedisServer, free_port, slot_owner
+from tests.tui_helpers import wait_until
 
 
 class ConsoleApp(App[None]):
@@ -66,14 +63,6 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
 
 
-async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app run until `condition` holds (a deadline guards against a hang)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await pilot.pause()
-
-
 async def run(pilot: Pilot[None], line: str) -> list[str]:
     """Run a line in the console; returns the lines it added (echo first)."""
     app = pilot.app
@@ -97,12 +86,6 @@ def redis_cli_lines(server: RedisServer, *args: str) -> list[str]:
 
 def numsub(client: redis.Redis, channel: str) -> int:
     return int(dict(client.pubsub_numsub(channel)).get(channel.encode(), 0))
-
-
-def contains_run(lines: Sequence[str], expected: Sequence[str]) -> bool:
-    """Whether `expected` appears in `lines` as consecutive lines."""
-    n = len(expected)
-    return any(list(lines[i : i + n]) == list(expected) for i in range(len(lines) - n + 1))
 
 
 def activity(pane: ConsolePane) -> tuple[bool, bool]:
@@ -447,14 +430,8 @@ async def test_hostile_values_are_escaped_not_interpreted(
 # ---------------------------------------------------------------- failures and servers
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def test_unreachable_server_shows_errors_and_stays_usable(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(ConnectionSettings(port=unused_port()))
+    app = ConsoleApp(ConnectionSettings(port=free_port()))  # nothing listens on the port
     async with app.run_test() as pilot:
         await settle(pilot)
         pane = app.pane
@@ -499,7 +476,7 @@ async def test_cluster_redirects_print_like_redis_cli(redis_cluster: list[RedisS
         await settle(pilot)
         # `foo` hashes to slot 12182, which the first primary does not own.
         lines = await run(pilot, "SET foo bar")
-        owner_port = slot_owner_port(first, 12182)
+        owner_port = slot_owner(redis_cluster, 12182).port
         assert lines == [
             f"127.0.0.1:{first.port}> SET foo bar",
             f"-> Redirected to slot [12182] located at 127.0.0.1:{owner_port}",
@@ -507,14 +484,3 @@ async def test_cluster_redirects_print_like_redis_cli(redis_cluster: list[RedisS
         ]
         assert app.pane.prompt == f"127.0.0.1:{owner_port}> "
         assert await run(pilot, "GET foo") == [f"127.0.0.1:{owner_port}> GET foo", '"bar"']
-
-
-def slot_owner_port(server: RedisServer, slot: int) -> int:
-    connection = redis.Redis(port=server.port)
-    try:
-        for start, end, primary, *_ in connection.execute_command("CLUSTER", "SLOTS"):
-            if start <= slot <= end:
-                return int(primary[1])
-    finally:
-        connection.close()
-    raise AssertionError(f"no node owns slot {slot}")

@@ -7,7 +7,6 @@ import json
 import random
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -28,8 +27,8 @@ from inspector.tui.widgets.raw_view import (
     wrap_escaped,
 )
 from inspector.tui.widgets.value_tree import ValueEntry, ValueTree, value_as_text
+from tests.spring_layouts import JVM, jvm_fixture
 
-DATA = Path(__file__).parent / "data" / "jvm"
 ROLES = {
     "value-tree--key",
     "value-tree--class",
@@ -42,10 +41,6 @@ ROLES = {
     "value-tree--error",
 }
 UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def jvm(name: str) -> bytes:
-    return (DATA / name).read_bytes()
 
 
 class TreeApp(App[None]):
@@ -135,7 +130,7 @@ def screen_rows(widget: ValueTree | RawView) -> list[str]:
     ],
 )
 async def test_sample_session_shows_class_fields_and_a_readable_date(path: str, root: str) -> None:
-    app = TreeApp("sample", decode_value(jvm(path)))
+    app = TreeApp("sample", decode_value((JVM / path).read_bytes()))
     async with app.run_test() as pilot:
         await pilot.pause()
         assert visible_labels(app.value_tree) == [
@@ -147,7 +142,7 @@ async def test_sample_session_shows_class_fields_and_a_readable_date(path: str, 
 
 
 async def test_dates_default_to_local_time() -> None:
-    app = TreeApp("sample", decode_value(jvm("bin/sample_session.bin")), tz=None)
+    app = TreeApp("sample", decode_value(jvm_fixture("sample_session")), tz=None)
     async with app.run_test() as pilot:
         await pilot.pause()
         label = label_text(find(app.value_tree, "lastUpdatedAt"))
@@ -155,7 +150,7 @@ async def test_dates_default_to_local_time() -> None:
 
 
 async def test_security_context_expands_to_the_principal_username() -> None:
-    app = TreeApp("SPRING_SECURITY_CONTEXT", decode_value(jvm("bin/security_context.bin")))
+    app = TreeApp("SPRING_SECURITY_CONTEXT", decode_value(jvm_fixture("security_context")))
     async with app.run_test() as pilot:
         await pilot.pause()
         tree = app.value_tree
@@ -175,31 +170,31 @@ async def test_security_context_expands_to_the_principal_username() -> None:
 
 async def test_cycle_hash_map_and_write_object_data() -> None:
     cases = {
-        "bin/cycle_list.bin": [
+        "cycle_list": [
             "ArrayList (2 items)",
             '[0]: "a"',
             "[1]: (cycle: back to ArrayList)",
         ],
-        "bin/hash_map.bin": [
+        "hash_map": [
             "HashMap (4 entries)",
             "maxInactiveInterval: 1800",
             "creationTime: 1552128921707",
             "admin: false",
             'user: "alice"',
         ],
-        "bin/hash_map_int_keys.bin": ["HashMap (2 entries)", '1: "one"', '20: "twenty"'],
-        "bin/custom_write_object.bin": [
+        "hash_map_int_keys": ["HashMap (2 entries)", '1: "one"', '20: "twenty"'],
+        "custom_write_object": [
             "CustomData  (com.example.model.CustomData)",
             'name: "custom"',
             "(writeObject data): list (4 items)",
         ],
     }
-    for path, expected in cases.items():
-        app = TreeApp("attr", decode_value(jvm(path)))
+    for name, expected in cases.items():
+        app = TreeApp("attr", decode_value(jvm_fixture(name)))
         async with app.run_test() as pilot:
             await pilot.pause()
-            assert visible_labels(app.value_tree)[1:] == expected, path
-    app = TreeApp("attr", decode_value(jvm("bin/custom_write_object.bin")), expand_depth=3)
+            assert visible_labels(app.value_tree)[1:] == expected, name
+    app = TreeApp("attr", decode_value(jvm_fixture("custom_write_object")), expand_depth=3)
     async with app.run_test() as pilot:
         await pilot.pause()
         labels = visible_labels(app.value_tree)
@@ -296,7 +291,7 @@ async def test_hostile_strings_are_escaped_and_never_markup() -> None:
 
 
 async def test_selected_text_copies_values() -> None:
-    decoded = decode_value(jvm("bin/sample_session.bin"))
+    decoded = decode_value(jvm_fixture("sample_session"))
     app = TreeApp("sample", decoded)
     async with app.run_test() as pilot:
         await pilot.pause()
@@ -316,17 +311,17 @@ async def test_selected_text_copies_values() -> None:
 
 
 async def test_set_value_reuses_the_widget() -> None:
-    app = TreeApp("sample", decode_value(jvm("bin/sample_session.bin")))
+    app = TreeApp("sample", decode_value(jvm_fixture("sample_session")))
     async with app.run_test() as pilot:
         await pilot.pause()
         tree = app.value_tree
-        tree.set_value("map", decode_value(jvm("bin/hash_map.bin")))
+        tree.set_value("map", decode_value(jvm_fixture("hash_map")))
         await pilot.pause()
         assert visible_labels(tree)[:2] == ["map  java · HashMap · 313 B", "HashMap (4 entries)"]
         assert len(all_nodes(tree.root)) == 6
 
 
-async def test_100k_item_list_is_paged_and_responsive() -> None:
+async def test_100k_item_list_is_shown_500_items_at_a_time() -> None:
     items: list[JsonValue] = list(range(100_000))
     decoded = Decoded(
         ValueFormat.JAVA,
@@ -475,10 +470,10 @@ def test_wrap_never_splits_an_escape(data: bytes, width: int) -> None:
 
 def test_value_tree_snapshot(snap_compare: Callable[..., bool]) -> None:
     app = TreeApp(
-        "SPRING_SECURITY_CONTEXT", decode_value(jvm("bin/security_context.bin")), expand_depth=4
+        "SPRING_SECURITY_CONTEXT", decode_value(jvm_fixture("security_context")), expand_depth=4
     )
     assert snap_compare(app, terminal_size=(80, 24))
 
 
 def test_raw_view_snapshot(snap_compare: Callable[..., bool]) -> None:
-    assert snap_compare(RawApp(jvm("bin/sample_session.bin")), terminal_size=(80, 24))
+    assert snap_compare(RawApp(jvm_fixture("sample_session")), terminal_size=(80, 24))

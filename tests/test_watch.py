@@ -19,7 +19,9 @@ import redis
 from inspector.core.changes import EventSource, diff, notify_flags_support, snapshot
 from inspector.core.session import RawSession, Session
 from inspector.sample_app.store import sample_session_json
-from tests.harness import RedisServer, start_redis_server
+from tests.cli_run import inspector
+from tests.harness import RedisServer, free_port, start_redis_server
+from tests.spring_layouts import write_request
 
 NOW = int(time.time() * 1000)
 
@@ -92,21 +94,6 @@ def watches() -> Iterator[list[Watch]]:
         watch.process.communicate()
 
 
-def request(client: redis.Redis | redis.RedisCluster, sid: str, host: str) -> int:
-    """What the sample app's Spring Session writes for one request (indexed, Jackson)."""
-    now = int(time.time() * 1000)
-    key = f"spring:session:sessions:{sid}"
-    client.hset(key, mapping={
-        "creationTime": str(NOW).encode(),
-        "lastAccessedTime": str(now).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, now),
-    })  # fmt: skip
-    client.expire(key, 2100)
-    client.set(f"spring:session:sessions:expires:{sid}", b"", ex=1800)
-    return now
-
-
 def configure(server: RedisServer, flags: str) -> redis.Redis:
     client = redis.Redis(**server.client_kwargs())  # type: ignore[arg-type]
     client.config_set("notify-keyspace-events", flags)
@@ -120,7 +107,7 @@ def alternate(
     previous = None
     for i in range(rounds):
         host = f"container-{i % 2 + 1}"
-        stamp = request(client, sid, host)
+        stamp = write_request(client, sid, host, created_ms=NOW)
         event = watch.event()
         assert event["session"] == sid
         assert event["host"] == host
@@ -201,11 +188,11 @@ def test_config_refused_polls_then_switches(tmp_path: Path, watches: list[Watch]
         watch.notice("cannot read notify-keyspace-events")
         watch.notice("listening as well")
         sid = str(uuid.uuid4())
-        request(client, sid, "container-1")
+        write_request(client, sid, "container-1", created_ms=NOW)
         first = watch.event()
         assert first["host"] == "container-1"
         watch.notice("now notifications")
-        request(client, sid, "container-2")
+        write_request(client, sid, "container-2", created_ms=NOW)
         second = watch.event()
         while second["host"] == "container-1":  # a poll may report the first write again: no
             second = watch.event()
@@ -256,7 +243,7 @@ def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: l
         watches.append(watch)
         watch.notice("via keyspace notifications")
         sid = str(uuid.uuid4())
-        request(client, sid, "container-1")
+        write_request(client, sid, "container-1", created_ms=NOW)
         assert watch.event()["host"] == "container-1"
         watch.mark()
         server.process.kill()
@@ -273,7 +260,7 @@ def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: l
         assert (gone["session"], gone["kind"], gone["source"]) == (sid, "destroyed", "poll")
         assert gone["previousHost"] == "container-1"
         # ...and the next request creates it again, seen live.
-        request(client, sid, "container-2")
+        write_request(client, sid, "container-2", created_ms=NOW)
         event = watch.event()
         assert (event["host"], event["kind"], event["source"]) == (
             "container-2",
@@ -290,19 +277,16 @@ def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: l
 
 def test_count_and_timeout_end_cleanly(redis_clean: RedisServer, watches: list[Watch]) -> None:
     client = configure(redis_clean, "KEA")
-    timed = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(redis_clean.port), "watch", "--timeout", "0.5"],
-        capture_output=True, timeout=30,
-    )  # fmt: skip
+    timed = inspector("-p", str(redis_clean.port), "watch", "--timeout", "0.5", timeout=30)
     assert timed.returncode == 0
     assert b"Traceback" not in timed.stderr
     counted = Watch(redis_clean.port, "--count", "2")
     watches.append(counted)
     counted.notice("via keyspace notifications")
     sid = str(uuid.uuid4())
-    request(client, sid, "a")
+    write_request(client, sid, "a", created_ms=NOW)
     counted.event()
-    request(client, sid, "b")
+    write_request(client, sid, "b", created_ms=NOW)
     counted.event()
     assert counted.process.wait(timeout=20) == 0
     counted.process.communicate()
@@ -310,16 +294,7 @@ def test_count_and_timeout_end_cleanly(redis_clean: RedisServer, watches: list[W
 
 
 def test_unreachable_server_fails_in_one_line() -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    result = subprocess.run(
-        [sys.executable, "-m", "inspector", "-p", str(port), "watch"],
-        capture_output=True,
-        timeout=30,
-    )
+    result = inspector("-p", str(free_port()), "watch", timeout=30)
     assert result.returncode == 3
     assert result.stderr.decode().count("\n") == 1
     assert "connection refused" in result.stderr.decode()

@@ -1,0 +1,54 @@
+"""Drive a program in a real terminal: a private tmux server, its screen read as text."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+
+
+class Tmux:
+    """A private tmux server (its own socket) running one window."""
+
+    def __init__(self, command: str, width: int = 120, height: int = 36) -> None:
+        self.socket = f"si-test-{uuid.uuid4().hex[:8]}"
+        subprocess.run(
+            [
+                "tmux",
+                "-L",
+                self.socket,
+                "new-session",
+                "-d",
+                "-s",
+                "main",
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                command,
+            ],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "capture-pane", "-p", "-t", "main"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+    def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
+        """Wait until the terminal shows every needle (the terminal is polled; no fixed sleeps)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if all(needle in text for needle in needles):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {needles} on screen:\n{text}")
+            time.sleep(0.1)  # between two looks at the terminal
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "main", *keys], check=True)
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True)
