@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit system-deps bench clean
+.PHONY: demo test lint types pytest system-deps bench clean
 
 # The venv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -45,10 +45,12 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) system-deps
-	$(BIN)/python -m pytest
+# Every core runs tests (pytest-xdist); `make pytest ARGS="-m unit"` picks a layer
+# (unit, redis, tui, web: the directories under tests/).
+pytest: $(STAMP) system-deps
+	$(BIN)/python -m pytest -n auto $(ARGS)
 
-test: lint types unit
+test: lint types pytest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m benchmarks

@@ -152,6 +152,18 @@ def redis_clean(redis_standalone: RedisServer) -> RedisServer:
     return redis_standalone
 
 
+LAYERS = ("unit", "redis", "tui", "web")
+"""Test directories, each a marker of the same name (``pytest -m unit``)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its layer, from the directory it lives in."""
+    for item in items:
+        layer = next((part for part in item.path.parts if part in LAYERS), None)
+        if layer is not None:
+            item.add_marker(layer)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item,

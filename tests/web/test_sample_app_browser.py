@@ -28,7 +28,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = Path(
     os.environ.get(
-        "TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
+        "TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "test-artifacts"
     )
 )
 

@@ -21,7 +21,7 @@ from inspector.subcommands.demo import SESSION_ID, DemoOptions, embedded_redis, 
 from tests.harness import RedisServer
 from tests.tmux import Tmux
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def refused(port: int) -> bool:

@@ -24,7 +24,7 @@ import yaml
 from tests.cli_run import inspector
 from tests.harness import RedisServer, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
