@@ -26,7 +26,8 @@ import redis.asyncio as aioredis
 
 from benchmarks.bench_sessions import load
 from inspector.core.changes import RequestEvent
-from inspector.redis_io.feed import ChangeFeed, FeedNotice, NoticeKind
+from inspector.core.source import FeedNotice, NoticeKind
+from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from tests.harness import start_redis_server

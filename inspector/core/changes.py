@@ -69,6 +69,8 @@ class RequestEvent:
 
     time_ms: int
     """Client time when the change was observed (epoch ms)."""
+    key: str
+    """The session's key, as the source names it (carried, never rebuilt from the id)."""
     session_id: str
     namespace: str
     host: str | None
@@ -83,6 +85,7 @@ class RequestEvent:
         """The documented JSON Lines form of ``watch --json``."""
         return {
             "time": self.time_ms,
+            "key": self.key,
             "session": self.session_id,
             "namespace": self.namespace,
             "host": self.host,
@@ -190,6 +193,7 @@ def _event(
 ) -> RequestEvent:
     return RequestEvent(
         time_ms=now_ms,
+        key=session.key,
         session_id=session.id,
         namespace=session.namespace,
         host=session.host,
@@ -202,11 +206,18 @@ def _event(
 
 
 def destroyed_event(
-    session_id: str, namespace: str, previous: Snapshot, *, source: EventSource, now_ms: int
+    key: str,
+    session_id: str,
+    namespace: str,
+    previous: Snapshot,
+    *,
+    source: EventSource,
+    now_ms: int,
 ) -> RequestEvent:
     """The event for a session whose hash is gone (deleted or expired)."""
     return RequestEvent(
         time_ms=now_ms,
+        key=key,
         session_id=session_id,
         namespace=namespace,
         host=None,

@@ -30,9 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -50,6 +49,14 @@ from inspector.core.changes import (
     snapshot,
 )
 from inspector.core.session import HostField, Session
+from inspector.core.source import (
+    FeedMode,
+    FeedNotice,
+    NoticeKind,
+    ScanProgressed,
+    SessionsRead,
+    SourceItem,
+)
 from inspector.core.spring import KeyKind, classify_key, normalize_namespace
 from inspector.redis_io.client import RedisClient, open_client, round_trip
 from inspector.redis_io.discovery import (
@@ -64,7 +71,7 @@ from inspector.redis_io.errors import ExitCode, Failure, describe_failure
 from inspector.redis_io.pipeline import check_replies, run_pipeline
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 
-__all__ = ["ChangeFeed", "FeedItem", "FeedMode", "FeedNotice", "FeedStats", "NoticeKind"]
+__all__ = ["ChangeFeed", "FeedItem", "FeedStats"]
 
 READ_BATCH = 500
 POLL_STRETCH = 3.0
@@ -75,37 +82,8 @@ GONE_EVENTS = frozenset({b"del", b"expired", b"evicted", b"rename_from"})
 KEYEVENT_NAMES = (b"hset", b"hdel", b"del", b"expired")
 
 
-class FeedMode(StrEnum):
-    """Where events come from."""
-
-    NOTIFICATIONS = "notifications"
-    POLLING = "polling"
-    PROBING = "polling, listening"
-    """CONFIG is refused: poll, and switch when a notification arrives."""
-
-
-class NoticeKind(StrEnum):
-    """What a notice is about."""
-
-    READY = "ready"
-    MODE = "mode"
-    HOWTO = "howto"
-    LOST = "lost"
-    RECONNECTED = "reconnected"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedNotice:
-    """Something the user should know that is not a request: mode, gaps, how-tos."""
-
-    time_ms: int
-    kind: NoticeKind
-    message: str
-    gap: tuple[int, int] | None = None
-    """For RECONNECTED: (from, to) epoch ms during which requests may be missing."""
-
-
 FeedItem = RequestEvent | FeedNotice
+"""What :meth:`ChangeFeed.events` yields (``watch``): requests and notices only."""
 
 
 @dataclass(slots=True)
@@ -147,9 +125,6 @@ class ChangeFeed:
         poll_interval: Seconds between polling passes (when polling).
         enable_notifications: Set ``notify-keyspace-events`` so hash events are
             published, if they are not (the only write this class may do).
-        on_sessions: Called with every batch of sessions the feed reads (the
-            baseline, then each re-read), so a view can show them without a
-            second scan. Runs on the event loop; keep it quick.
     """
 
     def __init__(
@@ -160,18 +135,15 @@ class ChangeFeed:
         host_field: HostField | None = None,
         poll_interval: float = 1.0,
         enable_notifications: bool = False,
-        on_sessions: Callable[[list[Session]], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.on_sessions = on_sessions
-        self.baseline = ScanProgress()
         self.namespace = normalize_namespace(namespace) if namespace else None
         self.host_field = host_field
         self.poll_interval = poll_interval
         self.enable_notifications = enable_notifications
         self.mode = FeedMode.POLLING
         self.stats = FeedStats()
-        self._out: asyncio.Queue[FeedItem | BaseException] = asyncio.Queue()
+        self._out: asyncio.Queue[SourceItem | BaseException] = asyncio.Queue()
         self._known: dict[str, tuple[str, str, Snapshot]] = {}
         self._pending: dict[str, tuple[str, str]] = {}
         self._wake = asyncio.Event()
@@ -185,8 +157,11 @@ class ChangeFeed:
 
     # ---------------------------------------------------------------- public
 
-    async def events(self) -> AsyncGenerator[FeedItem, None]:
-        """Run the feed; yields events and notices until the caller stops.
+    async def items(self) -> AsyncGenerator[list[SourceItem], None]:
+        """Run the feed; yields batches of everything it has to report, until the caller stops.
+
+        A batch holds what arrived since the caller last asked: sessions read
+        (:class:`SessionsRead`), requests, notices and scan progress, in order.
 
         Raises:
             Failure: The first connection failed (later ones are retried).
@@ -194,24 +169,40 @@ class ChangeFeed:
         supervisor = asyncio.create_task(self._supervise(), name="feed-supervisor")
         try:
             while True:
-                item = await self._out.get()
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+                batch = [await self._out.get()]
+                while not self._out.empty():
+                    batch.append(self._out.get_nowait())
+                for index, item in enumerate(batch):
+                    if isinstance(item, BaseException):
+                        if index:
+                            yield _items(batch[:index])  # what came before the failure
+                        raise item
+                yield _items(batch)
         finally:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await supervisor
 
+    async def events(self) -> AsyncGenerator[FeedItem, None]:
+        """Run the feed; yields requests and notices only (what ``watch`` prints).
+
+        Raises:
+            Failure: The first connection failed (later ones are retried).
+        """
+        async for batch in self.items():
+            for item in batch:
+                if isinstance(item, (RequestEvent, FeedNotice)):
+                    yield item
+
     # ---------------------------------------------------------------- supervision
 
-    def _emit(self, item: FeedItem) -> None:
+    def _emit(self, item: SourceItem) -> None:
         if isinstance(item, RequestEvent):
             self.stats.events += 1
         self._out.put_nowait(item)
 
     def _notice(self, kind: NoticeKind, message: str, gap: tuple[int, int] | None = None) -> None:
-        self._emit(FeedNotice(_now_ms(), kind, message, gap))
+        self._emit(FeedNotice(_now_ms(), kind, message, gap, mode=self.mode))
 
     async def _supervise(self) -> None:
         while True:
@@ -482,13 +473,14 @@ class ChangeFeed:
                 if known is not None:
                     del self._known[key]
                     self._emit(
-                        destroyed_event(session_id, namespace, known[2], source=source, now_ms=now)
+                        destroyed_event(
+                            key, session_id, namespace, known[2], source=source, now_ms=now
+                        )
                     )
                     emitted += 1
                 continue
             session = Session.from_raw(raw, host_field=self.host_field)
-            if self.on_sessions is not None:
-                self.on_sessions([session])
+            self._emit(SessionsRead((session,)))
             event, seen = observe(known[2] if known else None, session, source=source, now_ms=now)
             self._known[key] = (namespace, session_id, seen)
             if event is not None:
@@ -501,12 +493,13 @@ class ChangeFeed:
 
     async def _baseline(self, client: RedisClient) -> None:
         scanner = SessionScanner(client, namespace=self.namespace, host_field=self.host_field)
-        self.baseline = scanner.progress
+        progress = scanner.progress
         async for batch in scanner.batches():
             for session in batch:
                 self._known[session.key] = (session.namespace, session.id, snapshot(session))
-            if self.on_sessions is not None:
-                self.on_sessions(batch)
+            self._emit(SessionsRead(tuple(batch), baseline=True))
+            self._emit(_progressed(progress))
+        self._emit(_progressed(progress))
         self.stats.sessions = len(self._known)
 
     async def _poll_loop(self, client: RedisClient) -> None:
@@ -574,7 +567,9 @@ class ChangeFeed:
         for name in gone:
             namespace, session_id, known = self._known.pop(name)
             self._emit(
-                destroyed_event(session_id, namespace, known, source=EventSource.POLL, now_ms=now)
+                destroyed_event(
+                    name, session_id, namespace, known, source=EventSource.POLL, now_ms=now
+                )
             )
             emitted += 1
         self.stats.polls += 1
@@ -607,6 +602,20 @@ class ChangeFeed:
             if current != known:
                 self._notice(NoticeKind.MODE, f"cluster primaries changed to {', '.join(current)}")
                 raise _Restart()
+
+
+def _items(batch: list[SourceItem | BaseException]) -> list[SourceItem]:
+    return [item for item in batch if not isinstance(item, BaseException)]
+
+
+def _progressed(progress: ScanProgress) -> ScanProgressed:
+    return ScanProgressed(
+        keys_scanned=progress.keys_scanned,
+        sessions_found=progress.sessions_found,
+        nodes_done=progress.nodes_done,
+        nodes_total=progress.nodes_total,
+        done=progress.done,
+    )
 
 
 def _flatten(exc: BaseException) -> list[BaseException]:

@@ -58,7 +58,8 @@ def run_watch(
     enable_notifications: bool,
 ) -> int:
     """Print requests as they happen until ``timeout``, ``count`` or Ctrl-C."""
-    from inspector.redis_io.feed import ChangeFeed, FeedNotice
+    from inspector.core.source import FeedNotice
+    from inspector.redis_io.feed import ChangeFeed
 
     async def main() -> int:
         feed = ChangeFeed(

@@ -33,10 +33,10 @@ from inspector import __version__
 from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.render import safe_text
 from inspector.core.session import HostField, Session
-from inspector.core.spring import session_key
+from inspector.core.source import FeedNotice, NoticeKind, ScanProgressed, SessionsRead
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import ExitCode, Failure, Problem
-from inspector.redis_io.feed import ChangeFeed, FeedNotice, NoticeKind
+from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.panes.live import LivePane
@@ -117,6 +117,7 @@ class InspectorApp(App[int]):
         self._incoming_sessions: deque[list[Session]] = deque()
         self._incoming_events: deque[RequestEvent] = deque()
         self._ticks = 0
+        self._progress: ScanProgressed | None = None
         if allow_writes:
             self.sub_title = f"{__version__} — writes allowed"
 
@@ -206,16 +207,20 @@ class InspectorApp(App[int]):
             namespace=self.namespace,
             host_field=self.host_field,
             poll_interval=self.poll_interval,
-            on_sessions=self._incoming_sessions.append,
         )
         self.feed = feed
         server = self.query_one(ServerPane)
         try:
-            async for item in feed.events():
-                if isinstance(item, FeedNotice):
-                    self._on_notice(item)
-                else:
-                    self._incoming_events.append(item)
+            async for batch in feed.items():
+                for item in batch:
+                    if isinstance(item, FeedNotice):
+                        self._on_notice(item)
+                    elif isinstance(item, SessionsRead):
+                        self._incoming_sessions.append(list(item.sessions))
+                    elif isinstance(item, ScanProgressed):
+                        self._progress = item
+                    else:
+                        self._incoming_events.append(item)
         except Failure as failure:
             # Connected but refused (an ACL user without HGETALL...) is not the
             # same trouble as an unreachable server; say which one it is.
@@ -237,7 +242,7 @@ class InspectorApp(App[int]):
         self._on_notice(notice)
 
     def _on_notice(self, notice: FeedNotice) -> None:
-        mode = _MODE_TEXT.get(self.feed.mode.value, "?") if self.feed is not None else "?"
+        mode = _MODE_TEXT.get(notice.mode.value, "?") if notice.mode is not None else "?"
         live = self.query_one(LivePane)
         server = self.query_one(ServerPane)
         sessions = self.query_one(SessionsPane)
@@ -317,7 +322,7 @@ class InspectorApp(App[int]):
             event = self._incoming_events.popleft()
             events.append(event)
             if event.kind is EventKind.DESTROYED:
-                gone.append(session_key(event.namespace, event.session_id))
+                gone.append(event.key)
         if gone:
             self.store.remove_many(gone)
             changed = True
@@ -325,7 +330,7 @@ class InspectorApp(App[int]):
             self.query_one(LivePane).add_events(events)
         if detail is not None:
             self._update_detail(detail, fresh, events)
-        progress = self.feed.baseline if self.feed is not None else None
+        progress = self._progress
         if progress is not None and not progress.done and progress.keys_scanned:
             sessions.progress_text = f"scanning: {progress.keys_scanned:,} keys read"
         if changed or events:
@@ -352,12 +357,7 @@ class InspectorApp(App[int]):
         screen: SessionDetailScreen, fresh: Session | None, events: list[RequestEvent]
     ) -> None:
         last = next(
-            (
-                event
-                for event in reversed(events)
-                if event.session_id == screen.session_id
-                and session_key(event.namespace, event.session_id) == screen.key
-            ),
+            (event for event in reversed(events) if event.key == screen.key),
             None,
         )
         if last is not None and last.kind is EventKind.DESTROYED:

@@ -24,11 +24,11 @@ from textual.widgets import OptionList, RichLog, Static
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.session import RawSession, Session
+from inspector.core.source import FeedNotice, NoticeKind
 from inspector.core.spring import expiration_bucket, minute_set_key
 from inspector.core.values import Decoded
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import Failure, Problem
-from inspector.redis_io.feed import FeedNotice, NoticeKind
 from inspector.redis_io.server import ServerSummary, server_summary
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
@@ -409,7 +409,8 @@ async def test_detail_follows_the_feed_without_reading_and_keeps_the_tree(
 
 def gone_event(sid: str) -> RequestEvent:
     return RequestEvent(
-        time_ms=NOW_MS, session_id=sid, namespace="spring:session", host=None,
+        time_ms=NOW_MS, key=f"spring:session:sessions:{sid}", session_id=sid,
+        namespace="spring:session", host=None,
         previous_host=None, changed=(), last_accessed_time=None,
         source=EventSource.NOTIFICATION, kind=EventKind.DESTROYED,
     )  # fmt: skip

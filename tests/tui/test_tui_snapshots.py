@@ -18,9 +18,9 @@ from textual.pilot import Pilot
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.session import RawSession, Session
+from inspector.core.source import FeedNotice, NoticeKind
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.errors import Failure, Problem
-from inspector.redis_io.feed import FeedNotice, NoticeKind
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from inspector.tui.app import InspectorApp
@@ -86,7 +86,8 @@ def events() -> list[RequestEvent]:
     hosts = ["container-1", "container-2"] * 3
     for i, host in enumerate(hosts):
         out.append(RequestEvent(
-            time_ms=NOW_MS - (len(hosts) - i) * 1000, session_id=SESSIONS[0].id, namespace="spring:session",
+            time_ms=NOW_MS - (len(hosts) - i) * 1000, key=SESSIONS[0].key, session_id=SESSIONS[0].id,
+            namespace="spring:session",
             host=host, previous_host=None if i == 0 else hosts[i - 1],
             changed=("scopedTarget.sampleSession",), last_accessed_time=NOW_MS,
             source=EventSource.NOTIFICATION, kind=EventKind.CREATED if i == 0 else EventKind.REQUEST,

@@ -1,0 +1,118 @@
+"""What a session source hands its readers: typed items, and the source's interface.
+
+The seam between where sessions come from (a Redis server, a cluster, an
+in-memory fixture) and whoever shows them (the TUI, ``watch``). A source's
+:meth:`SessionSource.items` yields *batches* of :data:`SourceItem`: everything
+that arrived since the reader last asked, so a burst of thousands of changes
+costs the reader one wake-up, not thousands.
+
+Pure data and a Protocol: no Redis, no Textual, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from inspector.core.changes import RequestEvent
+from inspector.core.session import Session
+
+__all__ = [
+    "FeedMode",
+    "FeedNotice",
+    "NoticeKind",
+    "ScanProgressed",
+    "SessionSource",
+    "SessionsRead",
+    "SourceItem",
+]
+
+
+class FeedMode(StrEnum):
+    """Where request events come from."""
+
+    NOTIFICATIONS = "notifications"
+    POLLING = "polling"
+    PROBING = "polling, listening"
+    """CONFIG is refused: poll, and switch when a notification arrives."""
+
+
+class NoticeKind(StrEnum):
+    """What a notice is about."""
+
+    READY = "ready"
+    """Subscribed and the first full read is done: the data is complete."""
+    MODE = "mode"
+    """How events are found changed (or an explanation of the current way)."""
+    HOWTO = "howto"
+    """Advice to the user: how to get notifications, why polling."""
+    LOST = "lost"
+    """The connection was lost; the source is reconnecting."""
+    RECONNECTED = "reconnected"
+    """Back after a loss; ``gap`` says when requests may have been missed."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedNotice:
+    """Something the user should know that is not a request: mode, gaps, how-tos."""
+
+    time_ms: int
+    kind: NoticeKind
+    message: str
+    gap: tuple[int, int] | None = None
+    """For RECONNECTED: (from, to) epoch ms during which requests may be missing."""
+    mode: FeedMode | None = None
+    """The feed's mode once this notice applies (readers never ask the feed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionsRead:
+    """Sessions as just read: the first full pass (``baseline``) or re-reads after changes."""
+
+    sessions: tuple[Session, ...]
+    baseline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgressed:
+    """How far the first full pass has come (a newer one replaces an older one)."""
+
+    keys_scanned: int
+    sessions_found: int
+    nodes_done: int
+    nodes_total: int
+    done: bool
+
+
+SourceItem = SessionsRead | RequestEvent | FeedNotice | ScanProgressed
+"""One thing a source reports. A DESTROYED :class:`RequestEvent` means the session is gone."""
+
+
+class SessionSource(Protocol):
+    """Where sessions come from, as the TUI and ``watch`` see it.
+
+    Implementations: the Redis source (``inspector.redis_io``) and an
+    in-memory one for offline tests, snapshots and benchmarks.
+    """
+
+    def items(self) -> AsyncIterator[Sequence[SourceItem]]:
+        """Run the source: yield batches of items until the reader stops.
+
+        Raises:
+            Failure: The source cannot start (never connected, or refused).
+        """
+        ...
+
+    async def find(self, key: str) -> Session | None:
+        """Read one session in full (every attribute), or ``None`` when it is gone."""
+        ...
+
+    async def delete(self, session: Session) -> int:
+        """Delete a session and its bookkeeping keys; returns how many were removed."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and tasks."""
+        ...
