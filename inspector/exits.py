@@ -2,7 +2,8 @@
 
 ``inspector.cli`` answers ``--help`` and bad flags without loading redis-py,
 so these live here rather than beside the failure descriptions in
-:mod:`inspector.redis_io.errors` (which re-exports :class:`ExitCode`).
+:mod:`inspector.redis_io.errors`. Every module takes :class:`ExitCode` from
+here (ruff's banned-api rule stops an import of it from anywhere else).
 """
 
 from __future__ import annotations

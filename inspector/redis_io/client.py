@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any, TypeAlias
 
 from redis.asyncio import Redis, RedisCluster
@@ -21,11 +22,44 @@ from inspector.redis_io.connection import connection_class_and_kwargs
 from inspector.redis_io.errors import Failure, Problem, RoundTripTimeout, describe_failure
 from inspector.redis_io.info import cluster_probe
 from inspector.redis_io.resp import error_reply
-from inspector.redis_io.settings import DEFAULT_HOST, DEFAULT_PORT, ConnectionSettings
+from inspector.redis_io.settings import ConnectionSettings
 
-__all__ = ["ROUND_TRIP_TIMEOUT", "RedisClient", "open_client", "round_trip", "settings_of"]
+__all__ = [
+    "ROUND_TRIP_TIMEOUT",
+    "ClusterClient",
+    "RedisClient",
+    "StandaloneClient",
+    "open_client",
+    "round_trip",
+]
 
-RedisClient: TypeAlias = "Redis | RedisCluster"
+
+class StandaloneClient(Redis):
+    """redis-py's client for one server, carrying the settings it was opened with.
+
+    Error replies read far from the caller (in a pipeline) are described with
+    these settings: the client says where and who, nothing is rebuilt.
+    """
+
+    def __init__(self, settings: ConnectionSettings, pool: ConnectionPool) -> None:
+        super().__init__(connection_pool=pool)
+        # As Redis.from_pool: the client owns its pool and closes it.
+        self.auto_close_connection_pool = True
+        self.settings = settings
+        """The settings in use (``cluster`` says whether the server runs in cluster mode)."""
+
+
+class ClusterClient(RedisCluster):
+    """redis-py's cluster client, carrying the settings it was opened with."""
+
+    def __init__(self, settings: ConnectionSettings, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        """The settings in use (``cluster`` is ``True``; the endpoint is the seed node)."""
+
+
+RedisClient: TypeAlias = "StandaloneClient | ClusterClient"
+"""What :func:`open_client` returns; ``client.settings`` are the settings it used."""
 
 # Longest wait for one round trip (a SCAN page, a pipeline of a few thousand
 # commands): a stalled server or network shows up as a timeout, not a hang.
@@ -48,26 +82,6 @@ async def round_trip() -> AsyncIterator[None]:
         if not timer.expired():
             raise  # a timeout from inside (a socket's own), not ours
         raise RoundTripTimeout(ROUND_TRIP_TIMEOUT) from exc
-
-
-def settings_of(client: RedisClient) -> ConnectionSettings:
-    """Settings naming the endpoint and user a client talks to, for failure messages.
-
-    Error replies read in a pipeline are described where they are read, far
-    from the caller's settings; the client itself says where and who.
-    """
-    if isinstance(client, RedisCluster):
-        node = client.get_default_node()
-        username = client.nodes_manager.connection_kwargs.get("username")
-        return ConnectionSettings(host=node.host, port=int(node.port), username=username)
-    kwargs = client.connection_pool.connection_kwargs
-    if kwargs.get("path"):
-        return ConnectionSettings(socket=kwargs["path"], username=kwargs.get("username"))
-    return ConnectionSettings(
-        host=kwargs.get("host", DEFAULT_HOST),
-        port=int(kwargs.get("port", DEFAULT_PORT)),
-        username=kwargs.get("username"),
-    )
 
 
 async def _handshake(client: Redis) -> None:
@@ -100,14 +114,16 @@ async def _probe(client: Redis) -> bool:
     return cluster
 
 
-def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) -> RedisCluster:
+def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) -> ClusterClient:
     connection_class, kwargs = connection_class_and_kwargs(settings, read_timeout=read_timeout)
     for name in ("host", "port", "db", "retry"):
         kwargs.pop(name, None)
     extra: dict[str, Any] = {
         key: kwargs.pop(key) for key in ("ssl_context", "server_hostname") if key in kwargs
     }
-    cluster = RedisCluster(host=settings.host, port=settings.port, **kwargs)
+    cluster = ClusterClient(
+        replace(settings, cluster=True), host=settings.host, port=settings.port, **kwargs
+    )
     if connection_class is not Connection:
         # RedisCluster takes no connection_class argument; it copies one shared
         # kwargs dict into every node it discovers, and its startup node was
@@ -144,6 +160,8 @@ async def open_client(
 
     Returns:
         A connected client; the caller closes it with ``await client.aclose()``.
+        Its ``settings`` are the ones used, with ``cluster`` set to the mode
+        found (``None`` stays ``None`` only for ``single_node`` clients).
 
     Raises:
         Failure: Described in one line (unreachable, TLS, auth, permission...).
@@ -153,7 +171,8 @@ async def open_client(
             connection_class, kwargs = connection_class_and_kwargs(
                 settings, read_timeout=read_timeout
             )
-            client = Redis.from_pool(ConnectionPool(connection_class=connection_class, **kwargs))
+            pool = ConnectionPool(connection_class=connection_class, **kwargs)
+            client = StandaloneClient(settings, pool)
             try:
                 # The connect timeout bounds the whole handshake and the probe.
                 async with asyncio.timeout(settings.connect_timeout):
@@ -166,6 +185,7 @@ async def open_client(
                 await client.aclose()
                 raise
             if not cluster or settings.socket:
+                client.settings = replace(settings, cluster=False)
                 return client
             await client.aclose()
             if settings.db:

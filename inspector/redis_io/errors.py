@@ -20,7 +20,7 @@ from redis import exceptions as rexc
 from inspector.exits import ExitCode
 from inspector.redis_io.settings import ConnectionSettings, SettingsError
 
-__all__ = ["ExitCode", "Failure", "Problem", "RoundTripTimeout", "describe_failure"]
+__all__ = ["Failure", "Problem", "RoundTripTimeout", "describe_failure"]
 
 _E = TypeVar("_E", bound=BaseException)
 

@@ -58,6 +58,7 @@ from inspector.core.source import (
     SourceItem,
 )
 from inspector.core.spring import KeyKind, classify_key, normalize_namespace
+from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient, open_client, round_trip
 from inspector.redis_io.discovery import (
     ScanProgress,
@@ -67,7 +68,7 @@ from inspector.redis_io.discovery import (
     scan_keys,
     session_candidates,
 )
-from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.pipeline import check_replies, run_pipeline
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 

@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ResponseError
 
-from inspector.redis_io.client import RedisClient, round_trip, settings_of
+from inspector.redis_io.client import RedisClient, round_trip
 from inspector.redis_io.errors import describe_failure
 
 __all__ = ["check_replies", "is_wrongtype", "pack_command", "run_pipeline"]
@@ -137,4 +137,4 @@ def check_replies(
         if not isinstance(reply, ResponseError):
             raise reply
         name = command[0].decode("ascii", "replace").upper()
-        raise describe_failure(reply, settings_of(client), command=name) from reply
+        raise describe_failure(reply, client.settings, command=name) from reply

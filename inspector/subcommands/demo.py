@@ -1,194 +1,102 @@
-"""`session-inspector demo`: the article's whole picture on one machine, no Redis needed.
+"""`session-inspector demo`: the sample app's demo deployment with the TUI in front.
 
-It starts an embedded Redis (fakeredis' TCP server on a free loopback port, or
-a real server with ``--redis URL``), two sample-app instances named
-``container-1`` and ``container-2`` on free ports, and a traffic simulator:
-virtual users, each with its own cookie, pressing "Shared Session" with group 1
-or 2 (path routing as the article's ALB does: ``/1`` to container-1, ``/2`` to
-container-2). Then the TUI opens on that Redis. Quitting the TUI stops
-everything the demo started; nothing is left running or listening.
+The deployment itself (embedded Redis, two containers, simulated users) is
+:mod:`inspector.sample_app.demo`; this module picks its Redis from the
+arguments and opens the TUI on it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-import contextlib
-import random
+import argparse
 import sys
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from inspector.redis_io.settings import ConnectionSettings
+from inspector.redis_io.settings import (
+    ConnectionFlags,
+    ConnectionSettings,
+    SettingsError,
+    parse_url,
+    resolve_settings,
+)
+from inspector.subcommands.command import Subparsers, add_command
+from inspector.subcommands.options import (
+    checked,
+    connection_flags,
+    per_second,
+    positive_int,
+    settings_from_args,
+)
 
-__all__ = ["SESSION_ID", "DemoOptions", "embedded_redis", "run_demo", "running_demo"]
+if TYPE_CHECKING:
+    from inspector.sample_app.demo import DemoOptions
 
-SESSION_ID = "e1237df7-5646-4382-aa12-41435ed09dc7"
-"""The session seeded into the embedded Redis before any traffic (the article's id)."""
+__all__ = ["demo_settings", "register", "run", "run_demo"]
 
 
-async def _seed(settings: ConnectionSettings) -> None:
-    """The article's session as container-1 would have written it on its first request.
-
-    Written by the sample app's own store, so the seed has exactly the app's
-    layout: hash, shadow key, minute set and created event.
-    """
-    from inspector.redis_io.client import open_client
-    from inspector.sample_app.store import (
-        SAMPLE_ATTRIBUTE,
-        SpringSessionStore,
-        sample_session_json,
+def register(subparsers: Subparsers) -> None:
+    """Add the ``demo`` subcommand."""
+    parser = add_command(
+        subparsers,
+        "demo",
+        run=run,
+        resolve=demo_settings,
+        help="embedded demo: needs no Redis server",
+        description="Starts an embedded Redis, two sample-app containers and simulated users, "
+        "then the TUI. Quitting stops everything. With --redis URL or connection options "
+        "before `demo` (session-inspector -h HOST demo), the demo uses that server instead.",
+    )
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="use this Redis (redis://, rediss://) instead of the embedded one; "
+        "or give connection options before `demo`",
+    )
+    parser.add_argument(
+        "--users",
+        metavar="N",
+        type=positive_int,
+        default=6,
+        help="simulated users, each with its own session (default 6)",
+    )
+    parser.add_argument(
+        "--rate",
+        metavar="PER_SECOND",
+        type=per_second,
+        default=3.0,
+        help="requests per second, all users together (default 3)",
     )
 
-    client = await open_client(settings)
-    try:
-        store = SpringSessionStore(client)
-        session = store.create(session_id=SESSION_ID)
-        session.set_attribute(
-            SAMPLE_ATTRIBUTE, sample_session_json("container-1", session.last_accessed_time)
-        )
-        await store.save(session)
-    finally:
-        await client.aclose()
+
+def demo_settings(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings | None:
+    """The server the demo uses, or ``None`` for its embedded Redis.
+
+    Raises:
+        SettingsError: ``--redis`` is malformed, or given with connection options.
+    """
+    options_given = ns.askpass or connection_flags(ns) != ConnectionFlags()
+    if ns.redis is not None:
+        if options_given:
+            raise SettingsError(
+                "demo: give either --redis URL or connection options (-h, -p, -u...), not both"
+            )
+        # Parsed first so that errors name --redis; resolve_settings says -u.
+        parse_url(ns.redis, "--redis")
+        return checked(resolve_settings(ConnectionFlags(url=ns.redis), {}), ns, typed_url=ns.redis)
+    if options_given:
+        # `session-inspector -h myhost demo`: the demo on that server, reached
+        # exactly as every other command would reach it.
+        return settings_from_args(ns, env)
+    # The embedded Redis: an endpoint in the environment (REDISCLUSTERENDPOINT
+    # on an ECS host) is not a request to leave it.
+    return None
 
 
-@contextlib.contextmanager
-def embedded_redis() -> Iterator[ConnectionSettings]:
-    """Run fakeredis' TCP server on a free loopback port, seeded; stop it on exit."""
-    from fakeredis import TcpFakeServer
+def run(ns: argparse.Namespace, settings: ConnectionSettings | None) -> int:
+    """Run the parsed ``demo`` subcommand."""
+    from inspector.sample_app.demo import DemoOptions
 
-    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-    port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, name="fakeredis", daemon=True)
-    thread.start()
-    try:
-        settings = ConnectionSettings(host="127.0.0.1", port=port, source="embedded fakeredis")
-        # A loop of its own in a thread of its own: the caller may already be
-        # running one (the TUI tests are), and asyncio.run refuses to nest.
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="demo-seed") as pool:
-            pool.submit(lambda: asyncio.run(_seed(settings))).result()
-        yield settings
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@dataclass(slots=True)
-class DemoOptions:
-    """How much traffic, and where the sessions live."""
-
-    redis: ConnectionSettings | None = None
-    """A real server to use instead of the embedded one (``--redis URL``)."""
-    users: int = 6
-    """Virtual users, each with its own cookie (its own session)."""
-    rate: float = 3.0
-    """Requests per second, all users together."""
-    invalidate_share: float = 0.03
-    """Share of requests that press "Invalidate Session" (new sessions keep coming)."""
-
-
-@dataclass(slots=True)
-class RunningDemo:
-    """What the demo started: where Redis and the two containers are."""
-
-    redis: ConnectionSettings
-    urls: dict[str, str] = field(default_factory=dict)
-    requests: int = 0
-
-    def banner(self) -> str:
-        """The two app URLs, for people who want to click along in a browser."""
-        return "\n".join(f"{name}: {url}/index.html" for name, url in self.urls.items())
-
-
-class _Background:
-    """An event loop in a thread running the two apps and the traffic."""
-
-    def __init__(self, demo: RunningDemo, options: DemoOptions) -> None:
-        self.demo = demo
-        self.options = options
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="demo", daemon=True)
-        self.runners: list[object] = []
-        self.traffic: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=30)
-        self.loop.close()
-
-    async def _start(self) -> None:
-        from aiohttp import web
-
-        from inspector.sample_app.app import create_app
-        from inspector.sample_app.settings import SampleAppSettings
-
-        for name in ("container-1", "container-2"):
-            settings = SampleAppSettings(redis=self.demo.redis, name=name, bind="127.0.0.1", port=0)
-            runner = web.AppRunner(create_app(settings), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            port = runner.addresses[0][1]
-            self.demo.urls[name] = f"http://127.0.0.1:{port}"
-            self.runners.append(runner)
-        self.traffic = asyncio.create_task(self._traffic())
-
-    async def _stop(self) -> None:
-        if self.traffic is not None:
-            self.traffic.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.traffic
-        for runner in self.runners:
-            await runner.cleanup()  # type: ignore[attr-defined]
-
-    async def _traffic(self) -> None:
-        await asyncio.gather(*(self._user(i) for i in range(self.options.users)))
-
-    async def _user(self, index: int) -> None:
-        from aiohttp import ClientError, ClientSession, ClientTimeout, CookieJar
-
-        rng = random.Random(index)  # noqa: S311 - simulated users, not security
-        # unsafe=True: cookies for an IP host (127.0.0.1), shared by both ports
-        # as a browser shares them behind one load balancer name.
-        jar = CookieJar(unsafe=True)
-        per_user = self.options.rate / max(1, self.options.users)
-        urls = self.demo.urls
-        async with ClientSession(cookie_jar=jar, timeout=ClientTimeout(total=5)) as http:
-            await asyncio.sleep(rng.random())  # users do not all start at once
-            while True:
-                group = rng.choice((1, 2))
-                base = urls[f"container-{group}"]
-                path = (
-                    "/invalidateSession"
-                    if rng.random() < self.options.invalidate_share
-                    else f"/{group}"
-                )
-                with contextlib.suppress(ClientError, TimeoutError):
-                    async with http.get(base + path) as response:
-                        await response.read()
-                    self.demo.requests += 1
-                await asyncio.sleep(rng.expovariate(per_user) if per_user > 0 else 1.0)
-
-
-@contextlib.contextmanager
-def running_demo(options: DemoOptions) -> Iterator[RunningDemo]:
-    """Start Redis (or use the given one), the two apps and the traffic; stop them on exit."""
-    with contextlib.ExitStack() as stack:
-        settings = options.redis or stack.enter_context(embedded_redis())
-        demo = RunningDemo(redis=settings)
-        background = _Background(demo, options)
-        # Registered first: a failed start still stops what it had started.
-        stack.callback(background.stop)
-        background.start()
-        yield demo
+    return run_demo(DemoOptions(redis=settings, users=ns.users, rate=ns.rate))
 
 
 def _check_reachable(settings: ConnectionSettings) -> int:
@@ -205,6 +113,7 @@ def _check_reachable(settings: ConnectionSettings) -> int:
 
 def run_demo(options: DemoOptions | None = None) -> int:
     """Run the demo with the TUI in front; returns the TUI's exit code."""
+    from inspector.sample_app.demo import DemoOptions, running_demo
     from inspector.tui.app import InspectorApp
 
     options = options or DemoOptions()

@@ -1,26 +1,53 @@
 """Every ending of a subcommand becomes an exit code; failures print one line.
 
-The one place that maps what a command can end with (a :class:`Failure`, a
-closed stdout, Ctrl-C, anything unexpected) to the README's exit codes.
-``inspector.cli`` wraps every subcommand in :func:`exit_code_of`; async
-subcommands use :func:`run_to_exit_code`.
+The one place that maps what a command can end with (a usage error in its
+settings, a :class:`~inspector.redis_io.errors.Failure`, a closed stdout,
+Ctrl-C, anything unexpected) to the README's exit codes. ``inspector.cli``
+runs every subcommand through :func:`run_command`; async work inside a
+subcommand uses :func:`run_to_exit_code` to name what it was doing.
+
+Importing this module loads no redis-py: failures are described (which needs
+it) only when one happened.
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
 import os
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from inspector.exits import PROG
-from inspector.redis_io.errors import ExitCode, Failure, Problem, describe_failure
-from inspector.redis_io.settings import ConnectionSettings
+from inspector.exits import PROG, ExitCode
+from inspector.redis_io.settings import ConnectionSettings, SettingsError
 
-__all__ = ["exit_code_of", "run_to_exit_code"]
+if TYPE_CHECKING:
+    from inspector.redis_io.errors import Failure
+    from inspector.subcommands.command import Command
+
+__all__ = ["exit_code_of", "run_command", "run_to_exit_code"]
+
+S = TypeVar("S")
 
 DEBUG_HINT = " (SESSION_INSPECTOR_DEBUG=1 shows the traceback)"
+
+
+def run_command(command: Command[S], ns: argparse.Namespace, env: Mapping[str, str]) -> int:
+    """Resolve a subcommand's settings, run it, and return its exit code however it ends.
+
+    A settings error (a malformed URL, a missing certificate) is a usage error:
+    one line, exit 2, before anything touches the network. Ctrl-C or Ctrl-D at
+    the ``--askpass`` prompt gives 130.
+    """
+    try:
+        settings = command.resolve(ns, env)
+    except SettingsError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return int(ExitCode.USAGE)
+    except (KeyboardInterrupt, EOFError):
+        return int(ExitCode.INTERRUPTED)
+    server = settings if isinstance(settings, ConnectionSettings) else None
+    return exit_code_of(lambda: command.run(ns, settings), server)
 
 
 def _silence_stdout() -> None:
@@ -32,6 +59,8 @@ def _silence_stdout() -> None:
 
 
 def _explain(exc: Exception, settings: ConnectionSettings | None, command: str | None) -> Failure:
+    from inspector.redis_io.errors import Failure, Problem, describe_failure
+
     if settings is None:
         # Offline work (decode, the embedded demo's own server): there is no
         # endpoint to blame, so the exception speaks for itself.
@@ -63,15 +92,21 @@ def exit_code_of(
         # final flush, outside any handler: flush while the handlers below apply.
         sys.stdout.flush()
         return code
-    except Failure as failure:
-        sys.stderr.write(f"{PROG}: {failure.message}\n")
-        return int(failure.exit_code)
     except BrokenPipeError:
         _silence_stdout()
         return int(ExitCode.OK)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
+    except SettingsError as exc:  # a setting found wrong late (a REPL `connect`)
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return int(ExitCode.USAGE)
     except Exception as exc:
+        # Imported only now: a Failure comes from redis_io, which is loaded by then.
+        from inspector.redis_io.errors import Failure, Problem
+
+        if isinstance(exc, Failure):
+            sys.stderr.write(f"{PROG}: {exc.message}\n")
+            return int(exc.exit_code)
         if os.environ.get("SESSION_INSPECTOR_DEBUG"):
             raise
         described = _explain(exc, settings, command)
@@ -88,4 +123,6 @@ def run_to_exit_code(
     command: str | None = None,
 ) -> int:
     """Run ``main()`` in a fresh event loop; its endings as in :func:`exit_code_of`."""
+    import asyncio
+
     return exit_code_of(lambda: asyncio.run(main()), settings, command=command)

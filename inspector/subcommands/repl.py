@@ -1,23 +1,31 @@
-"""The interactive `cli` REPL: redis-cli's prompt, history and Tab completion."""
+"""The interactive `cli` REPL: redis-cli's prompt, history and Tab completion.
+
+The console itself (history rules, ``connect``, the server's command names,
+how replies print) is :mod:`inspector.redis_io.console_session`, shared with
+the TUI's Console tab; this module is readline and the terminal around it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import sys
 import time
-from pathlib import Path
 
-from inspector.redis_io.errors import ExitCode, Failure
-from inspector.redis_io.redis_cli import COMMAND_NAMES, split_args
-from inspector.redis_io.runner import CommandRunner, Redirect
-from inspector.redis_io.settings import ConnectionSettings, with_endpoint
-from inspector.subcommands.cli import execute_and_print
+from inspector.exits import ExitCode
+from inspector.redis_io.console_session import (
+    ConsoleCommand,
+    ConsoleSession,
+    HistoryFile,
+    console_command,
+    execute_and_print,
+)
+from inspector.redis_io.errors import Failure
+from inspector.redis_io.redis_cli import split_args
+from inspector.redis_io.runner import Redirect
+from inspector.redis_io.settings import ConnectionSettings
 
-__all__ = ["Repl", "history_path", "is_secret"]
+__all__ = ["HELP", "Repl"]
 
-HISTORY_LENGTH = 1000
 HELP = """\
 session-inspector cli: type Redis commands as in redis-cli; replies print as redis-cli prints them.
   quit | exit          leave (Ctrl-D too)
@@ -27,48 +35,25 @@ session-inspector cli: type Redis commands as in redis-cli; replies print as red
 """
 
 
-def history_path() -> Path:
-    """Where the REPL keeps its history (``SESSION_INSPECTOR_HISTFILE`` overrides)."""
-    configured = os.environ.get("SESSION_INSPECTOR_HISTFILE")
-    if configured:
-        return Path(configured).expanduser()
-    return Path.home() / ".session_inspector_history"
-
-
-def is_secret(args: list[bytes]) -> bool:
-    """Whether a command carries a password and must stay out of the history file."""
-    if not args:
-        return False
-    name = args[0].lower()
-    sub = args[1].lower() if len(args) > 1 else b""
-    return (
-        name in (b"auth", b"migrate")
-        or (name == b"hello" and b"auth" in (a.lower() for a in args))
-        or (name == b"acl" and sub == b"setuser")
-        or (
-            name == b"config"
-            and sub == b"set"
-            and any(a.lower() in (b"requirepass", b"masterauth") for a in args[2:])
-        )
-    )
-
-
 class Repl:
-    """Read-eval-print loop on top of :class:`CommandRunner`.
+    """Read-eval-print loop on top of a :class:`ConsoleSession`.
 
-    Only for a terminal: ``run_cli`` sends piped stdin down the pipe-mode path,
-    so the prompt, history, completion and timings here are always on.
+    Only for a terminal: the `cli` subcommand sends piped stdin down the
+    pipe-mode path, so the prompt, history, completion and timings here are
+    always on.
+
+    Args:
+        settings: Where to connect first.
+        raw: Print replies as ``redis-cli --raw`` does.
+        history: Where commands are remembered (default: the user's history file).
     """
 
-    def __init__(self, settings: ConnectionSettings, *, raw: bool) -> None:
-        self.settings = settings
+    def __init__(
+        self, settings: ConnectionSettings, *, raw: bool, history: HistoryFile | None = None
+    ) -> None:
         self.raw = raw
-        self.runner = self._runner(settings)
-        self.connected = False
-        self.names: list[str] = list(COMMAND_NAMES)
-
-    def _runner(self, settings: ConnectionSettings) -> CommandRunner:
-        return CommandRunner(settings, on_redirect=self._redirected)
+        self.session = ConsoleSession(settings, on_redirect=self._redirected)
+        self.history = history if history is not None else HistoryFile.default()
 
     def _redirected(self, redirect: Redirect) -> None:
         print(f"-> Redirected to slot [{redirect.slot}] located at {redirect.host}:{redirect.port}")
@@ -76,16 +61,21 @@ class Repl:
     @property
     def prompt(self) -> str:
         """redis-cli's prompt: ``host:port[db]> ``, or ``not connected> ``."""
-        return self.runner.settings.prompt if self.connected else "not connected> "
+        return self.session.prompt
 
     def _setup_readline(self) -> None:
+        entries = self.history.load()
+        if self.history.problem:
+            print(f"Note: {self.history.problem}", file=sys.stderr)
         try:
             import readline
         except ImportError:  # pragma: no cover - every Linux Python has it
             return
-        with contextlib.suppress(OSError):
-            readline.read_history_file(history_path())
-        readline.set_history_length(HISTORY_LENGTH)
+        # readline only shows and edits the history; the file is ours, so
+        # secrets and permissions follow our rules, not readline's.
+        readline.clear_history()
+        for entry in entries:
+            readline.add_history(entry)
         readline.set_completer_delims(" \t")
         readline.set_completer(self._complete)
         readline.parse_and_bind("tab: complete")
@@ -97,48 +87,28 @@ class Repl:
         if readline.get_line_buffer()[: readline.get_begidx()].strip():
             return None  # only the command name is completed
         upper = text.upper()
-        matches = [name for name in self.names if name.startswith(upper)]
+        matches = [name for name in self.session.names if name.startswith(upper)]
         if text and text == text.lower():
             matches = [name.lower() for name in matches]
         return matches[state] if state < len(matches) else None
 
     def _remember(self, line: str, args: list[bytes]) -> None:
-        if is_secret(args):
+        before = list(self.history.entries[-1:])
+        if not self.history.add(line, args):
             return
-        import readline
-
+        if before == [line]:
+            return  # a repeat: readline already shows it last
+        try:
+            import readline
+        except ImportError:  # pragma: no cover
+            return
         readline.add_history(line)
-        try:
-            path = history_path()
-            path.touch(mode=0o600, exist_ok=True)
-            readline.append_history_file(1, path)
-            readline.set_history_length(HISTORY_LENGTH)
-        except OSError:
-            pass  # read-only home (a container): keep the history in memory
-
-    async def _connect(self) -> None:
-        await self.runner.aclose()
-        self.connected = False
-        await self.runner.connect()
-        self.connected = True
-        await self._learn_command_names()
-
-    async def _learn_command_names(self) -> None:
-        # Module commands (JSON.GET...) join the completion list; servers older
-        # than 7.0 or ACL users without COMMAND keep the built-in list.
-        try:
-            reply = await self.runner.execute([b"COMMAND", b"LIST"])
-        except Failure:
-            return
-        if isinstance(reply, list):
-            learned = {n.decode("utf-8", "replace").upper() for n in reply if isinstance(n, bytes)}
-            self.names = sorted(set(self.names) | learned)
 
     def run(self) -> int:
         """Run until ``quit``, Ctrl-D or Ctrl-C at the prompt; returns the exit code."""
         with asyncio.Runner() as loop:
             try:
-                loop.run(self._connect())
+                loop.run(self.session.connect())
             except Failure as failure:
                 # redis-cli starts anyway and shows "not connected>"; do the same,
                 # after saying why.
@@ -147,7 +117,7 @@ class Repl:
             try:
                 return self._loop(loop)
             finally:
-                loop.run(self.runner.aclose())
+                loop.run(self.session.aclose())
 
     def _loop(self, loop: asyncio.Runner) -> int:
         out = sys.stdout.buffer
@@ -166,25 +136,24 @@ class Repl:
             if not args:
                 continue
             self._remember(line, args)
-            name = args[0].lower()
-            if name in (b"quit", b"exit"):
-                return int(ExitCode.OK)
-            if name in (b"help", b"?"):
-                print(HELP, end="")
-                continue
-            if name == b"clear" and len(args) == 1:
-                print("\x1b[H\x1b[2J", end="", flush=True)
-                continue
-            if name == b"connect" and len(args) == 3:
-                self._switch(loop, args[1].decode(), args[2].decode())
+            local = console_command(args)
+            if local is not None:
+                if local.kind is ConsoleCommand.QUIT:
+                    return int(ExitCode.OK)
+                if local.kind is ConsoleCommand.HELP:
+                    print(HELP, end="")
+                elif local.kind is ConsoleCommand.CLEAR:
+                    print("\x1b[H\x1b[2J", end="", flush=True)
+                else:
+                    self._switch(loop, local.host, local.port)
                 continue
             started = time.monotonic()
             try:
-                if not self.connected:
-                    loop.run(self._connect())
-                loop.run(execute_and_print(self.runner, args, out, raw=self.raw))
+                if not self.session.connected:
+                    loop.run(self.session.connect())
+                loop.run(execute_and_print(self.session.runner, args, out, raw=self.raw))
             except Failure as failure:
-                self.connected = False
+                self.session.connected = False
                 print(f"Error: {failure.message}", file=sys.stderr)
                 continue
             except KeyboardInterrupt:
@@ -192,8 +161,6 @@ class Repl:
                 # its connection is dropped and re-opened on the next command.
                 print()
                 continue
-            if name == b"select" and self.connected:
-                self.settings = self.runner.settings
             elapsed = time.monotonic() - started
             if not self.raw and elapsed >= 0.5:
                 print(f"({elapsed:.2f}s)")
@@ -204,10 +171,7 @@ class Repl:
         except ValueError:
             print(f"Invalid port: {port_text}")
             return
-        loop.run(self.runner.aclose())
-        self.settings = with_endpoint(self.settings, host, port)
-        self.runner = self._runner(self.settings)
         try:
-            loop.run(self._connect())
+            loop.run(self.session.switch(host, port))
         except Failure as failure:
             print(f"Could not connect: {failure.message}", file=sys.stderr)

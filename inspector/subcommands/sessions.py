@@ -1,49 +1,109 @@
-"""`ls`, `show`, `decode` and `stats`: sessions from the command line.
+"""`ls`, `show` and `stats`: sessions from the command line.
 
 Output contract (README "Session commands"): ``--json`` prints JSON Lines for
-``ls`` and one object for ``show``/``decode``/``stats``; human output escapes
-every control character, so a hostile value cannot restyle the terminal.
+``ls`` and one object for ``show``/``stats``; human output escapes every
+control character, so a hostile value cannot restyle the terminal.
+
+Decoders, renderers and redis-py are imported when a command runs, not when
+the parser is built.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-import orjson
-
-from inspector.core.decoders import decode_value
-from inspector.core.render import format_time, render_decoded, render_session, safe_text
-from inspector.core.session import HostField, Session, ceil_seconds
 from inspector.core.spring import DEFAULT_NAMESPACE, session_id_from_input
-from inspector.core.values import JsonValue
-from inspector.exits import PROG
-from inspector.redis_io.errors import ExitCode
-from inspector.redis_io.redis_cli import split_args
+from inspector.exits import PROG, ExitCode
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.command import Subparsers, add_command
+from inspector.subcommands.options import (
+    add_host_field,
+    add_json,
+    add_namespace,
+    host_field_of,
+    positive_int,
+)
 from inspector.subcommands.outcome import run_to_exit_code
 
 if TYPE_CHECKING:
+    from inspector.core.session import HostField, Session
+    from inspector.core.values import JsonValue
     from inspector.redis_io.client import RedisClient
 
-__all__ = ["SessionOptions", "run_decode", "run_ls", "run_show", "run_stats"]
+__all__ = [
+    "SessionOptions",
+    "add_session_options",
+    "register",
+    "run_ls",
+    "run_show",
+    "run_stats",
+    "session_options",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class SessionOptions:
-    """Options shared by the session commands."""
+    """Options shared by the session commands (and ``watch``)."""
 
     namespace: str | None = None
     host_field: HostField | None = None
     json: bool = False
 
 
+def add_session_options(parser: argparse.ArgumentParser, *, json_help: str) -> None:
+    """``--json``, ``--namespace`` and ``--host-field``: read with :func:`session_options`."""
+    add_json(parser, help=json_help)
+    add_namespace(parser)
+    add_host_field(parser)
+
+
+def session_options(ns: argparse.Namespace) -> SessionOptions:
+    """The options :func:`add_session_options` added, as parsed."""
+    return SessionOptions(namespace=ns.namespace, host_field=host_field_of(ns), json=ns.json)
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add ``ls``, ``show`` and ``stats``."""
+    ls = add_command(subparsers, "ls", run=_run_ls, help="list sessions as they are found")
+    ls.add_argument("--limit", metavar="N", type=positive_int, help="stop after N sessions")
+    add_session_options(ls, json_help="JSON Lines: one object per session")
+
+    show = add_command(
+        subparsers, "show", run=_run_show, help="one session, every attribute decoded"
+    )
+    show.add_argument("session", metavar="ID", help="session id, SESSION cookie value or key")
+    add_session_options(show, json_help="one JSON object, attributes included")
+
+    stats = add_command(
+        subparsers,
+        "stats",
+        run=_run_stats,
+        help="sessions by state, host, namespace; principals; sizes",
+    )
+    add_session_options(stats, json_help="one JSON object")
+
+
+def _run_ls(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    return run_ls(settings, session_options(ns), limit=ns.limit)
+
+
+def _run_show(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    return run_show(settings, session_options(ns), ns.session)
+
+
+def _run_stats(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    return run_stats(settings, session_options(ns))
+
+
 def _write_json(out: BinaryIO, value: JsonValue, *, indent: bool = False) -> None:
+    import orjson
+
     option = orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent else 0)
     out.write(orjson.dumps(value, option=option))
 
@@ -63,6 +123,9 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
 
 
 def _ls_line(session: Session, tz: dt.tzinfo | None) -> str:
+    from inspector.core.render import format_time, safe_text
+    from inspector.core.session import ceil_seconds
+
     ttl = session.raw.hash_ttl_ms
     ttl_text = "-" if ttl < 0 else f"{ceil_seconds(ttl)}s"
     last = format_time(session.last_accessed_time, tz)[:19]
@@ -112,6 +175,7 @@ def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int 
 
 def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref: str) -> int:
     """Show one session by id, cookie value or key; exit 1 when it does not exist."""
+    from inspector.core.render import render_session, safe_text
     from inspector.redis_io.discovery import find_session
 
     session_id = session_id_from_input(session_ref)
@@ -139,41 +203,6 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
         return int(ExitCode.OK)
 
     return _run(settings, work)
-
-
-def read_value(source: str | None, *, encoding: str) -> bytes:
-    """Read a raw value from a file or stdin: as bytes, hex, or redis-cli's quoted text.
-
-    Raises:
-        ValueError: The hex or quoted text is malformed.
-        OSError: The file cannot be read.
-    """
-    data = sys.stdin.buffer.read() if source in (None, "-") else Path(source).read_bytes()
-    if encoding == "hex":
-        return bytes.fromhex("".join(data.decode("ascii").split()))
-    if encoding == "redis-cli":
-        text = data.strip()
-        args = split_args(text)
-        if args is None or len(args) != 1:
-            raise ValueError('expected one redis-cli quoted value, like "\\xac\\xed\\x00\\x05..."')
-        return args[0]
-    return data
-
-
-def run_decode(source: str | None, *, json: bool, encoding: str) -> int:
-    """Decode one value offline (a dump, a paste) and print it."""
-    try:
-        data = read_value(source, encoding=encoding)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        sys.stderr.write(f"{PROG}: cannot read {source or 'stdin'}: {exc}\n")
-        return int(ExitCode.USAGE)
-    decoded = decode_value(data)
-    out = sys.stdout.buffer
-    if json:
-        _write_json(out, decoded.to_json(), indent=True)
-    else:
-        out.write("\n".join(render_decoded(decoded)).encode("utf-8", "replace") + b"\n")
-    return int(ExitCode.OK)
 
 
 def _top(counter: Counter[str], n: int = 10) -> list[JsonValue]:
@@ -251,6 +280,8 @@ def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
 
 
 def _stats_text(report: dict[str, JsonValue]) -> str:
+    from inspector.core.render import safe_text
+
     lines = [f"{report['sessions']} sessions ({report['keysScanned']} keys scanned)"]
     for title, key in (
         ("by state", "byState"),

@@ -34,8 +34,9 @@ from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.render import safe_text
 from inspector.core.session import HostField, Session
 from inspector.core.source import FeedNotice, NoticeKind, ScanProgressed, SessionsRead
+from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient, open_client
-from inspector.redis_io.errors import ExitCode, Failure, Problem
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings

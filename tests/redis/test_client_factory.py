@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
+from inspector.exits import ExitCode
 from inspector.redis_io.client import open_client
-from inspector.redis_io.errors import ExitCode, Failure, Problem
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings, TLSSettings
 from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer, TLSFiles

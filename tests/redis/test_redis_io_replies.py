@@ -14,9 +14,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from inspector.exits import ExitCode
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import find_session, read_raw_sessions
-from inspector.redis_io.errors import ExitCode, Failure, Problem
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.pipeline import run_pipeline
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.writes import delete_session

@@ -10,8 +10,9 @@ import pytest
 import redis
 from redis import exceptions as rexc
 
+from inspector.exits import ExitCode
 from inspector.redis_io.client import open_client
-from inspector.redis_io.errors import ExitCode, Problem, describe_failure
+from inspector.redis_io.errors import Problem, describe_failure
 from inspector.redis_io.redis_cli import ErrorReply
 from inspector.redis_io.runner import CommandRunner, parse_redirect
 from inspector.redis_io.server import server_summary

@@ -16,8 +16,8 @@ import redis
 
 from inspector.core.spring import expiration_bucket
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.demo import SESSION_ID, DemoOptions, embedded_redis, running_demo
 from inspector.sample_app.store import sample_session_json
-from inspector.subcommands.demo import SESSION_ID, DemoOptions, embedded_redis, running_demo
 from tests.harness import RedisServer
 from tests.tmux import Tmux
 

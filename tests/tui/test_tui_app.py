@@ -31,8 +31,8 @@ from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.server import ServerSummary, server_summary
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.demo import SESSION_ID, embedded_redis
 from inspector.sample_app.store import sample_session_json
-from inspector.subcommands.demo import SESSION_ID, embedded_redis
 from inspector.tui.app import InspectorApp
 from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.server import ServerPane

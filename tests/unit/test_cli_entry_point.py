@@ -11,17 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector import cli, exits
-from inspector.redis_io.errors import ExitCode
+from inspector import cli
+from inspector.sample_app.demo import DemoOptions
 from inspector.subcommands import demo
-from inspector.subcommands.demo import DemoOptions
-
-
-def test_one_set_of_exit_codes() -> None:
-    # inspector.exits exists so that inspector.cli need not import redis-py for
-    # them; the failure descriptions use the very same enum.
-    assert ExitCode is exits.ExitCode
-
 
 # ---------------------------------------------------------------- demo: which Redis
 

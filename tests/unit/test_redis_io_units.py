@@ -8,10 +8,11 @@ from collections import Counter
 import pytest
 
 from inspector.core.spring import KeyKind
+from inspector.exits import ExitCode
 from inspector.redis_io import client as client_module
 from inspector.redis_io.client import round_trip
 from inspector.redis_io.discovery import Inventory, session_candidates
-from inspector.redis_io.errors import ExitCode, Problem, RoundTripTimeout, describe_failure
+from inspector.redis_io.errors import Problem, RoundTripTimeout, describe_failure
 from inspector.redis_io.info import cluster_probe
 from inspector.redis_io.redis_cli import ErrorReply
 from inspector.redis_io.runner import CommandRunner

@@ -28,8 +28,9 @@ from inspector.core.render import safe_text, session_summary
 from inspector.core.session import HostField, Session
 from inspector.core.spring import ATTRIBUTE_PREFIX
 from inspector.core.values import Decoded, ValueFormat
+from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient
-from inspector.redis_io.errors import ExitCode, Failure, describe_failure
+from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.widgets.raw_view import RawView

@@ -33,11 +33,11 @@ from textual.widgets import Input, Label, Log
 from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
+from inspector.redis_io.console_session import is_secret
 from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.redis_cli import COMMAND_NAMES, ErrorReply, Reply, format_reply, split_args
 from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner, Redirect
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
-from inspector.subcommands.repl import is_secret
 
 __all__ = [
     "FLUSH_INTERVAL",

@@ -1,69 +1,62 @@
 """`session-inspector cli`: redis-cli's one-shot mode, pipe mode and REPL.
 
 Output is byte for byte what redis-cli 7 prints: formatted on a terminal or
-with ``--no-raw``, raw when piped or with ``--raw``.
+with ``--no-raw``, raw when piped or with ``--raw``. (The module is not named
+``cli``: :mod:`inspector.cli` is the whole command line.)
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import BinaryIO
 
-from inspector.redis_io.errors import ExitCode
-from inspector.redis_io.redis_cli import ErrorReply, format_reply, split_args
-from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner
+from inspector.exits import ExitCode
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.command import Subparsers, add_command
 from inspector.subcommands.outcome import run_to_exit_code
 
-__all__ = ["execute_and_print", "run_cli"]
-
-SUBSCRIBE_BANNER = b"Reading messages... (press Ctrl-C to quit)\n"
+__all__ = ["register", "run", "run_cli"]
 
 
-async def execute_and_print(
-    runner: CommandRunner,
-    args: Sequence[bytes],
-    out: BinaryIO,
-    *,
-    raw: bool,
-    errors: BinaryIO | None = None,
-) -> bool:
-    """Run one command, print its reply like redis-cli; stream MONITOR/SUBSCRIBE output.
+def register(subparsers: Subparsers) -> None:
+    """Add the ``cli`` subcommand."""
+    parser = add_command(
+        subparsers,
+        "cli",
+        run=run,
+        help="run one Redis command (or a REPL) and print it as redis-cli does",
+        description="redis-cli replacement: prints replies byte for byte as redis-cli does. "
+        "Without COMMAND, opens a REPL (history, Tab completion).",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--raw",
+        dest="raw",
+        action="store_const",
+        const=True,
+        help="raw output (default when stdout is not a terminal)",
+    )
+    mode.add_argument(
+        "--no-raw",
+        dest="raw",
+        action="store_const",
+        const=False,
+        help="formatted output (default on a terminal)",
+    )
+    parser.add_argument(
+        "-e",
+        dest="error_exit",
+        action="store_true",
+        help="exit with code 1 when the server replies with an error",
+    )
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="COMMAND [ARG ...]")
 
-    Args:
-        runner: Where to send the command.
-        args: The command.
-        out: Where replies go (stdout).
-        raw: redis-cli's ``--raw`` formatting instead of the formatted one.
-        errors: When given, an error reply goes there as bare text instead of
-            to ``out`` (what redis-cli does with ``-e``).
 
-    Returns:
-        Whether the server replied with an error.
-
-    Raises:
-        Failure: The connection failed.
-    """
-    streaming = args[0].lower() in STREAMING_COMMANDS
-    if streaming and args[0].lower() != b"monitor" and not raw:
-        # redis-cli prints this before it reads the subscription confirmation.
-        out.write(SUBSCRIBE_BANNER)
-    reply = await runner.execute(args)
-    failed = isinstance(reply, ErrorReply)
-    if failed and errors is not None:
-        assert isinstance(reply, ErrorReply)
-        errors.write(reply.message + b"\n")
-        errors.flush()
-        return True
-    out.write(format_reply(reply, args, raw=raw))
-    out.flush()
-    if streaming and not failed:
-        async for pushed in runner.stream():
-            out.write(format_reply(pushed, args, raw=raw))
-            out.flush()
-    return failed
+def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    """Run the parsed ``cli`` subcommand."""
+    return run_cli(settings, ns.args, raw=ns.raw, error_exit=ns.error_exit)
 
 
 def _stdin_commands() -> Iterator[list[bytes] | None]:
@@ -71,6 +64,8 @@ def _stdin_commands() -> Iterator[list[bytes] | None]:
 
     ``None`` stands for a line that does not parse (an unterminated quote).
     """
+    from inspector.redis_io.redis_cli import split_args
+
     for line in sys.stdin.buffer:
         yield split_args(line.rstrip(b"\r\n"))
 
@@ -87,6 +82,9 @@ async def _run_commands(
     Raises:
         Failure: The connection failed (``run_to_exit_code`` prints it).
     """
+    from inspector.redis_io.console_session import execute_and_print
+    from inspector.redis_io.runner import CommandRunner
+
     runner = CommandRunner(settings)
     failed = False
     try:
@@ -110,7 +108,15 @@ async def _run_commands(
 def run_cli(
     settings: ConnectionSettings, args: Sequence[str], *, raw: bool | None, error_exit: bool
 ) -> int:
-    """Entry point of the `cli` subcommand; returns the exit code."""
+    """One command from the arguments, commands piped on stdin, or the REPL on a terminal.
+
+    Args:
+        settings: Where to connect.
+        args: The command and its arguments (a leading ``--`` is dropped).
+        raw: ``--raw`` (``True``), ``--no-raw`` (``False``) or neither (raw
+            when stdout is not a terminal, as redis-cli decides).
+        error_exit: ``-e``: an error reply goes to stderr and the exit code is 1.
+    """
     if args and args[0] == "--":
         args = args[1:]
     raw_output = not sys.stdout.isatty() if raw is None else raw

@@ -1,0 +1,305 @@
+"""Arguments shared by the subcommands: each option is defined once, here.
+
+The global connection options (redis-cli's flags, given before the
+subcommand) are added by :func:`add_connection_options` and turned into
+settings by :func:`settings_from_args`; a new connection option (an SSH tunnel,
+say) goes in both. Options several subcommands take (``--poll``,
+``--namespace``, ``--host-field``, ``--json``) have one helper each.
+
+Only light modules are imported here: ``--help`` and bad flags must answer
+without loading redis-py, Textual or aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import math
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, NoReturn
+
+from inspector.core.spring import DEFAULT_NAMESPACE
+from inspector.exits import PROG, ExitCode
+from inspector.redis_io.settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    ConnectionFlags,
+    ConnectionSettings,
+    SettingsError,
+    parse_db,
+    parse_port,
+    parse_url,
+    resolve_settings,
+)
+
+if TYPE_CHECKING:
+    from inspector.core.session import HostField
+
+__all__ = [
+    "AUTH_WARNING",
+    "DEFAULT_POLL",
+    "Parser",
+    "add_connection_options",
+    "add_host_field",
+    "add_json",
+    "add_namespace",
+    "add_poll",
+    "checked",
+    "connection_flags",
+    "db_number",
+    "host_field_of",
+    "per_second",
+    "port_number",
+    "positive_int",
+    "positive_seconds",
+    "seconds",
+    "settings_from_args",
+]
+
+AUTH_WARNING = (
+    "Warning: Using a password with '-a' or '-u' option on the command line interface "
+    "may not be safe.\n"
+)
+DEFAULT_POLL = 1.0
+"""Seconds between polling passes when keyspace notifications are off."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what is wrong and where to look, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line and exit with the usage code."""
+        self.exit(ExitCode.USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
+
+
+# ---------------------------------------------------------------- argument types
+
+
+def _argument_type(check: Callable[[str, str], int]) -> Callable[[str], int]:
+    """An argparse type from a settings validator: its message, in argparse's form."""
+
+    def convert(text: str) -> int:
+        try:
+            # No source name: argparse puts "argument -p: " in front itself.
+            return check(text, "")
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+
+    return convert
+
+
+# One definition of a valid port and database number: flags are checked by the
+# same rules as URLs and environment variables.
+port_number = _argument_type(parse_port)
+db_number = _argument_type(parse_db)
+
+
+def positive_int(text: str) -> int:
+    """A whole number of 1 or more (``--limit``, ``--count``, ``--users``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds (``-t``)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+
+
+def positive_seconds(text: str) -> float:
+    """A finite number of seconds above 0 (``--poll``, ``watch --timeout``)."""
+    value = seconds(text)
+    # "nan" and "inf" parse as floats but make no sense as an interval.
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def per_second(text: str) -> float:
+    """A finite rate above 0 (``demo --rate``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate above 0 (requests per second)")
+    return value
+
+
+# ---------------------------------------------------------------- connection options
+
+
+def add_connection_options(parser: argparse.ArgumentParser) -> None:
+    """redis-cli's connection flags (and TLS), given before the subcommand."""
+    conn = parser.add_argument_group("connection (as redis-cli)")
+    conn.add_argument("-h", dest="host", metavar="HOST", help="server host (default 127.0.0.1)")
+    conn.add_argument(
+        "-p", dest="port", metavar="PORT", type=port_number, help="server port (default 6379)"
+    )
+    conn.add_argument(
+        "-s", dest="socket", metavar="SOCKET", help="Unix socket (overrides -h and -p)"
+    )
+    conn.add_argument(
+        "-a",
+        "--pass",
+        dest="password",
+        metavar="PASSWORD",
+        help="password; prefer REDISCLI_AUTH, which does not show in `ps`",
+    )
+    conn.add_argument("--askpass", action="store_true", help="read the password from the terminal")
+    conn.add_argument("--user", dest="username", metavar="USER", help="ACL user (needs a password)")
+    conn.add_argument(
+        "-u",
+        dest="url",
+        metavar="URL",
+        help="redis://[user:pass@]host[:port][/db], rediss://... (TLS) or unix:///path[?db=N]",
+    )
+    conn.add_argument("-n", dest="db", metavar="DB", type=db_number, help="database number")
+    conn.add_argument(
+        "-c",
+        dest="cluster",
+        action="store_true",
+        help="cluster mode (also detected from INFO cluster)",
+    )
+    conn.add_argument(
+        "-t",
+        "--timeout",
+        dest="connect_timeout",
+        metavar="SECONDS",
+        type=seconds,
+        help=f"connect timeout (default {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    conn.add_argument(
+        "--no-auth-warning",
+        action="store_true",
+        help="no warning when a password is given on the command line",
+    )
+    tls = parser.add_argument_group("TLS (certificates are verified unless --insecure)")
+    tls.add_argument("--tls", action="store_true", help="connect with TLS")
+    tls.add_argument("--sni", metavar="HOST", help="server name for SNI and verification")
+    tls.add_argument("--cacert", metavar="FILE", help="CA bundle to trust (default: system store)")
+    tls.add_argument("--cacertdir", metavar="DIR", help="directory of trusted CA certificates")
+    tls.add_argument("--insecure", action="store_true", help="do not verify the server certificate")
+    tls.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
+    tls.add_argument("--key", metavar="FILE", help="client private key (mutual TLS)")
+
+
+def connection_flags(ns: argparse.Namespace, password: str | None = None) -> ConnectionFlags:
+    """The connection options as given (``None`` where not given); ``password`` replaces ``-a``."""
+    return ConnectionFlags(
+        host=ns.host,
+        port=ns.port,
+        socket=ns.socket,
+        password=password if password is not None else ns.password,
+        username=ns.username,
+        url=ns.url,
+        db=ns.db,
+        tls=ns.tls,
+        ca_cert=ns.cacert,
+        ca_dir=ns.cacertdir,
+        cert=ns.cert,
+        key=ns.key,
+        sni=ns.sni,
+        insecure=ns.insecure,
+        cluster=ns.cluster,
+        connect_timeout=ns.connect_timeout,
+    )
+
+
+def checked(
+    settings: ConnectionSettings, ns: argparse.Namespace, *, typed_url: str | None
+) -> ConnectionSettings:
+    """Settings ready to use: TLS files loaded, redis-cli's warning for a typed password.
+
+    Args:
+        settings: Resolved settings.
+        ns: The parsed arguments (``-a``, ``--no-auth-warning``).
+        typed_url: The URL given on the command line, if any (``-u``, ``demo --redis``).
+
+    Raises:
+        SettingsError: A certificate or key cannot be loaded.
+    """
+    if settings.tls:
+        # Load the CA and client certificate now: a bad file is a usage error
+        # (exit 2), reported before anything touches the network.
+        from inspector.redis_io.tls import build_ssl_context
+
+        build_ssl_context(settings.tls)
+    # redis-cli warns about a password typed on the command line: -a, or a URL
+    # that carries one (redis://user@host has none: it comes from REDISCLI_AUTH).
+    typed = ns.password is not None or (
+        typed_url is not None and parse_url(typed_url).password is not None
+    )
+    if typed and not ns.no_auth_warning:
+        sys.stderr.write(AUTH_WARNING)
+    return settings
+
+
+def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionSettings:
+    """The connection settings of the global options and the environment.
+
+    What every subcommand that talks to Redis runs before it starts: asks for the
+    password with ``--askpass``, resolves flags over the environment, loads the
+    TLS files and warns about a password typed on the command line.
+
+    Raises:
+        SettingsError: A value is invalid; the message names it and the fix.
+        KeyboardInterrupt, EOFError: At the ``--askpass`` prompt.
+    """
+    password = getpass.getpass("Please input password: ") if ns.askpass else None
+    settings = resolve_settings(connection_flags(ns, password), env)
+    return checked(settings, ns, typed_url=ns.url)
+
+
+# ---------------------------------------------------------------- shared subcommand options
+
+
+def add_poll(parser: argparse.ArgumentParser) -> None:
+    """``--poll SECONDS``: the polling interval of the change feed (``ns.poll``)."""
+    parser.add_argument(
+        "--poll",
+        metavar="SECONDS",
+        type=positive_seconds,
+        default=DEFAULT_POLL,
+        help=f"polling interval when notifications are off (default {DEFAULT_POLL:g})",
+    )
+
+
+def add_namespace(parser: argparse.ArgumentParser) -> None:
+    """``--namespace NS``: only sessions of that namespace (``ns.namespace``, else ``None``)."""
+    parser.add_argument(
+        "--namespace",
+        metavar="NS",
+        help=f"only this namespace (default: every namespace found, e.g. {DEFAULT_NAMESPACE})",
+    )
+
+
+def add_host_field(parser: argparse.ArgumentParser) -> None:
+    """``--host-field ATTR.PATH``: where the container name is; read with :func:`host_field_of`."""
+    parser.add_argument(
+        "--host-field",
+        metavar="ATTR.PATH",
+        help="where the container name is, e.g. scopedTarget.sampleSession.host "
+        "(default: the first host/hostname/container/instance/server field)",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser, *, help: str) -> None:  # noqa: A002 - argparse's name
+    """``--json``, with what it prints (``ns.json``)."""
+    parser.add_argument("--json", action="store_true", help=help)
+
+
+def host_field_of(ns: argparse.Namespace) -> HostField | None:
+    """The ``--host-field`` given, parsed; ``None`` for the built-in search."""
+    if not ns.host_field:
+        return None
+    from inspector.core.session import HostField
+
+    return HostField(ns.host_field)

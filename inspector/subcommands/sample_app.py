@@ -1,0 +1,77 @@
+"""`session-inspector sample-app`: the sample web app, sessions stored exactly as Spring does.
+
+The command line calls into :mod:`inspector.sample_app`, never the reverse:
+the app package knows nothing of arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from inspector.core.spring import DEFAULT_NAMESPACE
+from inspector.redis_io.settings import ConnectionSettings
+from inspector.subcommands.command import Subparsers, add_command
+from inspector.subcommands.options import port_number
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``sample-app`` subcommand."""
+    parser = add_command(
+        subparsers,
+        "sample-app",
+        run=run,
+        help="the sample web app: sessions stored exactly as Spring Session does",
+    )
+    parser.add_argument(
+        "--port",
+        dest="http_port",
+        metavar="N",
+        type=port_number,
+        default=8080,
+        help="HTTP port (default 8080)",
+    )
+    parser.add_argument(
+        "--bind",
+        metavar="ADDR",
+        default="0.0.0.0",  # noqa: S104
+        help="address to listen on (default all)",
+    )
+    parser.add_argument(
+        "--name",
+        metavar="NAME",
+        help="container name shown and stored as the session's host "
+        "(default $HOSTNAME, else the host name)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("indexed", "spring3"),
+        default="indexed",
+        help="Spring Session 2.x indexed repository (default) or 3.x default",
+    )
+    # Not add_namespace: this is where the app writes, not a filter.
+    parser.add_argument(
+        "--namespace",
+        metavar="NS",
+        default=DEFAULT_NAMESPACE,
+        help=f"key namespace (default {DEFAULT_NAMESPACE})",
+    )
+
+
+def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
+    """Serve the app until Ctrl-C."""
+    from inspector.sample_app.app import run_sample_app
+    from inspector.sample_app.settings import SampleAppSettings, default_name
+    from inspector.sample_app.store import Layout
+
+    return run_sample_app(
+        SampleAppSettings(
+            redis=settings,
+            name=ns.name or default_name(),
+            port=ns.http_port,
+            bind=ns.bind,
+            namespace=ns.namespace,
+            layout=Layout(ns.layout),
+        )
+    )
