@@ -1,6 +1,9 @@
 """`session-inspector cli` against `redis-cli` on the same private server, same run.
 
 Measures:
+- start-up: `--help`, a bad flag and `ls --help` (no server involved: they must
+  not load redis-py, Textual or aiohttp; tests/unit/test_import_hygiene.py
+  checks what they load, this says how long they take);
 - process wall time of one command (start-up dominates: Python imports vs C);
 - formatting throughput of large replies (format_tty / format_raw), in-process;
 - one HGETALL of a 10,000-field hash, end to end, both tools.
@@ -36,8 +39,22 @@ def _process(argv: list[str]) -> Callable[[], object]:
     return lambda: subprocess.run(argv, capture_output=True, check=True)
 
 
+def _run_to_exit(argv: list[str]) -> Callable[[], object]:
+    return lambda: subprocess.run(argv, capture_output=True, check=False)
+
+
 def main() -> None:
     rows: list[tuple[str, str]] = []
+    for label, args in (
+        ("--help", ["--help"]),
+        ("ls --help", ["ls", "--help"]),
+        ("bad flag (-p x)", ["-p", "x"]),
+    ):
+        argv = [sys.executable, "-m", "inspector", *args]
+        started = _median_seconds(_run_to_exit(argv), 15)
+        rows.append((f"start-up {label}", f"{started * 1000:.1f} ms"))
+    python = _median_seconds(_process([sys.executable, "-c", "pass"]), 15)
+    rows.append(("start-up of python itself", f"{python * 1000:.1f} ms"))
     with tempfile.TemporaryDirectory() as directory:
         server = start_redis_server(Path(directory))
         try:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import Connection, ConnectionPool
 from redis.exceptions import ResponseError
 
+from inspector.core.pinned import require_members
 from inspector.redis_io.connection import connection_class_and_kwargs
 from inspector.redis_io.errors import Failure, Problem, RoundTripTimeout, describe_failure
 from inspector.redis_io.info import cluster_probe
@@ -114,6 +115,12 @@ async def _probe(client: Redis) -> bool:
     return cluster
 
 
+_MANAGER_MEMBERS = ("connection_kwargs", "startup_nodes")
+"""What :func:`_cluster_client` changes in redis-py's cluster ``NodesManager``."""
+_NODE_MEMBERS = ("connection_class", "connection_kwargs")
+"""What :func:`_cluster_client` changes in redis-py's ``ClusterNode``."""
+
+
 def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) -> ClusterClient:
     connection_class, kwargs = connection_class_and_kwargs(settings, read_timeout=read_timeout)
     for name in ("host", "port", "db", "retry"):
@@ -127,7 +134,13 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
     if connection_class is not Connection:
         # RedisCluster takes no connection_class argument; it copies one shared
         # kwargs dict into every node it discovers, and its startup node was
-        # built before we could pass ours. Put our TLS connection class in both.
+        # built before we could pass ours. Put our TLS connection class in both
+        # (attributes redis-py does not document: check they are still there,
+        # or the nodes would connect without TLS).
+        manager = cluster.nodes_manager
+        require_members(manager, _MANAGER_MEMBERS, library="redis", user=__name__)
+        for node in manager.startup_nodes.values():
+            require_members(node, _NODE_MEMBERS, library="redis", user=__name__)
         shared: dict[str, Any] = cluster.nodes_manager.connection_kwargs
         shared.update(extra)
         shared["connection_class"] = connection_class

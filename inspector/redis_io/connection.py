@@ -12,6 +12,7 @@ from redis.driver_info import DriverInfo
 from redis.retry import Retry
 
 from inspector import __version__
+from inspector.core.pinned import require_members
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.tls import build_ssl_context
 
@@ -27,6 +28,13 @@ def _driver_info() -> DriverInfo:
     # Shows up as lib-name=redis-py(redis-session-inspector_v0.1.0) in CLIENT
     # LIST, so operators can tell our connections from the application's.
     return DriverInfo().add_upstream_driver("redis-session-inspector", __version__)
+
+
+# TLSConnection works by overriding this private hook of redis-py's TCP
+# connection: were it renamed, connections would silently go out in plaintext.
+require_members(
+    Connection, ("_connection_arguments",), library="redis", user="inspector/redis_io/connection.py"
+)
 
 
 class TLSConnection(Connection):

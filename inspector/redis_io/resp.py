@@ -9,7 +9,9 @@ exact error bytes.
 
 It plugs into redis-py's own connection classes (``parser_class=``), so TLS,
 AUTH, timeouts and socket handling stay redis-py's. It subclasses redis-py's
-pure-Python RESP2 parser, a private class: pyproject pins redis below 9 for that.
+pure-Python RESP2 parser, a private class: pyproject pins redis below 9 for
+that, and the import fails with a clear message if the members it overrides
+or calls are gone (:mod:`inspector.core.pinned`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,17 @@ from redis._parsers import _AsyncRESP2Parser
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, RedisError, ResponseError
 
+from inspector.core.pinned import require_members
 from inspector.redis_io.redis_cli import ErrorReply, Reply, Status
 
-__all__ = ["TypedRESP2Parser", "error_reply"]
+__all__ = ["PARSER_MEMBERS", "TypedRESP2Parser", "error_reply"]
+
+PARSER_MEMBERS = ("read_response", "_read_response", "_readline", "_read", "_clear", "parse_error")
+"""What :class:`TypedRESP2Parser` overrides (``_read_response``, which redis-py's
+``read_response`` calls) and calls of redis-py's private ``_AsyncRESP2Parser``."""
+require_members(
+    _AsyncRESP2Parser, PARSER_MEMBERS, library="redis", user="inspector/redis_io/resp.py"
+)
 
 
 def error_reply(error: RedisError) -> ErrorReply:

@@ -6,6 +6,7 @@ import os
 import re
 import select
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from inspector.redis_io.console_session import HISTORY_ENV
 from tests.cli_run import ENDPOINT_VARIABLES
 from tests.harness import ADMIN_PASSWORD, RedisServer, free_port, key_on, key_slot
 from tests.pty_session import PtySession
@@ -163,6 +165,56 @@ def test_repl_prompt_commands_completion_history(
     assert "GET greeting" in history
     assert "hgetall nohash" in history
     assert "not-in-history" not in history
+
+
+def test_repl_history_is_private_per_user_and_keeps_no_secret(
+    redis_clean: RedisServer, tmp_path: Path
+) -> None:
+    # No override: the XDG state directory. A world-readable file with a
+    # password in it is there (copied by hand, written by an older version).
+    env = {k: v for k, v in os.environ.items() if k not in (*ENDPOINT_VARIABLES, HISTORY_ENV)}
+    env.update(TERM="xterm", HOME=str(tmp_path / "home"), XDG_STATE_HOME=str(tmp_path / "state"))
+    history = tmp_path / "state" / "session-inspector" / "history"
+    history.parent.mkdir(parents=True, mode=0o700)
+    history.write_text("GET from-last-time\nAUTH old-secret\n")
+    history.chmod(0o644)
+    port = redis_clean.port
+    prompt = f"127.0.0.1:{port}> ".encode()
+    # Each refused or harmless on the test server, so none changes it.
+    secrets = [
+        (b"AUTH typed-secret", b"(error)"),
+        (b"HELLO 3 AUTH nosuchuser hello-secret", b"(error) WRONGPASS"),
+        (b"EVAL \"return redis.call('AUTH', 'eval-secret')\" 0", b"(error)"),
+        (b"MIGRATE 127.0.0.1 1 nokey 0 100 AUTH migrate-secret", b"NOKEY"),
+        (b"ACL SETUSER nobody >acl-secret not-a-rule", b"(error)"),
+        (b"CONFIG SET requirepass", b"(error)"),  # wrong arity
+    ]
+    repl = start_repl(port, env)
+    try:
+        repl.expect(prompt)
+        # The last session's command is there; its secret is not.
+        repl.mark()
+        repl.send(b"\x1b[A\r")
+        repl.expect(b"(nil)\n" + prompt)
+        for line, reply in secrets:
+            repl.mark()
+            repl.send(line + b"\r")
+            repl.expect(reply)
+            repl.expect(prompt)
+        repl.mark()
+        repl.send(b"ECHO kept\r")
+        repl.expect(b'"kept"\n' + prompt)
+        # Up walks back past the secrets: they are not even in memory.
+        repl.mark()
+        repl.send(b"\x1b[A\x1b[A\r")
+        repl.expect(b"(nil)\n" + prompt)
+        repl.send(b"quit\r")
+        assert repl.wait() == 0
+    finally:
+        repl.close()
+    assert stat.S_IMODE(history.stat().st_mode) == 0o600
+    assert history.read_text() == "GET from-last-time\nECHO kept\nGET from-last-time\nquit\n"
+    assert not (tmp_path / "home" / ".session_inspector_history").exists()
 
 
 def test_repl_ctrl_c_stops_a_blocking_command(

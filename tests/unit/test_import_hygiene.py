@@ -1,4 +1,7 @@
-"""Layering rules checked in fresh interpreters, so earlier imports cannot hide a leak."""
+"""What each entry path loads at run time, checked in fresh interpreters so earlier
+imports cannot hide a leak. (Which module may import which is import-linter's
+job in `make lint`; this is what the contracts cannot see: what actually ends
+up loaded, through lazy imports too.)"""
 
 from __future__ import annotations
 
@@ -7,15 +10,81 @@ import sys
 
 import pytest
 
-
-def loaded_after(statement: str, *modules: str) -> list[str]:
-    code = f"import sys\n{statement}\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return out.stdout.split()
+HEAVY = ("redis", "textual", "aiohttp", "fakeredis", "javaobj", "orjson", "asyncio")
+"""What `--help` and a bad flag must not pay for (each costs tens of ms or more)."""
+IO_AND_UI = ("redis", "textual", "aiohttp", "fakeredis", "asyncssh")
 
 
-def test_core_imports_no_io_or_ui_library() -> None:
-    assert loaded_after("import inspector.core", "textual", "redis", "aiohttp") == []
+def loaded_after(code: str, *modules: str) -> list[str]:
+    """Which of ``modules`` are in ``sys.modules`` after running ``code`` in a new interpreter."""
+    probe = (
+        f"{code}\nimport sys\n"
+        f"sys.__stdout__.write('\\nloaded: ' + ' '.join(m for m in {modules!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    # The command's own output (help text) comes first; the probe's line is last.
+    return out.stdout.rpartition("\nloaded: ")[2].split()
+
+
+def test_every_core_module_imports_no_io_or_ui_library() -> None:
+    # Every module, not the (empty) package: inspector.core's __init__ imports nothing.
+    code = (
+        "import importlib, pkgutil, inspector.core\n"
+        "names = [m.name for m in pkgutil.walk_packages(inspector.core.__path__, 'inspector.core.')]\n"
+        "assert len(names) > 5, names\n"
+        "for name in names: importlib.import_module(name)"
+    )
+    assert loaded_after(code, *IO_AND_UI) == []
+
+
+def run_main(*argv: str) -> str:
+    return f"from inspector.cli import main\ntry:\n    main({list(argv)!r})\nexcept SystemExit:\n    pass"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["-p", "notaport"],  # a bad flag
+        ["--no-such-flag"],
+        ["nosuchcommand"],
+        ["-u", "http://host", "ls"],  # a bad URL: a settings error, before any connection
+        ["--user", "bob", "ls"],  # a user without a password
+        *(
+            [command, "--help"]
+            for command in (
+                "tui",
+                "cli",
+                "ls",
+                "show",
+                "stats",
+                "watch",
+                "sample-app",
+                "decode",
+                "demo",
+            )
+        ),
+    ],
+    ids=" ".join,
+)
+def test_help_and_usage_errors_load_nothing_heavy(argv: list[str]) -> None:
+    assert loaded_after(run_main(*argv), *HEAVY) == []
+
+
+def test_the_command_line_modules_are_light_to_import() -> None:
+    # Every subcommand module is imported to build the parser: heavy imports
+    # belong in their run functions.
+    code = (
+        "import importlib, pkgutil, inspector.subcommands\n"
+        "for m in pkgutil.iter_modules(inspector.subcommands.__path__):\n"
+        "    if m.name != 'repl':\n"  # runs only inside `cli` on a terminal
+        "        importlib.import_module('inspector.subcommands.' + m.name)\n"
+        "import inspector.cli"
+    )
+    assert loaded_after(code, *HEAVY) == []
 
 
 @pytest.mark.parametrize(
@@ -23,17 +92,14 @@ def test_core_imports_no_io_or_ui_library() -> None:
     ["inspector.redis_io.settings", "inspector.redis_io.redis_cli", "inspector.redis_io.info"],
 )
 def test_pure_redis_io_modules_import_no_redis(module: str) -> None:
-    assert loaded_after(f"import {module}", "textual", "redis", "aiohttp") == []
+    assert loaded_after(f"import {module}", *IO_AND_UI) == []
 
 
-def test_redis_io_never_imports_textual() -> None:
-    statement = (
-        "import inspector.redis_io.client, inspector.redis_io.runner, "
-        "inspector.redis_io.errors, inspector.redis_io.server"
+def test_decode_loads_no_redis_client() -> None:
+    # Offline: decoding a value needs the decoders, not a Redis client.
+    code = (
+        "import io, sys\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(b'\\xac\\xed\\x00\\x05t\\x00\\x02hi'))\n"
+        "sys.stdout = io.TextIOWrapper(io.BytesIO())\n" + run_main("decode")
     )
-    assert loaded_after(statement, "textual", "aiohttp") == []
-
-
-def test_cli_entry_point_is_light() -> None:
-    # `--help` and bad flags must answer without loading redis-py or Textual.
-    assert loaded_after("import inspector.cli", "textual", "redis", "aiohttp") == []
+    assert loaded_after(code, "redis", "textual", "aiohttp") == []

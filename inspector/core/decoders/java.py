@@ -29,6 +29,7 @@ read give an ``UNDECODABLE`` result with a preview.
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import uuid
@@ -54,6 +55,7 @@ from javaobj.v2.beans import (
 from javaobj.v2.core import JavaStreamParser
 from javaobj.v2.stream import DataStreamReader
 
+from inspector.core.pinned import require_members
 from inspector.core.values import (
     CLASS,
     DATA,
@@ -313,9 +315,9 @@ class _Parser(JavaStreamParser):
         self._src = source
         self._in = _Reader(source)
         # javaobj reads class and field names through its private reader: swap ours in
-        # so those names get the same modified UTF-8 decoding as string values.
-        if hasattr(self, "_JavaStreamParser__reader"):
-            self._JavaStreamParser__reader = self._in
+        # so those names get the same modified UTF-8 decoding as string values
+        # (_check_javaobj made sure, at import, that the reader is still there).
+        self._JavaStreamParser__reader = self._in
         self._plans: dict[JavaClassDesc, tuple[JavaClassDesc, ...] | None] = {}
         self.notes: dict[str, None] = {}  # an ordered set: each note once
 
@@ -405,6 +407,39 @@ class _Parser(JavaStreamParser):
                     annotations[level] = self._read_class_annotations(level)
         instance.field_data = field_data
         instance.annotations = annotations
+
+
+def _check_javaobj() -> None:
+    """Fail at import, not silently later, if javaobj moved what :class:`_Parser` relies on.
+
+    Its overrides are called only while javaobj still dispatches to those names,
+    and the swapped-in reader is used only while javaobj still reads through
+    that (name-mangled) attribute.
+    """
+    user = "inspector/core/decoders/java.py"
+    require_members(JavaStreamParser, _JAVAOBJ_METHODS, library="javaobj-py3", user=user)
+    sample = JavaStreamParser(io.BytesIO(), [])
+    require_members(sample, ("_JavaStreamParser__reader",), library="javaobj-py3", user=user)
+
+
+_JAVAOBJ_METHODS = (
+    # overridden
+    "_read_new_string",
+    "_do_array",
+    "_read_class_data",
+    # called
+    "_reset",
+    "_read_content",
+    "_do_reference",
+    "_new_handle",
+    "_set_handle",
+    "_read_classdesc",
+    "_read_field_value",
+    "_read_class_annotations",
+)
+"""Private methods of javaobj's ``JavaStreamParser`` that :class:`_Parser` overrides or calls."""
+
+_check_javaobj()
 
 
 def _data_plan(desc: JavaClassDesc) -> tuple[JavaClassDesc, ...] | None:

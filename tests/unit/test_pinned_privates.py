@@ -1,0 +1,98 @@
+"""The private members of redis-py and javaobj-py3 the code overrides, calls or sets
+are still there, and still used by the library: an upgrade that moves one fails
+here, with the member's name, instead of leaving the tool running wrong
+(replies shaped by redis-py, TLS connections without TLS, Java names decoded
+by javaobj's own broken reader)."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from javaobj.v2.core import JavaStreamParser
+from redis._parsers import _AsyncRESP2Parser
+from redis.asyncio.cluster import ClusterNode, NodesManager
+from redis.asyncio.connection import Connection
+
+from inspector.core.decoders import java
+from inspector.core.pinned import PinnedAPIError, require_members
+from inspector.redis_io import client, connection, resp
+from inspector.redis_io.settings import ConnectionSettings
+
+
+def source(function: object) -> str:
+    return inspect.getsource(function)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- redis-py: the RESP2 parser
+
+
+def test_resp_parser_members_exist() -> None:
+    require_members(_AsyncRESP2Parser, resp.PARSER_MEMBERS, library="redis", user="test")
+
+
+def test_redis_py_still_reads_replies_through_the_overridden_method() -> None:
+    assert "_read_response" in vars(resp.TypedRESP2Parser)
+    assert "self._read_response(" in source(_AsyncRESP2Parser.read_response), (
+        "redis-py's _AsyncRESP2Parser.read_response no longer calls _read_response: "
+        "TypedRESP2Parser (inspector/redis_io/resp.py) would never run"
+    )
+
+
+# ---------------------------------------------------------------- redis-py: TLS connections
+
+
+def test_redis_py_still_opens_tcp_connections_with_connection_arguments() -> None:
+    assert "_connection_arguments" in vars(connection.TLSConnection)
+    assert "self._connection_arguments()" in source(Connection._connect), (
+        "redis-py's Connection._connect no longer calls _connection_arguments: "
+        "TLSConnection (inspector/redis_io/connection.py) would connect without TLS"
+    )
+
+
+def test_cluster_nodes_still_take_our_connection_class() -> None:
+    # What _cluster_client sets: the shared kwargs every discovered node is
+    # built from, and each startup node's class.
+    cluster = client.ClusterClient(ConnectionSettings(port=7000), host="127.0.0.1", port=7000)
+    require_members(cluster.nodes_manager, client._MANAGER_MEMBERS, library="redis", user="test")
+    for node in cluster.nodes_manager.startup_nodes.values():
+        require_members(node, client._NODE_MEMBERS, library="redis", user="test")
+    assert "ClusterNode(host, port, **self.connection_kwargs)" in source(NodesManager.initialize)
+    assert "self.connection_class(" in source(ClusterNode.acquire_connection)
+
+
+# ---------------------------------------------------------------- javaobj-py3: the stream parser
+
+
+def test_javaobj_parser_members_exist() -> None:
+    java._check_javaobj()
+
+
+def test_javaobj_still_dispatches_to_the_overridden_methods() -> None:
+    init = source(JavaStreamParser.__init__)
+    assert "TerminalCode.TC_ARRAY: self._do_array" in init
+    assert "TerminalCode.TC_STRING: self._read_new_string" in init
+    assert "TerminalCode.TC_LONGSTRING: self._read_new_string" in init
+    assert "self._read_class_data(" in source(JavaStreamParser._do_object)
+    for name in ("_read_new_string", "_do_array", "_read_class_data"):
+        assert name in vars(java._Parser), name
+
+
+def test_javaobj_still_reads_class_names_through_the_swapped_reader() -> None:
+    assert "self.__reader.read_UTF()" in source(JavaStreamParser._do_classdesc)
+    parser = java._Parser(java._Source(b"", 0))
+    assert parser._JavaStreamParser__reader is parser._in
+
+
+# ---------------------------------------------------------------- the check itself
+
+
+def test_a_missing_member_fails_with_a_clear_message() -> None:
+    with pytest.raises(PinnedAPIError) as caught:
+        require_members(
+            Connection, ("_connection_arguments", "_gone"), library="redis", user="x.py"
+        )
+    message = str(caught.value)
+    assert message.startswith("redis ")
+    assert "Connection has no _gone, which x.py relies on" in message
+    assert "_connection_arguments" not in message
