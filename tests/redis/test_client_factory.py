@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis, RedisCluster
 
 from inspector.exits import ExitCode
-from inspector.redis_io.client import open_client
+from inspector.redis_io.client import ClusterClient, StandaloneClient, open_client
 from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings, TLSSettings
@@ -45,6 +45,36 @@ async def test_cluster_is_detected_without_c(redis_cluster: list[RedisServer]) -
         assert summary.keys >= 30
     finally:
         await client.aclose()
+
+
+async def test_the_client_carries_the_settings_it_used(
+    redis_clean: RedisServer, redis_cluster: list[RedisServer]
+) -> None:
+    # What failure messages far from the caller (a pipeline's NOPERM) name:
+    # nothing is rebuilt from redis-py's keyword arguments. The mode found is
+    # in them too.
+    settings = ConnectionSettings(port=redis_clean.port, connect_timeout=2.5)
+    standalone = await open_client(settings)
+    try:
+        assert isinstance(standalone, StandaloneClient)
+        assert standalone.settings == ConnectionSettings(
+            port=redis_clean.port, connect_timeout=2.5, cluster=False
+        )
+    finally:
+        await standalone.aclose()
+    seed = ConnectionSettings(port=redis_cluster[2].port)
+    cluster = await open_client(seed)
+    try:
+        assert isinstance(cluster, ClusterClient)
+        assert cluster.settings == ConnectionSettings(port=redis_cluster[2].port, cluster=True)
+    finally:
+        await cluster.aclose()
+    node = await open_client(seed, single_node=True)
+    try:
+        assert isinstance(node, StandaloneClient)
+        assert node.settings is seed  # the caller knows the mode
+    finally:
+        await node.aclose()
 
 
 async def test_cluster_with_db_is_refused(redis_cluster: list[RedisServer]) -> None:

@@ -3,17 +3,24 @@ not a server's fault (a closed pipe, Ctrl-C) giving exit codes, never tracebacks
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from inspector import cli
+from inspector.core.session import HostField
+from inspector.exits import ExitCode
+from inspector.redis_io.settings import ConnectionSettings, SettingsError
 from inspector.sample_app.demo import DemoOptions
-from inspector.subcommands import demo
+from inspector.subcommands import demo, outcome
+from inspector.subcommands.command import add_command
+from inspector.subcommands.options import Parser, add_connection_options, positive_int
 
 # ---------------------------------------------------------------- demo: which Redis
 
@@ -128,3 +135,118 @@ def test_ctrl_c_while_decode_reads_stdin_is_130(
     monkeypatch.setattr(sys, "stdin", Stdin())
     assert cli.main(["decode"]) == 130
     assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------- the subcommand contract
+
+
+@pytest.fixture
+def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """run_tui replaced by a recorder: what the `tui` subcommand would have opened."""
+    from inspector.tui import app
+
+    calls: list[dict[str, object]] = []
+
+    def record(settings: ConnectionSettings, **options: object) -> int:
+        calls.append({"settings": settings, **options})
+        return 0
+
+    monkeypatch.setattr(app, "run_tui", record)
+    for name in ("REDIS_URL", "REDISCLUSTERENDPOINT", "REDIS_CLUSTER_ENDPOINT", "REDISCLI_AUTH"):
+        monkeypatch.delenv(name, raising=False)
+    return calls
+
+
+def test_without_a_subcommand_the_tui_opens_with_the_connection_options(
+    tui_calls: list[dict[str, object]],
+) -> None:
+    assert cli.main(["-h", "cache.internal", "-p", "7000"]) == 0
+    (call,) = tui_calls
+    assert call == {
+        "settings": ConnectionSettings(host="cache.internal", port=7000, source="flags"),
+        "namespace": None,
+        "host_field": None,
+        "poll_interval": 1.0,
+        "allow_writes": False,
+    }
+
+
+def test_tui_options_reach_the_app(tui_calls: list[dict[str, object]]) -> None:
+    argv = ["tui", "--poll", "2.5", "--namespace", "myapp", "--host-field", "a.host"]
+    assert cli.main([*argv, "--allow-writes"]) == 0
+    (call,) = tui_calls
+    assert (call["poll_interval"], call["namespace"], call["allow_writes"]) == (2.5, "myapp", True)
+    assert call["host_field"] == HostField("a.host")
+
+
+@pytest.mark.parametrize("command", ["tui", "watch"])
+def test_shared_options_are_checked_alike(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # One definition of --poll: the same rule and message wherever it is taken.
+    with pytest.raises(SystemExit) as caught:
+        cli.main([command, "--poll", "nan"])
+    assert caught.value.code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err == (
+        f"session-inspector: argument --poll: 'nan' is not a number of seconds above 0 "
+        f"(see session-inspector {command} --help)\n"
+    )
+
+
+def test_a_subcommand_registers_its_parser_resolves_its_settings_and_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The contract other subcommands follow (inspector/subcommands/command.py),
+    # on a parser built as inspector.cli builds it.
+    parser = Parser(prog="session-inspector", add_help=False)
+    add_connection_options(parser)
+    subparsers = parser.add_subparsers(parser_class=Parser)
+    seen: list[tuple[str, int]] = []
+
+    def resolve(ns: argparse.Namespace, env: Mapping[str, str]) -> int:
+        times: int = ns.times
+        if times > 3:
+            raise SettingsError("--times: at most 3")
+        return times * 10
+
+    def run(ns: argparse.Namespace, settings: int) -> int:
+        seen.append((ns.word, settings))
+        return 0
+
+    sub = add_command(subparsers, "say", run=run, resolve=resolve, help="say a word")
+    sub.add_argument("word")
+    sub.add_argument("--times", type=positive_int, default=1)
+
+    ns = parser.parse_args(["say", "hello", "--times", "2"])
+    assert outcome.run_command(ns.command, ns, {}) == 0
+    assert seen == [("hello", 20)]
+    ns = parser.parse_args(["say", "hello", "--times", "4"])
+    assert outcome.run_command(ns.command, ns, {}) == ExitCode.USAGE
+    assert capsys.readouterr().err == "session-inspector: --times: at most 3\n"
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (SettingsError("-u: bad"), ExitCode.USAGE, "session-inspector: -u: bad\n"),
+        (
+            ValueError("no"),
+            ExitCode.ERROR_REPLY,
+            "session-inspector: ValueError: no (SESSION_INSPECTOR_DEBUG=1 shows the traceback)\n",
+        ),
+        (KeyboardInterrupt(), ExitCode.INTERRUPTED, ""),
+    ],
+)
+def test_every_ending_of_a_run_is_one_line_and_an_exit_code(
+    raised: BaseException,
+    code: ExitCode,
+    line: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SESSION_INSPECTOR_DEBUG", raising=False)
+
+    def run() -> int:
+        raise raised
+
+    assert outcome.exit_code_of(run, None) == code
+    assert capsys.readouterr().err == line
