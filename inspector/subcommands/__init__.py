@@ -1,1 +1,1 @@
-"""Subcommand implementations; `inspector.cli` parses arguments and calls into these."""
+"""The subcommands: one module each, adding its own parser and running itself (see command.py)."""
