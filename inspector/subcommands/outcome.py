@@ -97,7 +97,7 @@ def exit_code_of(
         return int(ExitCode.OK)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
-    except SettingsError as exc:  # a setting found wrong late (a REPL `connect`)
+    except SettingsError as exc:  # a setting found wrong once the command runs
         sys.stderr.write(f"{PROG}: {exc}\n")
         return int(ExitCode.USAGE)
     except Exception as exc:
