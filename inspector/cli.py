@@ -51,6 +51,8 @@ EPILOG = (
     "  REDIS_URL              redis://, rediss:// or unix:// URL of the server\n"
     "  REDISCLUSTERENDPOINT   host or host:port (also REDIS_CLUSTER_ENDPOINT), as set\n"
     "                         by the ECS task definitions of the Spring sample app\n"
+    "  SSH_PASSWORD           password for --ssh (else asked at the terminal)\n"
+    "  SSH_KEY_PASSPHRASE     passphrase of encrypted SSH keys (else asked)\n"
     "Flags beat the environment, which beats 127.0.0.1:6379.\n\n"
     "exit codes: 0 ok, 1 error reply (cli -e), 2 bad usage, 3 cannot connect or\n"
     "authenticate, 4 command refused by the server (NOPERM, unknown), 130 Ctrl-C"

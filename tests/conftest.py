@@ -43,6 +43,10 @@ for _variable in (
     "REDIS_URL",
     "REDISCLI_AUTH",
     "SESSION_INSPECTOR_DEBUG",
+    # The --ssh tests bring their own keys, agent and secrets.
+    "SSH_AUTH_SOCK",
+    "SSH_PASSWORD",
+    "SSH_KEY_PASSPHRASE",
 ):
     os.environ.pop(_variable, None)
 
@@ -152,7 +156,7 @@ def redis_clean(redis_standalone: RedisServer) -> RedisServer:
     return redis_standalone
 
 
-LAYERS = ("unit", "redis", "tui", "web")
+LAYERS = ("unit", "redis", "tui", "web", "ssh")
 """Test directories, each a marker of the same name (``pytest -m unit``)."""
 
 

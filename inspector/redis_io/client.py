@@ -126,7 +126,9 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
     for name in ("host", "port", "db", "retry"):
         kwargs.pop(name, None)
     extra: dict[str, Any] = {
-        key: kwargs.pop(key) for key in ("ssl_context", "server_hostname") if key in kwargs
+        key: kwargs.pop(key)
+        for key in ("ssl_context", "server_hostname", "tunnel")
+        if key in kwargs
     }
     cluster = ClusterClient(
         replace(settings, cluster=True), host=settings.host, port=settings.port, **kwargs
@@ -134,9 +136,11 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
     if connection_class is not Connection:
         # RedisCluster takes no connection_class argument; it copies one shared
         # kwargs dict into every node it discovers, and its startup node was
-        # built before we could pass ours. Put our TLS connection class in both
-        # (attributes redis-py does not document: check they are still there,
-        # or the nodes would connect without TLS).
+        # built before we could pass ours. Put our TLS (or tunnelled: every
+        # node discovered, or named by MOVED, then gets its own channel through
+        # the bastion) connection class in both (attributes redis-py does not
+        # document: check they are still there, or the nodes would connect
+        # without TLS, or around the tunnel).
         manager = cluster.nodes_manager
         require_members(manager, _MANAGER_MEMBERS, library="redis", user=__name__)
         for node in manager.startup_nodes.values():

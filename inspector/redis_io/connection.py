@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio.connection import AbstractConnection, Connection, UnixDomainSocketConnection
 from redis.backoff import NoBackoff
 from redis.driver_info import DriverInfo
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
 
 from inspector import __version__
@@ -16,7 +18,17 @@ from inspector.core.pinned import require_members
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.tls import build_ssl_context
 
-__all__ = ["PROTOCOL", "TLSConnection", "connection_class_and_kwargs"]
+if TYPE_CHECKING:
+    from inspector.redis_io.tunnel import Link, Tunnel
+
+__all__ = [
+    "PROTOCOL",
+    "TLSConnection",
+    "TunnelLost",
+    "TunnelledConnection",
+    "TunnelledTLSConnection",
+    "connection_class_and_kwargs",
+]
 
 # The lowest common denominator: RESP2 works on every Redis/Valkey/ElastiCache
 # engine still in service (HELLO 3 needs Redis 6), and redis-py shapes results
@@ -59,6 +71,74 @@ class TLSConnection(Connection):
         return arguments
 
 
+class TunnelLost(RedisConnectionError):
+    """The SSH connection under a tunnelled Redis connection dropped (not Redis itself)."""
+
+
+class _Tunnelled(Connection):
+    """A connection whose socket is a channel through the SSH bastion (``--ssh``).
+
+    ``host`` and ``port`` stay the node's real address (what the cluster
+    announces, what MOVED names, what TLS verifies); only the socket comes
+    from :class:`~inspector.redis_io.tunnel.Tunnel`.
+    """
+
+    def __init__(self, *, tunnel: Tunnel, **kwargs: Any) -> None:
+        self.tunnel = tunnel
+        self._link: Link | None = None
+        super().__init__(**kwargs)
+
+    async def _connect(self) -> None:
+        sock, self._link = await self.tunnel.open(
+            self.host, int(self.port), timeout=self.socket_connect_timeout
+        )
+        arguments = dict(self._connection_arguments())
+        arguments.pop("host", None)
+        arguments.pop("port", None)
+        try:
+            async with asyncio.timeout(self.socket_connect_timeout):
+                # TLS (when the arguments carry a context) runs over the
+                # channel, end to end with the server, for server_hostname.
+                reader, writer = await asyncio.open_connection(sock=sock, **arguments)
+        except BaseException:
+            sock.close()
+            raise
+        self._reader = reader
+        self._writer = writer
+
+    def _explained(self, exc: RedisConnectionError) -> RedisConnectionError:
+        lost = self._link.lost if self._link is not None else None
+        if lost is None or isinstance(exc, TunnelLost):
+            return exc
+        return TunnelLost(f"SSH connection to {self.tunnel.name} lost ({lost})")
+
+    async def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().read_response(*args, **kwargs)
+        except RedisConnectionError as exc:
+            explained = self._explained(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+
+    async def send_packed_command(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().send_packed_command(*args, **kwargs)
+        except RedisConnectionError as exc:
+            explained = self._explained(exc)
+            if explained is exc:
+                raise
+            raise explained from exc
+
+
+class TunnelledConnection(_Tunnelled):
+    """Plain TCP to Redis, through the SSH bastion."""
+
+
+class TunnelledTLSConnection(_Tunnelled, TLSConnection):
+    """TLS to Redis (verified against the real host name), through the SSH bastion."""
+
+
 def connection_class_and_kwargs(
     settings: ConnectionSettings, *, read_timeout: float | None = None
 ) -> tuple[type[AbstractConnection], dict[str, Any]]:
@@ -90,8 +170,12 @@ def connection_class_and_kwargs(
         kwargs.update(path=settings.socket, db=settings.db)
         return UnixDomainSocketConnection, kwargs
     kwargs.update(host=settings.host, port=settings.port, db=settings.db)
+    if settings.ssh is not None:
+        from inspector.redis_io.tunnel import tunnel_for  # asyncssh only when asked for
+
+        kwargs["tunnel"] = tunnel_for(settings.ssh)
     if settings.tls is None:
-        return Connection, kwargs
+        return (Connection if settings.ssh is None else TunnelledConnection), kwargs
     kwargs["ssl_context"] = build_ssl_context(settings.tls)  # cached: files are read once
     kwargs["server_hostname"] = settings.tls.sni
-    return TLSConnection, kwargs
+    return (TLSConnection if settings.ssh is None else TunnelledTLSConnection), kwargs

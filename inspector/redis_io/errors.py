@@ -45,6 +45,11 @@ class Problem(Enum):
     UNKNOWN_COMMAND = "unknown command"
     CLUSTER = "cluster error"
     CLOSED = "connection closed"
+    SSH_UNREACHABLE = "SSH bastion unreachable"
+    SSH_HOST_KEY = "SSH host key not trusted"
+    SSH_AUTH = "SSH authentication refused"
+    SSH_FORWARDING = "SSH forwarding refused"
+    SSH_LOST = "SSH connection lost"
     OTHER = "error"
 
     @property
@@ -303,6 +308,11 @@ def describe_failure(
     """
     if isinstance(exc, Failure):
         return exc
+    # A failure explained where it happened (the SSH tunnel names its hop)
+    # and wrapped since by redis-py ("ConnectionError(...) from failure").
+    explained = _first(exc, Failure)
+    if explained is not None:
+        return explained
     if isinstance(exc, SettingsError):
         return Failure(Problem.USAGE, str(exc))
     # A reply first (the network is fine then), TLS before plain sockets (an

@@ -9,7 +9,7 @@ default ``127.0.0.1:6379``. Everything here is pure: no sockets, no redis-py.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,14 +21,18 @@ __all__ = [
     "ENDPOINT_ENV_VARS",
     "ConnectionFlags",
     "ConnectionSettings",
+    "SSHSettings",
     "SettingsError",
     "TLSSettings",
     "parse_db",
     "parse_endpoint",
     "parse_port",
+    "parse_ssh_target",
     "parse_url",
     "resolve_settings",
+    "resolve_ssh",
     "with_endpoint",
+    "with_ssh",
 ]
 
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +40,10 @@ DEFAULT_PORT = 6379
 DEFAULT_CONNECT_TIMEOUT = 5.0
 # The article's ECS task definitions set one of these to the ElastiCache endpoint.
 ENDPOINT_ENV_VARS = ("REDISCLUSTERENDPOINT", "REDIS_CLUSTER_ENDPOINT")
+# Secrets for the SSH hop come from the environment (or a prompt), never from a
+# flag: a flag's value shows in `ps`.
+SSH_PASSWORD_ENV = "SSH_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+SSH_PASSPHRASE_ENV = "SSH_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 
 
 class SettingsError(ValueError):
@@ -58,6 +66,42 @@ class TLSSettings:
     """Server name to send and verify instead of the host (``--sni``)."""
     insecure: bool = False
     """Skip certificate and host name verification (``--insecure``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SSHSettings:
+    """How to reach Redis through an SSH bastion (``--ssh``).
+
+    Fields left ``None`` come from the OpenSSH client configuration (``Host``
+    blocks of ``config``), then from OpenSSH's defaults (port 22, the local user).
+    """
+
+    host: str
+    """Bastion host name, address or ``Host`` alias of the SSH configuration."""
+    port: int | None = None
+    """SSH port; ``None``: the configuration's ``Port``, else 22."""
+    user: str | None = None
+    """Login name; ``None``: the configuration's ``User``, else the local user."""
+    keys: tuple[Path, ...] = ()
+    """Private keys to offer (``--ssh-key``), before the agent's and the configured ones."""
+    config: Path | None = None
+    """OpenSSH client configuration (``--ssh-config``); ``None``: ``~/.ssh/config`` if present."""
+    accept_new: bool = False
+    """Add an unknown host key to known_hosts (``StrictHostKeyChecking=accept-new``)."""
+    password: str | None = field(default=None, repr=False)
+    """Login password (``SSH_PASSWORD``); never printed."""
+    passphrase: str | None = field(default=None, repr=False)
+    """Passphrase of encrypted keys (``SSH_KEY_PASSPHRASE``); never printed."""
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    """Seconds for each SSH hop to connect and authenticate (``-t``)."""
+
+    @property
+    def target(self) -> str:
+        """The bastion as given: ``[user@]host[:port]``, for messages."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        user = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port is not None else ""
+        return f"{user}{host}{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +128,8 @@ class ConnectionSettings:
     """Seconds to wait for the TCP/TLS connection and the handshake."""
     source: str = "default"
     """Where the endpoint came from (``flags``, ``-u``, ``REDIS_URL``...), for messages."""
+    ssh: SSHSettings | None = None
+    """Reach the endpoint (and every cluster node) through this SSH bastion (``--ssh``)."""
 
     @property
     def endpoint(self) -> str:
@@ -394,3 +440,83 @@ def _ca_dir(path: str) -> Path:
 def with_endpoint(settings: ConnectionSettings, host: str, port: int) -> ConnectionSettings:
     """The same settings pointed at another node (a cluster redirect or REPL ``connect``)."""
     return replace(settings, host=host, port=port, socket=None, source="redirect")
+
+
+def parse_ssh_target(text: str, what: str = "--ssh") -> tuple[str | None, str, int | None]:
+    """Split ``[user@]host[:port]`` (``[v6]:port`` for IPv6) as ``ssh`` reads it.
+
+    Returns:
+        ``(user, host, port)``; ``None`` where the text gives none.
+
+    Raises:
+        SettingsError: No host, or a bad port.
+    """
+    user, at, rest = text.rpartition("@")
+    if at and not user:
+        raise SettingsError(f"{what} {text!r}: empty user name before '@'")
+    port: int | None = None
+    if rest.startswith("["):
+        host, closed, tail = rest[1:].partition("]")
+        if not closed or (tail and not tail.startswith(":")):
+            raise SettingsError(f"{what} {text!r}: write an IPv6 bastion as [address]:port")
+        if tail:
+            port = parse_port(tail[1:], what)
+    elif rest.count(":") == 1:
+        host, port_text = rest.split(":")
+        port = parse_port(port_text, what)
+    else:
+        host = rest  # a name, or an IPv6 address without a port
+    if not host:
+        raise SettingsError(f"{what} {text!r}: no host; use [user@]host[:port]")
+    return (user or None), host, port
+
+
+def resolve_ssh(
+    target: str,
+    env: Mapping[str, str],
+    *,
+    keys: Sequence[str] = (),
+    config: str | None = None,
+    accept_new: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> SSHSettings:
+    """The SSH hop from ``--ssh`` and its options; secrets from the environment.
+
+    Args:
+        target: ``[user@]host[:port]`` (``--ssh``).
+        env: The process environment: ``SSH_PASSWORD``, ``SSH_KEY_PASSPHRASE``.
+        keys: Private key files (``--ssh-key``, repeatable).
+        config: OpenSSH client configuration file (``--ssh-config``).
+        accept_new: ``--ssh-accept-new``.
+        connect_timeout: Seconds per SSH hop (``-t``).
+
+    Raises:
+        SettingsError: A malformed target, or a key or configuration file
+            that cannot be read.
+    """
+    user, host, port = parse_ssh_target(target)
+    return SSHSettings(
+        host=host,
+        port=port,
+        user=user,
+        keys=tuple(_readable_file(key, "--ssh-key") for key in keys),
+        config=_readable_file(config, "--ssh-config") if config else None,
+        accept_new=accept_new,
+        password=env.get(SSH_PASSWORD_ENV) or None,
+        passphrase=env.get(SSH_PASSPHRASE_ENV) or None,
+        connect_timeout=connect_timeout,
+    )
+
+
+def with_ssh(settings: ConnectionSettings, ssh: SSHSettings) -> ConnectionSettings:
+    """The same settings, reached through an SSH bastion.
+
+    Raises:
+        SettingsError: The endpoint is a Unix socket, which a TCP tunnel cannot reach.
+    """
+    if settings.socket:
+        raise SettingsError(
+            "--ssh forwards TCP connections: give the server as -h HOST -p PORT "
+            "(as the bastion reaches it), not -s / unix://"
+        )
+    return replace(settings, ssh=ssh)

@@ -26,6 +26,7 @@ from inspector.subcommands.options import (
     per_second,
     positive_int,
     settings_from_args,
+    with_ssh_from_args,
 )
 
 if TYPE_CHECKING:
@@ -82,14 +83,16 @@ def demo_settings(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionS
             )
         # Parsed first so that errors name --redis; resolve_settings says -u.
         parse_url(ns.redis, "--redis")
-        return checked(resolve_settings(ConnectionFlags(url=ns.redis), {}), ns, typed_url=ns.redis)
+        given = resolve_settings(ConnectionFlags(url=ns.redis), {})
+        # --ssh is not an endpoint option: the URL's server, behind a bastion.
+        return checked(with_ssh_from_args(ns, env, given), ns, typed_url=ns.redis)
     if options_given:
         # `session-inspector -h myhost demo`: the demo on that server, reached
         # exactly as every other command would reach it.
         return settings_from_args(ns, env)
     # The embedded Redis: an endpoint in the environment (REDISCLUSTERENDPOINT
-    # on an ECS host) is not a request to leave it.
-    return None
+    # on an ECS host) is not a request to leave it (and --ssh has nothing to reach).
+    return with_ssh_from_args(ns, env, None)
 
 
 def run(ns: argparse.Namespace, settings: ConnectionSettings | None) -> int:

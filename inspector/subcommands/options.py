@@ -2,9 +2,10 @@
 
 The global connection options (redis-cli's flags, given before the
 subcommand) are added by :func:`add_connection_options` and turned into
-settings by :func:`settings_from_args`; a new connection option (an SSH tunnel,
-say) goes in both. Options several subcommands take (``--poll``,
-``--namespace``, ``--host-field``, ``--json``) have one helper each.
+settings by :func:`settings_from_args`; a new connection option goes in both,
+as the SSH bastion's did (:func:`add_ssh_options`, :func:`with_ssh_from_args`).
+Options several subcommands take (``--poll``, ``--namespace``,
+``--host-field``, ``--json``) have one helper each.
 
 Only light modules are imported here: ``--help`` and bad flags must answer
 without loading redis-py, Textual or aiohttp.
@@ -15,9 +16,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import math
+import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, overload
 
 from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.exits import PROG, ExitCode
@@ -30,6 +32,8 @@ from inspector.redis_io.settings import (
     parse_port,
     parse_url,
     resolve_settings,
+    resolve_ssh,
+    with_ssh,
 )
 
 if TYPE_CHECKING:
@@ -44,16 +48,19 @@ __all__ = [
     "add_json",
     "add_namespace",
     "add_poll",
+    "add_ssh_options",
     "checked",
     "connection_flags",
     "db_number",
     "host_field_of",
+    "open_tunnel_for",
     "per_second",
     "port_number",
     "positive_int",
     "positive_seconds",
     "seconds",
     "settings_from_args",
+    "with_ssh_from_args",
 ]
 
 AUTH_WARNING = (
@@ -189,6 +196,39 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     tls.add_argument("--insecure", action="store_true", help="do not verify the server certificate")
     tls.add_argument("--cert", metavar="FILE", help="client certificate (mutual TLS)")
     tls.add_argument("--key", metavar="FILE", help="client private key (mutual TLS)")
+    add_ssh_options(parser)
+
+
+def add_ssh_options(parser: argparse.ArgumentParser) -> None:
+    """``--ssh`` and its options, beside redis-cli's connection options."""
+    ssh = parser.add_argument_group(
+        "SSH bastion (Redis, and every cluster node, through one SSH connection)"
+    )
+    ssh.add_argument(
+        "--ssh",
+        metavar="[USER@]HOST[:PORT]",
+        help="reach Redis through this SSH server (a Host of the SSH config works); "
+        "-h names Redis as the bastion resolves it",
+    )
+    ssh.add_argument(
+        "--ssh-key",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="private key to log in with (repeatable; ssh-agent and configured keys too)",
+    )
+    ssh.add_argument(
+        "--ssh-config",
+        metavar="FILE",
+        help="OpenSSH client config (default ~/.ssh/config): Host, HostName, User, Port, "
+        "IdentityFile, ProxyJump",
+    )
+    ssh.add_argument(
+        "--ssh-accept-new",
+        action="store_true",
+        help="add an unknown host key to known_hosts, never a changed one "
+        "(StrictHostKeyChecking=accept-new)",
+    )
 
 
 def connection_flags(ns: argparse.Namespace, password: str | None = None) -> ConnectionFlags:
@@ -255,7 +295,84 @@ def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> Connec
     """
     password = getpass.getpass("Please input password: ") if ns.askpass else None
     settings = resolve_settings(connection_flags(ns, password), env)
-    return checked(settings, ns, typed_url=ns.url)
+    return checked(with_ssh_from_args(ns, env, settings), ns, typed_url=ns.url)
+
+
+@overload
+def with_ssh_from_args(
+    ns: argparse.Namespace, env: Mapping[str, str], settings: ConnectionSettings
+) -> ConnectionSettings: ...
+
+
+@overload
+def with_ssh_from_args(ns: argparse.Namespace, env: Mapping[str, str], settings: None) -> None: ...
+
+
+def with_ssh_from_args(
+    ns: argparse.Namespace, env: Mapping[str, str], settings: ConnectionSettings | None
+) -> ConnectionSettings | None:
+    """The settings reached through ``--ssh`` when it was given; the settings as they are if not.
+
+    Raises:
+        SettingsError: An SSH option without ``--ssh``, a bad target or key
+            file, a Unix socket, or ``--ssh`` where nothing connects (``None``).
+    """
+    if ns.ssh is None:
+        stray = [
+            flag
+            for flag, value in (
+                ("--ssh-key", ns.ssh_key),
+                ("--ssh-config", ns.ssh_config),
+                ("--ssh-accept-new", ns.ssh_accept_new),
+            )
+            if value
+        ]
+        if stray:
+            raise SettingsError(f"{stray[0]} is an SSH option: add --ssh [user@]host[:port]")
+        return settings
+    if settings is None:
+        raise SettingsError(
+            "--ssh: the embedded demo is local; give --redis URL or -h HOST to reach a "
+            "server through the bastion"
+        )
+    ssh = resolve_ssh(
+        ns.ssh,
+        env,
+        keys=ns.ssh_key,
+        config=ns.ssh_config,
+        accept_new=ns.ssh_accept_new,
+        connect_timeout=settings.connect_timeout,
+    )
+    return with_ssh(settings, ssh)
+
+
+def open_tunnel_for(settings: ConnectionSettings) -> None:
+    """Connect the SSH bastion of these settings now, asking for secrets if need be.
+
+    Before the command starts, so prompts meet a plain terminal (not the TUI)
+    and an unreachable bastion is reported as such, before any Redis error.
+
+    Raises:
+        Failure: The bastion failed (one line naming the hop, exit 3).
+    """
+    from inspector.redis_io.tunnel import open_tunnel
+
+    assert settings.ssh is not None
+
+    def notice(text: str) -> None:
+        sys.stderr.write(f"{PROG}: {text}\n")
+
+    open_tunnel(settings.ssh, prompt=getpass.getpass if _has_terminal() else None, notice=notice)
+
+
+def _has_terminal() -> bool:
+    """Whether someone can be asked: getpass talks to the controlling terminal."""
+    try:
+        descriptor = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(descriptor)
+    return True
 
 
 # ---------------------------------------------------------------- shared subcommand options

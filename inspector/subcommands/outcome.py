@@ -47,7 +47,17 @@ def run_command(command: Command[S], ns: argparse.Namespace, env: Mapping[str, s
     except (KeyboardInterrupt, EOFError):
         return int(ExitCode.INTERRUPTED)
     server = settings if isinstance(settings, ConnectionSettings) else None
-    return exit_code_of(lambda: command.run(ns, settings), server)
+
+    def run() -> int:
+        if server is not None and server.ssh is not None:
+            # The bastion first: its prompts on a plain terminal, its failures
+            # as such (one line naming the hop), before the command starts.
+            from inspector.subcommands.options import open_tunnel_for
+
+            open_tunnel_for(server)
+        return command.run(ns, settings)
+
+    return exit_code_of(run, server)
 
 
 def _silence_stdout() -> None:

@@ -76,6 +76,7 @@ async def _run_commands(
     *,
     raw: bool,
     error_exit: bool,
+    one_shot: bool = False,
 ) -> int:
     """Run commands on one connection, printing each reply as redis-cli does.
 
@@ -83,9 +84,17 @@ async def _run_commands(
         Failure: The connection failed (``run_to_exit_code`` prints it).
     """
     from inspector.redis_io.console_session import execute_and_print
-    from inspector.redis_io.runner import CommandRunner
+    from inspector.redis_io.runner import CommandRunner, Redirect
 
-    runner = CommandRunner(settings)
+    def redirected(redirect: Redirect) -> None:
+        # Commands read from stdin make redis-cli "interactive" (its REPL reads
+        # the pipe), so it reports each redirect there too; one-shot commands do not.
+        sys.stdout.buffer.write(
+            f"-> Redirected to slot [{redirect.slot}] located at "
+            f"{redirect.host}:{redirect.port}\n".encode()
+        )
+
+    runner = CommandRunner(settings, on_redirect=None if one_shot else redirected)
     failed = False
     try:
         await runner.connect()
@@ -124,13 +133,18 @@ def run_cli(
         # Arguments arrive decoded with the file system encoding; surrogateescape
         # gives back the exact bytes typed, binary included.
         commands: Iterable[list[bytes] | None] = [[os.fsencode(arg) for arg in args]]
+        one_shot = True
     elif not sys.stdin.isatty():
         commands = _stdin_commands()
+        one_shot = False
     else:
         from inspector.subcommands.repl import Repl
 
         # Synchronous: readline's input() cannot run inside an event loop.
         return Repl(settings, raw=raw_output).run()
     return run_to_exit_code(
-        lambda: _run_commands(settings, commands, raw=raw_output, error_exit=error_exit), settings
+        lambda: _run_commands(
+            settings, commands, raw=raw_output, error_exit=error_exit, one_shot=one_shot
+        ),
+        settings,
     )
