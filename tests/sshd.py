@@ -213,6 +213,10 @@ def _write_etc(etc: Path, hosts: Iterable[str], home: Path) -> None:
     shadow_file = etc / "shadow"
     shadow_file.write_text(f"{shadow.rstrip()}\n{USER}:{digest}:19000:0:99999:7:::\n")
     shadow_file.chmod(0o640)
+    if Path("/etc/resolv.conf").exists():
+        # Names the hosts file lacks fail at once, on the namespace's empty
+        # loopback: no lookup ever leaves the machine.
+        (etc / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
 
 
 # ----------------------------------------------------------------------------- sshd

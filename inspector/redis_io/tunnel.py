@@ -426,9 +426,14 @@ class Tunnel:
         """Ask at the terminal (in the main thread, via :meth:`start`); ``None`` if nobody can."""
         if not self._prompting:
             return None
+        loop = self._ensure_thread()
         answer: concurrent.futures.Future[str | None] = concurrent.futures.Future()
+        _set_deadline(loop, paused=True)  # the person's typing time is not the network's
         self._prompts.put((text, answer))
-        return answer.result()
+        try:
+            return answer.result()
+        finally:
+            _set_deadline(loop, paused=False)
 
     async def _ask_async(self, text: str) -> str | None:
         if not self._prompting:
@@ -445,7 +450,6 @@ class Tunnel:
         # Blocks the tunnel's loop while the person types: nothing else can
         # use the tunnel before it is up anyway.
         answer = self._ask(f"Enter passphrase for key '{filename}': ")
-        _renew_deadline()
         if answer is not None:
             self._secrets.passphrases[filename] = answer
         return answer
@@ -505,9 +509,8 @@ class Tunnel:
         if isinstance(exc, asyncssh.PermissionDenied):
             return Failure(
                 Problem.SSH_AUTH,
-                f"{name} refused authentication ({exc.reason or 'permission denied'}; "
-                f"tried {client.tried()}): check the user, give a key with --ssh-key or "
-                "add it to ssh-agent, or set SSH_PASSWORD",
+                f"{name} refused authentication (tried {client.tried()}): check the user, "
+                "give a key with --ssh-key or add it to ssh-agent, or set SSH_PASSWORD",
             )
         if isinstance(exc, asyncssh.KeyImportError):
             return Failure(
@@ -640,7 +643,6 @@ class _Client(asyncssh.SSHClient):
         hop = self._hop
         prompt = f"{hop.options.username}@{hop.host}'s {label}: "
         answer = await self._tunnel._ask_async(prompt)
-        _renew_deadline()
         if answer is not None:
             self._offered_password = True
             self.password_used = answer
@@ -652,7 +654,10 @@ class _Client(asyncssh.SSHClient):
         if os.environ.get("SSH_AUTH_SOCK"):
             offered.append("ssh-agent")
         keys = self._tunnel.settings.keys if self._hop.role == "SSH bastion" else ()
-        offered.extend(str(key) for key in keys)
+        for key in keys:
+            locked = self._tunnel.settings.passphrase is None and _encrypted(key)
+            # A passphrase that was wrong or missing makes asyncssh skip the key.
+            offered.append(f"{key} (encrypted: check SSH_KEY_PASSPHRASE)" if locked else str(key))
         if not keys:
             offered.append("the configured and default keys")
         if self._offered_password:
@@ -660,8 +665,8 @@ class _Client(asyncssh.SSHClient):
         return ", ".join(offered)
 
 
-# The timer of the hop being connected (only ever touched in the tunnel's loop):
-# a prompt that waited for the person gives the hop its full time again.
+# The timer of the hop being connected (touched only in the tunnel's loop): it
+# stops while a prompt waits for the person and starts afresh once answered.
 _CURRENT_DEADLINE: list[tuple[asyncio.Timeout, float]] = []
 
 
@@ -675,10 +680,22 @@ async def _deadline(seconds: float) -> Any:
             _CURRENT_DEADLINE.pop()
 
 
-def _renew_deadline() -> None:
-    if _CURRENT_DEADLINE:
-        timer, seconds = _CURRENT_DEADLINE[-1]
-        timer.reschedule(asyncio.get_running_loop().time() + seconds)
+def _set_deadline(loop: asyncio.AbstractEventLoop, *, paused: bool) -> None:
+    """Pause or restart the current hop's timer; callable from any thread."""
+
+    def apply() -> None:
+        if _CURRENT_DEADLINE:
+            timer, seconds = _CURRENT_DEADLINE[-1]
+            timer.reschedule(None if paused else loop.time() + seconds)
+
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        apply()
+    else:
+        loop.call_soon_threadsafe(apply)
 
 
 # ----------------------------------------------------------------------------- known_hosts
@@ -686,6 +703,14 @@ def _renew_deadline() -> None:
 
 def _default_known_hosts() -> Path:
     return Path("~", ".ssh", "known_hosts").expanduser()
+
+
+def _encrypted(path: Path) -> bool:
+    try:
+        asyncssh.read_private_key(path)
+    except (OSError, asyncssh.KeyImportError) as exc:
+        return str(exc).startswith("Passphrase")
+    return False
 
 
 def _known_hosts_files(options: asyncssh.SSHClientConnectionOptions) -> list[Path]:

@@ -103,3 +103,9 @@ def test_decode_loads_no_redis_client() -> None:
         "sys.stdout = io.TextIOWrapper(io.BytesIO())\n" + run_main("decode")
     )
     assert loaded_after(code, "redis", "textual", "aiohttp") == []
+
+
+def test_asyncssh_only_with_ssh() -> None:
+    # The SSH library loads when a connection goes through a bastion, not before.
+    statement = "import inspector.cli, inspector.redis_io.client, inspector.redis_io.runner"
+    assert loaded_after(statement, "asyncssh") == []

@@ -42,6 +42,7 @@ class ServerPane(Static):
             tls = f"on ({checks}" + (f", SNI {settings.tls.sni}" if settings.tls.sni else "") + ")"
         rows = [
             ("endpoint", f"{settings.endpoint} (from {settings.source})"),
+            *([("SSH", f"through bastion {settings.ssh.target}")] if settings.ssh else []),
             ("user", settings.username or "default"),
             ("database", str(settings.db)),
             ("TLS", tls),
