@@ -22,14 +22,17 @@ demo: $(STAMP)
 # on free loopback ports; they never touch a server on 6379. The TUI's
 # end-to-end test drives the real command in tmux; the sample app's page test
 # drives Debian's chromium through chromedriver; the deployment test runs
-# nginx as the load balancer of compose.yaml. All come from apt, and only
-# when missing.
+# nginx as the load balancer of compose.yaml; the --ssh tests put Redis
+# behind a real OpenSSH sshd in a network namespace (ip netns), with keys from
+# ssh-keygen. All come from apt, and only when missing.
 SYSTEM_TOOLS := redis-server:redis-server redis-cli:redis-tools openssl:openssl tmux:tmux \
-	chromium:chromium chromedriver:chromium-driver nginx:nginx
+	chromium:chromium chromedriver:chromium-driver nginx:nginx \
+	sshd:openssh-server ssh-keygen:openssh-client ip:iproute2
 
+# sshd and ip live in /usr/sbin and /sbin, which a non-login PATH may lack.
 system-deps:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do \
-	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing with apt-get:$$missing"; \

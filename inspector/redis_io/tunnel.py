@@ -33,6 +33,7 @@ import atexit
 import concurrent.futures
 import contextlib
 import errno
+import logging
 import os
 import queue
 import socket
@@ -70,6 +71,11 @@ DEFAULT_SSH_PORT = 22
 KEEPALIVE_INTERVAL = 15.0
 KEEPALIVE_COUNT_MAX = 3
 PASSWORD_TRIES = 3  # as OpenSSH's NumberOfPasswordPrompts
+
+# Every failure is reported as one line of ours; asyncssh's own log records
+# would otherwise reach stderr (logging's last-resort handler) and, under the
+# TUI, the screen.
+logging.getLogger("asyncssh").addHandler(logging.NullHandler())
 
 
 # ----------------------------------------------------------------------------- the bastion

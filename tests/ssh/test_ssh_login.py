@@ -313,3 +313,28 @@ def test_every_command_reports_the_failing_hop(
     ]:
         result = inspector(*flags, "-h", "redis.internal", *command, env=ssh_user.env())
         assert expected in one_line(result)
+
+
+def test_proxy_command_as_aws_ssm_would_run_it(
+    bastion: SSHServer, ssh_user: SSHUser, inner_standalone: RedisServer, tmp_path: Path
+) -> None:
+    # SSH over SSM is `ProxyCommand aws ssm start-session ... AWS-StartSSHSession`:
+    # a command whose stdin/stdout is the bastion's SSH port. OpenSSH's own
+    # `ssh -W` stands in for it here.
+    proxy = (
+        f"ssh -q -i {ssh_user.key} -o UserKnownHostsFile={ssh_user.known_hosts} "
+        f"-o BatchMode=yes -p {bastion.port} -W %h:%p inspector@{bastion.namespace.ns_addr}"
+    )
+    config = tmp_path / "ssm_config"
+    config.write_text(
+        f"Host i-0123456789abcdef0\n    HostName 127.0.0.1\n    Port {bastion.port}\n"
+        f"    User inspector\n    IdentityFile {ssh_user.key}\n    ProxyCommand {proxy}\n"
+    )
+    flags = ["--ssh", "i-0123456789abcdef0", "--ssh-config", str(config)]
+    mark = bastion.mark()
+    result = ping(inner_standalone, *flags, env=ssh_user.env())
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"PONG\n", b"")
+    assert bastion.forwarded(mark) == {
+        f"127.0.0.1:{BASTION_PORT}",  # the proxy command's own hop
+        f"redis.internal:{inner_standalone.port}",
+    }
