@@ -10,7 +10,7 @@ import redis
 
 from inspector.sample_app.store import sample_session_json
 from tests.cli_run import inspector
-from tests.harness import RedisServer
+from tests.harness import RedisServer, key_on
 from tests.spring_layouts import jdk_long, jdk_string
 
 # Bytes as Java's ObjectOutputStream writes them for the String "abc" and the
@@ -171,3 +171,19 @@ def test_error_exit_flag(compare_server: RedisServer) -> None:
     # redis-cli -e prints the error to stderr, bare, and nothing on stdout.
     assert (ours.stdout, ours.stderr) == (expected.stdout, expected.stderr) == (b"", ours.stderr)
     assert ours.stderr.startswith(b"ERR unknown command")
+
+
+def test_piped_commands_in_cluster_mode_report_redirects(redis_cluster: list[RedisServer]) -> None:
+    # redis-cli reads a pipe with its REPL, so it prints "-> Redirected to..."
+    # there as well (not for one-shot commands).
+    keys = [key_on(redis_cluster, node, "piped") for node in redis_cluster]
+    script = b"".join(b"SET %s v\nGET %s\n" % (key.encode(), key.encode()) for key in keys)
+    port = str(redis_cluster[0].port)
+    expected = subprocess.run(
+        ["redis-cli", "-c", "-p", port], input=script, capture_output=True, timeout=30
+    )
+    ours = inspector("-c", "-p", port, "cli", stdin=script)
+    assert ours.stdout == expected.stdout
+    assert ours.stdout.count(b"-> Redirected to slot") == 2
+    one_shot = inspector("-c", "-p", port, "cli", "GET", keys[1])
+    assert one_shot.stdout == b"v\n"
