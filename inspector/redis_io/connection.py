@@ -110,7 +110,7 @@ class _Tunnelled(Connection):
         lost = self._link.lost if self._link is not None else None
         if lost is None or isinstance(exc, TunnelLost):
             return exc
-        return TunnelLost(f"SSH connection to {self.tunnel.name} lost ({lost})")
+        return TunnelLost(f"SSH connection to {self.tunnel.name} lost: {lost}")
 
     async def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
