@@ -23,7 +23,8 @@ from tests.harness import RedisServer
 from tests.redis.test_watch import NOW, Watch
 from tests.spring_layouts import write_request
 from tests.ssh.conftest import NODE_NAMES
-from tests.sshd import Namespace, SSHServer, SSHUser, ssh_flags
+from tests.sshd import USER_PASSWORD, Namespace, SSHServer, SSHUser, ssh_flags
+from tests.tmux import Tmux
 from tests.tui_helpers import wait_until
 
 SESSIONS = 30
@@ -227,3 +228,31 @@ def test_demo_writes_through_the_bastion(
         while netns.run(hosts) != {b"container-1", b"container-2"}:
             assert time.monotonic() < deadline, "the demo never wrote both containers' sessions"
             time.sleep(0.1)  # wait-on-condition poll interval
+
+
+def test_tui_in_a_terminal_asks_the_password_first(
+    netns: Namespace, bastion: SSHServer, ssh_user: SSHUser, inner_clean: RedisServer
+) -> None:
+    # The whole command, as typed on a laptop: the SSH password is asked on
+    # the plain terminal, then the TUI shows what is behind the bastion.
+    def fill() -> None:
+        with redis.Redis(**inner_clean.client_kwargs()) as client:  # type: ignore[arg-type]
+            write_request(client, str(uuid.uuid4()), "container-7", created_ms=NOW)
+
+    netns.run(fill)
+    command = (
+        f"HOME={ssh_user.home} SSH_AUTH_SOCK= {sys.executable} -m inspector "
+        f"--ssh {bastion.address} -h redis.internal -p {inner_clean.port}; "
+        "echo EXITED=$?; sleep 30"
+    )
+    terminal = Tmux(command)
+    try:
+        terminal.wait_for(f"inspector@{bastion.namespace.ns_addr}'s password:")
+        terminal.keys(USER_PASSWORD, "Enter")
+        terminal.wait_for("container-7", "1 sessions")
+        terminal.keys("4")
+        terminal.wait_for(f"through bastion {bastion.address}")
+        terminal.keys("q")
+        terminal.wait_for("EXITED=0")
+    finally:
+        terminal.close()
