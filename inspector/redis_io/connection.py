@@ -44,8 +44,14 @@ def _driver_info() -> DriverInfo:
 
 # TLSConnection works by overriding this private hook of redis-py's TCP
 # connection: were it renamed, connections would silently go out in plaintext.
+# The tunnelled connections replace how the socket is made (_connect) and hand
+# redis-py its streams: were those renamed, --ssh would connect around the
+# bastion.
 require_members(
-    Connection, ("_connection_arguments",), library="redis", user="inspector/redis_io/connection.py"
+    Connection,
+    ("_connection_arguments", "_connect", "_reader", "_writer"),
+    library="redis",
+    user="inspector/redis_io/connection.py",
 )
 
 

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from inspector.redis_io.settings import ConnectionSettings, SSHSettings
-from inspector.subcommands.demo import DemoOptions, running_demo
+from inspector.sample_app.demo import DemoOptions, running_demo
 from inspector.tui.app import InspectorApp
 from inspector.tui.panes.server import ServerPane
 from tests.cli_run import ENDPOINT_VARIABLES, inspector

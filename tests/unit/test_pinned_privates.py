@@ -12,7 +12,7 @@ import pytest
 from javaobj.v2.core import JavaStreamParser
 from redis._parsers import _AsyncRESP2Parser
 from redis.asyncio.cluster import ClusterNode, NodesManager
-from redis.asyncio.connection import Connection
+from redis.asyncio.connection import AbstractConnection, Connection
 
 from inspector.core.decoders import java
 from inspector.core.pinned import PinnedAPIError, require_members
@@ -48,6 +48,17 @@ def test_redis_py_still_opens_tcp_connections_with_connection_arguments() -> Non
         "redis-py's Connection._connect no longer calls _connection_arguments: "
         "TLSConnection (inspector/redis_io/connection.py) would connect without TLS"
     )
+
+
+def test_redis_py_still_makes_its_socket_in_connect_and_reads_our_streams() -> None:
+    # The tunnelled connections (--ssh) override _connect and set _reader/_writer.
+    assert "_connect" in vars(connection._Tunnelled)
+    assert "self._connect()" in source(AbstractConnection.connect_check_health), (
+        "redis-py no longer opens sockets through _connect: tunnelled connections "
+        "(inspector/redis_io/connection.py) would never go through the bastion"
+    )
+    assert "self._reader = reader" in source(Connection._connect)
+    assert "self._writer = writer" in source(Connection._connect)
 
 
 def test_cluster_nodes_still_take_our_connection_class() -> None:

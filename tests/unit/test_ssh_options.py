@@ -19,8 +19,8 @@ from inspector.redis_io.settings import (
     with_endpoint,
     with_ssh,
 )
-from inspector.subcommands import demo
-from inspector.subcommands.demo import DemoOptions
+from inspector.sample_app.demo import DemoOptions
+from inspector.subcommands import demo, options
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,6 @@ def test_help_lists_the_ssh_options_with_the_connection_options() -> None:
         (["--ssh-key", "k", "cli", "PING"], "--ssh-key is an SSH option: add --ssh"),
         (["--ssh-accept-new", "ls"], "--ssh-accept-new is an SSH option"),
         (["--ssh", "b", "-s", "/tmp/x.sock", "cli", "PING"], "--ssh forwards TCP connections"),
-        (["--ssh", "b", "decode", "-"], "decode works offline"),
         (["--ssh", "b", "demo"], "the embedded demo is local"),
         (["--ssh", "b:99999", "ls"], "out of range"),
     ],
@@ -155,7 +154,7 @@ def test_demo_on_a_server_behind_a_bastion(monkeypatch: pytest.MonkeyPatch) -> N
         return 0
 
     monkeypatch.setattr(demo, "run_demo", record)
-    monkeypatch.setattr(cli, "_open_tunnel", opened.append)
+    monkeypatch.setattr(options, "open_tunnel_for", opened.append)
     assert cli.main(["--ssh", "ops@bastion", "demo", "--redis", "redis://redis.internal"]) == 0
     settings = calls[0].redis
     assert settings is not None
