@@ -309,10 +309,15 @@ def describe_failure(
     if isinstance(exc, Failure):
         return exc
     # A failure explained where it happened (the SSH tunnel names its hop)
-    # and wrapped since by redis-py ("ConnectionError(...) from failure").
-    explained = _first(exc, Failure)
-    if explained is not None:
-        return explained
+    # and wrapped since by redis-py ("ConnectionError(...) from failure"):
+    # followed through explicit causes only, so an error raised while a
+    # Failure was being handled is still described for itself.
+    cause, seen = exc.__cause__, {id(exc)}
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, Failure):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__
     if isinstance(exc, SettingsError):
         return Failure(Problem.USAGE, str(exc))
     # A reply first (the network is fine then), TLS before plain sockets (an
