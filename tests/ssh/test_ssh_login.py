@@ -202,6 +202,15 @@ def test_password_and_passphrase_are_asked_at_the_terminal(
         assert session.wait() == 0
     finally:
         session.close()
+    # Ctrl-C at the prompt: 130, quietly, as at --askpass.
+    session = PtySession([*base, "--ssh", bastion.address, *endpoint], env=pty_env)
+    try:
+        session.expect(b"'s password: ")
+        session.send(b"\x03")
+        assert session.wait() == 130
+        assert b"Traceback" not in session.output
+    finally:
+        session.close()
 
 
 @pytest.fixture
