@@ -296,7 +296,14 @@ class Tunnel:
                 channel, session = await connection.create_connection(
                     lambda: _ChannelEnd(link, self._links), host, port
                 )
-        except asyncssh.ChannelOpenError as exc:
+        except asyncssh.Error as exc:
+            if connection.is_closed() or not isinstance(exc, asyncssh.ChannelOpenError):
+                # The SSH connection itself went away just now: the next
+                # attempt (the caller's retry) reconnects it.
+                raise Failure(
+                    Problem.SSH_LOST,
+                    f"SSH connection to {self.name} lost: {exc.reason or exc}",
+                ) from None
             raise self._channel_refused(exc, host, port) from None
         except TimeoutError:
             raise Failure(
