@@ -46,6 +46,7 @@ Nothing here imports textual, redis or aiohttp.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -67,6 +68,7 @@ __all__ = [
     "JsonValue",
     "Limits",
     "ValueFormat",
+    "clean_text",
     "date_value",
     "decimal_text",
     "escaped_preview",
@@ -109,6 +111,20 @@ class ValueFormat(StrEnum):
     """Bytes in no format we know; shown escaped and as hex."""
     UNDECODABLE = "undecodable"
     """Looked like a known format but could not be read (truncated, corrupt, too deep...)."""
+    PICKLE = "pickle"
+    """Python pickle (Django, Flask-Session <= 0.6, cachelib, Beaker), read without loading."""
+    MARSHAL = "marshal"
+    """Ruby ``Marshal.dump`` (``04 08``): Rails and Rack stores, read without loading."""
+    PHP = "php"
+    """PHP ``serialize()`` (``a:2:{...}``): phpredis's ``php_serialize`` handler."""
+    PHP_SESSION = "php-session"
+    """PHP's ``php`` session handler: ``name|<serialize(value)>`` per variable."""
+    PHP_BINARY = "php-binary"
+    """PHP's ``php_binary`` session handler: a length byte, the name, its ``serialize()``."""
+    IGBINARY = "igbinary"
+    """PHP igbinary (``00 00 00 02``): phpredis's ``igbinary`` serializer or session handler."""
+    MSGPACK = "msgpack"
+    """MessagePack (Flask-Session >= 0.7 default, PHP's ``msgpack`` handler)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,8 @@ class Limits:
     """Characters of one string kept; longer ones are truncated with a note."""
     preview_bytes: int = 64
     """Bytes shown in previews of binary or undecodable values."""
+    max_inflated: int = 32 << 20
+    """Bytes a compressed (zlib, gzip) layer may inflate to before it is refused."""
 
 
 DEFAULT_LIMITS = Limits()
@@ -146,9 +164,12 @@ class Decoded:
     """redis-cli-style escaped text of the first bytes (binary and undecodable values)."""
     hex: str | None = None
     """Hex of the first bytes (binary and undecodable values)."""
+    layers: tuple[str, ...] = ()
+    """Wrappers removed before ``format`` could be read, outermost first (``("pickle",
+    "base64", "zlib")`` for Beaker's JSON sessions); empty for a value stored as is."""
 
     def to_json(self) -> dict[str, JsonValue]:
-        """The ``--json`` form: format, class, value, size, error (+ preview, hex)."""
+        """The ``--json`` form: format, class, value, size, error (+ preview, hex, layers)."""
         out: dict[str, JsonValue] = {
             "format": self.format.value,
             "class": self.java_class,
@@ -159,6 +180,8 @@ class Decoded:
         if self.preview is not None:
             out["preview"] = self.preview
             out["hex"] = self.hex
+        if self.layers:
+            out["layers"] = list(self.layers)
         return out
 
 
@@ -208,6 +231,21 @@ def undecodable(
         preview=escaped_preview(data, limits.preview_bytes),
         hex=hex_preview(data, limits.preview_bytes),
     )
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates (which no JSON writer accepts) replaced by U+FFFD.
+
+    Decoders that read UTF-8 leniently (``surrogatepass``) or UTF-16 can produce them.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+    return text
 
 
 def date_value(java_class: str, epoch_millis: int) -> dict[str, JsonValue]:
