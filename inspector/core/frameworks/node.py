@@ -1,0 +1,100 @@
+"""Node.js: express-session with connect-redis, and @fastify/session on the same store.
+
+Both keep ``sess:<id>`` strings holding ``JSON.stringify(session)`` with a
+``cookie`` object (the framework's bookkeeping); connect-redis sets the key's TTL
+to the cookie's expiry (else its ``ttl`` option, 86400 s) on every save and touch.
+The browser's cookie is ``s:<id>.<HMAC>`` URL-encoded for express (``s%3A...``)
+and ``<id>.<HMAC>`` for fastify; the key uses the bare id.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from inspector.core.frameworks.base import (
+    Adapter,
+    FrameworkSession,
+    KeyMatch,
+    RawRecord,
+    TtlKind,
+    TtlRule,
+    decode,
+    entries_of,
+    epoch_ms,
+    split_signed,
+    text_of,
+    walk,
+)
+from inspector.core.values import Limits
+
+__all__ = ["ADAPTERS", "Express", "Fastify"]
+
+_TTL = TtlRule(
+    TtlKind.KEY,
+    "set on each save and touch: the cookie's expiry, else the store's ttl (86400 s)",
+)
+
+
+class Express(Adapter):
+    """express-session + connect-redis."""
+
+    name = "express"
+    title = "express-session + connect-redis"
+    prefixes = ("sess:",)
+    ttl_rule = _TTL
+    bookkeeping_names = frozenset({"cookie"})
+    cookie_name = "connect.sid"
+
+    def sniff(self, first: bytes) -> bool | None:
+        # express writes the cookie first, its originalMaxAge first within it.
+        return first.startswith(b'{"cookie":{"originalMaxAge"')
+
+    def ids_from_cookie(self, cookie: str) -> list[str]:
+        text = urllib.parse.unquote(cookie.strip())
+        if text.startswith("s:"):
+            return [split_signed(text[2:])]
+        return [text, split_signed(text)] if "." in text else [text]
+
+    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+        value = decode(record, limits)
+        entries = entries_of(value)
+        cookie = entries.get("cookie")
+        expires = epoch_ms(walk(cookie.value, ["expires"])) if cookie else None
+        notes = [] if cookie else ["no cookie object: not written by express-session?"]
+        return self.session(
+            record,
+            match,
+            entries,
+            value=value,
+            expires_at_ms=expires if expires is not None else None,
+            principal=_passport(entries),
+            notes=notes,
+        )
+
+
+class Fastify(Express):
+    """@fastify/session with a connect-redis-compatible store."""
+
+    name = "fastify"
+    title = "@fastify/session (Redis store)"
+    cookie_name = "sessionId"
+
+    def sniff(self, first: bytes) -> bool | None:
+        # fastify's Cookie serialises without originalMaxAge first.
+        return first.startswith(b'{"cookie":{') and not first.startswith(b'{"cookie":{"originalMaxAge"')
+
+    def ids_from_cookie(self, cookie: str) -> list[str]:
+        text = urllib.parse.unquote(cookie.strip())
+        return [split_signed(text), text] if "." in text else [text]
+
+
+def _passport(entries: dict[str, object]) -> tuple[str, str] | None:
+    passport = entries.get("passport")
+    value = getattr(passport, "value", None)
+    user = text_of(walk(value, ["user"])) if isinstance(value, dict) else None
+    if user is None and isinstance(value, dict):
+        user = text_of(walk(value, ["user", "username"])) or text_of(walk(value, ["user", "id"]))
+    return (user, "passport.user") if user else None
+
+
+ADAPTERS = (Express(), Fastify())
