@@ -109,6 +109,8 @@ class _Builder:
 
     def __init__(self) -> None:
         self.slots: list[Node] = []
+        self.php = False
+        """PHP wrote it (the top map has a nil key): integer keys are PHP array keys."""
 
     def node(self, value: Any) -> Node:
         # msgpack's own stack limit (1024) bounds the depth of this walk.
@@ -132,6 +134,8 @@ class _Builder:
 
     def _map(self, pairs: _Pairs) -> Node:
         marker = pairs[0][1] if pairs and pairs[0][0] is None else None
+        if not self.slots and marker is not None:
+            self.php = True
         if isinstance(marker, int) and marker in (2, 4) and len(pairs) == 2:
             index = pairs[1][1]
             if isinstance(index, int) and 1 <= index <= len(self.slots):
@@ -155,8 +159,13 @@ class _Builder:
         target = Map("map")
         self.slots.append(target)
         body = pairs[1:] if marker == 1 else pairs
-        target.pairs = [(self.node(k), self.node(v)) for k, v in body]
+        target.pairs = [(self._key(k), self.node(v)) for k, v in body]
         return target
+
+    def _key(self, key: Any) -> Node:
+        if self.php and isinstance(key, int) and not isinstance(key, bool):
+            return str(key)  # PHP makes "5" and 5 the same array key
+        return self.node(key)
 
 
 def _property(key: Any) -> str:
