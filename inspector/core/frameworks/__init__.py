@@ -110,7 +110,9 @@ class Registry:
             a.with_prefixes(prefixes[a.name]) if prefixes and a.name in prefixes else a for a in chosen
         )
         # Longest prefix first: "micronaut:session:" before "session:", "rack:session:" too.
-        self._ordered = sorted(self.adapters, key=lambda a: max(map(len, a.prefixes), default=0), reverse=True)
+        self._ordered = sorted(
+            self.adapters, key=lambda a: max(map(len, a.prefixes), default=0), reverse=True
+        )
 
     def get(self, name: str) -> Adapter:
         """The adapter called ``name``."""
@@ -157,19 +159,18 @@ class Registry:
         Returns ``(adapter, key)`` pairs, likeliest first, for the caller to look up.
         """
         out: list[tuple[Adapter, str]] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         text = text.strip()
         recognised = self.recognize(text)
         if recognised is not None:
             out.append((recognised.adapter, text))
-            seen.add(text)
+            seen.add((recognised.adapter.name, text))
         for adapter in self.adapters:
             for session_id in adapter.ids_from_cookie(text):
-                for prefix in adapter.prefixes[:1]:
-                    key = adapter.key_for(session_id, prefix)
-                    if key not in seen and adapter.match_key(key) is not None:
-                        seen.add(key)
-                        out.append((adapter, key))
+                key = adapter.key_for(session_id)
+                if (adapter.name, key) not in seen and adapter.match_key(key) is not None:
+                    seen.add((adapter.name, key))
+                    out.append((adapter, key))
         return out
 
 

@@ -220,8 +220,9 @@ class Adapter:
     def __init__(self, prefixes: Sequence[str] | None = None) -> None:
         if prefixes is not None:
             self.prefixes = tuple(prefixes)
-        # Longest first, so a configured "app:sess:" wins over "sess:".
-        self.prefixes = tuple(sorted(self.prefixes, key=len, reverse=True))
+        # Matched longest first, so a configured "app:sess:" wins over "sess:";
+        # ``prefixes[0]`` stays the default for building keys.
+        self.match_order = tuple(sorted(self.prefixes, key=len, reverse=True))
 
     def with_prefixes(self, prefixes: Sequence[str]) -> Adapter:
         """A copy of this adapter that recognises ``prefixes`` instead of the defaults."""
@@ -231,7 +232,7 @@ class Adapter:
 
     def match_key(self, key: str) -> KeyMatch | None:
         """The session id if ``key`` is one of this framework's keys, by name only."""
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             if key.startswith(prefix):
                 rest = key[len(prefix) :]
                 if self.id_pattern.fullmatch(rest):

@@ -42,7 +42,7 @@ class BeakerSession(Adapter):
     _id = re.compile(r"[0-9a-f]{32}|[A-Za-z0-9_-]{16,128}")
 
     def match_key(self, key: str) -> KeyMatch | None:
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             if key.startswith(prefix) and key.endswith(":session"):
                 session_id = key[len(prefix) : -len(":session")]
                 if self._id.fullmatch(session_id):

@@ -138,7 +138,7 @@ class Micronaut(_HashSession):
     cookie_name = "SESSION"
 
     def match_key(self, key: str) -> KeyMatch | None:
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             if not key.startswith(prefix):
                 continue
             rest = key[len(prefix) :]
@@ -167,7 +167,7 @@ class RedissonSpring(_HashSession):
     cookie_name = "SESSION"
 
     def match_key(self, key: str) -> KeyMatch | None:
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             rest = key[len(prefix) :] if key.startswith(prefix) else None
             # Spring Session's own keys have a segment after the namespace (sessions:, expirations:).
             if rest and ":" not in rest and rest not in ("sessions", "expirations") and _UUIDISH.fullmatch(rest):

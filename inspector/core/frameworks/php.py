@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from inspector.core.decoders.msgpacked import looks_like_msgpack_map
+from inspector.core.decoders.php import IGBINARY_MAGIC, looks_like_php_serialized, looks_like_php_session
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -50,6 +52,17 @@ def php_principal(entries: dict[str, object]) -> tuple[str, str] | None:
     return None
 
 
+def sniff_php(first: bytes) -> bool:
+    """Whether the first bytes start like any of PHP's session encodings."""
+    return (
+        looks_like_php_session(first)
+        or looks_like_php_serialized(first)
+        or first[:4] in IGBINARY_MAGIC
+        or looks_like_msgpack_map(first)
+        or (0 < first[:1][0] < 0x80 and b":" in first[: first[0] + 4] if first else False)
+    )
+
+
 class PhpRedis(Adapter):
     """phpredis ``session.save_handler = redis`` (and ``rediscluster``)."""
 
@@ -60,8 +73,11 @@ class PhpRedis(Adapter):
     ttl_rule = TtlRule(TtlKind.KEY, "session.gc_maxlifetime (1440 s), set on each write")
     cookie_name = "PHPSESSID"
 
+    def sniff(self, first: bytes) -> bool | None:
+        return sniff_php(first)
+
     def match_key(self, key: str) -> KeyMatch | None:
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             if key.startswith(prefix):
                 rest = key[len(prefix) :]
                 if rest.endswith("_LOCK") and _ID.fullmatch(rest[:-5]):

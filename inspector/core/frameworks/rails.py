@@ -112,7 +112,7 @@ class RailsCacheStore(RedisRack):
 
     def match_key(self, key: str) -> KeyMatch | None:
         # The cache's namespace may come first: "myapp:_session_id:2::...".
-        for prefix in self.prefixes:
+        for prefix in self.match_order:
             at = key.find(prefix)
             if at >= 0 and (at == 0 or key[at - 1] == ":"):
                 rest = key[at + len(prefix) :]

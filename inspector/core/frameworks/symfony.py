@@ -26,7 +26,7 @@ from inspector.core.frameworks.base import (
     part,
     walk,
 )
-from inspector.core.frameworks.php import VARIANTS, php_principal
+from inspector.core.frameworks.php import VARIANTS, php_principal, sniff_php
 from inspector.core.values import CLASS, Decoded, JsonValue, Limits
 
 __all__ = ["ADAPTERS", "SymfonySession"]
@@ -44,6 +44,9 @@ class SymfonySession(Adapter):
     ttl_rule = TtlRule(TtlKind.KEY, "the handler's ttl or session.gc_maxlifetime, set on each write")
     bookkeeping_names = frozenset({"_sf2_meta", "_symfony_flashes"})
     cookie_name = "PHPSESSID"
+
+    def sniff(self, first: bytes) -> bool | None:
+        return sniff_php(first)
 
     def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
         value = decode(record, limits)
