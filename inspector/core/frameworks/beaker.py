@@ -41,6 +41,9 @@ class BeakerSession(Adapter):
     cookie_name = "beaker.session.id"
     _id = re.compile(r"[0-9a-f]{32}|[A-Za-z0-9_-]{16,128}")
 
+    def sniff(self, first: bytes) -> bool | None:
+        return first.startswith(b"\x80")
+
     def match_key(self, key: str) -> KeyMatch | None:
         for prefix in self.match_order:
             if key.startswith(prefix) and key.endswith(":session"):

@@ -49,6 +49,12 @@ class DjangoSession(Adapter):
     )
     cookie_name = "sessionid"
 
+    def sniff(self, first: bytes) -> bool | None:
+        # A pickle, django-redis's compressors (zlib, gzip, xz), JSON or msgpack serializers.
+        return first.startswith((b"\x80", b"x", b"\x1f\x8b", b"\xfd7zXZ", b"{")) or (
+            bool(first) and 0x80 <= first[0] <= 0x8F
+        )
+
     def match_key(self, key: str) -> KeyMatch | None:
         if "django.contrib.sessions." not in key:  # cheap test before the regex
             return None

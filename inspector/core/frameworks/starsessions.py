@@ -40,6 +40,9 @@ class Starsessions(Adapter):
     bookkeeping_names = frozenset({"__metadata__"})
     cookie_name = "session"
 
+    def sniff(self, first: bytes) -> bool | None:
+        return first.startswith(b"{")
+
     def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
