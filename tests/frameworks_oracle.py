@@ -31,7 +31,9 @@ def shown_as(expected: JsonValue, actual: JsonValue) -> bool:
     if isinstance(expected, dict) and isinstance(actual, dict):
         if "@class" in expected or "@epochMillis" in expected:
             return all(k in actual and shown_as(v, actual[k]) for k, v in expected.items())
-        return expected.keys() == actual.keys() and all(shown_as(v, actual[k]) for k, v in expected.items())
+        return expected.keys() == actual.keys() and all(
+            shown_as(v, actual[k]) for k, v in expected.items()
+        )
     if isinstance(expected, list) and isinstance(actual, list):
         return len(expected) == len(actual) and all(map(shown_as, expected, actual))
     if isinstance(expected, float) and isinstance(actual, float | int):
@@ -48,7 +50,10 @@ def py_typed(value: Any) -> JsonValue:
     if isinstance(value, dict):
         if all(isinstance(k, str) for k in value):
             return {k: py_typed(v) for k, v in value.items()}
-        return {"@class": "dict", "@entries": [[py_typed(k), py_typed(v)] for k, v in value.items()]}
+        return {
+            "@class": "dict",
+            "@entries": [[py_typed(k), py_typed(v)] for k, v in value.items()],
+        }
     if isinstance(value, list):
         return [py_typed(v) for v in value]
     if isinstance(value, tuple):
@@ -68,4 +73,7 @@ def py_typed(value: Any) -> JsonValue:
         return {"@class": "bytes", "@hex": value.hex()}
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    return {"@class": f"{type(value).__module__}.{type(value).__qualname__}", **{k: py_typed(v) for k, v in vars(value).items()}}
+    return {
+        "@class": f"{type(value).__module__}.{type(value).__qualname__}",
+        **{k: py_typed(v) for k, v in vars(value).items()},
+    }

@@ -57,11 +57,16 @@ def only_session(client: redis.Redis, skip: tuple[bytes, ...] = ()) -> Framework
     assert len(keys) == 1, keys
     key = keys[0]
     value = client.get(key)
-    assert value is not None
-    found = recognize(key, client.type(key).decode(), value[:32])
-    assert found is not None and found.confirmed, key
+    assert isinstance(key, bytes)
+    assert isinstance(value, bytes)
+    kind = client.type(key)
+    found = recognize(key, kind.decode() if isinstance(kind, bytes) else kind, value[:32])
+    assert found is not None, key
+    assert found.confirmed, key
     session = parse(
-        RawRecord(key.decode(), RedisType.STRING, value, None, client.pttl(key), int(time.time() * 1000)),
+        RawRecord(
+            key.decode(), RedisType.STRING, value, None, client.pttl(key), int(time.time() * 1000)
+        ),
         found,
     )
     assert session is not None
@@ -92,9 +97,14 @@ def test_flask_session(server: redis.Redis, backend: str) -> None:
         from cachelib.redis import RedisCache
 
         kwargs = server.connection_pool.connection_kwargs
-        app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=RedisCache(host=kwargs["host"], port=kwargs["port"]))
+        app.config.update(
+            SESSION_TYPE="cachelib",
+            SESSION_CACHELIB=RedisCache(host=kwargs["host"], port=kwargs["port"]),
+        )
     else:
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=server, SESSION_SERIALIZATION_FORMAT=backend)
+        app.config.update(
+            SESSION_TYPE="redis", SESSION_REDIS=server, SESSION_SERIALIZATION_FORMAT=backend
+        )
     Session(app)
     values = {**DATA, **(PICKLED if backend == "cachelib" else {})}
     read_back: list[dict[str, Any]] = []
@@ -114,9 +124,13 @@ def test_flask_session(server: redis.Redis, backend: str) -> None:
         client.get("/read")
     session = only_session(server)
     assert session.framework == "flask-session"
-    assert session.variant == {"msgpack": "msgpack (0.7+)", "json": "json (0.7+)", "cachelib": "cachelib"}[backend]
+    assert (
+        session.variant
+        == {"msgpack": "msgpack (0.7+)", "json": "json (0.7+)", "cachelib": "cachelib"}[backend]
+    )
     assert_shown(session, read_back[0])
-    assert "_permanent" in session.bookkeeping and "_permanent" not in session.attributes
+    assert "_permanent" in session.bookkeeping
+    assert "_permanent" not in session.attributes
     assert session.principal == "7"
     # PERMANENT_SESSION_LIFETIME (31 days) is the key's TTL.
     assert session.ttl_ms > 30 * 86400 * 1000
@@ -135,7 +149,11 @@ def django_setup() -> None:
             SECRET_KEY="x",
             ROOT_URLCONF=__name__,
             ALLOWED_HOSTS=["testserver"],
-            INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions"],
+            INSTALLED_APPS=[
+                "django.contrib.auth",
+                "django.contrib.contenttypes",
+                "django.contrib.sessions",
+            ],
             MIDDLEWARE=["django.contrib.sessions.middleware.SessionMiddleware"],
             DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
             USE_TZ=True,
@@ -180,17 +198,22 @@ def _urlpatterns() -> list[Any]:
 urlpatterns = _urlpatterns()
 
 
-
-@pytest.mark.parametrize("backend", ["django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache"])
+@pytest.mark.parametrize(
+    "backend", ["django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache"]
+)
 @pytest.mark.parametrize("engine", ["cache", "cached_db"])
 def test_django(server: redis.Redis, django_setup: None, backend: str, engine: str) -> None:
     from django.contrib.auth.models import User
     from django.test import Client, override_settings
 
     kwargs = server.connection_pool.connection_kwargs
-    caches = {"default": {"BACKEND": backend, "LOCATION": f"redis://{kwargs['host']}:{kwargs['port']}/0"}}
+    caches = {
+        "default": {"BACKEND": backend, "LOCATION": f"redis://{kwargs['host']}:{kwargs['port']}/0"}
+    }
     DJANGO_READ.clear()
-    with override_settings(CACHES=caches, SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}"):
+    with override_settings(
+        CACHES=caches, SESSION_ENGINE=f"django.contrib.sessions.backends.{engine}"
+    ):
         client = Client()
         client.get("/login")
         client.get("/read")
@@ -243,7 +266,8 @@ async def test_aiohttp_session(redis_clean: RedisServer, server: redis.Redis) ->
     assert session.framework == "aiohttp-session"
     assert_shown(session, read_back[0])
     assert list(session.bookkeeping) == ["created"]
-    assert session.created_ms is not None and abs(session.created_ms - time.time() * 1000) < 60_000
+    assert session.created_ms is not None
+    assert abs(session.created_ms - time.time() * 1000) < 60_000
     assert 0 < session.ttl_ms <= 600_000
 
 
@@ -281,7 +305,10 @@ def test_starsessions(redis_clean: RedisServer, server: redis.Redis) -> None:
 
     app = Starlette(
         routes=[Route("/login", login), Route("/read", read)],
-        middleware=[Middleware(SessionMiddleware, store=store, lifetime=900), Middleware(SessionAutoloadMiddleware)],
+        middleware=[
+            Middleware(SessionMiddleware, store=store, lifetime=900),
+            Middleware(SessionAutoloadMiddleware),
+        ],
         lifespan=lifespan,
     )
     with TestClient(app) as client:
@@ -291,7 +318,8 @@ def test_starsessions(redis_clean: RedisServer, server: redis.Redis) -> None:
     assert session.framework == "starsessions"
     assert_shown(session, {k: v for k, v in read_back[0].items() if k != "__metadata__"})
     assert list(session.bookkeeping) == ["__metadata__"]
-    assert session.created_ms is not None and session.last_access_ms is not None
+    assert session.created_ms is not None
+    assert session.last_access_ms is not None
 
 
 # ------------------------------------------------------------------ Beaker

@@ -27,7 +27,9 @@ class Gadget:
 
 
 def pickle_gadget(marker: Path, protocol: int) -> bytes:
-    return pickle.dumps({"_auth_user_id": "1", "evil": Gadget(f"touch {marker}")}, protocol=protocol)
+    return pickle.dumps(
+        {"_auth_user_id": "1", "evil": Gadget(f"touch {marker}")}, protocol=protocol
+    )
 
 
 # Ruby: an object whose class's marshal_load runs its data (the shape of the
@@ -37,7 +39,7 @@ RUBY_GADGET_DEFINITION = "class Evil; def marshal_load(command); system(command)
 
 def ruby_gadget(marker: Path) -> bytes:
     command = f"touch {marker}".encode()
-    return b"\x04\x08{\x06I\"\x09evil\x06:\x06ETU:\x09Evil\"" + bytes([len(command) + 5]) + command
+    return b'\x04\x08{\x06I"\x09evil\x06:\x06ETU:\x09Evil"' + bytes([len(command) + 5]) + command
 
 
 # PHP: an object with a __destruct/__wakeup POP chain would run on unserialize().
@@ -64,7 +66,11 @@ def test_the_pickle_gadget_is_real(tmp_path: Path) -> None:
     # The same bytes given to pickle.loads (in a child process) do run the command.
     marker = tmp_path / "pwned"
     data = pickle_gadget(marker, pickle.HIGHEST_PROTOCOL)
-    subprocess.run([sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"], input=data, check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import pickle,sys; pickle.loads(sys.stdin.buffer.read())"],
+        input=data,
+        check=True,
+    )
     assert marker.exists()
 
 
@@ -76,7 +82,9 @@ def test_marshal_gadget_is_shown_not_run(tmp_path: Path) -> None:
     assert decoded.value == {"evil": {"@class": "Evil", "@data": [f"touch {marker}"]}}
 
 
-@pytest.mark.skipif(shutil.which("ruby") is None, reason="ruby is only needed to prove the gadget live")
+@pytest.mark.skipif(
+    shutil.which("ruby") is None, reason="ruby is only needed to prove the gadget live"
+)
 def test_the_marshal_gadget_is_real(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     script = f"{RUBY_GADGET_DEFINITION}; Marshal.load($stdin.binmode.read)"

@@ -44,7 +44,11 @@ RICH = {
     "text": "ünï 😀",
 }
 EXPECTED = {
-    "when": {"@class": "datetime.datetime", "@value": "2024-05-01T10:00:00.123000+00:00", "@epochMillis": 1714557600123},
+    "when": {
+        "@class": "datetime.datetime",
+        "@value": "2024-05-01T10:00:00.123000+00:00",
+        "@epochMillis": 1714557600123,
+    },
     "naive": {"@class": "datetime.datetime", "@value": "2024-05-01T10:00:00"},
     "day": {"@class": "datetime.date", "@value": "2020-01-02"},
     "price": {"@class": "decimal.Decimal", "@value": "10.50"},
@@ -54,7 +58,11 @@ EXPECTED = {
     "blob": {"@class": "bytes", "@hex": "00ff"},
     "pair": {"@class": "tuple", "@items": [1, "x"]},
     "ordered": {"@class": "collections.OrderedDict", "@entries": {"a": 1}},
-    "account": {"@class": f"{__name__}.Account", "name": "bob", "roles": {"@class": "tuple", "@items": ["admin"]}},
+    "account": {
+        "@class": f"{__name__}.Account",
+        "name": "bob",
+        "roles": {"@class": "tuple", "@items": ["admin"]},
+    },
     "big": {"@class": "int", "@value": str(2**70)},
     "inf": {"@class": "float", "@value": "Infinity"},
     "ints": {"@class": "dict", "@entries": [[1, "one"]]},
@@ -77,7 +85,11 @@ def test_msgpack_with_the_timestamp_extension() -> None:
     assert decoded.format is ValueFormat.MSGPACK
     assert decoded.value == {
         "_permanent": True,
-        "at": {"@class": "datetime", "@value": "2024-05-01T10:00:00.500000Z", "@epochMillis": 1714557600500},
+        "at": {
+            "@class": "datetime",
+            "@value": "2024-05-01T10:00:00.500000Z",
+            "@epochMillis": 1714557600500,
+        },
         "n": [1, 2.5],
     }
 
@@ -90,8 +102,16 @@ def test_msgpack_with_the_timestamp_extension() -> None:
         (lzma.compress(pickle.dumps({"a": 1})), ("xz",), ValueFormat.PICKLE),
         (base64.b64encode(pickle.dumps({"a": 1})), ("base64",), ValueFormat.PICKLE),
         (b"!" + pickle.dumps({"a": 1}), ("cachelib",), ValueFormat.PICKLE),
-        (pickle.dumps(base64.b64encode(pickle.dumps({"a": 1}, 2))), ("pickle", "base64"), ValueFormat.PICKLE),
-        (pickle.dumps(base64.b64encode(zlib.compress(b'{"a": 1}'))), ("pickle", "base64", "zlib"), ValueFormat.JSON),
+        (
+            pickle.dumps(base64.b64encode(pickle.dumps({"a": 1}, 2))),
+            ("pickle", "base64"),
+            ValueFormat.PICKLE,
+        ),
+        (
+            pickle.dumps(base64.b64encode(zlib.compress(b'{"a": 1}'))),
+            ("pickle", "base64", "zlib"),
+            ValueFormat.JSON,
+        ),
     ],
     ids=["zlib", "gzip", "xz", "base64", "cachelib", "beaker-pickle", "beaker-json"],
 )
@@ -105,11 +125,14 @@ def test_layers_are_unwrapped(data: bytes, layers: tuple[str, ...], fmt: ValueFo
 @pytest.mark.parametrize(
     ("data", "fmt"),
     [
-        (b'user_id|i:42;name|s:5:"alice";cart|a:2:{s:1:"a";i:1;s:1:"b";b:1;}ts|d:1.5;n|N;', ValueFormat.PHP_SESSION),
+        (
+            b'user_id|i:42;name|s:5:"alice";cart|a:2:{s:1:"a";i:1;s:1:"b";b:1;}ts|d:1.5;n|N;',
+            ValueFormat.PHP_SESSION,
+        ),
         (b'a:2:{s:1:"a";i:1;s:1:"b";a:2:{i:0;i:1;i:1;i:2;}}', ValueFormat.PHP),
         (b'\x07user_idi:42;\x04names:5:"alice";', ValueFormat.PHP_BINARY),
         (b"\x00\x00\x00\x02\x14\x01\x11\x01a\x06\x01", ValueFormat.IGBINARY),
-        (b"\x04\x08{\x06I\"\x06a\x06:\x06ETi\x06", ValueFormat.MARSHAL),
+        (b'\x04\x08{\x06I"\x06a\x06:\x06ETi\x06', ValueFormat.MARSHAL),
         (pickle.dumps({"a": 1}, protocol=0), ValueFormat.PICKLE),
         (pickle.dumps({"a": 1}, protocol=1), ValueFormat.PICKLE),
     ],
@@ -128,7 +151,7 @@ def test_detected_by_first_bytes(data: bytes, fmt: ValueFormat) -> None:
         (b"Isn't it.", ValueFormat.TEXT),
         (b"dGV4dCBpbiBiYXNlNjQ=", ValueFormat.TEXT),  # base64 of text stays text
         (b'{"x":"a|i:1;"}', ValueFormat.JSON),
-        (b"s:3:\"abc\"", ValueFormat.TEXT),  # no final ';': not complete
+        (b's:3:"abc"', ValueFormat.TEXT),  # no final ';': not complete
         (b"\x81\x01\x02", ValueFormat.BINARY),  # a msgpack map without string keys
         (b"\x80\x04\x95\x10\x00", ValueFormat.BINARY),
         (b"\x04\x08\xff", ValueFormat.BINARY),
@@ -143,10 +166,17 @@ def test_text_json_and_junk_are_not_misread(data: bytes, fmt: ValueFormat) -> No
 def test_unreadable_magic_keeps_the_guess() -> None:
     decoded = decode_value(b"\x04\x08{\x07")
     assert decoded.format is ValueFormat.BINARY
-    assert decoded.error is not None and decoded.error.startswith("Ruby Marshal, unreadable")
+    assert decoded.error is not None
+    assert decoded.error.startswith("Ruby Marshal, unreadable")
     assert "never loaded" in decoded.error
 
 
 def test_php_references_share_values() -> None:
-    decoded = decode_value(b'a:3:{s:1:"a";a:1:{i:0;i:7;}s:1:"b";R:2;s:1:"o";O:8:"stdClass":1:{s:4:"self";r:4;}}')
-    assert decoded.value == {"a": [7], "b": [7], "o": {"@class": "stdClass", "self": {"@ref": "stdClass"}}}
+    decoded = decode_value(
+        b'a:3:{s:1:"a";a:1:{i:0;i:7;}s:1:"b";R:2;s:1:"o";O:8:"stdClass":1:{s:4:"self";r:4;}}'
+    )
+    assert decoded.value == {
+        "a": [7],
+        "b": [7],
+        "o": {"@class": "stdClass", "self": {"@ref": "stdClass"}},
+    }

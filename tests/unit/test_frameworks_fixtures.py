@@ -12,7 +12,12 @@ from inspector.core.frameworks import RawRecord, RedisType, default_registry, pa
 from tests.frameworks_oracle import FRAMEWORKS, manifest_entries, shown_as
 
 ENTRIES = manifest_entries()
-HOSTS = {"express": "node-web-1", "fastify": "node-web-1", "php": "php-web-1", "symfony": "php-web-1"}
+HOSTS = {
+    "express": "node-web-1",
+    "fastify": "node-web-1",
+    "php": "php-web-1",
+    "symfony": "php-web-1",
+}
 PRINCIPALS = {"express": "alice", "fastify": "alice"}
 
 
@@ -44,7 +49,10 @@ def test_every_attribute_read_back_is_shown(entry: dict[str, Any]) -> None:
     assert session is not None
     assert session.framework == entry["framework"]
     assert session.readable, session.notes
-    shown = {**{k: v.value for k, v in session.attributes.items()}, **{k: v.value for k, v in session.bookkeeping.items()}}
+    shown = {
+        **{k: v.value for k, v in session.attributes.items()},
+        **{k: v.value for k, v in session.bookkeeping.items()},
+    }
     read_back = entry["readBack"]
     assert read_back, "the fixture's read-back is empty"
     for name, expected in read_back.items():
@@ -72,8 +80,16 @@ def test_expiry_host_principal_and_variant(entry: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e["name"] for e in ENTRIES])
 def test_the_browsers_cookie_leads_to_the_key(entry: dict[str, Any]) -> None:
-    cookie = entry["cookie"].split("=", 1)[1] if "=" in entry["cookie"] and entry["framework"] not in ("express", "fastify") else entry["cookie"]
-    keys = [key for adapter, key in default_registry().candidates(cookie) if adapter.name == entry["framework"]]
+    cookie = (
+        entry["cookie"].split("=", 1)[1]
+        if "=" in entry["cookie"] and entry["framework"] not in ("express", "fastify")
+        else entry["cookie"]
+    )
+    keys = [
+        key
+        for adapter, key in default_registry().candidates(cookie)
+        if adapter.name == entry["framework"]
+    ]
     assert keys[:1] == [entry["key"]]
 
 
@@ -94,7 +110,8 @@ def test_symfony_attributes_unwrapped_and_meta_times() -> None:
     assert session is not None
     assert "_sf2_attributes" not in session.attributes
     assert set(session.bookkeeping) == {"_sf2_meta", "_symfony_flashes"}
-    assert session.created_ms is not None and session.last_access_ms is not None
+    assert session.created_ms is not None
+    assert session.last_access_ms is not None
     assert abs(session.created_ms - entry["capturedAtMs"]) < 60_000
 
 
@@ -103,7 +120,8 @@ def test_rails_cache_entry_times() -> None:
     session = parse(record(entry))
     assert session is not None
     assert session.variant == "6.1"
-    assert session.created_ms is not None and session.expires_at_ms is not None
+    assert session.created_ms is not None
+    assert session.expires_at_ms is not None
     assert session.expires_at_ms - session.created_ms == 1800 * 1000  # expire_after
 
 

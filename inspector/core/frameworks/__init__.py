@@ -39,8 +39,8 @@ __all__ = [
     "KeyMatch",
     "RawRecord",
     "Recognition",
-    "Registry",
     "RedisType",
+    "Registry",
     "TtlKind",
     "TtlRule",
     "adapters",
@@ -104,10 +104,14 @@ class Registry:
         known = {a.name for a in _ADAPTERS}
         unknown = set(only or ()) - known
         if unknown:
-            raise ValueError(f"unknown framework(s): {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"unknown framework(s): {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(known))}"
+            )
         chosen = [a for a in _ADAPTERS if only is None or a.name in only]
         self.adapters: tuple[Adapter, ...] = tuple(
-            a.with_prefixes(prefixes[a.name]) if prefixes and a.name in prefixes else a for a in chosen
+            a.with_prefixes(prefixes[a.name]) if prefixes and a.name in prefixes else a
+            for a in chosen
         )
         # Longest prefix first: "micronaut:session:" before "session:", "rack:session:" too.
         self._ordered = sorted(
@@ -147,9 +151,7 @@ class Registry:
                 verdict = adapter.sniff_fields(names)
             if verdict:
                 return Recognition(adapter, match, True)
-            if verdict is None and fallback is None:
-                fallback = Recognition(adapter, match, False)
-            elif verdict is False and fallback is None:
+            if (verdict is None and fallback is None) or (verdict is False and fallback is None):
                 fallback = Recognition(adapter, match, False)
         return fallback
 
@@ -221,14 +223,18 @@ def parse(
     if recognition is None:
         first = record.value[:64] if record.value is not None else None
         names = list(record.fields) if record.fields is not None else None
-        recognition = (registry or _DEFAULT).recognize(record.key, record.redis_type.value, first, names)
+        recognition = (registry or _DEFAULT).recognize(
+            record.key, record.redis_type.value, first, names
+        )
     if recognition is None or recognition.kind is KeyKind.HELPER:
         return None
     adapter = recognition.adapter
     try:
         return adapter.parse(record, recognition.match, limits)
     except Exception as exc:  # an adapter bug must not take the listing down
-        value = undecodable(record.value or b"", f"{adapter.name} adapter failed: {type(exc).__name__}")
+        value = undecodable(
+            record.value or b"", f"{adapter.name} adapter failed: {type(exc).__name__}"
+        )
         return FrameworkSession(
             framework=adapter.name,
             key=record.key,

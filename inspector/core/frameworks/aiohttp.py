@@ -42,7 +42,9 @@ class AiohttpSession(Adapter):
     def sniff(self, first: bytes) -> bool | None:
         return first.startswith((b'{"created":', b"{}"))
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         outer = entries_of(value)
         entries = {}
@@ -51,7 +53,11 @@ class AiohttpSession(Adapter):
             entries["created"] = created
         inner = outer.get("session")
         if inner is not None:
-            entries.update(entries_of(inner) if isinstance(inner.value, dict) else {"session": part(value, inner.value)})
+            entries.update(
+                entries_of(inner)
+                if isinstance(inner.value, dict)
+                else {"session": part(value, inner.value)}
+            )
         principal = None
         for name in ("user_id", "username", "user", "AIOHTTP_SECURITY"):
             found = text_of(entries[name].value) if name in entries else None

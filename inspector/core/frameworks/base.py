@@ -125,7 +125,10 @@ class RawRecord:
         """Bytes of the value (or of every field name and value)."""
         if self.value is not None:
             return len(self.value)
-        return sum(len(k.encode("utf-8", "surrogateescape")) + len(v) for k, v in (self.fields or {}).items())
+        return sum(
+            len(k.encode("utf-8", "surrogateescape")) + len(v)
+            for k, v in (self.fields or {}).items()
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,7 @@ class FrameworkSession:
     host_source: str | None = None
     """The attribute path the host was found at (``server.hostname``)."""
     variant: str | None = None
-    """Which flavour wrote it, when the format tells (``msgpack``, ``cachelib``, ``igbinary``...)."""
+    """Which flavour wrote it, when the format tells (``msgpack``, ``cachelib``...)."""
     value: Decoded | None = None
     """The whole stored value, decoded (string stores)."""
     size: int = 0
@@ -165,7 +168,10 @@ class FrameworkSession:
     @property
     def readable(self) -> bool:
         """Whether the value could be decoded at all."""
-        return self.value is None or self.value.format not in (ValueFormat.UNDECODABLE, ValueFormat.BINARY)
+        return self.value is None or self.value.format not in (
+            ValueFormat.UNDECODABLE,
+            ValueFormat.BINARY,
+        )
 
     def to_json(self, *, attributes: bool = False) -> dict[str, JsonValue]:
         """The documented JSON form (``ls --json``; ``show --json`` adds the values)."""
@@ -260,7 +266,9 @@ class Adapter:
 
     # -- reading
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         """Decode one record into a :class:`FrameworkSession`. Never raises."""
         raise NotImplementedError
 
@@ -303,7 +311,9 @@ class Adapter:
             bookkeeping=books,
             created_ms=created_ms,
             last_access_ms=last_access_ms,
-            expires_at_ms=expires_at_ms if expires_at_ms is not None else self.expiry_from_ttl(record),
+            expires_at_ms=expires_at_ms
+            if expires_at_ms is not None
+            else self.expiry_from_ttl(record),
             ttl_ms=record.ttl_ms,
             ttl_rule=self.ttl_rule,
             principal=principal[0] if principal else None,

@@ -37,7 +37,9 @@ class BeakerSession(Adapter):
     title = "Beaker (beaker.ext.redisnm)"
     prefixes = ("beaker_cache:",)
     ttl_rule = TtlRule(TtlKind.NONE, "the session timeout when configured, else none")
-    bookkeeping_names = frozenset({"_creation_time", "_accessed_time", "_expires", "_domain", "_path"})
+    bookkeeping_names = frozenset(
+        {"_creation_time", "_accessed_time", "_expires", "_domain", "_path"}
+    )
     cookie_name = "beaker.session.id"
     _id = re.compile(r"[0-9a-f]{32}|[A-Za-z0-9_-]{16,128}")
 
@@ -62,7 +64,9 @@ class BeakerSession(Adapter):
             return [text[40:], text]
         return [text, split_signed(text)] if "." in text else [text]
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         principal = None
@@ -77,8 +81,12 @@ class BeakerSession(Adapter):
             match,
             entries,
             value=value,
-            created_ms=epoch_ms(entries["_creation_time"].value) if "_creation_time" in entries else None,
-            last_access_ms=epoch_ms(entries["_accessed_time"].value) if "_accessed_time" in entries else None,
+            created_ms=epoch_ms(entries["_creation_time"].value)
+            if "_creation_time" in entries
+            else None,
+            last_access_ms=epoch_ms(entries["_accessed_time"].value)
+            if "_accessed_time" in entries
+            else None,
             principal=principal,
             variant=variant,
         )

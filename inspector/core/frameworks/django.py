@@ -43,7 +43,9 @@ class DjangoSession(Adapter):
     title = "Django cache / cached_db sessions (RedisCache, django-redis)"
     # The KEY_PREFIX part; any prefix and version are recognised by the pattern.
     prefixes = ("",)
-    ttl_rule = TtlRule(TtlKind.KEY, "SESSION_COOKIE_AGE (1209600 s) or set_expiry, set on each save")
+    ttl_rule = TtlRule(
+        TtlKind.KEY, "SESSION_COOKIE_AGE (1209600 s) or set_expiry, set on each save"
+    )
     bookkeeping_names = frozenset(
         {"_auth_user_id", "_auth_user_backend", "_auth_user_hash", "_session_expiry"}
     )
@@ -69,7 +71,9 @@ class DjangoSession(Adapter):
             return kp + session_id
         return f"{kp}:1:django.contrib.sessions.cache{session_id}"
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         user = text_of(entries["_auth_user_id"].value) if "_auth_user_id" in entries else None

@@ -52,13 +52,20 @@ class FlaskSession(Adapter):
         if not first:
             return None
         # JSON, "!" + pickle (cachelib), a pickle or a msgpack map (8x, DE, DF).
-        return first[:1] == b"{" or first.startswith(b"!\x80") or 0x80 <= first[0] <= 0x8F or first[0] in (0xDE, 0xDF)
+        return (
+            first[:1] == b"{"
+            or first.startswith(b"!\x80")
+            or 0x80 <= first[0] <= 0x8F
+            or first[0] in (0xDE, 0xDF)
+        )
 
     def ids_from_cookie(self, cookie: str) -> list[str]:
         text = cookie.strip()
         return [text, split_signed(text)] if "." in text else [text]
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         variant = "cachelib" if "cachelib" in value.layers else _VARIANTS.get(value.format)
         entries = entries_of(value)
@@ -68,7 +75,9 @@ class FlaskSession(Adapter):
             if found:
                 principal = (found, name)
                 break
-        return self.session(record, match, entries, value=value, principal=principal, variant=variant)
+        return self.session(
+            record, match, entries, value=value, principal=principal, variant=variant
+        )
 
 
 ADAPTERS = (FlaskSession(),)

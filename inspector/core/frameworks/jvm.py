@@ -91,7 +91,9 @@ class _HashSession(Adapter):
     def ids_from_cookie(self, cookie: str) -> list[str]:
         return _cookie_ids(cookie)
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         fields = record.fields or {}
         attrs: dict[str, Decoded] = {}
         books: dict[str, Decoded] = {}
@@ -104,7 +106,9 @@ class _HashSession(Adapter):
         created = _number(fields.get(self.creation_field))
         access = _number(fields.get(self.access_field))
         interval = _number(fields.get(self.interval_field))
-        expires = access + interval * 1000 if access is not None and interval and interval > 0 else None
+        expires = (
+            access + interval * 1000 if access is not None and interval and interval > 0 else None
+        )
         entries = {**attrs, **books}
         notes = [] if created is not None else [f"no {self.creation_field} field"]
         unreadable = [n for n, d in attrs.items() if d.error and d.value is None]
@@ -130,7 +134,11 @@ class Micronaut(_HashSession):
     name = "micronaut"
     title = "Micronaut Redis sessions"
     prefixes = ("micronaut:session:",)
-    ttl_rule = TtlRule(TtlKind.FIELDS, "Last-Accessed + Max-Inactive-Interval; the hash lives 300 s longer", 300_000)
+    ttl_rule = TtlRule(
+        TtlKind.FIELDS,
+        "Last-Accessed + Max-Inactive-Interval; the hash lives 300 s longer",
+        300_000,
+    )
     creation_field = "Creation-Time"
     access_field = "Last-Accessed"
     interval_field = "Max-Inactive-Interval"
@@ -169,11 +177,15 @@ class RedissonSpring(_HashSession):
     def match_key(self, key: str) -> KeyMatch | None:
         for prefix in self.match_order:
             rest = key[len(prefix) :] if key.startswith(prefix) else None
-            # Spring Session's own keys have a segment after the namespace (sessions:, expirations:).
-            if rest and ":" not in rest and rest not in ("sessions", "expirations") and _UUIDISH.fullmatch(rest):
+            # Spring Session's own keys have a segment after the namespace (sessions:...).
+            if (
+                rest
+                and ":" not in rest
+                and rest not in ("sessions", "expirations")
+                and _UUIDISH.fullmatch(rest)
+            ):
                 return KeyMatch(self.name, KeyKind.SESSION, rest, prefix)
         return None
 
 
 ADAPTERS = (Micronaut(), RedissonSpring())
-

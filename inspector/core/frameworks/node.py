@@ -10,6 +10,7 @@ and ``<id>.<HMAC>`` for fastify; the key uses the bare id.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Mapping
 
 from inspector.core.frameworks.base import (
     Adapter,
@@ -25,7 +26,7 @@ from inspector.core.frameworks.base import (
     text_of,
     walk,
 )
-from inspector.core.values import Limits
+from inspector.core.values import Decoded, Limits
 
 __all__ = ["ADAPTERS", "Express", "Fastify"]
 
@@ -55,7 +56,9 @@ class Express(Adapter):
             return [split_signed(text[2:])]
         return [text, split_signed(text)] if "." in text else [text]
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         cookie = entries.get("cookie")
@@ -81,16 +84,18 @@ class Fastify(Express):
 
     def sniff(self, first: bytes) -> bool | None:
         # fastify's Cookie serialises without originalMaxAge first.
-        return first.startswith(b'{"cookie":{') and not first.startswith(b'{"cookie":{"originalMaxAge"')
+        return first.startswith(b'{"cookie":{') and not first.startswith(
+            b'{"cookie":{"originalMaxAge"'
+        )
 
     def ids_from_cookie(self, cookie: str) -> list[str]:
         text = urllib.parse.unquote(cookie.strip())
         return [split_signed(text), text] if "." in text else [text]
 
 
-def _passport(entries: dict[str, object]) -> tuple[str, str] | None:
+def _passport(entries: Mapping[str, Decoded]) -> tuple[str, str] | None:
     passport = entries.get("passport")
-    value = getattr(passport, "value", None)
+    value = passport.value if passport is not None else None
     user = text_of(walk(value, ["user"])) if isinstance(value, dict) else None
     if user is None and isinstance(value, dict):
         user = text_of(walk(value, ["user", "username"])) or text_of(walk(value, ["user", "id"]))

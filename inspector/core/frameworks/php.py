@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 
 from inspector.core.decoders.msgpacked import looks_like_msgpack_map
-from inspector.core.decoders.php import IGBINARY_MAGIC, looks_like_php_serialized, looks_like_php_session
+from inspector.core.decoders.php import (
+    IGBINARY_MAGIC,
+    looks_like_php_serialized,
+    looks_like_php_session,
+)
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -86,7 +90,9 @@ class PhpRedis(Adapter):
                     return KeyMatch(self.name, KeyKind.SESSION, rest, prefix)
         return None
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         return self.session(

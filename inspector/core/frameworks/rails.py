@@ -84,7 +84,9 @@ class RedisRack(Adapter):
             return [text]
         return [private_id(text), text] if text else []
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         return self.session(record, match, entries, value=value, principal=warden_user(entries))
@@ -107,7 +109,9 @@ class RailsCacheStore(RedisRack):
     name = "rails-cache"
     title = "Rails cache-store sessions (RedisCacheStore)"
     prefixes = ("_session_id:",)
-    ttl_rule = TtlRule(TtlKind.KEY, "expire_after (the cache entry's expires_in), set on each write")
+    ttl_rule = TtlRule(
+        TtlKind.KEY, "expire_after (the cache entry's expires_in), set on each write"
+    )
     cookie_name = "_session_id"
 
     def match_key(self, key: str) -> KeyMatch | None:
@@ -123,13 +127,18 @@ class RailsCacheStore(RedisRack):
     def sniff(self, first: bytes) -> bool | None:
         return first.startswith((b"\x04\x08", b"\x00\x04\x08", b"\x01x"))
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         raw = record.value or b""
         value, variant = _cache_value(raw, limits)
         notes: list[str] = []
         created = expires = None
         inner = value
-        if isinstance(value.value, dict) and value.value.get(CLASS) == "ActiveSupport::Cache::Entry":
+        if (
+            isinstance(value.value, dict)
+            and value.value.get(CLASS) == "ActiveSupport::Cache::Entry"
+        ):
             entry = value.value
             inner = part(value, walk(entry, ["value"]))
             created = epoch_ms(walk(entry, ["created_at"]))
@@ -137,12 +146,20 @@ class RailsCacheStore(RedisRack):
             expires_at = walk(entry, ["expires_at"])
             if isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
                 expires = int(expires_at * 1000)
-            elif created is not None and isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            elif (
+                created is not None
+                and isinstance(expires_in, int | float)
+                and not isinstance(expires_in, bool)
+            ):
                 expires = created + int(expires_in * 1000)
         elif variant == "7.0" and isinstance(value.value, list) and value.value:
             packed = value.value
             inner = part(value, packed[0])
-            if len(packed) > 1 and isinstance(packed[1], int | float) and not isinstance(packed[1], bool):
+            if (
+                len(packed) > 1
+                and isinstance(packed[1], int | float)
+                and not isinstance(packed[1], bool)
+            ):
                 expires = int(packed[1] * 1000)
         else:
             notes.append("not an ActiveSupport cache entry")
@@ -160,8 +177,6 @@ class RailsCacheStore(RedisRack):
         )
 
 
-
-
 def _cache_value(raw: bytes, limits: Limits | None) -> tuple[Decoded, str]:
     """The cache entry decoded: Rails 6.1's Marshal-ed Entry, or 7.0's marked packed form."""
     if raw[:1] in (b"\x00", b"\x01") and len(raw) > 1:
@@ -176,7 +191,9 @@ def _cache_value(raw: bytes, limits: Limits | None) -> tuple[Decoded, str]:
             marshal = decode_marshal(body) if limits is None else decode_marshal(body, limits)
         except MarshalError as exc:
             return undecodable(raw, f"Rails 7 cache entry: {exc}"), "7.0"
-        return Decoded(marshal.format, marshal.value, len(raw), marshal.java_class, marshal.error), "7.0"
+        return Decoded(
+            marshal.format, marshal.value, len(raw), marshal.java_class, marshal.error
+        ), "7.0"
     decoded = decode_value(raw) if limits is None else decode_value(raw, limits)
     return decoded, "6.1"
 

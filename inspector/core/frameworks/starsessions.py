@@ -43,7 +43,9 @@ class Starsessions(Adapter):
     def sniff(self, first: bytes) -> bool | None:
         return first.startswith(b"{")
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
         meta = entries.get("__metadata__")

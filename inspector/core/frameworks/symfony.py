@@ -35,20 +35,24 @@ _USER_FIELDS = ("userIdentifier", "username", "email", "identifier")
 
 
 class SymfonySession(Adapter):
-    """``Symfony\\Component\\HttpFoundation\\Session\\Storage\\Handler\\RedisSessionHandler``."""
+    r"""``Symfony\\Component\\HttpFoundation\\Session\\Storage\\Handler\\RedisSessionHandler``."""
 
     name = "symfony"
     title = "Symfony RedisSessionHandler"
     prefixes = ("sf_s",)
     id_pattern = re.compile(r"[0-9A-Za-z,-]{16,256}")
-    ttl_rule = TtlRule(TtlKind.KEY, "the handler's ttl or session.gc_maxlifetime, set on each write")
+    ttl_rule = TtlRule(
+        TtlKind.KEY, "the handler's ttl or session.gc_maxlifetime, set on each write"
+    )
     bookkeeping_names = frozenset({"_sf2_meta", "_symfony_flashes"})
     cookie_name = "PHPSESSID"
 
     def sniff(self, first: bytes) -> bool | None:
         return sniff_php(first)
 
-    def parse(self, record: RawRecord, match: KeyMatch, limits: Limits | None = None) -> FrameworkSession:
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
         value = decode(record, limits)
         outer = entries_of(value)
         entries: dict[str, Decoded] = {}
@@ -79,7 +83,9 @@ def _security_user(entries: dict[str, Decoded], limits: Limits | None) -> tuple[
             continue
         raw = decoded.value.encode("utf-8")
         try:
-            token = decode_php_serialized(raw) if limits is None else decode_php_serialized(raw, limits)
+            token = (
+                decode_php_serialized(raw) if limits is None else decode_php_serialized(raw, limits)
+            )
         except PhpError:
             continue
         entries[name] = part(token, token.value)

@@ -47,13 +47,21 @@ def versions() -> dict[str, str]:
         "node": first_line("node", "--version"),
         "php": first_line("php", "--version"),
         "phpExtensions": first_line(
-            "php", "-r", 'echo implode(" ", array_map(fn($e) => "$e ".phpversion($e), ["redis", "igbinary", "msgpack"]));'
+            "php",
+            "-r",
+            'echo implode(" ", array_map(fn($e) => "$e ".phpversion($e), ["redis", "igbinary", "msgpack"]));',
         ),
         "ruby": first_line("ruby", "--version"),
         "gems": first_line(
-            "ruby", "-e", 'puts %w[rack redis redis-rack redis-store redis-actionpack actionpack activesupport].map { |g| "#{g} #{Gem.loaded_specs[g]&.version || Gem::Specification.find_by_name(g).version}" }.join(" ")'
+            "ruby",
+            "-e",
+            'puts %w[rack redis redis-rack redis-store redis-actionpack actionpack activesupport].map { |g| "#{g} #{Gem.loaded_specs[g]&.version || Gem::Specification.find_by_name(g).version}" }.join(" ")',
         ),
     }
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode() if isinstance(reply, bytes) else reply
 
 
 def node_versions(node_dir: Path) -> dict[str, str]:
@@ -64,13 +72,27 @@ def node_versions(node_dir: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--node-dir", type=Path, required=True, help="scratch dir for npm packages")
     args = parser.parse_args()
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="fixture-redis-"))
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(workdir)],
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
     )
     try:
@@ -88,8 +110,14 @@ def main() -> None:
         node_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(HERE / "node" / "package.json", node_dir / "package.json")
         shutil.copy(HERE / "node" / "generate.mjs", node_dir / "generate.mjs")
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=node_dir, check=True)
-        env = {"REDIS_URL": f"redis://127.0.0.1:{port}", "REDIS_PORT": str(port), "PATH": "/usr/bin:/bin"}
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=node_dir, check=True
+        )
+        env = {
+            "REDIS_URL": f"redis://127.0.0.1:{port}",
+            "REDIS_PORT": str(port),
+            "PATH": "/usr/bin:/bin",
+        }
         runs = [
             ("node", ["node", str(node_dir / "generate.mjs")]),
             ("php", ["php", str(HERE / "php" / "generate.php")]),
@@ -97,17 +125,19 @@ def main() -> None:
         ]
         entries = []
         for lang, argv in runs:
-            out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env, timeout=120)
+            out = subprocess.run(
+                argv, capture_output=True, text=True, check=True, env=env, timeout=120
+            )
             for line in out.stdout.splitlines():
                 entry = json.loads(line)
                 key = entry["key"]
                 data = client.get(key)
-                assert data is not None, f"{key} was not written"
+                assert isinstance(data, bytes), f"{key} was not written"
                 path = f"{lang}/{entry['name']}.bin"
                 (HERE / path).write_bytes(data)
                 entry.update(
                     path=path,
-                    redisType=client.type(key).decode(),
+                    redisType=_text(client.type(key)),
                     ttlMs=client.pttl(key),
                     capturedAtMs=int(time.time() * 1000),
                 )
@@ -118,7 +148,9 @@ def main() -> None:
             "node": node_versions(node_dir),
             "fixtures": entries,
         }
-        (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+        (HERE / "manifest.json").write_text(
+            json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
+        )
         print(f"{len(entries)} sessions captured")
     finally:
         server.terminate()
