@@ -12,6 +12,7 @@ import re
 import zlib
 from dataclasses import replace
 
+from inspector.core.decoders import php
 from inspector.core.decoders.jsonish import binary, decode_json_family
 from inspector.core.decoders.msgpacked import looks_like_msgpack_map
 from inspector.core.decoders.php import IGBINARY_MAGIC
@@ -109,6 +110,24 @@ _XZ_MAGIC = b"\xfd7zXZ\x00"
 _BASE64 = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _BASE64_URL = re.compile(rb"[A-Za-z0-9_-]+={0,2}")
 _PHP_BINARY_VALUE = re.compile(rb"(?:[aOsCEidbr]:|N;)")
+# First bytes of every format _binary_formats knows: Marshal, igbinary, pickle and
+# msgpack maps, cachelib's "!", zlib, gzip, xz. Anything else skips those checks.
+_BINARY_STARTS = frozenset({0x04, 0x00, 0x21, 0x78, 0x1F, 0xFD, 0xDE, 0xDF, *range(0x80, 0x90)})
+# How base64 (standard or URL-safe) of each binary format's magic begins: pickle
+# 2-5, zlib, Marshal, Java, gzip, xz, igbinary.
+_BASE64_MAGICS = (
+    b"gA",
+    b"eA",
+    b"eF",
+    b"eJ",
+    b"eN",
+    b"BA",
+    b"rO0",
+    b"H4s",
+    b"/Td6",
+    b"_Td6",
+    b"AAAAA",
+)
 
 
 def _decode(data: bytes, limits: Limits, depth: int) -> Decoded:
@@ -123,9 +142,10 @@ def _decode(data: bytes, limits: Limits, depth: int) -> Decoded:
         return decode_java(data, limits)
     if JAVA_MAGIC.startswith(data[:4]):
         return undecodable(data, "Java serialization header cut short", limits=limits)
-    binary_form = _binary_formats(data, limits, depth)
-    if binary_form is not None:
-        return binary_form
+    if data[0] in _BINARY_STARTS:
+        binary_form = _binary_formats(data, limits, depth)
+        if binary_form is not None:
+            return binary_form
     head = data[:1]
     if head not in (b"{", b"[", b'"'):
         text_form = _text_formats(data, limits, depth)
@@ -178,30 +198,32 @@ def _binary_formats(data: bytes, limits: Limits, depth: int) -> Decoded | None:
 
 
 def _text_formats(data: bytes, limits: Limits, depth: int) -> Decoded | None:
-    """Formats that look like text: only when they parse completely."""
-    from inspector.core.decoders import php
+    """Formats that look like text: only when they parse completely.
 
-    if php.looks_like_php_serialized(data):
+    Each is tried only after a cheap test of its first bytes, so plain text and
+    numbers (the common case here) cost a few comparisons, not a parse each.
+    """
+    if data[1:2] == b":" and data[:1] in b"aOsCE" and php.looks_like_php_serialized(data):
         try:
             return php.decode_php_serialized(data, limits)
         except php.PhpError:
             pass
-    if php.looks_like_php_session(data):
+    if b"|" in data[:257] and php.looks_like_php_session(data):
         try:
             return php.decode_php_session(data, limits)
         except php.PhpError:
             pass
-    if looks_like_pickle(data) == 0:
+    if data[-1:] == b"." and looks_like_pickle(data) == 0:
         try:
             return render_pickle(read_pickle(data), len(data), limits)
         except PickleError:
             pass
-    if 0 < data[0] < 0x80 and _PHP_BINARY_VALUE.match(data, 1 + data[0]):
+    if 0 < data[0] < len(data) - 1 and _PHP_BINARY_VALUE.match(data, 1 + data[0]):
         try:
             return php.decode_php_binary_session(data, limits)
         except php.PhpError:
             pass
-    if depth < _MAX_LAYERS and len(data) >= 8:
+    if depth < _MAX_LAYERS and len(data) >= 8 and data[:16].lstrip()[:6].startswith(_BASE64_MAGICS):
         inner = _unbase64(data)
         if inner is not None and _has_binary_magic(inner):
             return _layer(_decode(inner, limits, depth + 1), data, "base64")

@@ -117,6 +117,15 @@ class Registry:
         self._ordered = sorted(
             self.adapters, key=lambda a: max(map(len, a.prefixes), default=0), reverse=True
         )
+        # What every SCANned key meets first: the adapters whose prefixes start with
+        # its first character (usually none or one), then the few without a fixed
+        # prefix, found by a substring. Most keys cost a dict lookup.
+        self._by_first: dict[str, list[Adapter]] = {}
+        for adapter in self._ordered:
+            if not adapter.anywhere:
+                for first in {p[:1] for p in adapter.prefixes}:
+                    self._by_first.setdefault(first, []).append(adapter)
+        self._anywhere = [(m, a) for a in self._ordered for m in a.anywhere]
 
     def get(self, name: str) -> Adapter:
         """The adapter called ``name``."""
@@ -134,9 +143,13 @@ class Registry:
     ) -> Recognition | None:
         """See :func:`recognize`."""
         text = key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
+        candidates = [a for a in self._by_first.get(text[:1], ()) if text.startswith(a.match_order)]
+        candidates.extend(a for marker, a in self._anywhere if marker in text)
+        if not candidates:
+            return None
         fallback: Recognition | None = None
         names = list(field_names) if field_names is not None else None
-        for adapter in self._ordered:
+        for adapter in candidates:
             match = adapter.match_key(text)
             if match is None:
                 continue

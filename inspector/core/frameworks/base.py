@@ -222,6 +222,9 @@ class Adapter:
     ttl_rule: TtlRule = TtlRule(TtlKind.KEY, "the key's TTL is the session's remaining life")
     bookkeeping_names: frozenset[str] = frozenset()
     cookie_name: str = ""
+    anywhere: tuple[str, ...] = ()
+    """Substrings its keys contain when they do not start with a fixed prefix (Django's
+    ``KEY_PREFIX:VERSION:`` comes first): the registry's quick test uses these instead."""
 
     def __init__(self, prefixes: Sequence[str] | None = None) -> None:
         if prefixes is not None:

@@ -50,6 +50,7 @@ class DjangoSession(Adapter):
         {"_auth_user_id", "_auth_user_backend", "_auth_user_hash", "_session_expiry"}
     )
     cookie_name = "sessionid"
+    anywhere = ("django.contrib.sessions.",)
 
     def sniff(self, first: bytes) -> bool | None:
         # A pickle, django-redis's compressors (zlib, gzip, xz), JSON or msgpack serializers.

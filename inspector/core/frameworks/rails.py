@@ -113,6 +113,7 @@ class RailsCacheStore(RedisRack):
         TtlKind.KEY, "expire_after (the cache entry's expires_in), set on each write"
     )
     cookie_name = "_session_id"
+    anywhere = ("_session_id:",)
 
     def match_key(self, key: str) -> KeyMatch | None:
         # The cache's namespace may come first: "myapp:_session_id:2::...".
