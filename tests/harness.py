@@ -47,6 +47,8 @@ __all__ = [
     "HarnessError",
     "RedisServer",
     "TLSFiles",
+    "add_replica",
+    "fail_over",
     "free_port",
     "generate_tls_files",
     "key_on",
@@ -809,6 +811,7 @@ def start_cluster(
     *,
     timeout: float = 30.0,
     use_redis_cli: bool = False,
+    extra_args: Sequence[str] = (),
 ) -> list[RedisServer]:
     """Start *primaries* cluster-enabled servers and join them into one cluster.
 
@@ -816,6 +819,8 @@ def start_cluster(
     --cluster-config-file <dir>/nodes-<port>.conf --cluster-node-timeout 5000``
     and an explicit free ``--cluster-port``.  With *tls*, nodes are TLS-only,
     ``--tls-auth-clients no``, with ``--tls-cluster yes --tls-replication yes``.
+
+    *extra_args* are appended to every node's command line.
 
     By default slots are assigned and nodes introduced directly with CLUSTER
     commands (~2 s, bounded by redis' built-in 2 s writable delay for new
@@ -840,7 +845,7 @@ def start_cluster(
             nodes.append(
                 _launch(
                     directory / f"node-{index}",
-                    (),
+                    extra_args,
                     tls=tls,
                     tls_only=tls is not None,
                     tls_auth_clients="no",
@@ -861,6 +866,104 @@ def start_cluster(
         stop_servers(nodes)
         raise
     return nodes
+
+
+def _node_id(server: RedisServer) -> str:
+    client = _node_client(server)
+    try:
+        return str(_execute(client, "CLUSTER", "MYID"))
+    finally:
+        client.close()
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until it holds, or fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"{what}: not within {timeout:.1f}s")
+        time.sleep(_CLUSTER_POLL_INTERVAL)  # wait-on-condition poll interval
+
+
+def add_replica(
+    nodes: Sequence[RedisServer],
+    primary: RedisServer,
+    directory: Path,
+    *,
+    extra_args: Sequence[str] = (),
+    timeout: float = 30.0,
+) -> RedisServer:
+    """Start a plain cluster node, join it to the cluster of *nodes* as *primary*'s replica.
+
+    Returns once the replica is in sync with its primary and every node knows it.
+    """
+    replica = _launch(
+        directory,
+        extra_args,
+        tls=None,
+        tls_only=False,
+        tls_auth_clients="no",
+        password=None,
+        timeout=timeout,
+        cluster=True,
+    )
+    try:
+        assert primary.cluster_bus_port is not None
+        client = _node_client(replica)
+        try:
+            _execute(
+                client, "CLUSTER", "MEET", primary.host, primary.client_port,
+                primary.cluster_bus_port,
+            )  # fmt: skip
+            everyone = [*nodes, replica]
+            _wait_for(
+                lambda: all(
+                    _cluster_info(node).get("cluster_known_nodes") == str(len(everyone))
+                    for node in everyone
+                ),
+                timeout,
+                f"{replica.address} known to every node",
+            )
+            _execute(client, "CLUSTER", "REPLICATE", _node_id(primary))
+
+            def in_sync() -> bool:
+                info = _execute(client, "INFO", "replication")
+                return isinstance(info, dict) and info.get("master_link_status") == "up"
+
+            _wait_for(
+                in_sync,
+                timeout,
+                f"{replica.address} in sync with {primary.address}",
+            )
+        finally:
+            client.close()
+    except BaseException:
+        replica.stop()
+        raise
+    return replica
+
+
+def fail_over(nodes: Sequence[RedisServer], replica: RedisServer, timeout: float = 30.0) -> None:
+    """``CLUSTER FAILOVER`` on *replica*; returns once every node of *nodes* sees it as primary."""
+    client = _node_client(replica)
+    try:
+        _execute(client, "CLUSTER", "FAILOVER")
+    finally:
+        client.close()
+    replica_id = _node_id(replica)
+
+    def promoted(node: RedisServer) -> bool:
+        node_client = _node_client(node)
+        try:
+            text = str(_execute(node_client, "CLUSTER", "NODES"))
+        finally:
+            node_client.close()
+        return any(
+            line.startswith(replica_id) and "master" in line.split()[2]
+            for line in text.splitlines()
+        )
+
+    _wait_for(lambda: all(promoted(node) for node in nodes), timeout, f"{replica.address} promoted")
 
 
 # ---------------------------------------------------------------------------

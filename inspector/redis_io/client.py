@@ -127,7 +127,7 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
         kwargs.pop(name, None)
     extra: dict[str, Any] = {
         key: kwargs.pop(key)
-        for key in ("ssl_context", "server_hostname", "tunnel")
+        for key in ("ssl_context", "server_hostname", "tunnel", "source_address")
         if key in kwargs
     }
     cluster = ClusterClient(
@@ -138,9 +138,9 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
         # kwargs dict into every node it discovers, and its startup node was
         # built before we could pass ours. Put our TLS (or tunnelled: every
         # node discovered, or named by MOVED, then gets its own channel through
-        # the bastion) connection class in both (attributes redis-py does not
-        # document: check they are still there, or the nodes would connect
-        # without TLS, or around the tunnel).
+        # the bastion; or bound to a source address) connection class in both
+        # (attributes redis-py does not document: check they are still there,
+        # or the nodes would connect without TLS, or around the tunnel).
         manager = cluster.nodes_manager
         require_members(manager, _MANAGER_MEMBERS, library="redis", user=__name__)
         for node in manager.startup_nodes.values():

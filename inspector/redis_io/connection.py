@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROTOCOL",
+    "BoundConnection",
     "TLSConnection",
     "TunnelLost",
     "TunnelledConnection",
@@ -42,7 +43,7 @@ def _driver_info() -> DriverInfo:
     return DriverInfo().add_upstream_driver("redis-session-inspector", __version__)
 
 
-# TLSConnection works by overriding this private hook of redis-py's TCP
+# TLSConnection and BoundConnection work by overriding this private hook of redis-py's TCP
 # connection: were it renamed, connections would silently go out in plaintext.
 # The tunnelled connections replace how the socket is made (_connect) and hand
 # redis-py its streams: were those renamed, --ssh would connect around the
@@ -55,7 +56,26 @@ require_members(
 )
 
 
-class TLSConnection(Connection):
+class BoundConnection(Connection):
+    """Plain TCP from a chosen local address (``source_address``), any port.
+
+    What makes two processes on one machine look like two ECS tasks (awsvpc:
+    an address each) to the server: ``127.0.0.2`` and ``127.0.0.3`` both
+    reach a server on ``127.0.0.1`` over loopback.
+    """
+
+    def __init__(self, *, source_address: str | None = None, **kwargs: Any) -> None:
+        self.source_address = source_address
+        super().__init__(**kwargs)
+
+    def _connection_arguments(self) -> Mapping[str, Any]:
+        arguments = dict(super()._connection_arguments())
+        if self.source_address:
+            arguments["local_addr"] = (self.source_address, 0)
+        return arguments
+
+
+class TLSConnection(BoundConnection):
     """TCP + TLS using a context built once from the settings, with an optional SNI.
 
     redis-py's own ``SSLConnection`` builds its context from loose keyword
@@ -172,6 +192,8 @@ def connection_class_and_kwargs(
         # failure is reported as it happens, and a watch reconnects on its own.
         "retry": Retry(NoBackoff(), 0),
     }
+    if settings.client_name:
+        kwargs["client_name"] = settings.client_name
     if settings.socket:
         kwargs.update(path=settings.socket, db=settings.db)
         return UnixDomainSocketConnection, kwargs
@@ -180,8 +202,12 @@ def connection_class_and_kwargs(
         from inspector.redis_io.tunnel import tunnel_for  # asyncssh only when asked for
 
         kwargs["tunnel"] = tunnel_for(settings.ssh)
+    elif settings.source_address:
+        kwargs["source_address"] = settings.source_address
     if settings.tls is None:
-        return (Connection if settings.ssh is None else TunnelledConnection), kwargs
+        if settings.ssh is not None:
+            return TunnelledConnection, kwargs
+        return (BoundConnection if settings.source_address else Connection), kwargs
     kwargs["ssl_context"] = build_ssl_context(settings.tls)  # cached: files are read once
     kwargs["server_hostname"] = settings.tls.sni
     return (TLSConnection if settings.ssh is None else TunnelledTLSConnection), kwargs

@@ -130,6 +130,10 @@ class ConnectionSettings:
     """Where the endpoint came from (``flags``, ``-u``, ``REDIS_URL``...), for messages."""
     ssh: SSHSettings | None = None
     """Reach the endpoint (and every cluster node) through this SSH bastion (``--ssh``)."""
+    client_name: str | None = None
+    """``CLIENT SETNAME`` for every connection (the sample app's ``--client-name``)."""
+    source_address: str | None = None
+    """Local address outgoing TCP connections come from (sample app ``--source-address``)."""
 
     @property
     def endpoint(self) -> str:

@@ -5,8 +5,8 @@ Routes (as the Spring app, article 4-3):
 * ``GET /``, ``GET /index.html`` — the page with the container-group input and
   the "Shared Session" and "Invalidate Session" buttons;
 * ``GET /{group}`` (digits) — sets the session attribute
-  ``scopedTarget.sampleSession`` to ``{host: NAME, lastUpdatedAt: now}`` and
-  shows which container served it;
+  ``scopedTarget.sampleSession`` to ``{host: NAME, lastUpdatedAt: now}`` (no
+  ``host`` with ``--no-host-attribute``) and shows which container served it;
 * ``GET /invalidateSession`` — invalidates, then redirects to ``/index.html``;
 * ``GET /health`` — for ALB/ECS health checks: 200 when Redis answers, 503 when not.
 
@@ -115,7 +115,8 @@ async def shared_session(request: web.Request) -> web.Response:
     now = session.last_accessed_time
     # Spring re-sets a session-scoped bean's attribute at the end of every
     # request that used it, so the attribute is in every delta.
-    session.set_attribute(SAMPLE_ATTRIBUTE, sample_session_json(settings.name, now))
+    host = settings.name if settings.host_attribute else None
+    session.set_attribute(SAMPLE_ATTRIBUTE, sample_session_json(host, now))
     created = session.is_new
     await store.save(session)
     response = web.Response(text=shared_session_page(settings.name, now), content_type="text/html")
@@ -206,9 +207,12 @@ async def _serve(settings: SampleAppSettings) -> None:
         # never bound its port (the marker makes a container count as a web server).
         write_marker(settings.port)
         log.info(
-            "sample app %s on http://%s:%d (sessions: %s, %s layout, namespace %s)",
+            "sample app %s on http://%s:%d (sessions: %s, %s layout, namespace %s; "
+            "host attribute %s, client name %s, connections from %s)",
             settings.name, settings.bind, settings.port, settings.redis.endpoint,
             settings.layout.value, settings.namespace,
+            "on" if settings.host_attribute else "off",
+            settings.redis.client_name or "none", settings.redis.source_address or "any address",
         )  # fmt: skip
         await stop.wait()
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
 import random
 import threading
 from collections.abc import Iterator
@@ -131,7 +132,10 @@ class _Background:
         from inspector.sample_app.settings import SampleAppSettings
 
         for name in ("container-1", "container-2"):
-            settings = SampleAppSettings(redis=self.demo.redis, name=name, bind="127.0.0.1", port=0)
+            # Named connections, as the sample-app command gives them by default,
+            # so attribution by connection can tell the two apart.
+            redis_settings = dataclasses.replace(self.demo.redis, client_name=name)
+            settings = SampleAppSettings(redis=redis_settings, name=name, bind="127.0.0.1", port=0)
             runner = web.AppRunner(create_app(settings), access_log=None)
             await runner.setup()
             site = web.TCPSite(runner, "127.0.0.1", 0)

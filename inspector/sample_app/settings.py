@@ -25,7 +25,9 @@ class SampleAppSettings:
     redis: ConnectionSettings
     """Where the sessions live (same flags and variables as the inspector)."""
     name: str
-    """The container name shown on the page and stored as the session's host."""
+    """The container name shown on the page (and stored as the session's host)."""
+    host_attribute: bool = True
+    """Store the name in the session (``False``: ``--no-host-attribute``, like most apps)."""
     port: int = 8080
     bind: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
     namespace: str = DEFAULT_NAMESPACE

@@ -72,15 +72,19 @@ class Layout(StrEnum):
     SPRING3 = "spring3"
 
 
-def sample_session_json(host: str, updated_ms: int) -> bytes:
-    """The seed app's ``SampleSession`` as Jackson's default typing writes it, byte for byte."""
+def sample_session_json(host: str | None, updated_ms: int) -> bytes:
+    """The seed app's ``SampleSession`` as Jackson's default typing writes it, byte for byte.
+
+    ``host=None`` is the same bean without its host field: what an app that
+    records nothing about the instance that served it stores
+    (``sample-app --no-host-attribute``).
+    """
     # Key order and compact separators as Jackson writes them; the host goes
     # through a JSON encoder so any name stays valid JSON.
-    return (
-        b'{"@class":"' + SAMPLE_SESSION_CLASS.encode() + b'","host":'
-        + orjson.dumps(host)
-        + b',"lastUpdatedAt":["java.util.Date",' + str(updated_ms).encode() + b"]}"
-    )  # fmt: skip
+    head = b'{"@class":"' + SAMPLE_SESSION_CLASS.encode() + b'"'
+    if host is not None:
+        head += b',"host":' + orjson.dumps(host)
+    return head + b',"lastUpdatedAt":["java.util.Date",' + str(updated_ms).encode() + b"]}"
 
 
 @dataclass(slots=True)

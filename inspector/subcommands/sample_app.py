@@ -7,6 +7,7 @@ the app package knows nothing of arguments.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.redis_io.settings import ConnectionSettings
@@ -45,6 +46,33 @@ def register(subparsers: Subparsers) -> None:
         "(default $HOSTNAME, else the host name)",
     )
     parser.add_argument(
+        "--no-host-attribute",
+        dest="host_attribute",
+        action="store_false",
+        help="store no host in the session (like most real apps), so only the Redis "
+        "connection says which container served a request",
+    )
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument(
+        "--client-name",
+        metavar="NAME",
+        help="CLIENT SETNAME of the app's Redis connections (default: its --name), as "
+        "spring.data.redis.client-name does",
+    )
+    names.add_argument(
+        "--no-client-name",
+        dest="client_name",
+        action="store_const",
+        const="",
+        help="no CLIENT SETNAME",
+    )
+    parser.add_argument(
+        "--source-address",
+        metavar="ADDR",
+        help="the local address the app's Redis connections come from (e.g. 127.0.0.2), "
+        "to reproduce awsvpc's address per task on one machine",
+    )
+    parser.add_argument(
         "--layout",
         choices=("indexed", "spring3"),
         default="indexed",
@@ -65,10 +93,15 @@ def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
     from inspector.sample_app.settings import SampleAppSettings, default_name
     from inspector.sample_app.store import Layout
 
+    name = ns.name or default_name()
+    client_name = name if ns.client_name is None else ns.client_name
     return run_sample_app(
         SampleAppSettings(
-            redis=settings,
-            name=ns.name or default_name(),
+            redis=dataclasses.replace(
+                settings, client_name=client_name or None, source_address=ns.source_address
+            ),
+            name=name,
+            host_attribute=ns.host_attribute,
             port=ns.http_port,
             bind=ns.bind,
             namespace=ns.namespace,

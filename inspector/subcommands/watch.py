@@ -1,18 +1,29 @@
 """`session-inspector watch`: one line per request, showing which container served it.
 
 Events go to stdout (a line each, or JSON Lines with ``--json``); notices (how
-events are found, gaps after a reconnect, how to turn notifications on) go to
-stderr as ``# ...`` lines, so a pipe only ever sees events.
+events are found, gaps after a reconnect, how to turn notifications on, what
+MONITOR is doing) go to stderr as ``# ...`` lines, so a pipe only ever sees
+events. ``--summary`` adds per-container figures to stdout now and then.
+
+Which container served a request: the session's host attribute (the default),
+or with ``--attribute-by monitor`` the connection that wrote the session
+(:mod:`inspector.redis_io.monitor`), named by its client name, the
+``--client-map``, reverse DNS, else its address.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inspector.exits import ExitCode
+from inspector.core.monitor import MONITOR_COST
+from inspector.exits import PROG, ExitCode
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
 from inspector.subcommands.options import add_poll, positive_int, positive_seconds
@@ -20,9 +31,19 @@ from inspector.subcommands.outcome import run_to_exit_code
 from inspector.subcommands.sessions import SessionOptions, add_session_options, session_options
 
 if TYPE_CHECKING:
+    from inspector.core.attribution import AttributedRequest, Attributor, ClientMap
     from inspector.core.changes import RequestEvent
+    from inspector.core.containers import StatsSummary
+    from inspector.redis_io.monitor import MonitorAttribution
 
-__all__ = ["format_event", "register", "run_watch"]
+__all__ = [
+    "AttributeOptions",
+    "format_attributed",
+    "format_event",
+    "format_summary",
+    "register",
+    "run_watch",
+]
 
 
 def register(subparsers: Subparsers) -> None:
@@ -46,15 +67,83 @@ def register(subparsers: Subparsers) -> None:
         help="CONFIG SET notify-keyspace-events so hash events are published "
         "(a write to the server's configuration; never done without this flag)",
     )
+    parser.add_argument(
+        "--attribute-by",
+        choices=("attribute", "monitor"),
+        default="attribute",
+        help="how the container of a request is found: the session's host attribute "
+        "(default), or monitor: the connection that wrote the session (MONITOR on every "
+        "primary; needs +monitor), named by its client name, --client-map, reverse DNS, "
+        # argparse expands % in help texts.
+        f"else its address. {MONITOR_COST.summary}".replace("%", "%%"),
+    )
+    parser.add_argument(
+        "--client-map",
+        metavar="FILE",
+        type=client_map,
+        help="with --attribute-by monitor: names for connection addresses, one per line, "
+        "'<IP|CIDR|IP:PORT> <name>' (an /etc/hosts file works), e.g. an ECS task's IP and "
+        "its service/task id",
+    )
+    parser.add_argument(
+        "--no-dns",
+        dest="dns",
+        action="store_false",
+        help="with --attribute-by monitor: no reverse DNS / hosts-file names",
+    )
+    parser.add_argument(
+        "--summary",
+        metavar="SECONDS",
+        type=positive_seconds,
+        help="every SECONDS (and at the end): requests per container per second, sessions "
+        "each served, sessions that switched containers",
+    )
     add_session_options(
         parser,
-        json_help="JSON Lines: time, session, host, previousHost, changed, "
-        "lastAccessedTime, source, kind",
+        json_help="JSON Lines: time, session, host, previousHost, via, address, "
+        "hostAttribute, hostDisagrees, changed, lastAccessedTime, source, kind "
+        "(summaries: kind summary)",
     )
+
+
+def client_map(path: str) -> ClientMap:
+    """``--client-map FILE``: read and check it now, so a bad line is a usage error."""
+    from inspector.core.attribution import ClientMap, ClientMapError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {reason}") from None
+    try:
+        return ClientMap(text, origin=path)
+    except ClientMapError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeOptions:
+    """How ``watch`` tells which container served a request."""
+
+    by: str = "attribute"
+    """``attribute`` (the session's host attribute) or ``monitor`` (the connection)."""
+    client_map: ClientMap | None = None
+    dns: bool = True
+    summary: float | None = None
+    """Seconds between per-container summaries (``None``: none)."""
 
 
 def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
     """Run the parsed ``watch`` subcommand."""
+    if ns.attribute_by != "monitor":
+        named = (("--client-map", ns.client_map is not None), ("--no-dns", not ns.dns))
+        given = [flag for flag, on in named if on]
+        if given:
+            sys.stderr.write(
+                f"{PROG}: {' and '.join(given)} names connections, which needs "
+                f"--attribute-by monitor (see {PROG} watch --help)\n"
+            )
+            return int(ExitCode.USAGE)
     return run_watch(
         settings,
         session_options(ns),
@@ -62,6 +151,9 @@ def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
         timeout=ns.timeout,
         count=ns.count,
         enable_notifications=ns.enable_notifications,
+        attribute=AttributeOptions(
+            by=ns.attribute_by, client_map=ns.client_map, dns=ns.dns, summary=ns.summary
+        ),
     )
 
 
@@ -92,6 +184,51 @@ def format_event(event: RequestEvent, tz: dt.tzinfo | None = None) -> str:
     return "  ".join(parts)
 
 
+def format_attributed(request: AttributedRequest, tz: dt.tzinfo | None = None) -> str:
+    """An event line naming the attributed container; by connection, also how it was named.
+
+    ``10:31:02.114  e1237df7  container-2  ← container-1  [attr]  (client-name)``;
+    a host attribute naming another container is shown as ``(attribute: container-1)``.
+    """
+    from inspector.core.attribution import NameSource
+    from inspector.core.render import safe_text
+
+    event = request.event
+    shown = dataclasses.replace(
+        event,
+        host=request.container.name if request.container else None,
+        previous_host=request.previous.name if request.previous else None,
+    )
+    line = format_event(shown, tz)
+    via = request.via
+    if via is not None and via is not NameSource.ATTRIBUTE:
+        line += f"  ({via.value})"
+        if request.host_disagrees and event.host:
+            line += f"  (attribute: {safe_text(event.host)})"
+    return line
+
+
+def format_summary(summary: StatsSummary, tz: dt.tzinfo | None = None) -> list[str]:
+    """Per-container figures as ``watch --summary`` prints them (one block of lines)."""
+    from inspector.core.render import safe_text
+
+    moment = dt.datetime.fromtimestamp(summary.time_ms / 1000, tz=dt.UTC).astimezone(tz)
+    lines = [
+        f"== {moment:%H:%M:%S} {summary.requests} requests, {len(summary.containers)} "
+        f"containers, {summary.sessions} sessions ({summary.switched} switched containers, "
+        f"{summary.switches} switches); rates over {summary.window_s} s"
+    ]
+    for figures in summary.containers:
+        lines.append(
+            f"   {safe_text(figures.name):<24} {figures.per_second:8.2f}/s "
+            f"{figures.requests:8d} requests {figures.sessions:6d} sessions  "
+            f"({figures.source.value})"
+        )
+    if summary.unattributed:
+        lines.append(f"   {'(unknown)':<24} {summary.unattributed:19d} requests")
+    return lines
+
+
 def run_watch(
     settings: ConnectionSettings,
     options: SessionOptions,
@@ -100,17 +237,45 @@ def run_watch(
     timeout: float | None,
     count: int | None,
     enable_notifications: bool,
+    attribute: AttributeOptions | None = None,
 ) -> int:
     """Print requests as they happen until ``timeout``, ``count`` or Ctrl-C."""
     import asyncio
+    import contextlib
 
     import orjson
 
-    from inspector.core.render import safe_text
+    from inspector.core.attribution import (
+        AttributedRequest,
+        AttributionNotice,
+        Attributor,
+        ConnectionNamer,
+    )
+    from inspector.core.containers import ContainerStats
     from inspector.core.source import FeedNotice
     from inspector.redis_io.feed import ChangeFeed
+    from inspector.redis_io.monitor import attribute_items
+
+    attribute = attribute or AttributeOptions()
+    attributor = Attributor(namer=ConnectionNamer(attribute.client_map, use_dns=attribute.dns))
+    stats = ContainerStats()
+    out = sys.stdout.buffer
+
+    def summarize() -> None:
+        summary = stats.summary(_now_ms())
+        if options.json:
+            out.write(orjson.dumps(summary.to_json(), option=orjson.OPT_APPEND_NEWLINE))
+        else:
+            out.write("\n".join(format_summary(summary)).encode("utf-8", "replace") + b"\n")
+        out.flush()
+
+    async def summaries(every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            summarize()
 
     async def main() -> int:
+        monitor = await _start_monitor(settings, attributor, attribute)
         feed = ChangeFeed(
             settings,
             namespace=options.namespace,
@@ -118,29 +283,71 @@ def run_watch(
             poll_interval=poll,
             enable_notifications=enable_notifications,
         )
-        out = sys.stdout.buffer
         shown = 0
         deadline = asyncio.timeout(timeout)
+        ticker = None
+        if attribute.summary is not None:
+            ticker = asyncio.create_task(summaries(attribute.summary))
         try:
             async with deadline:
-                async for item in feed.events():
-                    if isinstance(item, FeedNotice):
-                        clock = dt.datetime.fromtimestamp(item.time_ms / 1000).strftime("%H:%M:%S")
-                        sys.stderr.write(f"# {clock} {safe_text(item.message)}\n")
-                        sys.stderr.flush()
-                        continue
-                    if options.json:
-                        out.write(orjson.dumps(item.to_json(), option=orjson.OPT_APPEND_NEWLINE))
-                    else:
-                        out.write(format_event(item).encode("utf-8", "replace") + b"\n")
-                    out.flush()
-                    shown += 1
-                    if count is not None and shown >= count:
-                        break
+                async for batch in attribute_items(feed.items(), attributor, monitor):
+                    for item in batch:
+                        if isinstance(item, (FeedNotice, AttributionNotice)):
+                            _notice(item.time_ms, item.message)
+                            continue
+                        if not isinstance(item, AttributedRequest):
+                            continue  # sessions read, scan progress: not watch's business
+                        stats.add(item)
+                        if options.json:
+                            out.write(
+                                orjson.dumps(item.to_json(), option=orjson.OPT_APPEND_NEWLINE)
+                            )
+                        else:
+                            out.write(format_attributed(item).encode("utf-8", "replace") + b"\n")
+                        out.flush()
+                        shown += 1
+                        if count is not None and shown >= count:
+                            return int(ExitCode.OK)
         except TimeoutError:
             if not deadline.expired():
                 raise
             # --timeout: the watch simply ends, successfully.
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+                summarize()  # the figures as they stand at the end
+            if monitor is not None:
+                await monitor.aclose()
         return int(ExitCode.OK)
 
     return run_to_exit_code(main, settings)
+
+
+async def _start_monitor(
+    settings: ConnectionSettings, attributor: Attributor, attribute: AttributeOptions
+) -> MonitorAttribution | None:
+    """MONITOR readers for ``--attribute-by monitor``, attached before the feed starts."""
+    if attribute.by != "monitor":
+        return None
+    from inspector.redis_io.monitor import MonitorAttribution, Resolver, system_resolver
+
+    resolver: Resolver | None = system_resolver if attribute.dns else None
+    monitor = MonitorAttribution(settings, attributor, resolver=resolver)
+    await monitor.start()
+    # Requests before MONITOR runs could not be attributed by connection.
+    await monitor.wait_attached()
+    return monitor
+
+
+def _notice(time_ms: int, message: str) -> None:
+    from inspector.core.render import safe_text
+
+    clock = dt.datetime.fromtimestamp(time_ms / 1000).strftime("%H:%M:%S")
+    sys.stderr.write(f"# {clock} {safe_text(message)}\n")
+    sys.stderr.flush()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

@@ -16,7 +16,7 @@ from redis.asyncio.connection import AbstractConnection, Connection
 
 from inspector.core.decoders import java
 from inspector.core.pinned import PinnedAPIError, require_members
-from inspector.redis_io import client, connection, resp
+from inspector.redis_io import client, connection, monitor, resp
 from inspector.redis_io.settings import ConnectionSettings
 
 
@@ -70,6 +70,17 @@ def test_cluster_nodes_still_take_our_connection_class() -> None:
         require_members(node, client._NODE_MEMBERS, library="redis", user="test")
     assert "ClusterNode(host, port, **self.connection_kwargs)" in source(NodesManager.initialize)
     assert "self.connection_class(" in source(ClusterNode.acquire_connection)
+
+
+# ---------------------------------------------------------------- redis-py: MONITOR's raw reads
+
+
+def test_monitor_still_finds_the_connection_s_stream_reader() -> None:
+    require_members(Connection(), monitor._CONNECTION_MEMBERS, library="redis", user="test")
+    assert "self._reader = reader" in source(Connection._connect), (
+        "redis-py's Connection._connect no longer keeps its StreamReader in _reader: "
+        "MONITOR readers (inspector/redis_io/monitor.py) would find nothing to read"
+    )
 
 
 # ---------------------------------------------------------------- javaobj-py3: the stream parser
