@@ -6,10 +6,15 @@
    and not (-P 1, 50 clients: closer to web apps), three ways: no MONITOR
    client; the inspector's MONITOR reader attached (a separate process running
    :class:`MonitorAttribution`, as ``watch --attribute-by monitor`` does); and
-   ``redis-cli monitor > /dev/null``, a C reader, for comparison. Medians of
-   three runs. On this 2-core machine the reader competes with redis-server
-   and redis-benchmark for the CPU, so "with the inspector" is pessimistic
-   next to a reader on another host.
+   ``redis-cli monitor > /dev/null``, a C reader, for comparison. Runs are
+   interleaved (none, inspector, redis-cli, none, ...), medians of five.
+   On this 2-core machine shared with others, wall-clock throughput swings
+   with everyone else's load, and the reader competes with redis-server and
+   redis-benchmark for the CPU; so the server's own CPU time per command
+   (``INFO cpu`` of its main thread over ``total_commands_processed``) is
+   measured too, and the capacity it implies (one core, 1 s / CPU per
+   command) is the figure that holds: it is what MONITOR costs the server,
+   whoever else is busy.
 2. The inspector's reader during those runs: lines read, skipped when behind.
 3. The MONITOR parser alone (one core): lines/s for every line, for a typical
    mix where one line in ten is a session write, for session writes only, and
@@ -32,6 +37,8 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+import redis
 
 from inspector.core.attribution import STREAM_COMMANDS, Attributor
 from inspector.core.monitor import MonitorStream
@@ -67,13 +74,29 @@ def reader(port: int) -> None:
     asyncio.run(run())
 
 
-def benchmark(port: int, args: list[str], requests: int) -> float:
-    out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-n", str(requests), "--csv", *args],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+def server_counters(client: redis.Redis) -> tuple[float, int]:
+    """(CPU seconds of the server's main thread, commands processed) so far."""
+    cpu = client.info("cpu")
+    stats = client.info("stats")
+    seconds = float(cpu["used_cpu_sys_main_thread"]) + float(cpu["used_cpu_user_main_thread"])
+    return seconds, int(stats["total_commands_processed"])
+
+
+def benchmark(port: int, args: list[str], requests: int) -> tuple[float, float]:
+    """(requests/s as redis-benchmark saw them, server CPU microseconds per command)."""
+    client = redis.Redis(port=port)
+    try:
+        cpu_before, commands_before = server_counters(client)
+        out = subprocess.run(
+            ["redis-benchmark", "-p", str(port), "-n", str(requests), "--csv", *args],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        cpu_after, commands_after = server_counters(client)
+    finally:
+        client.close()
     rows = [row for row in csv.reader(io.StringIO(out)) if row and row[0] != "test"]
-    return statistics.mean(float(row[1]) for row in rows)
+    per_command = (cpu_after - cpu_before) * 1e6 / max(1, commands_after - commands_before)
+    return statistics.mean(float(row[1]) for row in rows), per_command
 
 
 def with_reader(kind: str, port: int) -> subprocess.Popen[str]:
@@ -97,17 +120,20 @@ def with_reader(kind: str, port: int) -> subprocess.Popen[str]:
     return process
 
 
-def server_cost(port: int) -> None:
+KINDS = ("none", "inspector", "redis-cli")
+
+
+def server_cost(port: int, runs: int = 5) -> None:
     for label, args in LOADS.items():
         requests = REQUESTS if "-P 16" in label else REQUESTS // 3
-        figures: dict[str, float] = {}
+        rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+        cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}
         counters = ""
-        for kind in ("none", "inspector", "redis-cli"):
-            runs = []
-            for _ in range(3):
+        for _ in range(runs):
+            for kind in KINDS:  # interleaved: drift in the machine's load hits all three
                 process = None if kind == "none" else with_reader(kind, port)
                 try:
-                    runs.append(benchmark(port, args, requests))
+                    rate, per_command = benchmark(port, args, requests)
                 finally:
                     if process is not None:
                         process.send_signal(signal.SIGTERM)
@@ -116,12 +142,25 @@ def server_cost(port: int) -> None:
                             lines, parsed, dropped, disconnects = map(int, (out or "").split()[-4:])
                             counters = (f"inspector read {lines:,} lines ({parsed:,} parsed), "
                                         f"skipped {dropped:,} while behind, {disconnects} disconnects")  # fmt: skip
-            figures[kind] = statistics.median(runs)
-        base = figures["none"]
-        print(f"{label:<32} no MONITOR {base:>10,.0f} req/s | inspector attached "
-              f"{figures['inspector']:>10,.0f} ({100 * (1 - figures['inspector'] / base):.0f}% less) | "
-              f"redis-cli monitor {figures['redis-cli']:>10,.0f} ({100 * (1 - figures['redis-cli'] / base):.0f}% less)")  # fmt: skip
-        print(f"{'':<32} last run: {counters}")
+                rates[kind].append(rate)
+                cpu[kind].append(per_command)
+        rate_of = {kind: statistics.median(values) for kind, values in rates.items()}
+        micros = {kind: statistics.median(values) for kind, values in cpu.items()}
+        capacity = {kind: 1e6 / value for kind, value in micros.items()}
+
+        def less(values: dict[str, float], kind: str) -> str:
+            return f"{100 * (1 - values[kind] / values['none']):.0f}% less"
+
+        print(f"{label}:")
+        print(f"  measured   no MONITOR {rate_of['none']:>9,.0f} req/s | inspector attached "
+              f"{rate_of['inspector']:>9,.0f} ({less(rate_of, 'inspector')}) | redis-cli monitor "
+              f"{rate_of['redis-cli']:>9,.0f} ({less(rate_of, 'redis-cli')})")  # fmt: skip
+        print(f"  server CPU no MONITOR {micros['none']:>6.2f} us/cmd | inspector attached "
+              f"{micros['inspector']:>6.2f} us/cmd | redis-cli monitor {micros['redis-cli']:>6.2f} us/cmd")  # fmt: skip
+        print(f"  capacity   no MONITOR {capacity['none']:>9,.0f} req/s | inspector attached "
+              f"{capacity['inspector']:>9,.0f} ({less(capacity, 'inspector')}) | redis-cli monitor "
+              f"{capacity['redis-cli']:>9,.0f} ({less(capacity, 'redis-cli')})")  # fmt: skip
+        print(f"  last run: {counters}")
 
 
 def parser_rate() -> None:

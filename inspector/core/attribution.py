@@ -561,6 +561,12 @@ class WriteLog:
             _, gone = self._sessions.popitem(last=False)
             self._held -= len(gone.writes)
 
+    def clear(self) -> None:
+        """Forget every write (MONITOR stopped: what it saw can no longer be trusted)."""
+        self._sessions.clear()
+        self._nodes.clear()
+        self._held = 0
+
     def reset_node(self, node: str) -> None:
         """Lines may be missing (a reconnect, skipped lines): forget the running script."""
         self._nodes.pop(node, None)

@@ -535,9 +535,16 @@ class MonitorAttribution:
     async def start(self) -> None:
         """Connect and attach MONITOR to every primary (in the background).
 
+        May be called again after :meth:`aclose` (the TUI's toggle): the
+        readers start afresh, and notices say so again.
+
         Raises:
             Failure: The server cannot be reached at all.
         """
+        if self.client is not None:
+            return  # running already
+        self._closed = False
+        self._announced = self._refused_said = self._names_said = False
         self.client = await open_client(self.settings)
         for node_settings in self._primaries():
             self._start_node(node_settings)
@@ -545,15 +552,21 @@ class MonitorAttribution:
             self._topology = asyncio.create_task(self._follow_topology(), name="monitor-topology")
 
     async def aclose(self) -> None:
-        """Stop every reader and close every connection."""
+        """Stop every reader and close every connection; events are by host attribute after.
+
+        Writes seen so far are forgotten: while stopped, nothing says whether
+        they are still the newest.
+        """
         self._closed = True
         if self._topology is not None:
             self._topology.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._topology
+            self._topology = None
         for node in list(self._nodes.values()):
             await node.close()
         self._nodes.clear()
+        self.attributor.log.clear()
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.aclose()

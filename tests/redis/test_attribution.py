@@ -33,12 +33,13 @@ from pathlib import Path
 import pytest
 import redis
 
-from inspector.core.attribution import AttributedRequest, Attributor
+from inspector.core.attribution import AttributedRequest, Attributor, ContainerName, NameSource
 from inspector.core.source import FeedNotice, NoticeKind
 from inspector.redis_io.client import open_client
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.monitor import MonitorAttribution, attribute_items, hosts_file_resolver
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.sample_app.store import sample_session_json
 from tests.harness import (
     RedisServer,
     add_replica,
@@ -442,3 +443,58 @@ async def test_back_to_back_writes_from_two_tasks_are_told_apart(
         assert (name, via) == ("task-a" if stamp % 2 == 0 else "task-b", "dns"), stamp
     assert monitor.stats.writes >= len(stamps)
     assert monitor.stats.late_syncs == 0
+
+
+async def test_attribution_by_connection_switches_off_and_on_while_the_stream_runs(
+    server: RedisServer,
+) -> None:
+    """The TUI's toggle: one stream; MONITOR stopped means the host attribute answers."""
+    settings = ConnectionSettings(port=server.port)
+    attributor = Attributor()
+    monitor = MonitorAttribution(settings, attributor, resolver=None)
+    writer = await open_client(dataclasses.replace(settings, client_name="writer-a"))
+    key = "spring:session:sessions:0d6b1c53-1f56-4a3c-9bb5-333333333333"
+    stamps = iter(range(1_700_000_000_000, 1_700_000_001_000))
+
+    async def request() -> AttributedRequest:
+        stamp = next(stamps)
+        attribute = sample_session_json("from-attribute", stamp)
+        await writer.hset(
+            key,
+            mapping={
+                "lastAccessedTime": str(stamp),
+                "sessionAttr:scopedTarget.sampleSession": attribute,
+            },
+        )
+        async for batch in items:
+            for item in batch:
+                if isinstance(item, AttributedRequest) and item.event.last_accessed_time == stamp:
+                    return item
+        raise AssertionError("the stream ended")
+
+    await monitor.start()
+    assert await monitor.wait_attached()
+    items = attribute_items(ChangeFeed(settings).items(), attributor, monitor)
+    try:
+        async with asyncio.timeout(DEADLINE):
+            async for batch in items:
+                if any(isinstance(i, FeedNotice) and i.kind is NoticeKind.READY for i in batch):
+                    break
+            by_connection = await request()
+            assert by_connection.container is not None
+            assert (by_connection.container.name, by_connection.via) == ("writer-a", "client-name")
+            assert by_connection.host_disagrees
+            await monitor.aclose()
+            by_attribute = await request()
+            assert by_attribute.container == ContainerName("from-attribute", NameSource.ATTRIBUTE)
+            assert by_attribute.previous is not None
+            assert by_attribute.previous.name == "writer-a"
+            await monitor.start()
+            assert await monitor.wait_attached()
+            again = await request()
+            assert again.container is not None
+            assert (again.container.name, again.via) == ("writer-a", "client-name")
+    finally:
+        await items.aclose()
+        await monitor.aclose()
+        await writer.aclose()
