@@ -62,7 +62,7 @@ from inspector.core.attribution import (
     parse_hosts,
 )
 from inspector.core.changes import EventKind, RequestEvent
-from inspector.core.monitor import MONITOR_COST, MonitorCost, MonitorStream
+from inspector.core.monitor import MONITOR_COSTS, MonitorCost, MonitorStream, monitor_cost_summary
 from inspector.core.pinned import PinnedAPIError, require_members
 from inspector.core.source import SourceItem
 from inspector.redis_io.client import RedisClient, open_client
@@ -144,8 +144,10 @@ class MonitorStatus:
     lag_s: float
     """How far the slowest reader is behind the server."""
     stats: MonitorStats
-    cost: MonitorCost
-    """What MONITOR costs a server (the benchmark's figure)."""
+    costs: tuple[MonitorCost, ...]
+    """What MONITOR costs a server (the benchmark's figures, worst case first)."""
+    cost_summary: str
+    """The same in one line."""
 
 
 class MonitorRefused(Exception):
@@ -640,7 +642,8 @@ class MonitorAttribution:
             refused=self.all_refused,
             lag_s=self.lag_s,
             stats=dataclasses.replace(self.stats),
-            cost=MONITOR_COST,
+            costs=MONITOR_COSTS,
+            cost_summary=monitor_cost_summary(),
         )
 
     def nodes(self) -> list[str]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inspector.core.monitor import MONITOR_COST
+from inspector.core.monitor import monitor_cost_summary
 from inspector.exits import PROG, ExitCode
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
@@ -75,7 +75,7 @@ def register(subparsers: Subparsers) -> None:
         "(default), or monitor: the connection that wrote the session (MONITOR on every "
         "primary; needs +monitor), named by its client name, --client-map, reverse DNS, "
         # argparse expands % in help texts.
-        f"else its address. {MONITOR_COST.summary}".replace("%", "%%"),
+        f"else its address. {monitor_cost_summary()}".replace("%", "%%"),
     )
     parser.add_argument(
         "--client-map",

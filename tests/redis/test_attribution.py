@@ -412,7 +412,8 @@ async def test_back_to_back_writes_from_two_tasks_are_told_apart(
             1,
             False,
         )
-        assert status.cost.percent > 0
+        assert status.costs[0].percent > 0
+        assert "capacity" in status.cost_summary
         feed = ChangeFeed(settings)
         items = attribute_items(feed.items(), attributor, monitor)
         try:

@@ -10,6 +10,7 @@ from inspector.core.monitor import (
     MONITOR_COST,
     MonitorCommand,
     MonitorStream,
+    monitor_cost_summary,
     parse_monitor_line,
     split_address,
     unquote,
@@ -156,5 +157,7 @@ def test_skipping_counts_lines_keeps_the_newest_time_and_the_markers() -> None:
 
 def test_the_measured_cost_reads_as_one_line() -> None:
     assert 0 < MONITOR_COST.percent < 100
-    assert "requests/s" in MONITOR_COST.summary
-    assert "\n" not in MONITOR_COST.summary
+    summary = monitor_cost_summary()
+    assert f"{MONITOR_COST.percent}%" in summary
+    assert "requests/s" in summary
+    assert "\n" not in summary
