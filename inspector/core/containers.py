@@ -14,6 +14,7 @@ the events (and the caller's ``now_ms``), never from a clock.
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
@@ -64,6 +65,8 @@ class StatsSummary:
     """Sessions served by more than one container in a row (not sticky)."""
     switches: int
     """Container changes between consecutive requests of a session, in all."""
+    paths: tuple[tuple[str, tuple[PathStep, ...]], ...] = ()
+    """The most recently seen sessions (key, path), newest first."""
 
     def to_json(self) -> dict[str, JsonValue]:
         """``watch --json --summary``: a line with ``kind`` = ``summary``."""
@@ -86,6 +89,10 @@ class StatsSummary:
                     "lastSeen": figures.last_seen_ms,
                 }
                 for figures in self.containers
+            ],
+            "paths": [
+                {"key": key, "path": [[step.container, step.requests] for step in path]}
+                for key, path in self.paths
             ],
         }
 
@@ -206,8 +213,13 @@ class ContainerStats:
         span = min(float(self.window_s), max(1.0, (now_ms - first) / 1000))
         return counted / span
 
-    def summary(self, now_ms: int) -> StatsSummary:
-        """The figures at ``now_ms``: per container (busiest first) and stickiness."""
+    def summary(self, now_ms: int, *, paths: int = 10) -> StatsSummary:
+        """The figures at ``now_ms``: per container (busiest first) and stickiness.
+
+        Args:
+            now_ms: The end of the rate window.
+            paths: How many of the sessions seen last to give the paths of.
+        """
         containers = sorted(
             (
                 ContainerFigures(
@@ -232,4 +244,8 @@ class ContainerStats:
             sessions=len(self._sessions),
             switched=switched,
             switches=self.switches,
+            paths=tuple(
+                (key, tuple(session.path))
+                for key, session in itertools.islice(reversed(self._sessions.items()), paths)
+            ),
         )

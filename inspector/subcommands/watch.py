@@ -226,6 +226,9 @@ def format_summary(summary: StatsSummary, tz: dt.tzinfo | None = None) -> list[s
         )
     if summary.unattributed:
         lines.append(f"   {'(unknown)':<24} {summary.unattributed:19d} requests")
+    for key, path in summary.paths:
+        steps = " -> ".join(f"{safe_text(step.container)} x{step.requests}" for step in path)
+        lines.append(f"   {safe_text(key.rsplit(':', 1)[-1][:8])}  {steps}")
     return lines
 
 

@@ -191,6 +191,12 @@ def test_bridge_mode_one_address_told_apart_by_client_name(
         ("container-1", 3, 1, "client-name"),
         ("container-2", 3, 1, "client-name"),
     ]
+    paths = summary["paths"]
+    assert isinstance(paths, list)
+    assert [step for path in paths for step in path["path"]] == [
+        ["container-1", 1],
+        ["container-2", 1],
+    ] * 3  # round-robin: a step per request
 
 
 def test_without_names_the_address_is_shown(server: RedisServer, running: Running) -> None:

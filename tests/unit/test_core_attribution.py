@@ -358,6 +358,11 @@ def test_per_container_figures_and_session_paths() -> None:
     # Over the 10 s ending at 11.5 s: c1's request at 1 s is out of the window.
     assert stats.per_second("c1", 11_500) == pytest.approx(0.1)
     assert stats.path(KEY) == (PathStep("c1", 2), PathStep("c2", 1))
+    assert summary.paths == ((other, (PathStep("c2", 1),)), (KEY, stats.path(KEY)))
+    assert summary.to_json()["paths"] == [
+        {"key": other, "path": [["c2", 1]]},
+        {"key": KEY, "path": [["c1", 2], ["c2", 1]]},
+    ]
     assert summary.to_json()["containers"][1] == {  # type: ignore[index]
         "name": "c2",
         "via": "attribute",

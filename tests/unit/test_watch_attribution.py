@@ -104,4 +104,5 @@ def test_a_summary_block() -> None:
         "rates over 10 s"
     )
     assert lines[1].split() == ["c1", "2.00/s", "2", "requests", "1", "sessions", "(client-name)"]
-    assert lines[-1].split() == ["(unknown)", "1", "requests"]
+    assert lines[-2].split() == ["(unknown)", "1", "requests"]
+    assert lines[-1].split() == ["e1237df7", "c1", "x2", "->", "c2", "x1"]  # the session's path
