@@ -34,14 +34,16 @@ import pytest
 import redis
 
 from inspector.core.attribution import AttributedRequest, Attributor, ContainerName, NameSource
+from inspector.core.changes import EventSource, RequestEvent
 from inspector.core.source import FeedNotice, NoticeKind
 from inspector.redis_io.client import open_client
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.monitor import MonitorAttribution, attribute_items, hosts_file_resolver
-from inspector.redis_io.settings import ConnectionSettings
+from inspector.redis_io.settings import ConnectionSettings, TLSSettings
 from inspector.sample_app.store import sample_session_json
 from tests.harness import (
     RedisServer,
+    TLSFiles,
     add_replica,
     fail_over,
     key_slot,
@@ -505,3 +507,27 @@ async def test_attribution_by_connection_switches_off_and_on_while_the_stream_ru
         await items.aclose()
         await monitor.aclose()
         await writer.aclose()
+
+
+async def test_monitor_over_tls(redis_tls: RedisServer, tls_files: TLSFiles) -> None:
+    """In-transit encryption (ElastiCache's): MONITOR reads through the TLS connection."""
+    settings = ConnectionSettings(
+        port=redis_tls.client_port, tls=TLSSettings(ca_cert=tls_files.ca_cert)
+    )
+    attributor = Attributor()
+    writer = await open_client(dataclasses.replace(settings, client_name="tls-writer"))
+    key = "spring:session:sessions:0d6b1c53-1f56-4a3c-9bb5-444444444444"
+    try:
+        async with MonitorAttribution(settings, attributor, resolver=None) as monitor:
+            assert await monitor.wait_attached()
+            await writer.hset(key, "lastAccessedTime", "1700000000000")
+            event = RequestEvent(
+                time_ms=0, key=key, session_id=key.rsplit(":", 1)[1], namespace="spring:session",
+                host=None, previous_host=None, changed=(), last_accessed_time=1_700_000_000_000,
+                source=EventSource.NOTIFICATION,
+            )  # fmt: skip
+            (attributed,) = await monitor.attribute([event])
+    finally:
+        await writer.aclose()
+    assert attributed.container is not None
+    assert (attributed.container.name, attributed.via) == ("tls-writer", "client-name")
