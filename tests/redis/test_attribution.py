@@ -320,7 +320,7 @@ def test_a_reader_far_behind_skips_lines_and_says_how_many(
         os.kill(watch.process.pid, signal.SIGSTOP)
         try:
             pipe = client.pipeline(transaction=False)
-            for i in range(3000):
+            for i in range(10_000):  # more than one read's worth behind the first
                 pipe.set(f"filler:{i}", b"x" * 100)
             pipe.execute()
             # What it reads next is older than the reader's 2 s limit: a
@@ -382,7 +382,8 @@ def test_cluster_failover_while_attributing(tmp_path: Path, running: Running) ->
         fail_over(everyone, replica)
         assert "MONITOR follows" in watch.notice("cluster primaries changed")
         watch.notice(f"MONITOR attached to {replica.address}, a new primary")
-        watch.notice("reconnected")  # the feed re-subscribed on the new primary
+        # The feed checks the primaries every 10 s, then re-subscribes.
+        watch.notice("reconnected", timeout=2 * DEADLINE)
         plan = [(two, "container-2", "client-name"), (one, "container-1", "client-name")] * 2
         drive(watch, plan, cookie)
         assert slot_owner(everyone, key_slot(str(event["key"]))) is replica
