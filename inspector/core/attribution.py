@@ -38,6 +38,7 @@ from typing import Protocol
 
 from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.decoders import jdk_number
+from inspector.core.frameworks import Registry, default_registry
 from inspector.core.monitor import MonitorCommand, split_address
 from inspector.core.source import SourceItem
 from inspector.core.spring import LAST_ACCESSED_TIME, classify_key
@@ -60,12 +61,14 @@ __all__ = [
     "ConnectionNamer",
     "ContainerName",
     "Decision",
+    "FrameworksLayout",
     "NameSource",
     "SessionLayout",
     "SessionRef",
     "SessionWrite",
     "SpringLayout",
     "WriteLog",
+    "default_layout",
     "parse_client_list",
     "parse_hosts",
 ]
@@ -453,6 +456,43 @@ class SpringLayout:
         return None
 
 
+class FrameworksLayout:
+    """Every other framework's keys, through their adapters (:mod:`inspector.core.frameworks`).
+
+    A key an adapter recognises by its name (a session's, or one of its
+    helper keys naming the session) belongs to that framework's session of
+    that id. No stamp: the newest write since the session's last event is
+    the one (those stores write a session with one command).
+
+    Args:
+        registry: The adapters to use (all, with their default prefixes, by default).
+    """
+
+    CACHE = 50_000
+
+    def __init__(self, registry: Registry | None = None) -> None:
+        self.registry = registry or default_registry()
+        self._cache: dict[bytes, SessionRef | None] = {}
+
+    def session_of(self, key: bytes) -> SessionRef | None:
+        """The session of a key some framework's adapter recognises."""
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        recognised = self.registry.recognize(key)
+        ref = None
+        if recognised is not None and recognised.match.session_id:
+            ref = SessionRef(recognised.framework, recognised.match.session_id)
+        if len(cache) >= self.CACHE:
+            cache.clear()
+        cache[key] = ref
+        return ref
+
+    def access_stamp(self, command: MonitorCommand) -> int | None:
+        """None: these stores' writes carry no separate last-access field to match."""
+        return None
+
+
 class CombinedLayout:
     """Several frameworks' layouts at once: the first that recognises a key wins."""
 
@@ -474,6 +514,11 @@ class CombinedLayout:
             if stamp is not None:
                 return stamp
         return None
+
+
+def default_layout() -> CombinedLayout:
+    """Spring Session's keys first (its own path), then every framework adapter's."""
+    return CombinedLayout([SpringLayout(), FrameworksLayout()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -699,7 +744,8 @@ class Attributor:
     same kind of answer from the session's host attribute.
 
     Args:
-        layout: Which keys are sessions (Spring's by default).
+        layout: Which keys are sessions (by default Spring's, then every other
+            framework's adapter: :func:`default_layout`).
         namer: Names connections; a plain one (no map, DNS on) by default.
         per_session: Writes held per session (between two of its events).
         max_sessions: Sessions remembered (least recently written go first).
@@ -713,7 +759,7 @@ class Attributor:
         per_session: int = 64,
         max_sessions: int = 100_000,
     ) -> None:
-        self.layout: SessionLayout = layout or SpringLayout()
+        self.layout: SessionLayout = layout or default_layout()
         self.namer = namer or ConnectionNamer()
         self.log = WriteLog(self.layout, per_session=per_session, max_sessions=max_sessions)
         self.max_sessions = max_sessions

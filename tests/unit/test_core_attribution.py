@@ -16,6 +16,7 @@ from inspector.core.attribution import (
     CombinedLayout,
     ConnectionNamer,
     ContainerName,
+    FrameworksLayout,
     NameSource,
     SessionRef,
     SpringLayout,
@@ -397,3 +398,22 @@ def test_an_event_whose_write_was_pushed_out_gets_no_other_write() -> None:
     history = attributor.log.history(SessionRef("spring:session", SID))
     assert history is not None
     assert not history.writes  # used writes leave
+
+
+def test_other_frameworks_sessions_are_attributed_through_their_adapters() -> None:
+    attributor = Attributor()  # the default layout: Spring, then every framework adapter
+    express = "sess:Xg6KNvLY0kUoc2hM_C2pS0ZzFzJ8jR9x"
+    php = "PHPREDIS_SESSION:3ln6ms9h9jqh3ecgka29qs8vnr"
+    attributor.observe(
+        NODE,
+        [
+            cmd("10.0.0.1:5", b"SET", express.encode(), b'{"cookie":{}}', b"EX", b"86400"),
+            cmd("10.0.0.2:5", b"SETEX", php.encode(), b"1440", b"a|i:1;"),
+        ],
+    )
+    assert attribute(attributor, request(None, key=express)) == ("10.0.0.1", "address")
+    assert attribute(attributor, request(None, key=php)) == ("10.0.0.2", "address")
+    assert FrameworksLayout().session_of(express.encode()) == SessionRef(
+        "express", "Xg6KNvLY0kUoc2hM_C2pS0ZzFzJ8jR9x"
+    )
+    assert FrameworksLayout().session_of(b"unrelated:key") is None
