@@ -5,11 +5,14 @@ What both front ends mean by "a console", so that they cannot drift apart:
 - which commands never enter a history (:func:`is_secret`), and the history
   file itself (:class:`HistoryFile`: per user, 0600, in the XDG state directory);
 - the console's own commands (``quit``, ``help``, ``clear``, ``connect HOST
-  PORT``): :func:`console_command`;
+  PORT``): :func:`console_command`; redis-cli's repeat prefix (``3 PING``):
+  :func:`split_repeat`;
 - a session on one server (:class:`ConsoleSession`): connect, switch server,
-  learn the server's command names for completion;
+  learn the server's command names for completion, and its help table
+  (``help GET``, ``help @string`` from ``COMMAND DOCS``, as redis-cli prints
+  them: :meth:`ConsoleSession.help_text`);
 - :func:`execute_and_print`: one command, its reply printed byte for byte as
-  redis-cli prints it (MONITOR and SUBSCRIBE streamed).
+  redis-cli prints it in any output mode (MONITOR and SUBSCRIBE streamed).
 
 The front ends keep only what is theirs: readline and the prompt for the REPL
 (:mod:`inspector.subcommands.repl`), widgets and workers for the Console tab.
@@ -20,29 +23,49 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from inspector import __version__
+from inspector.redis_io.command_help import CommandHelp, load_help
 from inspector.redis_io.errors import Failure
-from inspector.redis_io.redis_cli import COMMAND_NAMES, ErrorReply, format_reply, split_args
+from inspector.redis_io.redis_cli import (
+    COMMAND_NAMES,
+    ErrorReply,
+    OutputFormat,
+    OutputMode,
+    Push,
+    format_invalidate,
+    format_output,
+    format_reply,
+    is_invalidate,
+    is_verbatim_command,
+    split_args,
+)
 from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner, Redirect
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 
 __all__ = [
+    "GENERIC_HELP",
     "HISTORY_ENV",
     "HISTORY_LENGTH",
+    "INVALID_REPEAT",
     "SUBSCRIBE_BANNER",
     "ConsoleCommand",
     "ConsoleSession",
     "HistoryFile",
     "LocalCommand",
+    "ProtocolChoice",
     "console_command",
     "execute_and_print",
+    "format_push",
     "history_path",
     "is_secret",
+    "split_repeat",
 ]
 
 HISTORY_LENGTH = 1000
@@ -50,6 +73,19 @@ HISTORY_LENGTH = 1000
 HISTORY_ENV = "SESSION_INSPECTOR_HISTFILE"
 """Names the history file instead of the XDG default."""
 SUBSCRIBE_BANNER = b"Reading messages... (press Ctrl-C to quit)\n"
+INVALID_REPEAT = b"Invalid redis-cli repeat command option value.\n"
+GENERIC_HELP = f"""\
+session-inspector {__version__} (redis-cli's console)
+To get help about Redis commands type:
+      "help @<group>" to get a list of commands in <group>
+      "help <command>" for help on <command>
+      "help <tab>" to get a list of possible help topics
+      "quit" to exit
+Console commands:
+      "connect HOST PORT" to switch server, "clear" to clear the screen,
+      "N COMMAND" to run a command N times
+"""
+"""What bare ``help`` prints (redis-cli's text, with this console's own commands)."""
 
 
 # ---------------------------------------------------------------- secrets
@@ -267,14 +303,17 @@ class LocalCommand:
     kind: ConsoleCommand
     host: str = ""
     port: str = ""
+    topic: tuple[bytes, ...] = ()
+    """For ``help``: the words after it (``GET``, ``@string``); empty for bare ``help``."""
 
 
 def console_command(args: Sequence[bytes]) -> LocalCommand | None:
     """The console command a line means, or ``None`` when it goes to the server.
 
-    ``quit``/``exit``, ``help``/``?``, ``clear`` (alone) and ``connect HOST
-    PORT`` (exactly two arguments) are the console's, as in redis-cli; any other
-    form (``CLEAR x``, ``connect h``) is sent to the server, which answers it.
+    ``quit``/``exit``, ``help``/``?`` (with or without a topic), ``clear``
+    (alone) and ``connect HOST PORT`` (exactly two arguments) are the
+    console's, as in redis-cli; any other form (``CLEAR x``, ``connect h``) is
+    sent to the server, which answers it.
     """
     if not args:
         return None
@@ -282,13 +321,51 @@ def console_command(args: Sequence[bytes]) -> LocalCommand | None:
     if name in (b"quit", b"exit"):
         return LocalCommand(ConsoleCommand.QUIT)
     if name in (b"help", b"?"):
-        return LocalCommand(ConsoleCommand.HELP)
+        return LocalCommand(ConsoleCommand.HELP, topic=tuple(args[1:]))
     if name == b"clear" and len(args) == 1:
         return LocalCommand(ConsoleCommand.CLEAR)
     if name == b"connect" and len(args) == 3:
         host, port = (arg.decode("utf-8", "replace") for arg in args[1:])
         return LocalCommand(ConsoleCommand.CONNECT, host, port)
     return None
+
+
+_REPEAT = re.compile(rb"\s*[+-]?\d*")
+_LONG_MAX = 2**63 - 1
+
+
+def split_repeat(args: Sequence[bytes]) -> tuple[int, list[bytes]] | None:
+    """redis-cli's repeat prefix: ``3 PING`` runs PING three times.
+
+    Args:
+        args: A typed line, split.
+
+    Returns:
+        ``(times, command)``: ``(1, args)`` when the first word is not a
+        number (or is the only word), ``None`` when it is a number that is
+        not a valid repeat count (0, negative, too big): redis-cli then prints
+        :data:`INVALID_REPEAT` and runs nothing.
+    """
+    if len(args) > 1 and _REPEAT.fullmatch(args[0]) is not None:
+        digits = args[0].strip()
+        try:
+            times = int(digits) if digits not in (b"", b"+", b"-") else 0
+        except ValueError:
+            times = 0
+        if times <= 0 or times > _LONG_MAX:
+            return None
+        return times, list(args[1:])
+    return 1, list(args)
+
+
+class ProtocolChoice(enum.Enum):
+    """Which protocol a console speaks (redis-cli's ``-2``, ``-3`` and ``--json``)."""
+
+    RESP2 = "resp2"
+    RESP3 = "resp3"
+    """``-3``: ``HELLO 3`` on connect; a server that refuses it cannot be used."""
+    RESP3_PREFERRED = "resp3-preferred"
+    """``--json``: ``HELLO 3`` on connect; on refusal a notice, and RESP2."""
 
 
 # ---------------------------------------------------------------- one session
@@ -301,6 +378,9 @@ class ConsoleSession:
         settings: Where to connect first.
         on_redirect: Called with each cluster redirect (redis-cli prints
             ``-> Redirected to slot [n] located at host:port``).
+        protocol: RESP2 (default) or RESP3 (``-3``, ``--json``).
+        on_push: Called with RESP3 pushes that arrive between replies.
+        on_notice: Called with lines redis-cli prints on stderr (``HELLO 3 failed``).
     """
 
     def __init__(
@@ -308,12 +388,30 @@ class ConsoleSession:
         settings: ConnectionSettings,
         *,
         on_redirect: Callable[[Redirect], None] | None = None,
+        protocol: ProtocolChoice = ProtocolChoice.RESP2,
+        on_push: Callable[[Push], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self._on_redirect = on_redirect
-        self.runner = CommandRunner(settings, on_redirect=on_redirect)
+        self._protocol = protocol
+        self._on_push = on_push
+        self._on_notice = on_notice
+        self.runner = self._new_runner(settings)
         self.connected = False
         self.names: list[str] = sorted(COMMAND_NAMES)
         """Command names to complete: the built-in list plus what the server adds."""
+        self.help: CommandHelp | None = None
+        """The server's help table, once loaded (:meth:`load_help`)."""
+
+    def _new_runner(self, settings: ConnectionSettings) -> CommandRunner:
+        return CommandRunner(
+            settings,
+            on_redirect=self._on_redirect,
+            protocol=2 if self._protocol is ProtocolChoice.RESP2 else 3,
+            require_protocol=self._protocol is ProtocolChoice.RESP3,
+            on_push=self._on_push,
+            on_notice=self._on_notice,
+        )
 
     @property
     def settings(self) -> ConnectionSettings:
@@ -347,13 +445,41 @@ class ConsoleSession:
         settings = with_endpoint(self.runner.settings, host, port)
         await self.runner.aclose()
         self.connected = False
-        self.runner = CommandRunner(settings, on_redirect=self._on_redirect)
+        self.runner = self._new_runner(settings)
+        self.help = None  # another server, maybe another version
         await self.connect()
 
     async def aclose(self) -> None:
         """Close the connections."""
         await self.runner.aclose()
         self.connected = False
+
+    async def load_help(self) -> CommandHelp:
+        """The server's help table, asked for once (``COMMAND DOCS``, else ``COMMAND``).
+
+        Raises:
+            Failure: The connection failed.
+        """
+        if self.help is None:
+            self.help = await load_help(self.runner.execute)
+            known = {name.upper() for name in self.names}
+            extra = {entry.words[0].decode("utf-8", "replace") for entry in self.help.entries}
+            self.names = sorted(known | extra)
+        return self.help
+
+    async def help_text(self, topic: Sequence[bytes]) -> bytes:
+        """What ``help`` prints: :data:`GENERIC_HELP` alone, else redis-cli's entries.
+
+        Args:
+            topic: The words after ``help`` (``GET``, ``CLIENT LIST``, ``@string``).
+
+        Raises:
+            Failure: The connection failed while the table was being loaded.
+        """
+        if not topic:
+            return GENERIC_HELP.encode()
+        table = await self.load_help()
+        return table.render(topic)
 
     async def _learn_command_names(self) -> None:
         # Module commands (JSON.GET...) join the completions; servers before
@@ -367,12 +493,20 @@ class ConsoleSession:
             self.names = sorted(set(self.names) | learned)
 
 
+def format_push(push: Push, output: OutputFormat) -> bytes:
+    """A push that arrived between replies, as redis-cli's ``cliPushHandler`` prints it."""
+    if output.mode is OutputMode.STANDARD and is_invalidate(push):
+        return format_invalidate(push)
+    return format_output(push, output)
+
+
 async def execute_and_print(
     runner: CommandRunner,
     args: Sequence[bytes],
     out: BinaryIO,
     *,
-    raw: bool,
+    raw: bool | None = None,
+    output: OutputFormat | None = None,
     errors: BinaryIO | None = None,
 ) -> bool:
     """Run one command, print its reply like redis-cli; stream MONITOR/SUBSCRIBE output.
@@ -381,7 +515,9 @@ async def execute_and_print(
         runner: Where to send the command.
         args: The command.
         out: Where replies go (stdout).
-        raw: redis-cli's ``--raw`` formatting instead of the formatted one.
+        raw: redis-cli's ``--raw`` formatting instead of the formatted one
+            (shorthand for ``output``).
+        output: The output mode and delimiters (wins over ``raw``).
         errors: When given, an error reply goes there as bare text instead of
             to ``out`` (what redis-cli does with ``-e``).
 
@@ -391,8 +527,10 @@ async def execute_and_print(
     Raises:
         Failure: The connection failed.
     """
+    if output is None:
+        output = OutputFormat(OutputMode.RAW if raw else OutputMode.STANDARD)
     streaming = args[0].lower() in STREAMING_COMMANDS
-    if streaming and args[0].lower() != b"monitor" and not raw:
+    if streaming and args[0].lower() != b"monitor" and output.mode is not OutputMode.RAW:
         # redis-cli prints this before it reads the subscription confirmation.
         out.write(SUBSCRIBE_BANNER)
     reply = await runner.execute(args)
@@ -401,10 +539,11 @@ async def execute_and_print(
         errors.write(reply.message + b"\n")
         errors.flush()
         return True
-    out.write(format_reply(reply, args, raw=raw))
+    out.write(format_reply(reply, args, output=output))
     out.flush()
     if streaming and not failed:
+        verbatim = is_verbatim_command(args)
         async for pushed in runner.stream():
-            out.write(format_reply(pushed, args, raw=raw))
+            out.write(format_output(pushed, output, verbatim=verbatim))
             out.flush()
     return failed

@@ -1,43 +1,73 @@
 """redis-cli's reply formatting and argument splitting, byte for byte.
 
 This module is pure (no redis-py import) so the `cli` command, its REPL and the
-TUI console share one implementation. It follows redis-cli 7.x
-(`src/redis-cli.c`: ``cliFormatReplyTTY``, ``cliFormatReplyRaw``;
-`src/sds.c`: ``sdscatrepr``, ``sdssplitargs``), and tests compare its output
-with the real `redis-cli` binary.
+TUI console share one implementation. It follows redis-cli 7.0
+(`src/redis-cli.c`: ``cliFormatReplyTTY``, ``cliFormatReplyRaw``,
+``cliFormatReplyCSV``, ``cliFormatReplyJson``; `src/sds.c`: ``sdscatrepr``,
+``sdssplitargs``; `src/cli_common.c`: ``escapeJsonString``), and tests compare
+its output with the real `redis-cli` binary.
 
 Replies are modelled with plain Python values, which keeps them cheap and easy
 to build in tests:
 
-=========================  ==========================================
-RESP2 reply                Python value
-=========================  ==========================================
-simple string ``+OK``      :class:`Status` (a ``bytes`` subclass)
-error ``-ERR ...``         :class:`ErrorReply`
-integer ``:1``             ``int``
-bulk string ``$3 foo``     ``bytes``
-nil (``$-1``, ``*-1``)     ``None``
-array ``*2 ...``           ``list`` of replies
-=========================  ==========================================
+=============================  ==========================================
+RESP reply                     Python value
+=============================  ==========================================
+simple string ``+OK``          :class:`Status` (a ``bytes`` subclass)
+error ``-ERR ...``             :class:`ErrorReply`
+integer ``:1``                 ``int``
+bulk string ``$3 foo``         ``bytes``
+nil (``$-1``, ``*-1``, ``_``)  ``None``
+array ``*2 ...``               ``list`` of replies
+RESP3 double ``,3.14``         :class:`Double` (the text as sent)
+RESP3 boolean ``#t``           :class:`Boolean`
+RESP3 big number ``(123``      :class:`BigNumber`
+RESP3 verbatim ``=15 txt:..``  :class:`Verbatim`
+RESP3 map ``%2 ...``           :class:`Map` (pairs in server order)
+RESP3 set ``~2 ...``           :class:`SetReply`
+RESP3 push ``>2 ...``          :class:`Push`
+RESP3 attribute ``|1 ...``     :class:`Attributed` (the attributes and the reply after them)
+=============================  ==========================================
+
+Where redis-cli 7.0 has no output for a RESP3 type (it stops with ``Unknown
+reply type: 13`` on a big number and with a protocol error on an attribute),
+the choice made here is documented on the function and in the README.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from inspector.core.values import REDIS_CLI_ESCAPES
 
 __all__ = [
     "COMMAND_NAMES",
+    "Attributed",
+    "BigNumber",
+    "Boolean",
+    "Double",
     "ErrorReply",
+    "Map",
+    "OutputFormat",
+    "OutputMode",
+    "Push",
     "Reply",
+    "SetReply",
     "Status",
+    "Verbatim",
+    "c_string",
+    "format_csv",
+    "format_invalidate",
+    "format_json",
+    "format_output",
     "format_raw",
     "format_reply",
     "format_tty",
+    "is_invalidate",
     "is_verbatim_command",
     "quote",
     "split_args",
@@ -65,7 +95,92 @@ class ErrorReply:
         return self.message.split(b" ", 1)[0].decode("ascii", "replace")
 
 
-Reply: TypeAlias = "Status | bytes | int | ErrorReply | list[Reply] | None"
+@dataclass(frozen=True, slots=True)
+class Double:
+    """A RESP3 double, kept as the text the server sent (``3.141``, ``inf``)."""
+
+    text: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Boolean:
+    """A RESP3 boolean (``#t`` / ``#f``)."""
+
+    value: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BigNumber:
+    """A RESP3 big number, as its decimal text."""
+
+    text: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Verbatim:
+    """A RESP3 verbatim string: its three-letter format (``txt``, ``mkd``) and text."""
+
+    format: bytes
+    text: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Map:
+    """A RESP3 map: key/value pairs in the order the server sent them."""
+
+    pairs: list[tuple[Reply, Reply]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SetReply:
+    """A RESP3 set: its members in the order the server sent them."""
+
+    items: list[Reply] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A RESP3 push (out-of-band data: pub/sub messages, client-side caching)."""
+
+    items: list[Reply] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Attributed:
+    """A reply preceded by RESP3 attributes (metadata the server may add)."""
+
+    attributes: Map
+    reply: Reply
+
+
+Reply: TypeAlias = (
+    "Status | bytes | int | ErrorReply | list[Reply] | Double | Boolean | BigNumber"
+    " | Verbatim | Map | SetReply | Push | Attributed | None"
+)
+
+
+class OutputMode(enum.Enum):
+    """redis-cli's output modes (``config.output``)."""
+
+    STANDARD = "standard"
+    """Formatted, as on a terminal (``--no-raw``)."""
+    RAW = "raw"
+    """``--raw``, the default when stdout is not a terminal."""
+    CSV = "csv"
+    JSON = "json"
+    QUOTED_JSON = "quoted-json"
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFormat:
+    """How replies are printed: the mode and redis-cli's ``-d`` / ``-D`` delimiters."""
+
+    mode: OutputMode = OutputMode.STANDARD
+    bulk_delimiter: bytes = b"\n"
+    """``-d``: between the elements of an aggregate in raw mode."""
+    reply_delimiter: bytes = b"\n"
+    """``-D``: after each reply in raw mode."""
+
 
 # sdscatrepr's escaping, kept once in core (decoded-value previews use it too).
 _REPR_TABLE: tuple[bytes, ...] = tuple(text.encode("ascii") for text in REDIS_CLI_ESCAPES)
@@ -88,45 +203,117 @@ def quote(data: bytes) -> bytes:
     return b'"' + b"".join(map(_REPR_TABLE.__getitem__, data)) + b'"'
 
 
-def _c_string(data: bytes) -> bytes:
-    # redis-cli prints status and error replies with printf("%s"), which stops
-    # at the first NUL byte.
+def c_string(data: bytes) -> bytes:
+    """``data`` up to its first NUL byte, as C's ``printf("%s")`` and ``strlen`` see it.
+
+    redis-cli prints status and error replies, and ``--scan`` prints raw key
+    names, as C strings.
+    """
     end = data.find(b"\0")
     return data if end < 0 else data[:end]
+
+
+_c_string = c_string
+
+
+# ---------------------------------------------------------------- standard (tty)
+
+
+def _is_multiline_tty(reply: Reply) -> bool:
+    """``cliIsMultilineValueTTY``: whether a map value goes on its own lines."""
+    if isinstance(reply, (list, SetReply, Push)):
+        items = reply if isinstance(reply, list) else reply.items
+        if not items:
+            return False
+        if len(items) > 1:
+            return True
+        return _is_multiline_tty(items[0])
+    if isinstance(reply, Map):
+        if not reply.pairs:
+            return False
+        if len(reply.pairs) > 1:
+            return True
+        return _is_multiline_tty(reply.pairs[0][1])
+    return False
+
+
+def _tty_items(items: Sequence[Reply], marker: bytes, prefix: bytes) -> bytes:
+    width = len(str(len(items)))
+    child_prefix = prefix + b" " * (width + 2)
+    out = bytearray()
+    for index, element in enumerate(items, start=1):
+        # The first element goes on the line the parent already started.
+        if index > 1:
+            out += prefix
+        out += b"%*d" % (width, index) + marker + b" "
+        out += format_tty(element, child_prefix)
+    return bytes(out)
+
+
+def _tty_pairs(pairs: Sequence[tuple[Reply, Reply]], marker: bytes, prefix: bytes) -> bytes:
+    width = len(str(len(pairs)))
+    child_prefix = prefix + b" " * (width + 2)
+    out = bytearray()
+    for index, (key, value) in enumerate(pairs, start=1):
+        if index > 1:
+            out += prefix
+        out += b"%*d" % (width, index) + marker + b" "
+        out += format_tty(key, child_prefix)[:-1]  # the key's newline goes
+        out += b" => "
+        if _is_multiline_tty(value):
+            # redis-cli breaks the line so the value's elements line up.
+            out += b"\n" + child_prefix
+        out += format_tty(value, child_prefix)
+    return bytes(out)
 
 
 def format_tty(reply: Reply, prefix: bytes = b"") -> bytes:
     """Format a reply as redis-cli does on a terminal (``--no-raw``).
 
+    Sets number their members ``1~``, maps ``1#`` (``key => value``), arrays
+    and pushes ``1)``. Not in redis-cli 7.0, which cannot print them: a big
+    number prints as ``(big number) 123``, and attributes print before their
+    reply as a map numbered ``1|``.
+
     Args:
         reply: The reply to format.
-        prefix: Indentation inherited from enclosing arrays (used in recursion).
+        prefix: Indentation inherited from enclosing aggregates (used in recursion).
 
     Returns:
         The formatted text, ending with a newline.
     """
     if isinstance(reply, ErrorReply):
-        return b"(error) " + _c_string(reply.message) + b"\n"
+        return b"(error) " + c_string(reply.message) + b"\n"
     if isinstance(reply, Status):
-        return _c_string(bytes(reply)) + b"\n"
+        return c_string(bytes(reply)) + b"\n"
     if isinstance(reply, bytes):
         return quote(reply) + b"\n"
     if reply is None:
         return b"(nil)\n"
     if isinstance(reply, int):
         return b"(integer) %d\n" % reply
-    if not reply:
-        return b"(empty array)\n"
-    width = len(str(len(reply)))
-    child_prefix = prefix + b" " * (width + 2)
-    out = bytearray()
-    for index, element in enumerate(reply, start=1):
-        # The first element goes on the line the parent already started.
-        if index > 1:
-            out += prefix
-        out += b"%*d) " % (width, index)
-        out += format_tty(element, child_prefix)
-    return bytes(out)
+    if isinstance(reply, list):
+        return _tty_items(reply, b")", prefix) if reply else b"(empty array)\n"
+    if isinstance(reply, Double):
+        return b"(double) " + c_string(reply.text) + b"\n"
+    if isinstance(reply, Boolean):
+        return b"(true)\n" if reply.value else b"(false)\n"
+    if isinstance(reply, Verbatim):
+        return reply.text + b"\n"
+    if isinstance(reply, Map):
+        return _tty_pairs(reply.pairs, b"#", prefix) if reply.pairs else b"(empty hash)\n"
+    if isinstance(reply, SetReply):
+        return _tty_items(reply.items, b"~", prefix) if reply.items else b"(empty set)\n"
+    if isinstance(reply, Push):
+        return _tty_items(reply.items, b")", prefix) if reply.items else b"(empty push)\n"
+    if isinstance(reply, BigNumber):
+        return b"(big number) " + reply.text + b"\n"
+    # Attributed: the metadata first, then the reply itself.
+    attributes = _tty_pairs(reply.attributes.pairs, b"|", prefix)
+    return attributes + prefix + format_tty(reply.reply, prefix)
+
+
+# ---------------------------------------------------------------- raw
 
 
 def format_raw(reply: Reply, delimiter: bytes = b"\n") -> bytes:
@@ -134,11 +321,12 @@ def format_raw(reply: Reply, delimiter: bytes = b"\n") -> bytes:
 
     Args:
         reply: The reply to format.
-        delimiter: What separates array elements (redis-cli's ``-d``).
+        delimiter: What separates aggregate elements (redis-cli's ``-d``).
 
     Returns:
-        The raw bytes: strings verbatim, integers bare, nil as nothing, arrays
-        flattened with ``delimiter``; errors end with their own newline.
+        The raw bytes: strings verbatim, integers bare, nil as nothing,
+        aggregates flattened with ``delimiter`` (a map's key and value are
+        separated by a space); errors end with their own newline.
     """
     if isinstance(reply, ErrorReply):
         return reply.message + b"\n"
@@ -148,11 +336,140 @@ def format_raw(reply: Reply, delimiter: bytes = b"\n") -> bytes:
         return b""
     if isinstance(reply, int):
         return b"%d" % reply
-    return delimiter.join(format_raw(element, delimiter) for element in reply)
+    if isinstance(reply, list):
+        return delimiter.join(format_raw(element, delimiter) for element in reply)
+    if isinstance(reply, (SetReply, Push)):
+        return delimiter.join(format_raw(element, delimiter) for element in reply.items)
+    if isinstance(reply, Map):
+        return delimiter.join(
+            format_raw(key, delimiter) + b" " + format_raw(value, delimiter)
+            for key, value in reply.pairs
+        )
+    if isinstance(reply, (Double, BigNumber)):
+        return c_string(reply.text)
+    if isinstance(reply, Boolean):
+        return b"(true)" if reply.value else b"(false)"
+    if isinstance(reply, Verbatim):
+        return reply.text
+    return format_raw(reply.reply, delimiter)  # attributes are metadata: left out
+
+
+# ---------------------------------------------------------------- csv
+
+
+def format_csv(reply: Reply) -> bytes:
+    """Format a reply as ``redis-cli --csv`` does, without the final newline.
+
+    Strings are quoted and escaped as in :func:`quote`, nil is ``NULL``, errors
+    are ``ERROR,"..."``, aggregates (maps too) are flattened with commas.
+    """
+    if isinstance(reply, ErrorReply):
+        return b"ERROR," + quote(c_string(reply.message))
+    if isinstance(reply, bytes):  # status and bulk strings alike
+        return quote(bytes(reply))
+    if reply is None:
+        return b"NULL"
+    if isinstance(reply, int):
+        return b"%d" % reply
+    if isinstance(reply, list):
+        return b",".join(format_csv(element) for element in reply)
+    if isinstance(reply, (SetReply, Push)):
+        return b",".join(format_csv(element) for element in reply.items)
+    if isinstance(reply, Map):
+        return b",".join(format_csv(item) for pair in reply.pairs for item in pair)
+    if isinstance(reply, (Double, BigNumber)):
+        return c_string(reply.text)
+    if isinstance(reply, Boolean):
+        return b"true" if reply.value else b"false"
+    if isinstance(reply, Verbatim):
+        return quote(reply.text)
+    return format_csv(reply.reply)
+
+
+# ---------------------------------------------------------------- json
+
+_JSON_ESCAPES: tuple[bytes, ...] = tuple(
+    {
+        0x5C: b"\\\\",
+        0x22: b'\\"',
+        0x0A: b"\\n",
+        0x0C: b"\\f",
+        0x0D: b"\\r",
+        0x09: b"\\t",
+        0x08: b"\\b",
+    }.get(byte, b"\\u%04x" % byte if byte <= 0x1F else bytes([byte]))
+    for byte in range(256)
+)
+_JSON_NEEDS_ESCAPE = re.compile(rb'[\x00-\x1f"\\]')
+
+
+def _json_string(data: bytes, quoted: bool) -> bytes:
+    if quoted:
+        # --quoted-json: redis-cli's quoting, then every backslash doubled.
+        return quote(data).replace(b"\\", b"\\\\")
+    # escapeJsonString: bytes of 0x80 and above pass through unchanged.
+    if _JSON_NEEDS_ESCAPE.search(data) is None:
+        return b'"' + data + b'"'
+    return b'"' + b"".join(map(_JSON_ESCAPES.__getitem__, data)) + b'"'
+
+
+def _json_key(key: Reply, quoted: bool) -> bytes:
+    if isinstance(key, (ErrorReply, bytes, Verbatim)):
+        return format_json(key, quoted=quoted)
+    # JSON keys must be strings: other RESP3 types are wrapped in quotes,
+    # unescaped, exactly as redis-cli does.
+    text = format_json(key, quoted=quoted)
+    return text if text.startswith(b'"') else b'"' + text + b'"'
+
+
+def format_json(reply: Reply, *, quoted: bool = False) -> bytes:
+    """Format a reply as ``redis-cli --json`` (``--quoted-json``) does, without the final newline.
+
+    Maps become objects (non-string keys are quoted), nil is ``null``, errors
+    are ``error:"..."`` (redis-cli's form, which is not valid JSON). Strings
+    are JSON-escaped with bytes above 0x7f passed through; ``--quoted-json``
+    keeps the output ASCII by using redis-cli's quoting with doubled
+    backslashes.
+
+    Args:
+        reply: The reply to format.
+        quoted: ``--quoted-json`` instead of ``--json``.
+    """
+    if isinstance(reply, ErrorReply):
+        return b"error:" + _json_string(c_string(reply.message), quoted)
+    if isinstance(reply, bytes):
+        return _json_string(bytes(reply), quoted)
+    if reply is None:
+        return b"null"
+    if isinstance(reply, int):
+        return b"%d" % reply
+    if isinstance(reply, list):
+        return b"[" + b",".join(format_json(item, quoted=quoted) for item in reply) + b"]"
+    if isinstance(reply, (SetReply, Push)):
+        return b"[" + b",".join(format_json(item, quoted=quoted) for item in reply.items) + b"]"
+    if isinstance(reply, Map):
+        return (
+            b"{"
+            + b",".join(
+                _json_key(key, quoted) + b":" + format_json(value, quoted=quoted)
+                for key, value in reply.pairs
+            )
+            + b"}"
+        )
+    if isinstance(reply, (Double, BigNumber)):
+        return c_string(reply.text)
+    if isinstance(reply, Boolean):
+        return b"true" if reply.value else b"false"
+    if isinstance(reply, Verbatim):
+        return _json_string(reply.text, quoted)
+    return format_json(reply.reply, quoted=quoted)
+
+
+# ---------------------------------------------------------------- dispatch
 
 
 def is_verbatim_command(args: Sequence[bytes]) -> bool:
-    """Whether redis-cli prints this command's reply raw even on a terminal.
+    """Whether redis-cli prints this command's reply raw in every output mode.
 
     INFO, CLIENT LIST, CLUSTER NODES and a few others return human-formatted
     text, so redis-cli never quotes them (``cliSendCommand``'s ``output_raw``).
@@ -178,22 +495,75 @@ def is_verbatim_command(args: Sequence[bytes]) -> bool:
     )
 
 
-def format_reply(reply: Reply, args: Sequence[bytes], *, raw: bool) -> bytes:
+def format_output(reply: Reply, output: OutputFormat, *, verbatim: bool = False) -> bytes:
+    """Format one reply for an output mode, as ``cliFormatReply`` does.
+
+    Args:
+        reply: The reply.
+        output: The mode and delimiters.
+        verbatim: The command prints raw in every mode (:func:`is_verbatim_command`).
+
+    Returns:
+        The bytes redis-cli writes for this reply (the reply delimiter or
+        newline included).
+    """
+    mode = output.mode
+    if verbatim:
+        return format_raw(reply, output.bulk_delimiter)
+    if mode is OutputMode.STANDARD:
+        return format_tty(reply)
+    if mode is OutputMode.RAW:
+        return format_raw(reply, output.bulk_delimiter) + output.reply_delimiter
+    if mode is OutputMode.CSV:
+        return format_csv(reply) + b"\n"
+    return format_json(reply, quoted=mode is OutputMode.QUOTED_JSON) + b"\n"
+
+
+_RAW = OutputFormat(OutputMode.RAW)
+_STANDARD = OutputFormat(OutputMode.STANDARD)
+
+
+def format_reply(
+    reply: Reply,
+    args: Sequence[bytes],
+    *,
+    raw: bool | None = None,
+    output: OutputFormat | None = None,
+) -> bytes:
     """Format one reply exactly as redis-cli prints it, trailing newline included.
 
     Args:
         reply: The reply to the command.
         args: The command that produced it (some commands print verbatim).
-        raw: ``True`` for ``--raw`` output, ``False`` for the formatted one.
+        raw: ``True`` for ``--raw`` output, ``False`` for the formatted one
+            (shorthand for ``output``).
+        output: The output mode and delimiters; wins over ``raw``.
 
     Returns:
         The bytes redis-cli writes to stdout for this reply.
     """
-    if is_verbatim_command(args):
-        return format_raw(reply)
-    if raw:
-        return format_raw(reply) + b"\n"
-    return format_tty(reply)
+    if output is None:
+        output = _RAW if raw else _STANDARD
+    return format_output(reply, output, verbatim=is_verbatim_command(args))
+
+
+def is_invalidate(reply: Reply) -> bool:
+    """Whether a push is a client-side caching invalidation (``invalidate`` + key list)."""
+    return (
+        isinstance(reply, Push)
+        and len(reply.items) == 2
+        and isinstance(reply.items[0], bytes)
+        and reply.items[0].startswith(b"invalidate")
+        and isinstance(reply.items[1], list)
+    )
+
+
+def format_invalidate(reply: Push) -> bytes:
+    """redis-cli's line for an invalidation push on a terminal: ``-> invalidate: 'k1', 'k2'``."""
+    keys = reply.items[1]
+    assert isinstance(keys, list)
+    names = [b"'" + c_string(key) + b"'" for key in keys if isinstance(key, bytes)]
+    return b"-> invalidate: " + b", ".join(names) + b"\n"
 
 
 _HEX = b"0123456789abcdefABCDEF"

@@ -6,6 +6,11 @@ The `cli` command, its REPL and the TUI console run user-typed commands through
 In cluster mode the runner behaves like ``redis-cli -c``: it sends the command
 to the node it is on and, on ``MOVED``, moves to the node named and sends it
 again; on ``ASK`` it sends ``ASKING`` first.
+
+With ``protocol=3`` (redis-cli's ``-3``, implied by ``--json``) every
+connection sends ``HELLO 3`` after AUTH and SELECT, as redis-cli does, and
+out-of-band RESP3 pushes (client-side caching invalidations) are handed to
+``on_push`` while the reply to the command is awaited.
 """
 
 from __future__ import annotations
@@ -21,15 +26,30 @@ from redis.exceptions import AuthenticationError, ResponseError
 from inspector.redis_io.connection import connection_class_and_kwargs
 from inspector.redis_io.errors import Failure, Problem, describe_failure
 from inspector.redis_io.info import cluster_probe
-from inspector.redis_io.redis_cli import ErrorReply, Reply
-from inspector.redis_io.resp import TypedRESP2Parser, error_reply
+from inspector.redis_io.redis_cli import ErrorReply, Push, Reply, Verbatim
+from inspector.redis_io.resp import TypedRESPParser, error_reply
 from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 
 __all__ = ["STREAMING_COMMANDS", "CommandRunner", "Redirect", "parse_redirect"]
 
 # After these, the server pushes replies until the connection closes.
 STREAMING_COMMANDS = frozenset({b"monitor", b"subscribe", b"psubscribe", b"ssubscribe"})
+# In RESP3 the reply to these is itself a push (the subscription confirmation).
+_PUSH_REPLY_COMMANDS = frozenset(
+    {
+        b"subscribe",
+        b"psubscribe",
+        b"ssubscribe",
+        b"unsubscribe",
+        b"punsubscribe",
+        b"sunsubscribe",
+    }
+)
 MAX_REDIRECTS = 16
+
+
+def _pushes_reply(args: Sequence[bytes]) -> bool:
+    return bool(args) and args[0].lower() in _PUSH_REPLY_COMMANDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +88,16 @@ class CommandRunner:
             :meth:`connect`, on a server that reports cluster mode.
         on_redirect: Called with each redirect that moves us to another node
             (the REPL prints redis-cli's ``-> Redirected to slot...`` line).
+        protocol: 2, or 3 to send ``HELLO 3`` on every connection.
+        require_protocol: With ``protocol=3``: a server that refuses ``HELLO
+            3`` is a failure (``-3``); when ``False`` the refusal is reported
+            through ``on_notice`` and the connection stays on RESP2 (what
+            redis-cli does for ``--json``).
+        on_push: Called with each RESP3 push that arrives while a reply is
+            awaited; without it pushes are dropped (redis-cli's default when
+            stdout is not a terminal).
+        on_notice: Called with a line redis-cli prints on stderr (``HELLO 3
+            failed: ...``).
     """
 
     def __init__(
@@ -76,12 +106,20 @@ class CommandRunner:
         *,
         follow_redirects: bool | None = None,
         on_redirect: Callable[[Redirect], None] | None = None,
+        protocol: int = 2,
+        require_protocol: bool = True,
+        on_push: Callable[[Push], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.follow_redirects = (
             bool(settings.cluster) if follow_redirects is None else follow_redirects
         )
         self._on_redirect = on_redirect
+        self.protocol = protocol
+        self.require_protocol = require_protocol
+        self.on_push = on_push
+        self.on_notice = on_notice
         self._connections: dict[str, AbstractConnection] = {}
 
     async def _connection(self, settings: ConnectionSettings) -> AbstractConnection:
@@ -93,17 +131,35 @@ class CommandRunner:
             connection_class, kwargs = connection_class_and_kwargs(settings, read_timeout=None)
         except Exception as exc:  # a TLS file that cannot be read
             raise describe_failure(exc, settings) from exc
-        connection = connection_class(parser_class=TypedRESP2Parser, **kwargs)
+        connection = connection_class(parser_class=TypedRESPParser, **kwargs)
         try:
-            # The connect timeout covers the whole handshake (TLS, AUTH, SELECT):
-            # an endpoint that accepts and then stays silent must not hang us.
+            # The connect timeout covers the whole handshake (TLS, AUTH, SELECT,
+            # HELLO): an endpoint that accepts and then stays silent must not hang us.
             async with asyncio.timeout(settings.connect_timeout):
                 await connection.connect()
+                if self.protocol == 3:
+                    await self._hello(connection)
+        except Failure:
+            await connection.disconnect()
+            raise
         except Exception as exc:
             await connection.disconnect()
             raise describe_failure(exc, settings) from exc
         self._connections[key] = connection
         return connection
+
+    async def _hello(self, connection: AbstractConnection) -> None:
+        # redis-py authenticated and selected the database in RESP2; switch
+        # the protocol afterwards, as redis-cli's cliSwitchProto does.
+        await connection.send_command("HELLO", "3")
+        try:
+            await connection.read_response(timeout=math.inf)
+        except ResponseError as exc:
+            message = error_reply(exc).message.decode("utf-8", "replace")
+            if self.require_protocol:
+                raise Failure(Problem.UNKNOWN_COMMAND, f"HELLO 3 failed: {message}") from exc
+            if self.on_notice is not None:
+                self.on_notice(f"HELLO 3 failed: {message}")
 
     async def connect(self) -> bool:
         """Open and authenticate the first connection, and detect cluster mode.
@@ -120,6 +176,8 @@ class CommandRunner:
             Failure: Unreachable, TLS mismatch, wrong password...
         """
         info = await self._probe((b"INFO", b"cluster"))
+        if isinstance(info, Verbatim):  # RESP3 sends INFO as a verbatim string
+            info = info.text
         cluster = cluster_probe(info) if isinstance(info, (ErrorReply, bytes)) else False
         if cluster is None:
             # INFO denied or renamed: any answer to PING, even an error, proves
@@ -165,6 +223,11 @@ class CommandRunner:
                 await connection.send_command(*args)
                 try:
                     response: Reply = await connection.read_response(timeout=math.inf)
+                    while isinstance(response, Push) and not _pushes_reply(args):
+                        # Out-of-band (an invalidation): not this command's reply.
+                        if self.on_push is not None:
+                            self.on_push(response)
+                        response = await connection.read_response(timeout=math.inf)
                 except ResponseError as exc:
                     return error_reply(exc)
                 except AuthenticationError as exc:

@@ -69,6 +69,7 @@ def add_command(
     run: Callable[[argparse.Namespace, ConnectionSettings], int],
     help: str,
     description: str | None = None,
+    verbatim: str | None = None,
 ) -> Parser: ...
 
 
@@ -81,6 +82,7 @@ def add_command(
     resolve: Callable[[argparse.Namespace, Mapping[str, str]], S],
     help: str,
     description: str | None = None,
+    verbatim: str | None = None,
 ) -> Parser: ...
 
 
@@ -92,6 +94,7 @@ def add_command(
     resolve: Callable[[argparse.Namespace, Mapping[str, str]], Any] = settings_from_args,
     help: str,  # noqa: A002 - argparse's name
     description: str | None = None,
+    verbatim: str | None = None,
 ) -> Parser:
     """Add a subcommand's parser (with ``--help``; ``-h`` is the host) and what runs it.
 
@@ -103,13 +106,21 @@ def add_command(
             options and the environment).
         help: One line for the main ``--help``.
         description: A paragraph for the subcommand's own ``--help``.
+        verbatim: The subcommand reads its own arguments: all of them, as
+            typed, go to this attribute (and ``--help`` is the subcommand's).
 
     Returns:
         The subcommand's parser, for its own arguments.
     """
     parser = subparsers.add_parser(
-        name, help=help, description=description, add_help=False, allow_abbrev=False
+        name,
+        help=help,
+        description=description,
+        add_help=False,
+        allow_abbrev=False,
+        verbatim=verbatim,
     )
-    parser.add_argument("--help", action="help", help="show this help and exit")
+    if verbatim is None:
+        parser.add_argument("--help", action="help", help="show this help and exit")
     parser.set_defaults(command=Command(name, run, resolve))
     return parser

@@ -18,8 +18,8 @@ import getpass
 import math
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, NoReturn, overload
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.exits import PROG, ExitCode
@@ -72,7 +72,28 @@ DEFAULT_POLL = 1.0
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors: what is wrong and where to look, exit 2."""
+    """argparse with one-line errors: what is wrong and where to look, exit 2.
+
+    Args:
+        verbatim: Name of an attribute that receives every argument after the
+            subcommand untouched, for a subcommand that reads its own
+            arguments (`cli` reads redis-cli's, which argparse cannot: ``-r
+            -1``, ``-3``, options that stop at the command name).
+    """
+
+    def __init__(self, *args: Any, verbatim: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.verbatim = verbatim
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        """argparse's, except that a ``verbatim`` parser keeps its arguments as they are."""
+        if self.verbatim is None:
+            return super().parse_known_args(args, namespace)
+        parsed, _ = super().parse_known_args([], namespace)  # the defaults (the command)
+        setattr(parsed, self.verbatim, list(sys.argv[1:] if args is None else args))
+        return parsed, []
 
     def error(self, message: str) -> NoReturn:
         """Print ``message`` on one line and exit with the usage code."""

@@ -13,26 +13,26 @@ import time
 
 from inspector.exits import ExitCode
 from inspector.redis_io.console_session import (
+    GENERIC_HELP,
+    INVALID_REPEAT,
     ConsoleCommand,
     ConsoleSession,
     HistoryFile,
+    ProtocolChoice,
     console_command,
     execute_and_print,
+    format_push,
+    split_repeat,
 )
 from inspector.redis_io.errors import Failure
-from inspector.redis_io.redis_cli import split_args
+from inspector.redis_io.redis_cli import OutputFormat, OutputMode, Push, split_args
 from inspector.redis_io.runner import Redirect
 from inspector.redis_io.settings import ConnectionSettings
 
 __all__ = ["HELP", "Repl"]
 
-HELP = """\
-session-inspector cli: type Redis commands as in redis-cli; replies print as redis-cli prints them.
-  quit | exit          leave (Ctrl-D too)
-  connect HOST PORT    switch server
-  clear                clear the screen
-  Tab completes command names; Up/Down walk the history.
-"""
+HELP = GENERIC_HELP
+"""What bare ``help`` prints (``help GET`` and ``help @group`` come from the server)."""
 
 
 class Repl:
@@ -44,16 +44,37 @@ class Repl:
 
     Args:
         settings: Where to connect first.
-        raw: Print replies as ``redis-cli --raw`` does.
+        raw: Print replies as ``redis-cli --raw`` does (shorthand for ``output``).
+        output: The output mode and delimiters (``--csv``, ``--json``...).
+        protocol: RESP2, or RESP3 (``-3``, ``--json``).
+        show_pushes: Print RESP3 pushes that arrive between replies.
         history: Where commands are remembered (default: the user's history file).
     """
 
     def __init__(
-        self, settings: ConnectionSettings, *, raw: bool, history: HistoryFile | None = None
+        self,
+        settings: ConnectionSettings,
+        *,
+        raw: bool = False,
+        output: OutputFormat | None = None,
+        protocol: ProtocolChoice = ProtocolChoice.RESP2,
+        show_pushes: bool = True,
+        history: HistoryFile | None = None,
     ) -> None:
-        self.raw = raw
-        self.session = ConsoleSession(settings, on_redirect=self._redirected)
+        self.output = output or OutputFormat(OutputMode.RAW if raw else OutputMode.STANDARD)
+        self.raw = self.output.mode is OutputMode.RAW
+        self.session = ConsoleSession(
+            settings,
+            on_redirect=self._redirected,
+            protocol=protocol,
+            on_push=self._pushed if show_pushes else None,
+            on_notice=lambda line: print(line, file=sys.stderr),
+        )
         self.history = history if history is not None else HistoryFile.default()
+
+    def _pushed(self, push: Push) -> None:
+        sys.stdout.buffer.write(format_push(push, self.output))
+        sys.stdout.buffer.flush()
 
     def _redirected(self, redirect: Redirect) -> None:
         print(f"-> Redirected to slot [{redirect.slot}] located at {redirect.host}:{redirect.port}")
@@ -84,13 +105,23 @@ class Repl:
     def _complete(self, text: str, state: int) -> str | None:
         import readline
 
-        if readline.get_line_buffer()[: readline.get_begidx()].strip():
+        before = readline.get_line_buffer()[: readline.get_begidx()].strip()
+        if before.lower() in ("help", "?"):
+            # help <Tab>: the groups and commands of the server's help table.
+            topics = [t.decode("utf-8", "replace") for t in self._help_topics()]
+            matches = [t for t in topics if t.upper().startswith(text.upper())]
+            return matches[state] if state < len(matches) else None
+        if before:
             return None  # only the command name is completed
         upper = text.upper()
         matches = [name for name in self.session.names if name.startswith(upper)]
         if text and text == text.lower():
             matches = [name.lower() for name in matches]
         return matches[state] if state < len(matches) else None
+
+    def _help_topics(self) -> list[bytes]:
+        table = self.session.help
+        return table.topics() if table is not None else []
 
     def _remember(self, line: str, args: list[bytes]) -> None:
         before = list(self.history.entries[-1:])
@@ -109,6 +140,8 @@ class Repl:
         with asyncio.Runner() as loop:
             try:
                 loop.run(self.session.connect())
+                # redis-cli loads its help table (and help <Tab>) at start.
+                loop.run(self.session.load_help())
             except Failure as failure:
                 # redis-cli starts anyway and shows "not connected>"; do the same,
                 # after saying why.
@@ -135,13 +168,19 @@ class Repl:
                 continue
             if not args:
                 continue
+            repeated = split_repeat(args)
+            if repeated is None:
+                out.write(INVALID_REPEAT)
+                out.flush()
+                continue
+            times, command = repeated
             self._remember(line, args)
-            local = console_command(args)
+            local = console_command(command)
             if local is not None:
                 if local.kind is ConsoleCommand.QUIT:
                     return int(ExitCode.OK)
                 if local.kind is ConsoleCommand.HELP:
-                    print(HELP, end="")
+                    self._help(loop, local.topic)
                 elif local.kind is ConsoleCommand.CLEAR:
                     print("\x1b[H\x1b[2J", end="", flush=True)
                 else:
@@ -151,7 +190,10 @@ class Repl:
             try:
                 if not self.session.connected:
                     loop.run(self.session.connect())
-                loop.run(execute_and_print(self.session.runner, args, out, raw=self.raw))
+                for _ in range(times):
+                    loop.run(
+                        execute_and_print(self.session.runner, command, out, output=self.output)
+                    )
             except Failure as failure:
                 self.session.connected = False
                 print(f"Error: {failure.message}", file=sys.stderr)
@@ -162,8 +204,20 @@ class Repl:
                 print()
                 continue
             elapsed = time.monotonic() - started
-            if not self.raw and elapsed >= 0.5:
+            if self.output.mode is OutputMode.STANDARD and elapsed >= 0.5:
                 print(f"({elapsed:.2f}s)")
+
+    def _help(self, loop: asyncio.Runner, topic: tuple[bytes, ...]) -> None:
+        try:
+            if topic and not self.session.connected:
+                loop.run(self.session.connect())
+            text = loop.run(self.session.help_text(topic))
+        except Failure as failure:
+            self.session.connected = False
+            print(f"Error: {failure.message}", file=sys.stderr)
+            return
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
 
     def _switch(self, loop: asyncio.Runner, host: str, port_text: str) -> None:
         try:

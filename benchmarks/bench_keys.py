@@ -1,0 +1,152 @@
+"""redis-cli's key modes and the key browser's index on 1M keys, on a private redis-server.
+
+Measures, same server, same data, same run:
+- `cli --scan` against `redis-cli --scan` (whole process, output to a pipe): keys/s;
+- `cli --bigkeys` against `redis-cli --bigkeys` (our default keeps redis-cli's
+  page size so the progress lines match; `--count 1000` is the fast way);
+- the key browser's index (KeyspaceScan + KeyIndex): time to the first tree
+  level, to the whole index, a few tree queries, and the RSS it adds.
+BENCH_KEYS sets the number of keys (default 1,000,000). These 2-core machines
+are noisy (+-30%): compare ratios within a run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+from inspector.redis_io.client import open_client
+from inspector.redis_io.keys import KeyspaceScan
+from inspector.redis_io.settings import ConnectionSettings
+from tests.harness import start_redis_server
+
+KEYS = int(os.environ.get("BENCH_KEYS", "1000000"))
+
+
+def load(port: int) -> int:
+    """Session-shaped names (60%), their shadow keys (20%), user profiles (20%), plus
+    a thousand aggregates so --bigkeys has something to find."""
+    client = redis.Redis(host="127.0.0.1", port=port)
+    client.execute_command("DEBUG", "POPULATE", KEYS * 6 // 10, "spring:session:sessions", 16)
+    client.execute_command(
+        "DEBUG", "POPULATE", KEYS * 2 // 10, "spring:session:sessions:expires", 8
+    )
+    rest = KEYS - KEYS * 6 // 10 - KEYS * 2 // 10 - 1000
+    client.execute_command("DEBUG", "POPULATE", rest, "user:profile", 32)
+    pipe = client.pipeline(transaction=False)
+    for i in range(1000):
+        if i % 2:
+            pipe.hset(f"agg:hash:{i}", mapping={f"f{j}": "v" for j in range(1 + i % 200)})
+        else:
+            pipe.rpush(f"agg:list:{i}", *(["x"] * (1 + i % 300)))
+    pipe.execute()
+    size = int(client.dbsize())
+    # SCAN's order changes while the table rehashes: let the server finish first.
+    while b"Hash table 1" in client.execute_command("DEBUG", "HTSTATS", "0"):
+        client.ping()
+    client.close()
+    return size
+
+
+def timed(argv: list[str]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    result = subprocess.run(argv, capture_output=True, check=True)
+    return time.perf_counter() - started, result.stdout
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def index_build(port: int) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    client = await open_client(ConnectionSettings(port=port))
+    before = rss_mb()
+    scan = KeyspaceScan(client, max_keys=None)
+    started = time.perf_counter()
+    task = asyncio.create_task(scan.run())
+    await scan.first_page.wait()
+    first = scan.tree().children(limit=50)
+    first_level = time.perf_counter() - started
+    await task
+    built = time.perf_counter() - started
+    after = rss_mb()
+    tree = scan.tree()
+    rows.append(("index: first tree level", f"{first_level * 1000:.0f} ms ({len(first)} nodes)"))
+    rows.append(
+        ("index: whole keyspace", f"{built:.2f} s, {len(scan.index) / built / 1000:.0f}k keys/s")
+    )
+    rows.append(
+        ("index: RSS added (peak)", f"{after - before:.0f} MB for {len(scan.index):,} keys")
+    )
+    for label, prefix in (
+        ("root level", b""),
+        ("spring:session:sessions: (first 200)", b"spring:session:sessions:"),
+    ):
+        started = time.perf_counter()
+        children = tree.children(prefix, limit=200)
+        elapsed = time.perf_counter() - started
+        rows.append((f"tree: {label}", f"{elapsed * 1000:.1f} ms, {len(children)} children"))
+    started = time.perf_counter()
+    page = tree.children(b"spring:session:sessions:", limit=200)
+    for _ in range(50):
+        page = tree.children(b"spring:session:sessions:", after=page[-1], limit=200)
+    elapsed = (time.perf_counter() - started) / 51
+    rows.append(("tree: next page of 200 (median of 50)", f"{elapsed * 1000:.1f} ms"))
+    started = time.perf_counter()
+    count = tree.count(b"spring:session:sessions:expires:")
+    rows.append(
+        (
+            "tree: count under a folder",
+            f"{(time.perf_counter() - started) * 1000:.2f} ms ({count:,})",
+        )
+    )
+    await client.aclose()
+    return rows
+
+
+def main() -> None:
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        server = start_redis_server(Path(directory), "--enable-debug-command", "local")
+        try:
+            port = str(server.port)
+            total = load(server.port)
+            rows.append(("keys", f"{total:,}"))
+            ours = [sys.executable, "-m", "inspector", "-p", port, "cli"]
+            theirs = ["redis-cli", "-p", port]
+            r, expected = timed([*theirs, "--scan"])
+            s, got = timed([*ours, "--scan"])
+            assert got == expected, "the two --scan outputs differ"
+            rows.append(("--scan: redis-cli", f"{r:.2f} s, {total / r / 1000:.0f}k keys/s"))
+            rows.append(
+                (
+                    "--scan: session-inspector",
+                    f"{s:.2f} s, {total / s / 1000:.0f}k keys/s ({r / s:.1f}x redis-cli's rate)",
+                )
+            )
+            r, expected = timed([*theirs, "--bigkeys"])
+            s, got = timed([*ours, "--bigkeys"])
+            assert got == expected, "the two --bigkeys outputs differ"
+            f, _ = timed([*ours, "--bigkeys", "--count", "1000"])
+            rows.append(("--bigkeys: redis-cli", f"{r:.2f} s"))
+            rows.append(("--bigkeys: session-inspector (same pages)", f"{s:.2f} s ({s / r:.1f}x)"))
+            rows.append(("--bigkeys --count 1000: session-inspector", f"{f:.2f} s ({f / r:.2f}x)"))
+            rows += asyncio.run(index_build(server.port))
+        finally:
+            server.stop()
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
