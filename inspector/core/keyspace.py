@@ -19,6 +19,8 @@ each: about 90 bytes per 45-byte key (measured in benchmarks/bench_keys.py).
 
 from __future__ import annotations
 
+import itertools
+import operator
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ DEFAULT_DELIMITER = b":"
 _CHUNK_MAX = 65536
 """A chunk this long is split in two: merges and splits stay bounded."""
 _PENDING_MIN = 2048
-"""New keys a chunk collects before it merges them (or an eighth of its size)."""
+"""New keys a chunk collects before it merges them (or a quarter of its size)."""
 
 
 def prefix_upper_bound(prefix: bytes) -> bytes | None:
@@ -85,7 +87,7 @@ class KeyIndex:
         index = 0
         while index < len(self._chunks):
             pending = len(self._pending[index])
-            if pending and pending >= max(_PENDING_MIN, len(self._chunks[index]) // 8):
+            if pending and pending >= max(_PENDING_MIN, len(self._chunks[index]) // 4):
                 self._merge(index)
             index += 1
 
@@ -102,20 +104,14 @@ class KeyIndex:
         new = self._pending[index]
         self._pending[index] = []
         self._waiting -= len(new)
-        new.sort()
-        fresh: list[bytes] = []
-        previous: bytes | None = None
-        for key in new:
-            if key == previous:
-                continue
-            previous = key
-            at = bisect_left(chunk, key)
-            if at < len(chunk) and chunk[at] == key:
-                continue
-            fresh.append(key)
-        if fresh:
-            chunk.extend(fresh)
-            chunk.sort()  # two sorted runs: a linear merge
+        before = len(chunk)
+        chunk.extend(new)
+        chunk.sort()  # a sorted run and a small unsorted one: cheap for timsort
+        # SCAN may return a key twice: duplicates are neighbours now. Finding
+        # them is one C-level pass; removing them (rare) a Python one.
+        if any(map(operator.eq, chunk, itertools.islice(chunk, 1, None))):
+            chunk[:] = _unique_sorted(chunk)
+        if len(chunk) != before:
             self._maxes[index] = chunk[-1]
             self._split(index)
 

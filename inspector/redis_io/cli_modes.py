@@ -55,7 +55,7 @@ from inspector.redis_io.cli_reports import (
 )
 from inspector.redis_io.client import StandaloneClient, open_client, round_trip
 from inspector.redis_io.errors import Failure, Problem, describe_failure
-from inspector.redis_io.pipeline import pack_command, run_pipeline
+from inspector.redis_io.pipeline import run_pipeline
 from inspector.redis_io.redis_cli import ErrorReply, OutputMode, c_string, quote
 from inspector.redis_io.resp import error_reply
 from inspector.redis_io.runner import CommandRunner
@@ -192,6 +192,11 @@ def _fail(client: StandaloneClient, error: ResponseError, text: str, command: st
 _NOT_ENOUGH = object()
 
 
+def _pack(commands: Sequence[tuple[bytes, ...]]) -> bytes:
+    """Commands in RESP, as one buffer (hiredis packs each in C)."""
+    return b"".join([hiredis.pack_command(command) for command in commands])
+
+
 async def _pipeline(client: StandaloneClient, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
     """One round trip of commands, replies parsed by hiredis straight off the socket.
 
@@ -211,9 +216,7 @@ async def _pipeline(client: StandaloneClient, commands: Sequence[tuple[bytes, ..
         await pool.release(connection)
         return await run_pipeline(client, commands)
     try:
-        await connection.send_packed_command(
-            b"".join(pack_command(*command) for command in commands), check_health=False
-        )
+        await connection.send_packed_command(_pack(commands), check_health=False)
         reader = hiredis.Reader(
             protocolError=InvalidResponse,
             replyError=BaseParser.parse_error,
@@ -348,13 +351,12 @@ def _scan_reply(client: StandaloneClient, reply: Any) -> tuple[int, list[bytes]]
     return int(cursor), [bytes(key) for key in keys]
 
 
-def _type_names(replies: Sequence[Any], client: StandaloneClient) -> list[bytes]:
-    names: list[bytes] = []
+def _type_names(replies: list[Any], client: StandaloneClient) -> list[bytes]:
     for reply in replies:
-        if isinstance(reply, ResponseError):
-            raise _fail(client, reply, f"TYPE returned an error: {_error_text(reply)}", "TYPE")
-        names.append(bytes(reply))
-    return names
+        if not isinstance(reply, bytes):
+            error = reply if isinstance(reply, ResponseError) else ResponseError(repr(reply))
+            raise _fail(client, error, f"TYPE returned an error: {_error_text(error)}", "TYPE")
+    return replies
 
 
 async def _walk(

@@ -225,7 +225,7 @@ class RedisDictOrder:
 
     def find(self) -> None:
         """A ``dictFind``: only its rehashing step matters for the order."""
-        if self._used[0] + self._used[1] and self._rehashing():
+        if self._rehash_index != -1 and self._used[0] + self._used[1]:
             self._rehash_step()
 
     def __iter__(self) -> Iterator[bytes]:
@@ -310,6 +310,8 @@ class BigKeys:
         self.table = _TypeTable()
         self.sampled = 0
         self.total_length = 0
+        self.last_percent = _c_float(self.percent(), "%05.2f")
+        """The percentage printed for the last page (redis-cli's ``pct`` when interrupted)."""
 
     def types(self, type_names: Sequence[bytes]) -> list[TypeInfo | None]:
         """The type entries of a page's TYPE replies (``None``: the key vanished)."""
@@ -334,6 +336,7 @@ class BigKeys:
             sizes: Each key's size (0 where none was asked or it failed).
         """
         pct = _c_float(self.percent(), "%05.2f")
+        self.last_percent = pct
         out = bytearray()
         for key, info, size in zip(keys, types, sizes, strict=True):
             if info is None:
@@ -360,7 +363,7 @@ class BigKeys:
         """The ``-------- summary -------`` part, as redis-cli prints it."""
         out = bytearray(b"\n-------- summary -------\n\n")
         if interrupted:
-            out += b"[%s%%] " % _c_float(self.percent(), "%05.2f")
+            out += b"[%s%%] " % self.last_percent
         out += b"Sampled %d keys in the keyspace!\n" % self.sampled
         average = self.total_length / self.sampled if self.total_length else 0.0
         out += b"Total key length in bytes is %d (avg len %.2f)\n\n" % (self.total_length, average)
@@ -396,6 +399,8 @@ class HotKeys:
     def __init__(self, total_keys: int) -> None:
         self.total_keys = total_keys
         self.sampled = 0
+        self.last_percent = _c_float(self.percent(), "%05.2f")
+        """The percentage printed for the last page (redis-cli's ``pct`` when interrupted)."""
         self.counters = [0] * HOTKEYS_SAMPLE
         self.keys: list[bytes | None] = [None] * HOTKEYS_SAMPLE
 
@@ -405,7 +410,7 @@ class HotKeys:
 
     def add_page(self, keys: Sequence[bytes], freqs: Sequence[int]) -> bytes:
         """Account for one page's counters; returns the lines printed for it."""
-        pct = _c_float(self.percent(), "%05.2f")
+        pct = self.last_percent = _c_float(self.percent(), "%05.2f")
         out = bytearray()
         for key, freq in zip(keys, freqs, strict=True):
             self.sampled += 1
@@ -434,7 +439,7 @@ class HotKeys:
         """The summary: each hot key with its counter, highest first."""
         out = bytearray(b"\n-------- summary -------\n\n")
         if interrupted:
-            out += b"[%s%%] " % _c_float(self.percent(), "%05.2f")
+            out += b"[%s%%] " % self.last_percent
         out += b"Sampled %d keys in the keyspace!\n" % self.sampled
         for k in reversed(range(HOTKEYS_SAMPLE)):
             key = self.keys[k]

@@ -53,6 +53,9 @@ def run_main(*argv: str) -> str:
         ["nosuchcommand"],
         ["-u", "http://host", "ls"],  # a bad URL: a settings error, before any connection
         ["--user", "bob", "ls"],  # a user without a password
+        ["cli", "--count", "0", "--scan"],  # redis-cli's options are read before connecting
+        ["cli", "--pipe"],  # an unsupported redis-cli option
+        ["cli", "-r", "x", "PING"],
         *(
             [command, "--help"]
             for command in (
@@ -89,7 +92,13 @@ def test_the_command_line_modules_are_light_to_import() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["inspector.redis_io.settings", "inspector.redis_io.redis_cli", "inspector.redis_io.info"],
+    [
+        "inspector.redis_io.settings",
+        "inspector.redis_io.redis_cli",
+        "inspector.redis_io.info",
+        "inspector.redis_io.cli_reports",
+        "inspector.redis_io.command_help",
+    ],
 )
 def test_pure_redis_io_modules_import_no_redis(module: str) -> None:
     assert loaded_after(f"import {module}", *IO_AND_UI) == []

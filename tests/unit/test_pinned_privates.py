@@ -32,10 +32,10 @@ def test_resp_parser_members_exist() -> None:
 
 
 def test_redis_py_still_reads_replies_through_the_overridden_method() -> None:
-    assert "_read_response" in vars(resp.TypedRESP2Parser)
+    assert "_read_response" in vars(resp.TypedRESPParser)
     assert "self._read_response(" in source(_AsyncRESP2Parser.read_response), (
         "redis-py's _AsyncRESP2Parser.read_response no longer calls _read_response: "
-        "TypedRESP2Parser (inspector/redis_io/resp.py) would never run"
+        "TypedRESPParser (inspector/redis_io/resp.py) would never run"
     )
 
 
