@@ -194,7 +194,8 @@ _NOT_ENOUGH = object()
 
 def _pack(commands: Sequence[tuple[bytes, ...]]) -> bytes:
     """Commands in RESP, as one buffer (hiredis packs each in C)."""
-    return b"".join([hiredis.pack_command(command) for command in commands])
+    # The stub types a 1-tuple; any tuple of bytes is accepted.
+    return b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
 
 
 async def _pipeline(client: StandaloneClient, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:

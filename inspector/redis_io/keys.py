@@ -104,7 +104,7 @@ async def _keyed(client: RedisClient, commands: Sequence[tuple[bytes, ...]]) -> 
             return await run_pipeline(client, commands)
 
     async def one(command: tuple[bytes, ...]) -> Any:
-        node = client.get_node_from_key(command[2])
+        node = client.get_node_from_key(command[2])  # type: ignore[arg-type]  # bytes hash as sent
         try:
             return await client.execute_command(
                 command[0].decode(), *command[1:], target_nodes=node

@@ -84,8 +84,15 @@ def run(ns: argparse.Namespace, invocation: CliInvocation) -> int:
     if options.version:
         sys.stdout.write(f"{PROG} {__version__}\n")
         return int(ExitCode.OK)
-    assert invocation.settings is not None
-    return run_cli(invocation.settings, options)
+    settings = invocation.settings
+    assert settings is not None
+    if settings.ssh is not None:
+        # As for every subcommand (outcome.run_command does it for plain
+        # settings): the bastion first, its prompts on a plain terminal.
+        from inspector.subcommands.options import open_tunnel_for
+
+        open_tunnel_for(settings)
+    return run_cli(settings, options)
 
 
 def _output(options: CliOptions, tty: bool) -> OutputFormat:
