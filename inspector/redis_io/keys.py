@@ -70,7 +70,7 @@ T = TypeVar("T")
 SCAN_COUNT = 1000
 """Keys asked per SCAN round trip."""
 DEFAULT_MAX_KEYS = 5_000_000
-"""A scan stops indexing after this many keys (about 450 MB of names): narrow it with a pattern."""
+"""A scan stops indexing after this many keys (~350 MB of 30-byte names); narrow with a pattern."""
 DEFAULT_PAGE = 200
 """Elements per page of a value."""
 STRING_LIMIT = 1 << 20
