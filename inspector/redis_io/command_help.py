@@ -14,6 +14,7 @@ as redis-cli does on top of the help table it ships with.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
@@ -176,15 +177,18 @@ class CommandHelp:
         """What ``help <Tab>`` completes: ``@group`` names and command names."""
         return [b"@" + group for group in self.groups] + [entry.full for entry in self.entries]
 
-    def render(self, topic: Sequence[bytes]) -> bytes:
+    def render(self, topic: Sequence[bytes], *, colour: bool = True) -> bytes:
         r"""``cliOutputHelp`` for ``help WORD...`` or ``help @group`` (not for bare ``help``).
 
         Args:
             topic: The words after ``help`` (at least one).
+            colour: redis-cli's bytes (bold name, grey arguments, yellow labels,
+                ``\r\n`` line ends). ``False`` gives the same text without
+                escape sequences and with ``\n`` line ends, for a screen that
+                draws its own styles (the TUI's Console tab).
 
         Returns:
-            redis-cli's bytes: an entry per match (bold name, grey arguments,
-            yellow labels, ``\r\n`` line ends) and a final ``\r\n``.
+            An entry per match and a final blank line.
         """
         out = bytearray()
         group = topic[0][1:].lower() if topic and topic[0].startswith(b"@") else None
@@ -197,7 +201,13 @@ class CommandHelp:
                     out += _render_entry(entry, with_group=True)
             elif entry.group is not None and entry.group.lower() == group:
                 out += _render_entry(entry, with_group=False)
-        return bytes(out) + b"\r\n"
+        text = bytes(out) + b"\r\n"
+        if colour:
+            return text
+        return _ESCAPES.sub(b"", text).replace(b"\r\n", b"\n")
+
+
+_ESCAPES = re.compile(rb"\x1b\[[0-9;]*m")
 
 
 def _render_entry(entry: HelpEntry, *, with_group: bool) -> bytes:

@@ -467,11 +467,13 @@ class ConsoleSession:
             self.names = sorted(known | extra)
         return self.help
 
-    async def help_text(self, topic: Sequence[bytes]) -> bytes:
-        """What ``help`` prints: :data:`GENERIC_HELP` alone, else redis-cli's entries.
+    async def help_text(self, topic: Sequence[bytes], *, colour: bool = True) -> bytes:
+        r"""What ``help`` prints: :data:`GENERIC_HELP` alone, else redis-cli's entries.
 
         Args:
             topic: The words after ``help`` (``GET``, ``CLIENT LIST``, ``@string``).
+            colour: redis-cli's escape sequences and ``\r\n`` line ends; ``False``
+                for plain text with ``\n`` (a screen with its own styles).
 
         Raises:
             Failure: The connection failed while the table was being loaded.
@@ -479,7 +481,7 @@ class ConsoleSession:
         if not topic:
             return GENERIC_HELP.encode()
         table = await self.load_help()
-        return table.render(topic)
+        return table.render(topic, colour=colour)
 
     async def _learn_command_names(self) -> None:
         # Module commands (JSON.GET...) join the completions; servers before

@@ -205,6 +205,9 @@ def test_help_table_from_command_docs() -> None:
     assert table.render([b"@string"]).count(b"summary:") == 2
     assert b"group:" not in table.render([b"@string"])
     assert table.render([b"nosuch"]) == b"\r\n"
+    assert table.render([b"get"], colour=False) == (
+        b"\n  GET key\n  summary: Get the value of a key\n  since: 1.0.0\n  group: string\n\n"
+    )
     assert b"@string" in table.topics()
 
 
