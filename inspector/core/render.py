@@ -245,6 +245,8 @@ def session_summary(
     raw = session.raw
     now = raw.observed_at_ms if now_ms is None else now_ms
     lines = [f"Session {safe_text(session.id)}  [{session.state.value}]"]
+    # First, so neither show nor the detail screen lets a reader trust what follows.
+    lines.extend(f"  warning: {safe_text(text)}" for text in session.warnings)
 
     def row(label: str, text: str) -> None:
         lines.append(f"  {label:<14}{text}")

@@ -62,6 +62,8 @@ class SessionState(StrEnum):
     """A negative ``maxInactiveInterval``."""
     EXPIRED = "expired"
     """Past its expiry (or its shadow key gone) while the hash lingers."""
+    UNKNOWN = "unknown"
+    """Metadata that cannot be true (see :attr:`Session.warnings`): no state is claimed."""
 
 
 class Layout(StrEnum):
@@ -223,6 +225,8 @@ class Session:
     host_source: str | None = None
     """Attribute (and path) the host came from."""
     principal: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What does not add up: absurd metadata, an invalidated session whose shadow key is back."""
     _decoded: dict[str, Decoded] = field(default_factory=dict, repr=False)
 
     @property
@@ -261,28 +265,57 @@ class Session:
             principal_hint: A principal known from a principal index set.
         """
         fields = raw.fields
-        creation = _as_int(fields.get(CREATION_TIME))
-        last_access = _as_int(fields.get(LAST_ACCESSED_TIME))
+        warnings: list[str] = []
+        creation = _checked_time(fields, CREATION_TIME, raw.observed_at_ms, warnings)
+        last_access = _checked_time(fields, LAST_ACCESSED_TIME, raw.observed_at_ms, warnings)
         interval = _as_int(fields.get(MAX_INACTIVE_INTERVAL))
+        if interval is None and fields.get(MAX_INACTIVE_INTERVAL):
+            warnings.append(
+                f"{MAX_INACTIVE_INTERVAL} is {_shown(fields[MAX_INACTIVE_INTERVAL])}, "
+                "not a whole number of seconds"
+            )
+        elif interval is not None and interval not in _JAVA_INT:
+            # Spring keeps the interval in a Java int: a value outside it was not
+            # written by Spring, and adding it to a time gives nonsense.
+            warnings.append(
+                f"{MAX_INACTIVE_INTERVAL} is {_shown(fields[MAX_INACTIVE_INTERVAL])}, "
+                "outside the range of a Java int"
+            )
+            interval = None
         names: list[str] = []
         removed: list[str] = []
         for name, value in fields.items():
             if name.startswith(ATTRIBUTE_PREFIX):
                 (names if value else removed).append(name[len(ATTRIBUTE_PREFIX) :])
         expires_at = None
-        if interval is not None and interval > 0 and last_access is not None:
+        if warnings:
+            pass  # no expiry is computed from a time or interval that cannot be true
+        elif interval is not None and interval > 0 and last_access is not None:
             expires_at = last_access + interval * 1000
         layout = _layout(raw, expires_at)
+        state = _state(raw, interval, expires_at, layout)
+        if warnings:
+            state = SessionState.UNKNOWN
+        elif state is SessionState.INVALIDATED and raw.shadow_ttl_ms is not None:
+            # Spring 2.x: a request that loaded the session before invalidate()
+            # saves after it and re-creates the shadow key, whose expiry then
+            # fires a second "expired" event for a session already destroyed.
+            warnings.append(
+                "inconsistent: invalidated (maxInactiveInterval 0) but its shadow key "
+                f"exists again (TTL {_ttl_text(raw.shadow_ttl_ms)}): a request racing "
+                "the invalidation re-created it"
+            )
         session = cls(
             raw=raw,
             creation_time=creation,
             last_accessed_time=last_access,
             max_inactive_interval=interval,
-            state=_state(raw, interval, expires_at, layout),
+            state=state,
             layout=layout,
             expires_at=expires_at,
             attribute_names=names,
             removed_attributes=removed,
+            warnings=warnings,
         )
         session._find_host(host_field)
         session.principal = session._find_principal() or principal_hint
@@ -366,10 +399,46 @@ class Session:
             "attributeNames": list(self.attribute_names),
             "removedAttributes": list(self.removed_attributes),
             "size": self.size,
+            "warnings": list(self.warnings),
         }
         if attributes:
             out["attributes"] = {name: decoded.to_json() for name, decoded in self.attributes()}
         return out
+
+
+_JAVA_INT = range(-(1 << 31), 1 << 31)
+# A time more than a day ahead of this machine's clock is not clock skew.
+_FUTURE_SLACK_MS = 86_400_000
+
+
+def _shown(data: bytes) -> str:
+    """A metadata value as stored, for a warning: short, printable."""
+    value = decode_value(data).value
+    if isinstance(value, dict) and CLASS in value:
+        value = value.get("@value", value)
+    text = str(value) if value is not None else data[:40].decode("utf-8", "replace")
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _checked_time(
+    fields: Mapping[str, bytes], name: str, now_ms: int, warnings: list[str]
+) -> int | None:
+    """An epoch-ms metadata field as stored; a warning when it cannot be a real time."""
+    data = fields.get(name)
+    value = _as_int(data)
+    if data and value is None:
+        warnings.append(f"{name} is {_shown(data)}, not a time in epoch ms")
+    elif value is not None and value < 0:
+        warnings.append(f"{name} is {value}, before 1970")
+    elif value is not None and value > now_ms + _FUTURE_SLACK_MS:
+        from_now = (value - now_ms) // 86_400_000
+        warnings.append(f"{name} is {value}, {from_now} days in the future")
+    return value
+
+
+def _ttl_text(ttl_ms: int) -> str:
+    return "none" if ttl_ms == -1 else f"{ceil_seconds(ttl_ms)} s"
 
 
 def ceil_seconds(ttl_ms: int) -> int:

@@ -168,6 +168,15 @@ class Decoded:
     """Wrappers removed before ``format`` could be read, outermost first (``("pickle",
     "base64", "zlib")`` for Beaker's JSON sessions); empty for a value stored as is."""
 
+    def __post_init__(self) -> None:
+        # The last guard for the texts beside the value: a class name or an error
+        # message built from hostile bytes may hold lone surrogates, which no JSON
+        # writer (orjson) accepts. Decoders clean the value itself as they render it.
+        for name in ("java_class", "error", "preview"):
+            text = getattr(self, name)
+            if text is not None:
+                object.__setattr__(self, name, clean_text(text))
+
     def to_json(self) -> dict[str, JsonValue]:
         """The ``--json`` form: format, class, value, size, error (+ preview, hex, layers)."""
         out: dict[str, JsonValue] = {

@@ -180,3 +180,59 @@ def test_renderer_counts_every_value() -> None:
     renderer.render(Seq(None, [shared, shared, shared]))
     assert renderer.nodes <= 11
     assert renderer.full
+
+
+# Names made of the bytes a lenient reader turns into lone surrogates: msgpack
+# reads invalid UTF-8 with surrogateescape, pickletools reads BINUNICODE with
+# surrogatepass. Each one must still give JSON that orjson writes.
+_BAD_UTF8 = st.lists(
+    st.sampled_from([b"\xff", b"\xed\xa0\x80", b"\xed\xbf\xbf", b"\x80", b"A", b"\\"]),
+    min_size=1,
+    max_size=6,
+).map(b"".join)
+
+
+def _mp_str(raw: bytes) -> bytes:
+    return b"\xda" + len(raw).to_bytes(2, "big") + raw  # str16, bytes taken as they are
+
+
+def _pickle_unicode(raw: bytes) -> bytes:
+    return b"\x8c" + bytes([len(raw)]) + raw  # SHORT_BINUNICODE
+
+
+@settings(FUZZ, max_examples=300)
+@given(_BAD_UTF8, _BAD_UTF8, _BAD_UTF8)
+def test_surrogate_bearing_names_reach_no_output(cls: bytes, prop: bytes, key: bytes) -> None:
+    values = [
+        # msgpack, PHP's object convention: {nil: class, prop: 1, "k": {key: 2}}
+        b"\x83\xc0"
+        + _mp_str(cls)
+        + _mp_str(prop)
+        + b"\x01"
+        + _mp_str(b"k")
+        + b"\x81"
+        + _mp_str(key)
+        + b"\x02",
+        # msgpack, a plain map with a bad key and a nested bad-keyed map
+        b"\x82" + _mp_str(key) + b"\x01" + _mp_str(prop) + b"\x81" + _mp_str(cls) + b"\xc0",
+        # msgpack, PHP reference marker on a bad-class object
+        b"\x82\xc0" + _mp_str(cls) + b"\xc0\x81" + _mp_str(prop) + b"\x03",
+        # pickle: STACK_GLOBAL of bad module/name, an object with bad-named state
+        b"\x80\x04"
+        + _pickle_unicode(cls)
+        + _pickle_unicode(prop)
+        + b"\x93)\x81}"
+        + _pickle_unicode(key)
+        + b"K\x01sb.",
+        # pickle: a dict whose keys are bad strings, around a bad-class object
+        b"\x80\x04}("
+        + _pickle_unicode(key)
+        + _pickle_unicode(cls)
+        + _pickle_unicode(prop)
+        + b"\x93)\x81"
+        + _pickle_unicode(prop)
+        + b"K\x02u.",
+    ]
+    for data in values:
+        decoded = check(data)
+        assert decoded.format is not ValueFormat.UNDECODABLE or decoded.error

@@ -181,7 +181,7 @@ class Renderer:
         if len(data) > keep:
             self.note(f"{len(data)} bytes of raw data cut at {keep}")
             data = data[:keep]
-        out: dict[str, JsonValue] = {} if cls is None else {CLASS: cls}
+        out: dict[str, JsonValue] = {} if cls is None else {CLASS: clean_text(cls)}
         out[HEX] = data.hex()
         return out
 
@@ -203,7 +203,7 @@ class Renderer:
     def scalar(self, node: Scalar) -> JsonValue:
         """``{"@class", "@value"}`` (plus ``@epochMillis`` for instants)."""
         out: dict[str, JsonValue] = {
-            CLASS: node.cls,
+            CLASS: clean_text(node.cls),
             VALUE: None if node.text is None else self.text(node.text),
         }
         if node.epoch_ms is not None:
@@ -211,7 +211,9 @@ class Renderer:
         return out
 
     def _compound(self, node: Obj | Seq | Map, depth: int) -> JsonValue:
-        cls = node.cls
+        # Class names come from the data (a pickle's GLOBAL, a msgpack PHP object's
+        # name) and may hold lone surrogates: every name that reaches output is cleaned.
+        cls = None if node.cls is None else clean_text(node.cls)
         if id(node) in self._path:
             return {REF: cls or "list"}
         if depth >= self.limits.max_depth:
@@ -244,13 +246,14 @@ class Renderer:
             if not self.room():
                 break
             # A field named like a reserved key would overwrite the class.
+            name = clean_text(name)
             out["." + name if name == CLASS else name] = self.render(item, depth + 1)
 
     def _seq(self, node: Seq, depth: int) -> JsonValue:
         items = self._items(node.items, depth)
         if node.cls is None and not node.attrs:
             return items
-        out: dict[str, JsonValue] = {CLASS: node.cls or "list", ITEMS: items}
+        out: dict[str, JsonValue] = {CLASS: clean_text(node.cls or "list"), ITEMS: items}
         self._fields(out, node.attrs, depth)
         return out
 
@@ -266,7 +269,8 @@ class Renderer:
     ) -> dict[str, JsonValue] | list[JsonValue]:
         """A dict when every key reads as a distinct string, else ``[[key, value], ...]``."""
         keys = [self._key(key) for key, _ in pairs]
-        texts = [key for key in keys if key is not None]
+        # Distinct once cleaned: two keys with different lone surrogates both become U+FFFD.
+        texts = [clean_text(key) for key in keys if key is not None]
         if len(texts) == len(keys) and len(set(texts)) == len(texts):
             entries: dict[str, JsonValue] = {}
             for text, (_, value) in zip(texts, pairs, strict=True):
@@ -288,12 +292,12 @@ class Renderer:
         entries = self._entries(node.pairs, depth)
         if isinstance(entries, dict) and node.plain and not node.attrs:
             return entries
-        out: dict[str, JsonValue] = {CLASS: node.cls, ENTRIES: entries}
+        out: dict[str, JsonValue] = {CLASS: clean_text(node.cls), ENTRIES: entries}
         self._fields(out, node.attrs, depth)
         return out
 
     def _obj(self, node: Obj, depth: int) -> JsonValue:
-        out: dict[str, JsonValue] = {CLASS: node.cls}
+        out: dict[str, JsonValue] = {CLASS: clean_text(node.cls)}
         self._fields(out, node.fields, depth)
         if node.items:
             out[ITEMS] = self._items(node.items, depth)
@@ -310,4 +314,5 @@ def top_class(node: Node) -> str | None:
         return top_class(node.become)
     if isinstance(node, Map) and node.plain:
         return None
-    return _class_of(node)
+    cls = _class_of(node)
+    return None if cls is None else clean_text(cls)

@@ -349,6 +349,8 @@ def decode_json_family(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
             parsed = orjson.loads(source)
             fastjson = True
         except orjson.JSONDecodeError:
+            if _reads_as_text(text, exc):
+                return _text(text, data, limits)
             return undecodable(data, f"invalid JSON ({exc}); truncated?", limits=limits)
     if not fastjson and isinstance(parsed, dict) and "@type" in parsed:
         fastjson = True
@@ -382,6 +384,22 @@ def decode_json_family(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
 
 
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _reads_as_text(text: str, exc: orjson.JSONDecodeError) -> bool:
+    """Whether bytes shaped like JSON that do not parse are plain text after all.
+
+    ``[INFO] started``, ``[2024-01-01 12:00] login`` or ``{name}`` are text that
+    happens to start with a bracket. Broken JSON is what ends early (a cut-off
+    value: the parser ran out of data) or holds quoted strings past its first
+    token: that stays "undecodable: invalid JSON".
+    """
+    body = text.rstrip()
+    if exc.pos >= len(body) or "limit" in str(exc):
+        return False  # ran out of data (truncated), or nested past orjson's depth limit
+    first = len(text) - len(text.lstrip()) + 1  # just after the opening bracket
+    first_token = len(text[first:]) - len(text[first:].lstrip()) + first
+    return exc.pos <= first_token or '"' not in text
 
 
 def _text(text: str, data: bytes, limits: Limits) -> Decoded:

@@ -67,7 +67,10 @@ def layout_columns(width: int) -> list[Column]:
 def _ago(epoch_ms: int | None, now_ms: int) -> str:
     if epoch_ms is None:
         return "-"
-    seconds = max(0, (now_ms - epoch_ms) // 1000)
+    seconds = (now_ms - epoch_ms) // 1000
+    if seconds < -60:
+        return "future"  # not "0s ago": a time ahead of this clock is not a fresh access
+    seconds = max(0, seconds)
     if seconds < 60:
         return f"{seconds}s ago"
     if seconds < 3600:
