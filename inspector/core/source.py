@@ -52,6 +52,11 @@ class NoticeKind(StrEnum):
     """The connection was lost; the source is reconnecting."""
     RECONNECTED = "reconnected"
     """Back after a loss; ``gap`` says when requests may have been missed."""
+    STALE = "stale"
+    """The data is older than it should be: a polling pass runs late, or the
+    subscriber lags behind the server. The message says by how much."""
+    CURRENT = "current"
+    """After STALE: the data is up to date again."""
 
 
 @dataclass(frozen=True, slots=True)

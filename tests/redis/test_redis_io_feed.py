@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -10,15 +11,22 @@ from typing import Any
 
 import pytest
 import redis
+from redis.asyncio import Redis
 
-from inspector.core.changes import EventSource, RequestEvent
-from inspector.core.source import FeedNotice, NoticeKind
+from inspector.core.changes import EventSource, RequestEvent, notify_flags_support
+from inspector.core.source import FeedMode, FeedNotice, NoticeKind
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.discovery import scan_keys
 from inspector.redis_io.feed import ChangeFeed, FeedItem
+from inspector.redis_io.feed.listener import NodeListener
+from inspector.redis_io.feed.mode import choose_mode, subscriptions
+from inspector.redis_io.feed.poller import Poller
+from inspector.redis_io.feed.report import Reporter
+from inspector.redis_io.feed.tracker import SessionTracker
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer
+from tests.live_processes import DEADLINE
 
 NAMESPACE = "spring:session"
 
@@ -36,8 +44,8 @@ def write_session(client: redis.Redis | redis.RedisCluster, sid: str) -> str:
 
 
 async def next_notice(events: AsyncGenerator[FeedItem, None], kind: NoticeKind) -> FeedNotice:
-    """The next notice of this kind, within 20 s."""
-    async with asyncio.timeout(20):
+    """The next notice of this kind, within the suite's deadline."""
+    async with asyncio.timeout(DEADLINE):
         async for item in events:
             if isinstance(item, FeedNotice) and item.kind is kind:
                 return item
@@ -76,10 +84,12 @@ async def test_poll_pass_keeps_a_session_a_notification_added_behind_the_scan(
     kept, removed, created = (str(uuid.uuid4()) for _ in range(3))
     write_session(admin, kept)
     removed_key = write_session(admin, removed)
-    feed = ChangeFeed(ConnectionSettings(port=redis_clean.port))
-    client = await open_client(feed.settings)
+    reporter = Reporter()
+    tracker = SessionTracker(reporter, namespace=None, host_field=None)
+    poller = Poller(tracker, interval=1.0)
+    client = await open_client(ConnectionSettings(port=redis_clean.port))
     try:
-        await feed._baseline(client)
+        await tracker.baseline(client)
         admin.delete(removed_key)
         created_key = write_session(admin, created)
 
@@ -91,19 +101,17 @@ async def test_poll_pass_keeps_a_session_a_notification_added_behind_the_scan(
             async for keys in scan_keys(client, node, match=match, count=count):
                 yield [key for key in keys if key != created_key.encode()]
             batch = [(created_key, NAMESPACE, created)]
-            await feed._read_and_emit(client, batch, EventSource.NOTIFICATION)
+            await tracker.reread(client, batch, EventSource.NOTIFICATION)
 
-        monkeypatch.setattr("inspector.redis_io.feed.scan_keys", racing_scan)
-        await feed._poll_pass(client)
-        events: list[RequestEvent] = []
-        while not feed._out.empty():
-            item = feed._out.get_nowait()
-            if isinstance(item, RequestEvent):  # sessions read are reported too
-                events.append(item)
+        monkeypatch.setattr("inspector.redis_io.feed.poller.scan_keys", racing_scan)
+        changes = await poller.run_pass(client)
+        events = [item for item in await reporter.batch() if isinstance(item, RequestEvent)]
         kinds = {(event.session_id, event.kind.value) for event in events}
         assert kinds == {(created, "created"), (removed, "destroyed")}
-        assert f"{NAMESPACE}:sessions:{kept}" in feed._known
-        assert created_key in feed._known
+        # The pass itself found one session gone; the creation was the notification's.
+        assert (changes.created, changes.changed, changes.gone) == (0, 0, 1)
+        assert f"{NAMESPACE}:sessions:{kept}" in tracker
+        assert created_key in tracker
     finally:
         await client.aclose()
         admin.close()
@@ -118,7 +126,8 @@ async def test_standalone_feed_uses_one_client(
         opened.append(bool(kwargs.get("single_node")))
         return await open_client(settings, **kwargs)
 
-    monkeypatch.setattr("inspector.redis_io.feed.open_client", counting_open)
+    monkeypatch.setattr("inspector.redis_io.feed.recovery.open_client", counting_open)
+    monkeypatch.setattr("inspector.redis_io.feed.supervisor.open_client", counting_open)
     configure = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
     configure.config_set("notify-keyspace-events", "KEA")
     configure.close()
@@ -142,7 +151,7 @@ async def test_enable_notifications_leaves_usable_nodes_alone(
     events = feed.events()
     changed: list[str] = []
     try:
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(DEADLINE):
             async for item in events:
                 if not isinstance(item, FeedNotice):
                     continue
@@ -163,3 +172,67 @@ async def test_enable_notifications_leaves_usable_nodes_alone(
         for direct in directs:  # the cluster is shared with later tests
             direct.config_set("notify-keyspace-events", "")
             direct.close()
+
+
+@pytest.mark.parametrize(
+    ("flags", "refused", "mode", "says"),
+    [
+        (["KEA", "Kh"], None, FeedMode.NOTIFICATIONS, None),
+        (["KEA", "Egx"], None, FeedMode.POLLING, "'Egx': no h"),
+        (["KEA", None], None, FeedMode.PROBING, "CONFIG is refused"),
+        (["KEA"], "NOPERM no permissions", FeedMode.POLLING, "subscribing to keyspace"),
+    ],
+)
+def test_mode_choice_and_its_explanation(
+    flags: list[str | None], refused: str | None, mode: FeedMode, says: str | None
+) -> None:
+    supports = [None if flag is None else notify_flags_support(flag) for flag in flags]
+    choice = choose_mode(supports, subscribe_refused=refused)
+    assert choice.mode is mode
+    assert choice.listen is (refused is None)
+    if says is None:
+        assert choice.explanation is None
+    else:
+        assert choice.explanation is not None
+        assert says in choice.explanation
+
+
+async def test_listener_delivers_notifications_and_measures_its_lag(
+    redis_clean: RedisServer,
+) -> None:
+    admin = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    admin.config_set("notify-keyspace-events", "Kh")
+    client = await open_client(ConnectionSettings(port=redis_clean.port))
+    reporter = Reporter()
+    heard: asyncio.Queue[tuple[bytes, bytes]] = asyncio.Queue()
+    assert isinstance(client, Redis)
+    listener = NodeListener(
+        client,
+        "here",
+        reporter,
+        lambda key, event: heard.put_nowait((key, event)),
+        ping_interval=0.05,
+        silence_timeout=DEADLINE,
+        lag_warning=DEADLINE,
+    )
+    patterns, channels = subscriptions(
+        notify_flags_support("Kh"), FeedMode.NOTIFICATIONS, db=0, namespace=NAMESPACE
+    )
+    await listener.subscribe(patterns, channels)
+    running = asyncio.create_task(listener.run())
+    try:
+        key = write_session(admin, str(uuid.uuid4()))
+        async with asyncio.timeout(DEADLINE):
+            assert await heard.get() == (key.encode(), b"hset")
+            synced = listener.in_sync_ms
+            # Until a PONG comes back and moves the sync point: lag measured.
+            while listener.in_sync_ms == synced:  # noqa: ASYNC110 (a public counter, no event)
+                await asyncio.sleep(0.05)  # wait-on-condition poll interval
+        assert 0 <= listener.lag_ms < DEADLINE * 1000
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await listener.aclose()
+        await client.aclose()
+        admin.close()
