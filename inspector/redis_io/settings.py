@@ -9,6 +9,7 @@ default ``127.0.0.1:6379``. Everything here is pure: no sockets, no redis-py.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "SSHSettings",
     "SettingsError",
     "TLSSettings",
+    "mask_url_passwords",
     "parse_db",
     "parse_endpoint",
     "parse_port",
@@ -46,8 +48,35 @@ SSH_PASSWORD_ENV = "SSH_PASSWORD"  # noqa: S105 - the variable's name, not a sec
 SSH_PASSPHRASE_ENV = "SSH_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 
 
+# scheme://userinfo@ inside any text: the userinfo runs to the last "@" of its
+# word (a password may hold an unescaped "@" or "/"), quotes ending the word.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^\s'\"]*)@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``****``.
+
+    ``redis://bob:Url5ecret@host`` becomes ``redis://bob:****@host``; a userinfo
+    without a colon is masked whole, because redis-cli reads ``redis://pw@host``
+    as a password. Every message that quotes a URL goes through this: stderr of
+    an ECS task ends up in CloudWatch Logs.
+    """
+
+    def mask(match: re.Match[str]) -> str:
+        user, colon, _ = match["info"].partition(":")
+        return f"{match['scheme']}{user}:****@" if colon else f"{match['scheme']}****@"
+
+    return _URL_USERINFO.sub(mask, text)
+
+
 class SettingsError(ValueError):
-    """A setting is invalid; the message says what is wrong and how to fix it."""
+    """A setting is invalid; the message says what is wrong and how to fix it.
+
+    Its text never holds a URL's password (see :func:`mask_url_passwords`).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_url_passwords(message))
 
 
 @dataclass(frozen=True, slots=True)

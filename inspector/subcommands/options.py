@@ -28,6 +28,7 @@ from inspector.redis_io.settings import (
     ConnectionFlags,
     ConnectionSettings,
     SettingsError,
+    mask_url_passwords,
     parse_db,
     parse_port,
     parse_url,
@@ -97,6 +98,8 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print ``message`` on one line and exit with the usage code."""
+        # argparse quotes the arguments it refused, which may be a URL with a password.
+        message = mask_url_passwords(message)
         self.exit(ExitCode.USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
 
 
@@ -381,7 +384,7 @@ def open_tunnel_for(settings: ConnectionSettings) -> None:
     assert settings.ssh is not None
 
     def notice(text: str) -> None:
-        sys.stderr.write(f"{PROG}: {text}\n")
+        sys.stderr.write(f"{PROG}: {mask_url_passwords(text)}\n")
 
     open_tunnel(settings.ssh, prompt=getpass.getpass if _has_terminal() else None, notice=notice)
 

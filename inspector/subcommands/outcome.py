@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from inspector.exits import PROG, ExitCode
-from inspector.redis_io.settings import ConnectionSettings, SettingsError
+from inspector.redis_io.settings import ConnectionSettings, SettingsError, mask_url_passwords
 
 if TYPE_CHECKING:
     from inspector.redis_io.errors import Failure
@@ -115,14 +115,14 @@ def exit_code_of(
         from inspector.redis_io.errors import Failure, Problem
 
         if isinstance(exc, Failure):
-            sys.stderr.write(f"{PROG}: {exc.message}\n")
+            sys.stderr.write(f"{PROG}: {mask_url_passwords(exc.message)}\n")
             return int(exc.exit_code)
         if os.environ.get("SESSION_INSPECTOR_DEBUG"):
             raise
         described = _explain(exc, settings, command)
         # Only a failure nobody foresaw needs the traceback to be understood.
         hint = DEBUG_HINT if described.problem is Problem.OTHER else ""
-        sys.stderr.write(f"{PROG}: {described.message}{hint}\n")
+        sys.stderr.write(f"{PROG}: {mask_url_passwords(described.message)}{hint}\n")
         return int(described.exit_code)
 
 
