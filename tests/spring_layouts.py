@@ -137,6 +137,10 @@ def write_request(
     return now
 
 
+EXPRESS_ID = "Q2VvQ2VvQ2VvQ2VvQ2Vv"
+EXPRESS_KEY = f"sess:{EXPRESS_ID}"
+
+
 def write_layouts(client: redis.Redis | redis.RedisCluster, now_ms: int) -> list[Expected]:
     """Write one session per layout, plus decoys; return what must be listed."""
     expected: list[Expected] = []
@@ -271,8 +275,9 @@ def write_layouts(client: redis.Redis | redis.RedisCluster, now_ms: int) -> list
     client.set(f"spring:session:sessions:expires:{sid}", b"")
     expected.append(Expected(sid, "spring:session", "never-expires", None))
 
+    # An express-session (connect-redis) session: listed as express's, never as Spring's.
+    client.set(EXPRESS_KEY, b'{"cookie":{"originalMaxAge":86400000},"user":"x"}')
     # Decoys: none of these is a session.
-    client.set("sess:Q2VvQ2VvQ2VvQ2VvQ2Vv", b'{"cookie":{"originalMaxAge":86400000},"user":"x"}')
     client.hset("user:42", mapping={"creationTime": b"1552128921707", "name": b"bob"})
     client.hset("reports:sessions:dailysummary", mapping={"creationTime": b"1"})
     client.zadd("spring:session:sessions:expirations", {expected[0].id: float(now_ms + 1_800_000)})

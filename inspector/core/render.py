@@ -11,6 +11,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 
+from inspector.core.frameworks.base import FrameworkSession
 from inspector.core.session import Session, ceil_seconds
 from inspector.core.values import (
     CLASS,
@@ -32,6 +33,7 @@ __all__ = [
     "format_duration",
     "format_time",
     "render_decoded",
+    "render_framework_session",
     "render_session",
     "render_value",
     "safe_text",
@@ -280,6 +282,61 @@ def session_summary(
     row("principal", safe_text(session.principal) if session.principal else "-")
     removed = f", {len(session.removed_attributes)} removed" if session.removed_attributes else ""
     row("attributes", f"{len(session.attribute_names)}{removed}, {session.size} B in all")
+    return lines
+
+
+def render_framework_session(
+    session: FrameworkSession, tz: dt.tzinfo | None = None, *, now_ms: int
+) -> list[str]:
+    """``show`` for any framework but Spring's own layout.
+
+    Times, the key's TTL and the framework's TTL rule, host, principal, the
+    application's attributes, then the framework's bookkeeping entries apart.
+    """
+    lines = [f"Session {safe_text(session.session_id)}  [{session.state(now_ms)}]"]
+
+    def row(label: str, text: str) -> None:
+        lines.append(f"  {label:<14}{text}")
+
+    framework = session.framework + (f" ({session.variant})" if session.variant else "")
+    row("framework", safe_text(framework))
+    row("key", safe_text(session.key))
+    row("created", _when(session.created_ms, now_ms, tz))
+    row("last access", _when(session.last_access_ms, now_ms, tz))
+    row("expires", _when(session.expires_at_ms, now_ms, tz))
+    row("key TTL", _ttl(session.ttl_ms))
+    row("TTL rule", safe_text(session.ttl_rule.detail))
+    host = safe_text(session.host) if session.host else "-"
+    if session.host_source:
+        host += f"  (from {safe_text(session.host_source)})"
+    row("host", host)
+    principal = safe_text(session.principal) if session.principal else "-"
+    if session.principal_source:
+        principal += f"  (from {safe_text(session.principal_source)})"
+    row("principal", principal)
+    row("attributes", f"{len(session.attributes)}, {session.size} B in all")
+    for note in session.notes:
+        row("note", safe_text(note))
+    for name, decoded in session.attributes.items():
+        lines.append("")
+        rendered = render_decoded(decoded, tz)
+        lines.append(f"  {safe_text(name)}  —  {rendered[0]}")
+        lines.extend("  " + line for line in rendered[1:])
+    if session.bookkeeping:
+        lines.append("")
+        lines.append(f"  {session.framework}'s own entries:")
+        for name, decoded in session.bookkeeping.items():
+            rendered = render_decoded(decoded, tz)
+            lines.append(f"    {safe_text(name)}  —  {rendered[0]}")
+            lines.extend("    " + line for line in rendered[1:])
+    if (
+        not session.attributes
+        and not session.bookkeeping
+        and session.value is not None
+        and session.value.format in (ValueFormat.BINARY, ValueFormat.UNDECODABLE)
+    ):
+        lines.append("")
+        lines.extend("  " + line for line in render_decoded(session.value, tz))
     return lines
 
 

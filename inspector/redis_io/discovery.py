@@ -8,10 +8,15 @@ key) and confirmed by their fields, so a string or set that merely looks like
 a session key is skipped (its HGETALL answers WRONGTYPE). Batches of sessions
 are yielded as soon as they are read: the first ones are usable long before
 the scan ends. Nothing here writes.
+
+Given a :class:`~inspector.core.frameworks.Registry`, the same pass also reads
+every other framework's sessions (:mod:`inspector.redis_io.framework_reads`)
+and counts the keys that match no session store at all.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -21,6 +26,7 @@ from typing import Any
 from redis.asyncio import RedisCluster
 
 from inspector.core.decoders import decode_value
+from inspector.core.frameworks import FrameworkSession, Registry
 from inspector.core.session import HostField, RawSession, Session
 from inspector.core.spring import (
     DEFAULT_NAMESPACE,
@@ -34,6 +40,11 @@ from inspector.core.spring import (
     shadow_key,
 )
 from inspector.redis_io.client import RedisClient, round_trip
+from inspector.redis_io.framework_reads import (
+    Tally,
+    framework_candidates,
+    read_framework_sessions,
+)
 from inspector.redis_io.pipeline import check_replies, run_pipeline
 
 __all__ = [
@@ -70,6 +81,10 @@ class Inventory:
     """(namespace, kind) -> number of keys."""
     principal_sets: list[tuple[str, str, bytes]] = field(default_factory=list)
     """(namespace, principal, key) of every principal index set."""
+
+    def total(self) -> int:
+        """Spring keys counted so far."""
+        return sum(self.kinds.values())
 
     def add(self, key: SpringKey, name: bytes) -> None:
         """Count a classified key; remember principal index sets for later reads."""
@@ -236,6 +251,9 @@ class SessionScanner:
         namespace: Only this namespace (``spring:session``); ``None`` finds all.
         count: SCAN's COUNT hint.
         host_field: Where to read the host (``--host-field``).
+        registry: Other frameworks' adapters to read in the same pass
+            (:meth:`mixed_batches`); ``None``: Spring's sessions only.
+        spring: Whether Spring's sessions are read (``--framework`` may leave them out).
     """
 
     def __init__(
@@ -245,41 +263,86 @@ class SessionScanner:
         namespace: str | None = None,
         count: int = DEFAULT_SCAN_COUNT,
         host_field: HostField | None = None,
+        registry: Registry | None = None,
+        spring: bool = True,
     ) -> None:
         self.client = client
         self.namespace = normalize_namespace(namespace) if namespace else None
         self.count = count
         self.host_field = host_field
+        self.registry = registry
+        self.spring = spring
         self.progress = ScanProgress()
         self.inventory = Inventory()
+        self.tally = Tally()
+        """Framework keys that could not be read, and keys matching no store."""
 
     async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
-        match = f"{self.namespace}:*" if self.namespace else None
+        # A namespace names Spring's keys; the other frameworks' are found by name.
+        match = f"{self.namespace}:*" if self.namespace and self.registry is None else None
         async for keys in scan_keys(self.client, node, match=match, count=self.count):
             self.progress.keys_scanned += len(keys)
             yield keys
 
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
-        """Raw sessions as read, one list per SCAN batch that found any."""
+        """Raw Spring sessions as read, one list per SCAN batch that found any."""
+        async for batch, _ in self._pages():
+            if batch:
+                yield batch
+
+    async def _pages(self) -> AsyncIterator[tuple[list[RawSession], list[FrameworkSession]]]:
+        """Per SCAN page that found any: Spring's raw sessions and the other frameworks'."""
         nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
         seen: set[str] = set()
+        framework_seen: set[str] = set()
+        registry = self.registry
         for node in nodes:
             async for keys in self._scan_node(node):
-                candidates = session_candidates(
-                    keys, namespace=self.namespace, seen=seen, inventory=self.inventory
+                spring_before = self.inventory.total()
+                candidates = (
+                    session_candidates(
+                        keys, namespace=self.namespace, seen=seen, inventory=self.inventory
+                    )
+                    if self.spring
+                    else []
                 )
-                batch = await read_raw_sessions(self.client, candidates)
-                self.progress.sessions_found += len(batch)
-                if batch:
-                    yield batch
+                if registry is None:
+                    batch = await read_raw_sessions(self.client, candidates)
+                    others: list[FrameworkSession] = []
+                else:
+                    found, recognised = framework_candidates(
+                        keys, registry, seen=framework_seen, tally=self.tally
+                    )
+                    spring_keys = self.inventory.total() - spring_before
+                    self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
+                    # Both reads in flight at once: two pipelines, one round trip's wait.
+                    batch, others = await asyncio.gather(
+                        read_raw_sessions(self.client, candidates),
+                        read_framework_sessions(self.client, found, registry, self.tally),
+                    )
+                self.progress.sessions_found += len(batch) + len(others)
+                if batch or others:
+                    yield batch, others
             self.progress.nodes_done += 1
         self.progress.done = True
 
     async def batches(self) -> AsyncIterator[list[Session]]:
-        """Decoded sessions (times, state, host, principal), one list per batch."""
+        """Decoded Spring sessions (times, state, host, principal), one list per batch."""
         async for batch in self.raw_batches():
             yield [Session.from_raw(raw, host_field=self.host_field) for raw in batch]
+
+    async def mixed_batches(self) -> AsyncIterator[list[Session | FrameworkSession]]:
+        """Spring's decoded sessions and every other framework's, one list per batch.
+
+        Needs a ``registry``; without one this is :meth:`batches`.
+        """
+        async for batch, others in self._pages():
+            mixed: list[Session | FrameworkSession] = [
+                Session.from_raw(raw, host_field=self.host_field) for raw in batch
+            ]
+            mixed.extend(others)
+            yield mixed
 
     async def principal_index(self) -> dict[str, str]:
         """Session id -> principal, from the principal index sets the scan saw.
@@ -306,6 +369,7 @@ async def find_session(
     *,
     namespace: str | None = None,
     host_field: HostField | None = None,
+    scan: bool = True,
 ) -> Session | None:
     """Look a session up by id: in the given or default namespace, else by SCAN.
 
@@ -315,13 +379,14 @@ async def find_session(
         namespace: Where to look first; without it ``spring:session`` is tried,
             then every namespace (``SCAN MATCH *sessions:<id>``).
         host_field: Where to read the host.
+        scan: Whether to SCAN every namespace when the first read finds nothing.
 
     Returns:
         The session, or ``None``.
     """
     first = normalize_namespace(namespace) if namespace else DEFAULT_NAMESPACE
     found = await read_raw_sessions(client, [(session_key(first, session_id), first, session_id)])
-    if not found and namespace is None:
+    if not found and namespace is None and scan:
         seen: set[str] = set()
         for node in primaries(client):
             async for keys in scan_keys(client, node, match=f"*sessions:{session_id}"):

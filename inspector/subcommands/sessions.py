@@ -4,6 +4,12 @@ Output contract (README "Session commands"): ``--json`` prints JSON Lines for
 ``ls`` and one object for ``show``/``stats``; human output escapes every
 control character, so a hostile value cannot restyle the terminal.
 
+Every framework's sessions are listed, not only Spring's: one SCAN pass reads
+Spring's hashes and, through the adapters of :mod:`inspector.core.frameworks`,
+Express, Flask, Django, PHP, Rails... sessions (``--framework NAME`` restricts
+it). What the pass passed over, or could not read, is said on stderr: an empty
+listing is never silent.
+
 Decoders, renderers and redis-py are imported when a command runs, not when
 the parser is built.
 """
@@ -32,13 +38,17 @@ from inspector.subcommands.options import (
 from inspector.subcommands.outcome import run_to_exit_code
 
 if TYPE_CHECKING:
+    from inspector.core.frameworks import FrameworkSession, Registry
     from inspector.core.session import HostField, Session
     from inspector.core.values import JsonValue
     from inspector.redis_io.client import RedisClient
+    from inspector.redis_io.discovery import SessionScanner
 
 __all__ = [
+    "SPRING",
     "SessionOptions",
     "add_session_options",
+    "framework_selection",
     "register",
     "run_ls",
     "run_show",
@@ -54,18 +64,101 @@ class SessionOptions:
     namespace: str | None = None
     host_field: HostField | None = None
     json: bool = False
+    frameworks: tuple[str, ...] = ()
+    """``--framework`` names given (empty: all; ``--namespace`` alone: Spring's)."""
+
+
+SPRING = "spring"
+"""Spring Session's own layout, as ``--framework`` names it."""
 
 
 def add_session_options(parser: argparse.ArgumentParser, *, json_help: str) -> None:
-    """``--json``, ``--namespace`` and ``--host-field``: read with :func:`session_options`."""
+    """``--json``, ``--namespace``, ``--host-field``, ``--framework``: :func:`session_options`."""
     add_json(parser, help=json_help)
     add_namespace(parser)
     add_host_field(parser)
+    parser.add_argument(
+        "--framework",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="only this framework's sessions (repeatable; default all): spring, express, "
+        "fastify, flask-session, django, aiohttp-session, starsessions, beaker, php, symfony, "
+        "redis-rack, redis-actionpack, rails-cache, micronaut, redisson",
+    )
 
 
 def session_options(ns: argparse.Namespace) -> SessionOptions:
     """The options :func:`add_session_options` added, as parsed."""
-    return SessionOptions(namespace=ns.namespace, host_field=host_field_of(ns), json=ns.json)
+    return SessionOptions(
+        namespace=ns.namespace,
+        host_field=host_field_of(ns),
+        json=ns.json,
+        frameworks=tuple(ns.framework),
+    )
+
+
+class FrameworkChoiceError(ValueError):
+    """A ``--framework`` name no adapter has."""
+
+
+def framework_selection(options: SessionOptions) -> tuple[Registry | None, bool]:
+    """The adapters ``--framework`` selects (``None``: none) and whether Spring's are read.
+
+    ``--namespace`` without ``--framework`` names Spring's namespace: Spring only.
+
+    Raises:
+        FrameworkChoiceError: An unknown name (the message lists the known ones).
+    """
+    from inspector.core.frameworks import Registry, adapters
+
+    names = {name.strip() for given in options.frameworks for name in given.split(",")}
+    names.discard("")
+    if not names or "all" in names:
+        if options.namespace and not names:
+            return None, True
+        return Registry(), True
+    known = {a.name for a in adapters()}
+    unknown = names - known - {SPRING}
+    if unknown:
+        raise FrameworkChoiceError(
+            f"unknown framework {', '.join(sorted(unknown))} (known: all, "
+            f"{', '.join([SPRING, *sorted(known)])})"
+        )
+    others = names - {SPRING}
+    return (Registry(only=others) if others else None), SPRING in names
+
+
+def _scanner(client: RedisClient, options: SessionOptions) -> SessionScanner:
+    from inspector.redis_io.discovery import SessionScanner
+
+    registry, spring = framework_selection(options)
+    return SessionScanner(
+        client,
+        namespace=options.namespace,
+        host_field=options.host_field,
+        registry=registry,
+        spring=spring,
+    )
+
+
+def _usage(message: str) -> int:
+    from inspector.core.render import safe_text
+
+    sys.stderr.write(f"{PROG}: {safe_text(message)}\n")
+    return int(ExitCode.USAGE)
+
+
+def _tell(scanner: SessionScanner, shown: int) -> None:
+    """Say on stderr what the scan passed over or could not read, and when nothing was found."""
+    from inspector.core.render import safe_text
+
+    lines = scanner.tally.lines()
+    if not shown:
+        lines.insert(0, f"no sessions found ({scanner.progress.keys_scanned:,} keys scanned)")
+    for line in lines:
+        sys.stderr.write(f"# {safe_text(line)}\n")
+    sys.stderr.flush()
 
 
 def register(subparsers: Subparsers) -> None:
@@ -122,45 +215,71 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
     return run_to_exit_code(main, settings, command="SCAN")
 
 
-def _ls_line(session: Session, tz: dt.tzinfo | None) -> str:
+def _ls_line(session: Session | FrameworkSession, tz: dt.tzinfo | None) -> str:
     from inspector.core.render import format_time, safe_text
-    from inspector.core.session import ceil_seconds
+    from inspector.core.session import Session, ceil_seconds
 
-    ttl = session.raw.hash_ttl_ms
+    if isinstance(session, Session):
+        ttl, state = session.raw.hash_ttl_ms, session.state.value
+        last_ms = session.last_accessed_time
+        session_id, names = session.id, len(session.attribute_names)
+        store = f"{SPRING} {session.namespace}"
+    else:
+        ttl, state = session.ttl_ms, session.state(_now_ms())
+        last_ms = session.last_access_ms or session.created_ms
+        session_id, names = session.session_id, len(session.attributes)
+        store = session.framework + (f" ({session.variant})" if session.variant else "")
     ttl_text = "-" if ttl < 0 else f"{ceil_seconds(ttl)}s"
-    last = format_time(session.last_accessed_time, tz)[:19]
+    last = format_time(last_ms, tz)[:19]
     return (
-        f"{safe_text(session.id):<36}  {session.state.value:<13}  "
+        f"{safe_text(session_id):<36}  {state:<13}  "
         f"{safe_text(session.host or '-'):<16}  {safe_text(session.principal or '-'):<16}  "
-        f"{last:<19}  {ttl_text:>7}  {len(session.attribute_names):>3} attr  "
-        f"{safe_text(session.namespace)}"
+        f"{last:<19}  {ttl_text:>7}  {names:>3} attr  {safe_text(store)}"
     )
 
 
 LS_HEADER = (
     f"{'ID':<36}  {'STATE':<13}  {'HOST':<16}  {'PRINCIPAL':<16}  "
-    f"{'LAST ACCESS':<19}  {'TTL':>7}  {'ATTRS':>8}  NAMESPACE"
+    f"{'LAST ACCESS':<19}  {'TTL':>7}  {'ATTRS':>8}  FRAMEWORK"
 )
 
 
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def session_json(session: Session | FrameworkSession, *, attributes: bool = False) -> JsonValue:
+    """The JSON of any framework's session, with ``framework`` and ``state`` in both forms."""
+    from inspector.core.session import Session
+
+    if isinstance(session, Session):
+        out = session.to_json(attributes=attributes)
+        out["framework"] = SPRING
+        return out
+    out = session.to_json(attributes=attributes)
+    out["state"] = session.state(_now_ms())
+    return out
+
+
 def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int | None) -> int:
-    """List sessions as they are found: one line (or JSON object) each."""
-    from inspector.redis_io.discovery import SessionScanner
+    """List sessions of every framework as they are found: one line (or JSON object) each."""
+    try:
+        framework_selection(options)
+    except ValueError as exc:
+        return _usage(str(exc))
 
     async def work(client: RedisClient) -> int:
-        scanner = SessionScanner(
-            client,
-            namespace=options.namespace,
-            host_field=options.host_field,
-        )
+        scanner = _scanner(client, options)
         out = sys.stdout.buffer
         if not options.json and sys.stdout.isatty():
             out.write(LS_HEADER.encode() + b"\n")
         shown = 0
-        async for batch in scanner.batches():
+        async for batch in scanner.mixed_batches():
             for session in batch:
                 if options.json:
-                    _write_json(out, session.to_json())
+                    _write_json(out, session_json(session))
                 else:
                     out.write(_ls_line(session, None).encode("utf-8", "replace") + b"\n")
                 shown += 1
@@ -168,38 +287,59 @@ def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int 
                     out.flush()
                     return int(ExitCode.OK)
             out.flush()
+        _tell(scanner, shown)
         return int(ExitCode.OK)
 
     return _run(settings, work)
 
 
 def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref: str) -> int:
-    """Show one session by id, cookie value or key; exit 1 when it does not exist."""
-    from inspector.core.render import render_session, safe_text
+    """Show one session by id, cookie value or key (any framework); exit 1 when there is none."""
+    from inspector.core.render import render_framework_session, render_session, safe_text
+    from inspector.core.session import Session
     from inspector.redis_io.discovery import find_session
+    from inspector.redis_io.framework_reads import find_framework_session
 
+    try:
+        registry, spring = framework_selection(options)
+    except ValueError as exc:
+        return _usage(str(exc))
     session_id = session_id_from_input(session_ref)
 
     async def work(client: RedisClient) -> int:
-        session = await find_session(
-            client,
-            session_id,
-            namespace=options.namespace,
-            host_field=options.host_field,
-        )
-        if session is None:
+        found: Session | FrameworkSession | None = None
+        if spring:
+            # The id in Spring's default (or given) namespace: one read.
+            found = await find_session(
+                client,
+                session_id,
+                namespace=options.namespace,
+                host_field=options.host_field,
+                scan=False,
+            )
+        if found is None and registry is not None:
+            found = await find_framework_session(client, session_ref, registry)
+        if found is None and spring and options.namespace is None:
+            # Last, every Spring namespace: a SCAN of the keyspace.
+            found = await find_session(client, session_id, host_field=options.host_field)
+        if found is None:
             where = (
                 f"namespace {options.namespace}"
                 if options.namespace
-                else f"{DEFAULT_NAMESPACE} or any other namespace"
+                else f"{DEFAULT_NAMESPACE}, any other namespace or any framework's keys"
             )
-            sys.stderr.write(f"{PROG}: no session {safe_text(session_id)} in {where}\n")
+            sys.stderr.write(f"{PROG}: no session {safe_text(session_ref.strip())} in {where}\n")
             return int(ExitCode.ERROR_REPLY)
         out = sys.stdout.buffer
         if options.json:
-            _write_json(out, session.to_json(attributes=True), indent=True)
+            _write_json(out, session_json(found, attributes=True), indent=True)
         else:
-            out.write("\n".join(render_session(session)).encode("utf-8", "replace") + b"\n")
+            lines = (
+                render_session(found)
+                if isinstance(found, Session)
+                else render_framework_session(found, now_ms=_now_ms())
+            )
+            out.write("\n".join(lines).encode("utf-8", "replace") + b"\n")
         return int(ExitCode.OK)
 
     return _run(settings, work)
@@ -210,15 +350,17 @@ def _top(counter: Counter[str], n: int = 10) -> list[JsonValue]:
 
 
 def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
-    """Scan everything, then summarise: states, hosts, namespaces, principals, sizes."""
-    from inspector.redis_io.discovery import SessionScanner
+    """Scan everything, then summarise: frameworks, states, hosts, namespaces, principals, sizes."""
+    from inspector.core.session import Session
+
+    try:
+        framework_selection(options)
+    except ValueError as exc:
+        return _usage(str(exc))
 
     async def work(client: RedisClient) -> int:
-        scanner = SessionScanner(
-            client,
-            namespace=options.namespace,
-            host_field=options.host_field,
-        )
+        scanner = _scanner(client, options)
+        frameworks: Counter[str] = Counter()
         states: Counter[str] = Counter()
         hosts: Counter[str] = Counter()
         namespaces: Counter[str] = Counter()
@@ -226,23 +368,31 @@ def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
         attribute_names: Counter[str] = Counter()
         principals: Counter[str] = Counter()
         without_principal: list[str] = []
-        largest: list[tuple[int, str, str]] = []
+        largest: list[tuple[int, str, str, str]] = []
         total_bytes = 0
         count = 0
-        async for batch in scanner.batches():
+        now = _now_ms()
+        async for batch in scanner.mixed_batches():
             for session in batch:
                 count += 1
-                states[session.state.value] += 1
+                if isinstance(session, Session):
+                    framework, session_id = SPRING, session.id
+                    states[session.state.value] += 1
+                    namespaces[session.namespace] += 1
+                    layouts[session.layout.value] += 1
+                    attribute_names.update(session.attribute_names)
+                    if not session.principal:
+                        without_principal.append(session.id)
+                else:
+                    framework, session_id = session.framework, session.session_id
+                    states[session.state(now)] += 1
+                    attribute_names.update(list(session.attributes))
+                frameworks[framework] += 1
                 hosts[session.host or "(none)"] += 1
-                namespaces[session.namespace] += 1
-                layouts[session.layout.value] += 1
-                attribute_names.update(session.attribute_names)
                 if session.principal:
                     principals[session.principal] += 1
-                else:
-                    without_principal.append(session.id)
                 total_bytes += session.size
-                largest.append((session.size, session.id, session.host or "-"))
+                largest.append((session.size, session_id, session.host or "-", framework))
                 if len(largest) > 200:
                     largest = sorted(largest, reverse=True)[:10]
         # Principal index sets can name owners that the attributes did not.
@@ -253,9 +403,11 @@ def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
         kinds: Counter[str] = Counter()
         for (_, kind), n in scanner.inventory.kinds.items():
             kinds[kind.value] += n
+        tally = scanner.tally
         report: dict[str, JsonValue] = {
             "sessions": count,
             "keysScanned": scanner.progress.keys_scanned,
+            "byFramework": dict(frameworks),
             "byState": dict(states),
             "byHost": dict(hosts),
             "byNamespace": dict(namespaces),
@@ -264,16 +416,25 @@ def run_stats(settings: ConnectionSettings, options: SessionOptions) -> int:
             "attributes": dict(attribute_names.most_common()),
             "bytes": {"total": total_bytes, "average": total_bytes // count if count else 0},
             "largest": [
-                {"id": sid, "size": size, "host": host}
-                for size, sid, host in sorted(largest, reverse=True)[:10]
+                {"id": sid, "size": size, "host": host, "framework": framework}
+                for size, sid, host, framework in sorted(largest, reverse=True)[:10]
             ],
             "keys": dict(kinds),
-        }
+            "frameworkHelperKeys": dict(tally.helpers),
+            "unreadable": {
+                name: {"keys": n, "example": tally.examples.get(name, ("", ""))[0],
+                       "reason": tally.examples.get(name, ("", ""))[1]}
+                for name, n in tally.unreadable.items()
+            },
+            "undecodable": dict(tally.undecodable),
+            "notSessionKeys": tally.not_sessions,
+        }  # fmt: skip
         out = sys.stdout.buffer
         if options.json:
             _write_json(out, report, indent=True)
         else:
             out.write(_stats_text(report).encode("utf-8", "replace"))
+        _tell(scanner, count)
         return int(ExitCode.OK)
 
     return _run(settings, work)
@@ -284,11 +445,13 @@ def _stats_text(report: dict[str, JsonValue]) -> str:
 
     lines = [f"{report['sessions']} sessions ({report['keysScanned']} keys scanned)"]
     for title, key in (
+        ("by framework", "byFramework"),
         ("by state", "byState"),
         ("by host", "byHost"),
         ("by namespace", "byNamespace"),
         ("by layout", "byLayout"),
         ("Spring keys", "keys"),
+        ("framework helper keys", "frameworkHelperKeys"),
     ):
         section = report[key]
         if isinstance(section, dict) and section:
@@ -312,5 +475,6 @@ def _stats_text(report: dict[str, JsonValue]) -> str:
         for item in largest:
             if isinstance(item, dict):
                 sid, host = safe_text(str(item["id"])), safe_text(str(item["host"]))
-                lines.append(f"  {sid:<36}  {item['size']:>8} B  {host}")
+                framework = safe_text(str(item["framework"]))
+                lines.append(f"  {sid:<36}  {item['size']:>8} B  {host:<16}  {framework}")
     return "\n".join(lines) + "\n"

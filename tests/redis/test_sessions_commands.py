@@ -17,7 +17,7 @@ from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
 from tests.cli_run import inspector
 from tests.harness import RedisServer
-from tests.spring_layouts import Expected, write_layouts
+from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY, Expected, write_layouts
 
 
 @pytest.fixture(params=["standalone", "cluster"])
@@ -82,17 +82,25 @@ def test_ls_json(deployment: tuple[int, list[Expected]]) -> None:
     result = inspector("-p", str(port), "ls", "--json")
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    check({row["id"]: row for row in rows}, expected)
-    for row in rows:
+    spring = [row for row in rows if row["framework"] == "spring"]
+    check({row["id"]: row for row in spring}, expected)
+    for row in spring:
         for name in ("creationTime", "lastAccessedTime", "maxInactiveInterval", "ttl"):
             assert name in row
+    # The one other framework's session among them, in the same pass.
+    (other,) = [row for row in rows if row["framework"] != "spring"]
+    assert (other["framework"], other["id"], other["key"]) == ("express", EXPRESS_ID, EXPRESS_KEY)
+    assert other["attributeNames"] == ["user"]
+    only_spring = inspector("-p", str(port), "ls", "--json", "--framework", "spring")
+    assert len(only_spring.stdout.splitlines()) == len(expected)
 
 
 def test_ls_human_and_limit(deployment: tuple[int, list[Expected]]) -> None:
     port, expected = deployment
     result = inspector("-p", str(port), "ls")
     lines = result.stdout.decode().splitlines()
-    assert len(lines) == len(expected)
+    assert len(lines) == len(expected) + 1  # and the express session
+    assert sum(line.rstrip().endswith("express") for line in lines) == 1
     assert any("container-1" in line and "active" in line for line in lines)
     limited = inspector("-p", str(port), "ls", "--limit", "2", "--json")
     assert len(limited.stdout.splitlines()) == 2
@@ -167,7 +175,11 @@ def test_show_by_cookie_and_missing(deployment: tuple[int, list[Expected]]) -> N
 
 def test_stats(deployment: tuple[int, list[Expected]]) -> None:
     port, expected = deployment
-    report = json.loads(inspector("-p", str(port), "stats", "--json").stdout)
+    mixed = json.loads(inspector("-p", str(port), "stats", "--json").stdout)
+    assert mixed["byFramework"] == {"spring": len(expected), "express": 1}
+    report = json.loads(
+        inspector("-p", str(port), "stats", "--json", "--framework", "spring").stdout
+    )
     assert report["sessions"] == len(expected)
     states: dict[str, int] = {}
     for e in expected:
@@ -179,4 +191,4 @@ def test_stats(deployment: tuple[int, list[Expected]]) -> None:
     assert report["keys"]["expirations-zset"] == 1
     assert len(report["largest"]) <= 10
     human = inspector("-p", str(port), "stats").stdout.decode()
-    assert f"{len(expected)} sessions" in human
+    assert f"{len(expected) + 1} sessions" in human

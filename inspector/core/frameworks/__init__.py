@@ -171,11 +171,14 @@ class Registry:
     def candidates(self, text: str) -> list[tuple[Adapter, str]]:
         """Keys a user's input may name: a key itself, a bare id, or a cookie value.
 
+        A cookie may come as the browser sends it, ``NAME=value`` (``PHPSESSID=...``,
+        ``_session_id=...``, with ``; Path=/`` and the like after it).
+
         Returns ``(adapter, key)`` pairs, likeliest first, for the caller to look up.
         """
         out: list[tuple[Adapter, str]] = []
         seen: set[tuple[str, str]] = set()
-        text = text.strip()
+        text = self.cookie_value(text)
         recognised = self.recognize(text)
         if recognised is not None:
             out.append((recognised.adapter, text))
@@ -187,6 +190,14 @@ class Registry:
                     seen.add((adapter.name, key))
                     out.append((adapter, key))
         return out
+
+    def cookie_value(self, text: str) -> str:
+        """``NAME=value; Path=/`` -> ``value`` when NAME is one of the adapters' cookies."""
+        text = text.strip()
+        name, eq, rest = text.partition("=")
+        if eq and name.strip() in {a.cookie_name for a in self.adapters if a.cookie_name}:
+            return rest.split(";", 1)[0].strip()
+        return text
 
 
 _DEFAULT = Registry()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import orjson
@@ -111,6 +111,8 @@ class RawRecord:
         fields: The hash's fields in the order Redis returned them (``None`` for a string).
         ttl_ms: PTTL: -1 no expiry, -2 gone.
         observed_at_ms: Client time when read (epoch ms).
+        related_ttl_ms: PTTL of each of the adapter's :meth:`Adapter.related_keys`
+            (-2 when that key is gone).
     """
 
     key: str
@@ -119,6 +121,7 @@ class RawRecord:
     fields: Mapping[str, bytes] | None
     ttl_ms: int
     observed_at_ms: int
+    related_ttl_ms: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -164,6 +167,12 @@ class FrameworkSession:
     size: int = 0
     notes: tuple[str, ...] = ()
     """Anything the operator should know: unreadable parts, ambiguous expiry, layers."""
+
+    def state(self, now_ms: int) -> str:
+        """``active``, ``expired`` (past its expiry, the key lingering) or ``never-expires``."""
+        if self.expires_at_ms is None:
+            return "never-expires" if self.ttl_ms == -1 else "active"
+        return "expired" if self.expires_at_ms <= now_ms else "active"
 
     @property
     def readable(self) -> bool:
@@ -255,6 +264,10 @@ class Adapter:
     def sniff_fields(self, names: Iterable[str]) -> bool | None:
         """Whether a hash's field names fit (hash stores)."""
         return None
+
+    def related_keys(self, match: KeyMatch) -> tuple[str, ...]:
+        """Helper keys whose TTL the adapter reads beside the session's (an expiry key)."""
+        return ()
 
     # -- keys and cookies
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 
@@ -159,6 +160,26 @@ class Micronaut(_HashSession):
 
     def key_for(self, session_id: str, prefix: str | None = None) -> str:
         return f"{prefix if prefix is not None else self.prefixes[0]}sessions:{session_id}"
+
+    def related_keys(self, match: KeyMatch) -> tuple[str, ...]:
+        # The expiry string dies at the expiry itself; the hash lives 300 s longer.
+        return (f"{match.prefix}expiry:{match.session_id}",)
+
+    def parse(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession:
+        session = super().parse(record, match, limits)
+        expiry_ttl = record.related_ttl_ms.get(f"{match.prefix}expiry:{match.session_id}")
+        if expiry_ttl == -2:
+            # The store treats the session as expired once its expiry key is gone.
+            return dataclasses.replace(
+                session,
+                expires_at_ms=min(
+                    session.expires_at_ms or record.observed_at_ms, record.observed_at_ms
+                ),
+                notes=(*session.notes, "expiry key gone: expired, the hash lingers"),
+            )
+        return session
 
 
 class RedissonSpring(_HashSession):

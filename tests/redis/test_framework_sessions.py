@@ -1,0 +1,179 @@
+"""Every framework's real sessions (tests/data/frameworks) on a real redis-server, standalone
+and cluster: `ls`, `show` (by key, id and the browser's cookie) and `stats` list them in the
+same SCAN pass as Spring's, with framework, id, TTL, host and principal, and say what they
+passed over or could not read."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from tests.cli_run import inspector
+from tests.frameworks_oracle import FRAMEWORKS, manifest_entries, shown_as
+from tests.harness import RedisServer
+
+ENTRIES = manifest_entries()
+HOSTS = {
+    "express": "node-web-1",
+    "fastify": "node-web-1",
+    "php": "php-web-1",
+    "symfony": "php-web-1",
+}
+PRINCIPALS = {"express": "alice", "fastify": "alice"}
+UNRELATED = 37
+
+
+def write_fixtures(client: redis.Redis | redis.RedisCluster) -> None:
+    for entry in ENTRIES:
+        # The framework's bytes, with the TTL it set (PTTL at capture).
+        client.set(entry["key"], (FRAMEWORKS / entry["path"]).read_bytes(), px=entry["ttlMs"])
+    for index in range(UNRELATED):
+        client.set(f"cache:page:{index}", b"<html>")
+    # Named like sessions, but not readable as one: a hash where express keeps strings,
+    # and a string whose bytes fit no framework sharing the `session:` prefix.
+    client.hset("sess:AAAAAAAAAAAAAAAAAAAAAAAA", mapping={"a": b"1"})
+    client.set("session:BBBBBBBBBBBBBBBBBBBBBBBB", b"\x00\x01not a session")
+
+
+@pytest.fixture(params=["standalone", "cluster"])
+def store(request: pytest.FixtureRequest, redis_standalone: RedisServer) -> Iterator[int]:
+    """Every fixture written to a fresh server; yields the port to connect to."""
+    if request.param == "standalone":
+        client: redis.Redis | redis.RedisCluster = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
+        client.flushall()
+        port = redis_standalone.port
+    else:
+        nodes: list[RedisServer] = request.getfixturevalue("redis_cluster")
+        for node in nodes:
+            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+            direct.flushall()
+            direct.close()
+        client = redis.RedisCluster(host="127.0.0.1", port=nodes[0].port)
+        port = nodes[0].port
+    try:
+        write_fixtures(client)
+        yield port
+    finally:
+        client.close()
+
+
+def ls_json(port: int, *flags: str) -> tuple[dict[str, dict[str, Any]], str]:
+    result = inspector("-p", str(port), "ls", "--json", *flags)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    return {row["key"]: row for row in rows}, result.stderr.decode()
+
+
+def test_ls_lists_every_framework_in_one_pass(store: int) -> None:
+    rows, stderr = ls_json(store)
+    assert set(rows) == {e["key"] for e in ENTRIES}
+    for entry in ENTRIES:
+        row = rows[entry["key"]]
+        framework = entry["framework"]
+        assert row["framework"] == framework
+        assert row["id"] == entry["sessionId"]
+        assert 0 < row["ttl"] <= (entry["ttlMs"] + 999) // 1000
+        assert row["host"] == HOSTS.get(framework, "ruby-web-1")
+        assert row["principal"] == PRINCIPALS.get(framework, "42")
+        assert row["state"] in ("active", "expired")
+        assert set(entry["readBack"]) <= set(row["attributeNames"]) | set(row["bookkeepingNames"])
+        if "variant" in entry:
+            assert row["variant"] == entry["variant"]
+    # Never silent: what was passed over, and what looked like a session but was not.
+    assert f"passed over {UNRELATED} keys matching no session store" in stderr
+    assert "named like express sessions could not be listed (not a string)" in stderr
+    assert "sess:AAAAAAAAAAAAAAAAAAAAAAAA" in stderr
+    assert "session:BBBBBBBBBBBBBBBBBBBBBBBB" in stderr
+
+
+def test_ls_human_and_framework_filter(store: int) -> None:
+    human = inspector("-p", str(store), "ls")
+    lines = human.stdout.decode().splitlines()
+    assert len(lines) == len(ENTRIES)
+    assert sum(" php (" in line for line in lines) == 5
+    php, _ = ls_json(store, "--framework", "php")
+    assert {row["framework"] for row in php.values()} == {"php"}
+    assert len(php) == 5
+    ruby, stderr = ls_json(store, "--framework", "redis-rack", "--framework", "rails-cache")
+    assert {row["framework"] for row in ruby.values()} == {"redis-rack", "rails-cache"}
+    # The other frameworks' keys are now keys of no store in use.
+    assert "passed over" in stderr
+    wrong = inspector("-p", str(store), "ls", "--framework", "nodejs")
+    assert wrong.returncode == 2
+    assert "unknown framework nodejs" in wrong.stderr.decode()
+    assert wrong.stderr.decode().count("\n") == 1
+
+
+def cookie_forms(entry: dict[str, Any]) -> list[str]:
+    """What a user may have in hand: the cookie as the browser holds it, its value, the
+    key, the id."""
+    cookie = entry["cookie"]
+    forms = [cookie, entry["key"], entry["sessionId"]]
+    if "=" in cookie and entry["framework"] not in ("express", "fastify"):
+        forms.append(cookie.split("=", 1)[1])
+    if "publicId" in entry:
+        forms.append(entry["publicId"])
+    return forms
+
+
+def test_show_by_cookie_key_or_id(store: int) -> None:
+    for entry in ENTRIES:
+        for form in cookie_forms(entry):
+            result = inspector("-p", str(store), "show", form, "--json")
+            assert result.returncode == 0, (form, result.stderr)
+            shown = json.loads(result.stdout)
+            assert shown["key"] == entry["key"], form
+            assert shown["framework"] == entry["framework"]
+        values = {**shown["attributes"], **shown["bookkeeping"]}
+        for name, expected in entry["readBack"].items():
+            assert shown_as(expected, values[name]["value"]), (entry["name"], name)
+
+
+def test_show_human_keeps_bookkeeping_apart(store: int) -> None:
+    (express,) = [e for e in ENTRIES if e["framework"] == "express"]
+    result = inspector("-p", str(store), "show", express["cookie"])
+    assert result.returncode == 0, result.stderr
+    text = result.stdout.decode()
+    assert f"Session {express['sessionId']}  [" in text
+    assert "framework     express" in text
+    assert "host          node-web-1  (from server.hostname)" in text
+    assert "principal     alice  (from passport.user)" in text
+    assert "ünï 😀 日本" in text
+    own = text.index("express's own entries:")
+    assert text.index("cookie  —", own) > own
+    assert "Traceback" not in result.stderr.decode()
+    missing = inspector("-p", str(store), "show", "PHPSESSID=nosuchsession0000000000")
+    assert missing.returncode == 1
+    assert "no session PHPSESSID=nosuchsession0000000000" in missing.stderr.decode()
+
+
+def test_stats_per_framework(store: int) -> None:
+    result = inspector("-p", str(store), "stats", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["byFramework"] == dict(Counter(e["framework"] for e in ENTRIES))
+    assert report["sessions"] == len(ENTRIES)
+    assert report["notSessionKeys"] == UNRELATED
+    assert report["unreadable"]["express"]["keys"] == 1
+    assert report["byHost"]["php-web-1"] == 6
+    human = inspector("-p", str(store), "stats").stdout.decode()
+    assert "by framework:" in human
+    assert f"{len(ENTRIES)} sessions" in human
+
+
+def test_nothing_found_is_said(redis_clean: RedisServer) -> None:
+    client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    for index in range(12):
+        client.set(f"user:{index}", b"x")
+    client.close()
+    result = inspector("-p", str(redis_clean.port), "ls")
+    assert result.returncode == 0
+    assert result.stdout == b""
+    stderr = result.stderr.decode()
+    assert "no sessions found (12 keys scanned)" in stderr
+    assert "passed over 12 keys matching no session store" in stderr
