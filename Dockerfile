@@ -24,7 +24,10 @@ ENV PATH="/opt/venv/bin:$PATH" \
     LANG=C.UTF-8 \
     LC_ALL=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    SAMPLE_APP_BIND=0.0.0.0
+# The sample app listens on loopback by default; in the container it must take
+# the load balancer's requests, so it listens on every interface (SAMPLE_APP_BIND).
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin inspector
 USER inspector
 WORKDIR /home/inspector

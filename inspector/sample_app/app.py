@@ -80,6 +80,12 @@ def _store(request: web.Request, client: object) -> SpringSessionStore:
     )
 
 
+PUBLIC_UNAVAILABLE = (
+    "The session store cannot be reached right now; the details are in the app's log."
+)
+"""What a 503 tells any client: nothing about where Redis is or why it failed."""
+
+
 @web.middleware
 async def redis_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Redis down or failing: a 503 page, never a traceback."""
@@ -89,9 +95,11 @@ async def redis_errors(request: web.Request, handler: Handler) -> web.StreamResp
         settings = request.app[SETTINGS]
         message = describe_failure(exc, settings.redis).message
         log.warning("session store unavailable: %s", message)
+        # The details (Redis's address, its error) go to the log only: any
+        # client can read this page.
         return web.Response(
             status=503,
-            text=error_page("Session store unavailable", message),
+            text=error_page("Session store unavailable", PUBLIC_UNAVAILABLE),
             content_type="text/html",
         )
 
@@ -147,7 +155,11 @@ async def health(request: web.Request) -> web.Response:
             client = await request.app[HOLDER].client()
             await client.ping()
     except (Failure, RedisError, OSError, TimeoutError) as exc:
-        body.update(status="DOWN", redis=describe_failure(exc, settings.redis).message)
+        # The load balancer needs the status, not Redis's address or error text.
+        log.warning(
+            "health check: Redis is down: %s", describe_failure(exc, settings.redis).message
+        )
+        body.update(status="DOWN", redis="DOWN")
         return web.json_response(body, status=503)
     return web.json_response(body)
 

@@ -29,7 +29,8 @@ class SampleAppSettings:
     host_attribute: bool = True
     """Store the name in the session (``False``: ``--no-host-attribute``, like most apps)."""
     port: int = 8080
-    bind: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on every interface
+    bind: str = "127.0.0.1"
+    """Loopback unless told otherwise; the image sets ``SAMPLE_APP_BIND=0.0.0.0``."""
     namespace: str = DEFAULT_NAMESPACE
     layout: Layout = Layout.INDEXED
     interval: int = DEFAULT_INTERVAL

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 
 from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
 from inspector.subcommands.options import port_number
 
-__all__ = ["register", "run"]
+__all__ = ["BIND_ENV", "register", "run"]
+
+BIND_ENV = "SAMPLE_APP_BIND"
+"""The default of ``--bind`` when set: the image sets it to ``0.0.0.0``."""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -36,8 +40,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--bind",
         metavar="ADDR",
-        default="0.0.0.0",  # noqa: S104
-        help="address to listen on (default all)",
+        # Loopback on a laptop; the image sets SAMPLE_APP_BIND=0.0.0.0, where
+        # the container's own network is the boundary and the ALB must reach it.
+        default=os.environ.get(BIND_ENV, "127.0.0.1"),
+        help=f"address to listen on (default 127.0.0.1, or ${BIND_ENV}: 0.0.0.0 in the image)",
     )
     parser.add_argument(
         "--name",
