@@ -4,6 +4,13 @@
 key's TTL); :meth:`Session.from_raw` turns it into times, state, host and
 principal. Attribute values are decoded lazily and cached, so listing many
 sessions decodes only what the list shows.
+
+A list may read less than the whole hash (the projection of
+``redis_io/discovery.py``): the values it did not need are then absent from
+``RawSession.fields`` and only their lengths are known
+(``RawSession.value_sizes``). Every list field (times, state, layout, host,
+principal, attribute names, tombstones, size) comes out the same either way;
+only :meth:`Session.attribute` of an unread value differs (it says so).
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from inspector.core.spring import (
     PRINCIPAL_INDEX_ATTRIBUTE,
     SECURITY_CONTEXT_ATTRIBUTE,
 )
-from inspector.core.values import CLASS, ENTRIES, ITEMS, Decoded, JsonValue
+from inspector.core.values import CLASS, ENTRIES, ITEMS, Decoded, JsonValue, ValueFormat
 
 __all__ = [
     "HOST_FIELD_NAMES",
+    "NOT_READ",
     "HostField",
     "Layout",
     "RawSession",
@@ -35,6 +43,7 @@ __all__ = [
     "SessionState",
     "ceil_seconds",
     "find_host",
+    "host_in_attribute",
 ]
 
 HOST_FIELD_NAMES = ("host", "hostname", "hostName", "container", "instance", "server")
@@ -50,6 +59,7 @@ _HOST_NEEDLES = tuple(
 # separates it from the default layout's EXPIREAT at the expiry itself.
 _INDEXED_MARGIN_MS = 150_000
 _DIGITS = re.compile(rb"-?\d{1,19}")
+NOT_READ = "not read: the list reads only what it shows; open the session to see the value"
 
 
 class SessionState(StrEnum):
@@ -91,6 +101,14 @@ class RawSession:
     """PTTL of ``<ns>:sessions:expires:<id>``; ``None`` when that key does not exist."""
     observed_at_ms: int
     """Client time when the values were read (epoch ms)."""
+    value_sizes: Mapping[str, int] | None = None
+    """Field name to value length, for the fields whose values were not read
+    (a list's projection); ``None`` when every value is in ``fields``."""
+
+    @property
+    def complete(self) -> bool:
+        """Whether every field's value was read."""
+        return not self.value_sizes
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,39 @@ def find_host(value: JsonValue, depth: int = 0) -> str | None:
             if found:
                 return found
     return None
+
+
+def host_in_attribute(name: str, raw: bytes) -> str | None:
+    """The host one attribute holds, by the rule of ``Session.host`` without ``--host-field``.
+
+    An attribute named like a host (``session.setAttribute("host", name)``) is
+    the host when it is a non-empty string; otherwise the first string field
+    named like a host inside it, looked for only when the bytes contain such a
+    name at all.
+    """
+    if not raw:
+        return None
+    if name in HOST_FIELD_NAMES:
+        value = decode_value(raw).value
+        if isinstance(value, str) and value:
+            return value
+    if not any(needle in raw for needle in _HOST_NEEDLES):
+        return None
+    return find_host(_searchable(raw))
+
+
+def _searchable(raw: bytes) -> JsonValue:
+    # Host fields are plain keys in Jackson and plain JSON alike, so parsed
+    # JSON is searched as is: building the typed tree (dates, wrappers) is
+    # left for when someone looks at the attribute.
+    if raw[:1] in (b"{", b"["):
+        try:
+            parsed: JsonValue = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return parsed
+    return decode_value(raw).value
 
 
 def _as_int(data: bytes | None) -> int | None:
@@ -247,7 +298,11 @@ class Session:
     @property
     def size(self) -> int:
         """Bytes of all field names and values."""
-        return sum(len(name.encode()) + len(value) for name, value in self.raw.fields.items())
+        raw = self.raw
+        total = sum(len(name.encode()) + len(value) for name, value in raw.fields.items())
+        if raw.value_sizes:
+            total += sum(len(name.encode()) + n for name, n in raw.value_sizes.items())
+        return total
 
     @classmethod
     def from_raw(
@@ -287,6 +342,10 @@ class Session:
         for name, value in fields.items():
             if name.startswith(ATTRIBUTE_PREFIX):
                 (names if value else removed).append(name[len(ATTRIBUTE_PREFIX) :])
+        if raw.value_sizes:
+            for name, length in raw.value_sizes.items():
+                if name.startswith(ATTRIBUTE_PREFIX):
+                    (names if length else removed).append(name[len(ATTRIBUTE_PREFIX) :])
         expires_at = None
         if warnings:
             pass  # no expiry is computed from a time or interval that cannot be true
@@ -322,10 +381,25 @@ class Session:
         return session
 
     def attribute(self, name: str) -> Decoded:
-        """The decoded value of an attribute (cached); a tombstone decodes as ``EMPTY``."""
+        """The decoded value of an attribute (cached); a tombstone decodes as ``EMPTY``.
+
+        A value a list did not read (``raw.value_sizes``) is ``UNDECODABLE`` with
+        its size and an error saying so: read the session again to see it.
+        """
         decoded = self._decoded.get(name)
         if decoded is None:
-            decoded = decode_value(self.raw.fields.get(ATTRIBUTE_PREFIX + name, b""))
+            field_name = ATTRIBUTE_PREFIX + name
+            data = self.raw.fields.get(field_name)
+            sizes = self.raw.value_sizes
+            if data is None and sizes and field_name in sizes:
+                decoded = Decoded(
+                    format=ValueFormat.UNDECODABLE,
+                    value=None,
+                    size=sizes[field_name],
+                    error=NOT_READ,
+                )
+            else:
+                decoded = decode_value(data or b"")
             self._decoded[name] = decoded
         return decoded
 
@@ -341,33 +415,15 @@ class Session:
             self.host = host_field.locate({name: self.attribute(name) for name in names})
             self.host_source = host_field.path if self.host else None
             return
+        fields = self.raw.fields
         for name in sorted(self.attribute_names):
-            raw = self.raw.fields[ATTRIBUTE_PREFIX + name]
-            if name in HOST_FIELD_NAMES:
-                # session.setAttribute("host", hostname): the attribute is the field.
-                value = self.attribute(name).value
-                if isinstance(value, str) and value:
-                    self.host, self.host_source = value, name
-                    return
-            if not any(needle in raw for needle in _HOST_NEEDLES):
-                continue
-            host = find_host(self._searchable(name, raw))
+            raw = fields.get(ATTRIBUTE_PREFIX + name)
+            if raw is None:
+                continue  # not read (a list's projection reads every value this needs)
+            host = host_in_attribute(name, raw)
             if host:
                 self.host, self.host_source = host, name
                 return
-
-    def _searchable(self, name: str, raw: bytes) -> JsonValue:
-        # Host fields are plain keys in Jackson and plain JSON alike, so parsed
-        # JSON is searched as is: building the typed tree (dates, wrappers) is
-        # left for when someone looks at the attribute.
-        if raw[:1] in (b"{", b"["):
-            try:
-                parsed: JsonValue = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass
-            else:
-                return parsed
-        return self.attribute(name).value
 
     def _find_principal(self) -> str | None:
         if PRINCIPAL_INDEX_ATTRIBUTE in self.attribute_names:

@@ -30,11 +30,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import hiredis
-from redis._parsers import BaseParser
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, ResponseError
+from redis.exceptions import ResponseError
 
 from inspector.redis_io.cli_reports import (
     BIGKEYS_HEADER,
@@ -55,7 +53,7 @@ from inspector.redis_io.cli_reports import (
 )
 from inspector.redis_io.client import StandaloneClient, open_client, round_trip
 from inspector.redis_io.errors import Failure, Problem, describe_failure
-from inspector.redis_io.pipeline import run_pipeline
+from inspector.redis_io.pipeline import pack_commands, read_replies
 from inspector.redis_io.redis_cli import ErrorReply, OutputMode, c_string, quote
 from inspector.redis_io.resp import error_reply
 from inspector.redis_io.runner import CommandRunner
@@ -189,50 +187,22 @@ def _fail(client: StandaloneClient, error: ResponseError, text: str, command: st
     return Failure(Problem.OTHER, text)
 
 
-_NOT_ENOUGH = object()
-
-
-def _pack(commands: Sequence[tuple[bytes, ...]]) -> bytes:
-    """Commands in RESP, as one buffer (hiredis packs each in C)."""
-    # The stub types a 1-tuple; any tuple of bytes is accepted.
-    return b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
-
-
 async def _pipeline(client: StandaloneClient, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
     """One round trip of commands, replies parsed by hiredis straight off the socket.
 
     The sampling modes send two such pipelines per SCAN page, like redis-cli;
     reading each reply through redis-py's connection costs more than the server
-    spends on it, so the whole batch is fed to one ``hiredis.Reader``. Error
-    replies come back in place as redis-py's exceptions (``NoPermissionError``...).
-    Falls back to :func:`~inspector.redis_io.pipeline.run_pipeline` if the
-    connection does not expose its stream as expected.
+    spends on it, so the whole batch is fed to one ``hiredis.Reader``
+    (:func:`~inspector.redis_io.pipeline.read_replies`). Error replies come back
+    in place as redis-py's exceptions (``NoPermissionError``...).
     """
     if not commands:
         return []
     pool = client.connection_pool
     connection = await pool.get_connection()
-    stream = getattr(connection, "_reader", None)
-    if not isinstance(stream, asyncio.StreamReader):
-        await pool.release(connection)
-        return await run_pipeline(client, commands)
     try:
-        await connection.send_packed_command(_pack(commands), check_health=False)
-        reader = hiredis.Reader(
-            protocolError=InvalidResponse,
-            replyError=BaseParser.parse_error,
-            notEnoughData=_NOT_ENOUGH,
-        )
-        replies: list[Any] = []
-        while len(replies) < len(commands):
-            reply = reader.gets(False)
-            if reply is _NOT_ENOUGH:
-                data = await stream.read(1 << 16)
-                if not data:
-                    raise RedisConnectionError("Connection closed by server.")
-                reader.feed(data)
-            else:
-                replies.append(reply)
+        await connection.send_packed_command(pack_commands(commands), check_health=False)
+        replies = await read_replies(connection, len(commands))
     except BaseException:
         # Replies left unread would poison the next command on this connection.
         await connection.disconnect()
@@ -714,7 +684,6 @@ class _Reconnecting:
 
 
 def _is_disconnect(exc: BaseException) -> bool:
-    from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     return isinstance(exc, (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError))

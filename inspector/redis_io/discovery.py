@@ -2,12 +2,25 @@
 
 One pass over the keyspace with ``SCAN ... COUNT 1000`` (never KEYS), on every
 primary in cluster mode. Key names are classified by
-:func:`inspector.core.spring.classify_key`; session candidates are read with a
-non-transactional pipeline (``HGETALL``, ``PTTL`` of the hash and of its shadow
-key) and confirmed by their fields, so a string or set that merely looks like
-a session key is skipped (its HGETALL answers WRONGTYPE). Batches of sessions
-are yielded as soon as they are read: the first ones are usable long before
-the scan ends. Nothing here writes.
+:func:`inspector.core.spring.classify_key`; session candidates are read by a
+*record reader* with non-transactional pipelines and confirmed by their
+fields, so a string or set that merely looks like a session key is skipped (it
+answers WRONGTYPE). Batches of sessions are yielded as soon as they are read:
+the first ones are usable long before the scan ends. Nothing here writes.
+
+Two record readers for Spring's hashes:
+
+- :class:`SpringFullReader` (``show``, ``ls --attributes``): ``HGETALL`` and
+  the ``PTTL`` of the hash and of its shadow key: every value.
+- :class:`SpringProjection` (``ls``, ``stats``): only what a list shows.
+  ``HMGET`` of the three time fields and of the attributes that hold the host
+  and the principal (learned from the first sessions, which are read in full,
+  or from ``--host-field``), ``HLEN``, and the two ``PTTL`` s. When ``HLEN``
+  says the hash has fields the ``HMGET`` did not name, ``HKEYS`` names them and
+  one more round trip reads what the list still needs (``HGET`` of the
+  attributes the host or principal may be in, ``HSTRLEN`` of the others, for
+  the size and the tombstones). Both build the same
+  :class:`~inspector.core.session.Session`, with the same list fields.
 
 Given a :class:`~inspector.core.frameworks.Registry`, the same pass also reads
 every other framework's sessions (:mod:`inspector.redis_io.framework_reads`)
@@ -21,16 +34,19 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import RedisCluster
 
 from inspector.core.decoders import decode_value
 from inspector.core.frameworks import FrameworkSession, Registry
-from inspector.core.session import HostField, RawSession, Session
+from inspector.core.session import HostField, RawSession, Session, host_in_attribute
 from inspector.core.spring import (
+    ATTRIBUTE_PREFIX,
     DEFAULT_NAMESPACE,
     METADATA_FIELDS,
+    PRINCIPAL_INDEX_ATTRIBUTE,
+    SECURITY_CONTEXT_ATTRIBUTE,
     KeyKind,
     SpringKey,
     classify_key,
@@ -49,9 +65,13 @@ from inspector.redis_io.pipeline import check_replies, run_pipeline
 
 __all__ = [
     "DEFAULT_SCAN_COUNT",
+    "Candidate",
     "Inventory",
+    "RecordReader",
     "ScanProgress",
     "SessionScanner",
+    "SpringFullReader",
+    "SpringProjection",
     "find_session",
     "primaries",
     "read_raw_sessions",
@@ -60,6 +80,11 @@ __all__ = [
 ]
 
 DEFAULT_SCAN_COUNT = 1000
+LEARNED_ATTRIBUTES = 8
+"""At most this many attribute names are learned for the projection's HMGET."""
+
+Candidate = tuple[str, str, str]
+"""``(key, namespace, session id)`` of a session candidate, as SCAN named it."""
 
 
 @dataclass(slots=True)
@@ -243,6 +268,256 @@ async def read_raw_sessions(
     return sessions
 
 
+class RecordReader(Protocol):
+    """Reads one kind of session record for a batch of candidates.
+
+    A reader sends its own pipelines (as few round trips as it can), drops
+    the candidates that turn out not to be its kind of session, and returns
+    the others as :class:`~inspector.core.session.Session` s in candidate order.
+    """
+
+    async def read(self, client: RedisClient, candidates: Sequence[Candidate]) -> list[Session]:
+        """The sessions among ``candidates``, read and decoded for a list."""
+        ...
+
+
+class SpringFullReader:
+    """Spring hashes read whole: ``HGETALL`` + ``PTTL`` of the hash and its shadow key.
+
+    Args:
+        host_field: Where to read the host (``--host-field``).
+    """
+
+    def __init__(self, host_field: HostField | None = None) -> None:
+        self.host_field = host_field
+
+    async def read(self, client: RedisClient, candidates: Sequence[Candidate]) -> list[Session]:
+        """Every value of each session, decoded lazily (see :func:`read_raw_sessions`)."""
+        host_field = self.host_field
+        return [
+            Session.from_raw(raw, host_field=host_field)
+            for raw in await read_raw_sessions(client, candidates)
+        ]
+
+
+def _path_prefixes(path: str) -> list[str]:
+    """Every attribute name ``--host-field`` can start with: ``a``, ``a.b``, ``a.b.c``..."""
+    parts = path.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _principal_known(fields: dict[str, bytes]) -> bool:
+    """Whether the principal index attribute alone gives the principal (a non-empty string)."""
+    data = fields.get(ATTRIBUTE_PREFIX + PRINCIPAL_INDEX_ATTRIBUTE)
+    if not data:
+        return False
+    value = decode_value(data).value
+    return isinstance(value, str) and bool(value)
+
+
+class SpringProjection:
+    """Spring hashes read for a list: the time fields, the host and principal attributes.
+
+    Per session, one round trip in the common case: ``HMGET`` of the three
+    time fields and of the learned attributes, ``HLEN``, ``PTTL`` of the hash
+    and of its shadow key. A hash with more fields than were named gets two
+    more, for the sessions concerned only: ``HKEYS``, then ``HGET`` of every
+    attribute the host rule or the principal rule of
+    :class:`~inspector.core.session.Session` would look at, and ``HSTRLEN``
+    of the rest. The list fields are then exactly those of a full read.
+
+    Args:
+        host_field: Where to read the host (``--host-field``): the attributes on
+            that path are read, nothing is learned.
+        attributes: Attribute names (without ``sessionAttr:``) to read, besides
+            what :meth:`learn` adds.
+    """
+
+    def __init__(self, host_field: HostField | None = None, attributes: Iterable[str] = ()) -> None:
+        self.host_field = host_field
+        names = [PRINCIPAL_INDEX_ATTRIBUTE, *attributes]
+        if host_field is not None:
+            names.extend(_path_prefixes(host_field.path))
+        self._attributes: list[str] = []
+        self._fields: tuple[str, ...] = ()
+        self._args: tuple[bytes, ...] = ()
+        self.learned = False
+        self._set(names)
+
+    @property
+    def attributes(self) -> list[str]:
+        """The attribute names the ``HMGET`` reads."""
+        return list(self._attributes)
+
+    def _set(self, names: Iterable[str]) -> None:
+        unique = list(dict.fromkeys(names))
+        self._attributes = unique
+        self._fields = (*METADATA_FIELDS, *(ATTRIBUTE_PREFIX + name for name in unique))
+        self._args = tuple(name.encode() for name in self._fields)
+
+    def learn(self, sessions: Iterable[Session]) -> None:
+        """Learn from fully read sessions which attributes the list needs.
+
+        Those the host was found in, and every attribute the host rule looks at
+        before it (it looks at them in name order); ``SPRING_SECURITY_CONTEXT``
+        when the principal came from it. The most common few are kept.
+        """
+        self.learned = True
+        if self.host_field is not None:
+            return
+        seen: Counter[str] = Counter()
+        for session in sessions:
+            names = sorted(session.attribute_names)
+            source = session.host_source
+            if source in names:
+                names = names[: names.index(source) + 1]
+            seen.update(names)
+            if SECURITY_CONTEXT_ATTRIBUTE in session.attribute_names and not _principal_known(
+                dict(session.raw.fields)
+            ):
+                seen[SECURITY_CONTEXT_ATTRIBUTE] += 1
+        learned = [name for name, _ in seen.most_common(LEARNED_ATTRIBUTES)]
+        self._set([*self._attributes, *learned])
+
+    async def read(self, client: RedisClient, candidates: Sequence[Candidate]) -> list[Session]:
+        """The sessions among ``candidates``, with every list field.
+
+        Raises:
+            Failure: A read was refused (NOPERM for an ACL user without HMGET...).
+        """
+        if not candidates:
+            return []
+        args = self._args
+        names = self._fields
+        commands: list[tuple[bytes, ...]] = []
+        append = commands.append
+        for key, namespace, session_id in candidates:
+            encoded = key.encode()
+            append((b"HMGET", encoded, *args))
+            append((b"HLEN", encoded))
+            append((b"PTTL", encoded))
+            append((b"PTTL", shadow_key(namespace, session_id).encode()))
+        replies = await run_pipeline(client, commands)
+        check_replies(client, commands, replies, wrongtype_ok=True)
+        observed = int(time.time() * 1000)
+        host_field = self.host_field
+        results: list[RawSession | None] = []
+        partial: list[tuple[int, dict[str, bytes]]] = []
+        for index, (key, namespace, session_id) in enumerate(candidates):
+            values, length, hash_ttl, shadow_ttl = replies[4 * index : 4 * index + 4]
+            if not isinstance(values, list):
+                results.append(None)
+                continue  # WRONGTYPE: not a hash
+            fields = {
+                name: value for name, value in zip(names, values, strict=True) if value is not None
+            }
+            if not fields or not _is_session(fields, session_id):
+                results.append(None)
+                continue
+            if length != len(fields):
+                partial.append((index, fields))
+            results.append(
+                RawSession(
+                    key=key,
+                    namespace=namespace,
+                    session_id=session_id,
+                    fields=fields,
+                    hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
+                    shadow_ttl_ms=(
+                        shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
+                    ),
+                    observed_at_ms=observed,
+                )
+            )
+        if partial:
+            await self._complete(client, results, partial)
+        return [Session.from_raw(raw, host_field=host_field) for raw in results if raw is not None]
+
+    async def _complete(
+        self,
+        client: RedisClient,
+        results: list[RawSession | None],
+        partial: list[tuple[int, dict[str, bytes]]],
+    ) -> None:
+        """Name every field of the hashes the HMGET did not cover; read what the list needs."""
+        keys = [(b"HKEYS", _raw_key(results[index]).encode()) for index, _ in partial]
+        all_names = await run_pipeline(client, keys)
+        check_replies(client, keys, all_names, wrongtype_ok=True)
+        plans: list[tuple[int, list[str], list[str], list[str]]] = []
+        commands: list[tuple[bytes, ...]] = []
+        for (index, fields), reply in zip(partial, all_names, strict=True):
+            if not isinstance(reply, list):
+                continue  # replaced by another type since: keep what was read
+            order = [name.decode("utf-8", "surrogateescape") for name in reply]
+            fetch = self._needed(order, fields)
+            sizes = [name for name in order if name not in fields and name not in fetch]
+            encoded = _raw_key(results[index]).encode()
+            for name in fetch:
+                commands.append((b"HGET", encoded, name.encode("utf-8", "surrogateescape")))
+            for name in sizes:
+                commands.append((b"HSTRLEN", encoded, name.encode("utf-8", "surrogateescape")))
+            plans.append((index, order, fetch, sizes))
+        replies = await run_pipeline(client, commands)
+        check_replies(client, commands, replies, wrongtype_ok=True)
+        position = 0
+        for index, order, fetch, sizes in plans:
+            raw = results[index]
+            assert raw is not None
+            read = dict(raw.fields)
+            for name in fetch:
+                value = replies[position]
+                position += 1
+                if isinstance(value, bytes):
+                    read[name] = value
+            lengths: dict[str, int] = {}
+            for name in sizes:
+                length = replies[position]
+                position += 1
+                if isinstance(length, int):
+                    lengths[name] = length
+            # Hash order, as HGETALL gives it; a field deleted since is left out.
+            results[index] = RawSession(
+                key=raw.key,
+                namespace=raw.namespace,
+                session_id=raw.session_id,
+                fields={name: read[name] for name in order if name in read},
+                hash_ttl_ms=raw.hash_ttl_ms,
+                shadow_ttl_ms=raw.shadow_ttl_ms,
+                observed_at_ms=raw.observed_at_ms,
+                value_sizes={name: lengths[name] for name in order if name in lengths} or None,
+            )
+
+    def _needed(self, order: Sequence[str], fields: dict[str, bytes]) -> list[str]:
+        """Fields not read yet whose values the host or principal rule may look at."""
+        needed: list[str] = []
+        if self.host_field is None:
+            # The host is in the first attribute, in name order, that holds one.
+            attributes = sorted(
+                name[len(ATTRIBUTE_PREFIX) :] for name in order if name.startswith(ATTRIBUTE_PREFIX)
+            )
+            for attribute in attributes:
+                name = ATTRIBUTE_PREFIX + attribute
+                value = fields.get(name)
+                if value is None:
+                    needed.append(name)
+                elif host_in_attribute(attribute, value):
+                    break
+        context = ATTRIBUTE_PREFIX + SECURITY_CONTEXT_ATTRIBUTE
+        if (
+            context in order
+            and context not in fields
+            and context not in needed
+            and not _principal_known(fields)
+        ):
+            needed.append(context)
+        return needed
+
+
+def _raw_key(raw: RawSession | None) -> str:
+    assert raw is not None
+    return raw.key
+
+
 class SessionScanner:
     """Streams every session of a keyspace, batch by batch.
 
@@ -254,6 +529,10 @@ class SessionScanner:
         registry: Other frameworks' adapters to read in the same pass
             (:meth:`mixed_batches`); ``None``: Spring's sessions only.
         spring: Whether Spring's sessions are read (``--framework`` may leave them out).
+        projection: Read only what a list shows of Spring's sessions
+            (:class:`SpringProjection`): the first ones are read in full and
+            teach it where the host is. ``False`` reads every value
+            (:class:`SpringFullReader`).
     """
 
     def __init__(
@@ -265,6 +544,7 @@ class SessionScanner:
         host_field: HostField | None = None,
         registry: Registry | None = None,
         spring: bool = True,
+        projection: bool = False,
     ) -> None:
         self.client = client
         self.namespace = normalize_namespace(namespace) if namespace else None
@@ -276,6 +556,10 @@ class SessionScanner:
         self.inventory = Inventory()
         self.tally = Tally()
         """Framework keys that could not be read, and keys matching no store."""
+        self.full_reader = SpringFullReader(host_field)
+        self.projection: SpringProjection | None = (
+            SpringProjection(host_field) if projection else None
+        )
 
     async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
         # A namespace names Spring's keys; the other frameworks' are found by name.
@@ -285,13 +569,40 @@ class SessionScanner:
             yield keys
 
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
-        """Raw Spring sessions as read, one list per SCAN batch that found any."""
+        """Raw Spring sessions as read, one list per SCAN batch that found any.
+
+        With ``projection`` later batches hold only the values a list needs.
+        """
         async for batch, _ in self._pages():
             if batch:
-                yield batch
+                yield [session.raw for session in batch]
 
-    async def _pages(self) -> AsyncIterator[tuple[list[RawSession], list[FrameworkSession]]]:
-        """Per SCAN page that found any: Spring's raw sessions and the other frameworks'."""
+    async def candidate_batches(self) -> AsyncIterator[list[Candidate]]:
+        """Spring's session candidates, one list per SCAN page that named any (nothing read)."""
+        nodes = primaries(self.client)
+        self.progress.nodes_total = len(nodes)
+        seen: set[str] = set()
+        for node in nodes:
+            async for keys in self._scan_node(node):
+                candidates = session_candidates(
+                    keys, namespace=self.namespace, seen=seen, inventory=self.inventory
+                )
+                if candidates:
+                    yield candidates
+            self.progress.nodes_done += 1
+        self.progress.done = True
+
+    async def _read_spring(self, candidates: Sequence[Candidate]) -> list[Session]:
+        projection = self.projection
+        if projection is None or not projection.learned:
+            batch = await self.full_reader.read(self.client, candidates)
+            if projection is not None and batch:
+                projection.learn(batch)
+            return batch
+        return await projection.read(self.client, candidates)
+
+    async def _pages(self) -> AsyncIterator[tuple[list[Session], list[FrameworkSession]]]:
+        """Per SCAN page that found any: Spring's sessions and the other frameworks'."""
         nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
         seen: set[str] = set()
@@ -308,7 +619,7 @@ class SessionScanner:
                     else []
                 )
                 if registry is None:
-                    batch = await read_raw_sessions(self.client, candidates)
+                    batch = await self._read_spring(candidates)
                     others: list[FrameworkSession] = []
                 else:
                     found, recognised = framework_candidates(
@@ -318,7 +629,7 @@ class SessionScanner:
                     self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
                     # Both reads in flight at once: two pipelines, one round trip's wait.
                     batch, others = await asyncio.gather(
-                        read_raw_sessions(self.client, candidates),
+                        self._read_spring(candidates),
                         read_framework_sessions(self.client, found, registry, self.tally),
                     )
                 self.progress.sessions_found += len(batch) + len(others)
@@ -329,8 +640,9 @@ class SessionScanner:
 
     async def batches(self) -> AsyncIterator[list[Session]]:
         """Decoded Spring sessions (times, state, host, principal), one list per batch."""
-        async for batch in self.raw_batches():
-            yield [Session.from_raw(raw, host_field=self.host_field) for raw in batch]
+        async for batch, _ in self._pages():
+            if batch:
+                yield batch
 
     async def mixed_batches(self) -> AsyncIterator[list[Session | FrameworkSession]]:
         """Spring's decoded sessions and every other framework's, one list per batch.
@@ -338,9 +650,7 @@ class SessionScanner:
         Needs a ``registry``; without one this is :meth:`batches`.
         """
         async for batch, others in self._pages():
-            mixed: list[Session | FrameworkSession] = [
-                Session.from_raw(raw, host_field=self.host_field) for raw in batch
-            ]
+            mixed: list[Session | FrameworkSession] = list(batch)
             mixed.extend(others)
             yield mixed
 

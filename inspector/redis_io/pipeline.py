@@ -1,10 +1,13 @@
 """Lean non-transactional pipelines for bulk reads.
 
 redis-py's ``Pipeline`` builds a command object, a response callback and a
-timer per command; for the tens of thousands of HGETALL/PTTL reads of a session
-scan that machinery costs more than the network. Here a batch is packed into
-one buffer, written once, and its replies read back with the connection's own
-(hiredis) parser: 2-3x the throughput on loopback (benchmarks/bench_sessions.py).
+timer per command, and its connection reads each reply with an ``await`` of
+its own; for the tens of thousands of HMGET/PTTL reads of a session scan that
+machinery costs more than the network. Here a batch is packed into one buffer
+(``hiredis.pack_command``), written once, and the bytes that come back are fed
+to one public ``hiredis.Reader``, whose ``gets()`` is called in a loop until
+the batch is complete: one ``await`` per socket read, not per reply
+(benchmarks/bench_sessions.py).
 
 Standalone clients take this path; cluster clients use redis-py's cluster
 pipeline, which routes each key to its node and follows MOVED.
@@ -12,16 +15,35 @@ pipeline, which routes each key to its node and follows MOVED.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import hiredis
+from redis._parsers import BaseParser
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import ResponseError
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import InvalidResponse, ResponseError
 
 from inspector.redis_io.client import RedisClient, round_trip
 from inspector.redis_io.errors import describe_failure
 
-__all__ = ["check_replies", "is_wrongtype", "pack_command", "run_pipeline"]
+__all__ = [
+    "CONNECTION_MEMBERS",
+    "check_replies",
+    "is_wrongtype",
+    "pack_command",
+    "pack_commands",
+    "read_replies",
+    "run_pipeline",
+]
+
+CONNECTION_MEMBERS = ("_reader",)
+"""What :func:`read_replies` reads of a connected redis-py connection: its
+``asyncio.StreamReader`` (private; checked in tests/unit/test_pinned_privates.py)."""
+_NOT_ENOUGH = object()
+_READ_SIZE = 1 << 17
 
 
 def pack_command(*args: bytes) -> bytes:
@@ -30,6 +52,61 @@ def pack_command(*args: bytes) -> bytes:
     for arg in args:
         parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
     return b"".join(parts)
+
+
+def pack_commands(commands: Sequence[tuple[bytes, ...]]) -> bytes:
+    """Commands in RESP, as one buffer (hiredis packs each in C)."""
+    # The stub types a 1-tuple; any tuple of bytes is accepted.
+    return b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
+
+
+async def read_replies(connection: AbstractConnection, count: int) -> list[Any]:
+    """Read ``count`` replies off a connection with one ``hiredis.Reader``.
+
+    The socket's bytes are fed to the reader as they arrive and ``gets()`` is
+    called until it has no complete reply left, so a batch of a thousand
+    replies costs a few socket reads, not a thousand awaits. Error replies come
+    back in place as redis-py's exceptions (``ResponseError``,
+    ``NoPermissionError``...), never raised. A connection whose stream is not
+    an ``asyncio.StreamReader`` is read reply by reply through redis-py.
+
+    Raises:
+        ConnectionError: The server closed the connection mid-batch.
+    """
+    stream = getattr(connection, "_reader", None)
+    if not isinstance(stream, asyncio.StreamReader):
+        return await _read_one_by_one(connection, count)
+    reader = hiredis.Reader(
+        protocolError=InvalidResponse,
+        replyError=BaseParser.parse_error,
+        notEnoughData=_NOT_ENOUGH,
+    )
+    replies: list[Any] = []
+    append = replies.append
+    gets = reader.gets
+    while len(replies) < count:
+        data = await stream.read(_READ_SIZE)
+        if not data:
+            raise RedisConnectionError("Connection closed by server.")
+        reader.feed(data)
+        reply = gets(False)
+        while reply is not _NOT_ENOUGH:
+            append(reply)
+            reply = gets(False)
+    if len(replies) > count:
+        # Only replies we asked for can arrive on a request/response connection.
+        raise InvalidResponse(f"Protocol error: {len(replies) - count} unexpected replies")
+    return replies
+
+
+async def _read_one_by_one(connection: AbstractConnection, count: int) -> list[Any]:
+    replies: list[Any] = []
+    for _ in range(count):
+        try:
+            replies.append(await connection.read_response(disable_decoding=True))
+        except ResponseError as error:
+            replies.append(error)  # one reply read; the stream stays in step
+    return replies
 
 
 async def run_pipeline(client: RedisClient, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
@@ -59,15 +136,8 @@ async def _standalone_pipeline(client: Redis, commands: Sequence[tuple[bytes, ..
     connection = await pool.get_connection()
     try:
         async with round_trip():
-            await connection.send_packed_command(
-                b"".join(pack_command(*command) for command in commands), check_health=False
-            )
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await connection.read_response(disable_decoding=True))
-                except ResponseError as error:
-                    replies.append(error)  # one reply read; the stream stays in step
+            await connection.send_packed_command(pack_commands(commands), check_health=False)
+            replies = await read_replies(connection, len(commands))
     except BaseException:
         # Cancelled or failed mid-batch: unread replies would poison the next
         # user of this connection, so it is closed rather than returned clean.

@@ -129,7 +129,10 @@ def framework_selection(options: SessionOptions) -> tuple[Registry | None, bool]
     return (Registry(only=others) if others else None), SPRING in names
 
 
-def _scanner(client: RedisClient, options: SessionOptions) -> SessionScanner:
+def _scanner(
+    client: RedisClient, options: SessionOptions, *, projection: bool = True
+) -> SessionScanner:
+    """The scan ``ls``/``stats`` run; ``projection``: read only what a list shows."""
     from inspector.redis_io.discovery import SessionScanner
 
     registry, spring = framework_selection(options)
@@ -139,6 +142,7 @@ def _scanner(client: RedisClient, options: SessionOptions) -> SessionScanner:
         host_field=options.host_field,
         registry=registry,
         spring=spring,
+        projection=projection,
     )
 
 
@@ -165,6 +169,12 @@ def register(subparsers: Subparsers) -> None:
     """Add ``ls``, ``show`` and ``stats``."""
     ls = add_command(subparsers, "ls", run=_run_ls, help="list sessions as they are found")
     ls.add_argument("--limit", metavar="N", type=positive_int, help="stop after N sessions")
+    ls.add_argument(
+        "--attributes",
+        action="store_true",
+        help="read every value and add each attribute, decoded, to the --json objects "
+        "(without it only what the list shows is read)",
+    )
     add_session_options(ls, json_help="JSON Lines: one object per session")
 
     show = add_command(
@@ -183,7 +193,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 def _run_ls(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
-    return run_ls(settings, session_options(ns), limit=ns.limit)
+    return run_ls(settings, session_options(ns), limit=ns.limit, attributes=ns.attributes)
 
 
 def _run_show(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
@@ -263,15 +273,26 @@ def session_json(session: Session | FrameworkSession, *, attributes: bool = Fals
     return out
 
 
-def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int | None) -> int:
-    """List sessions of every framework as they are found: one line (or JSON object) each."""
+def run_ls(
+    settings: ConnectionSettings,
+    options: SessionOptions,
+    *,
+    limit: int | None,
+    attributes: bool = False,
+) -> int:
+    """List sessions of every framework as they are found: one line (or JSON object) each.
+
+    Without ``attributes`` only what the list shows of Spring's hashes is read
+    (:class:`~inspector.redis_io.discovery.SpringProjection`); with it every
+    value is read and ``--json`` objects carry every attribute, decoded.
+    """
     try:
         framework_selection(options)
     except ValueError as exc:
         return _usage(str(exc))
 
     async def work(client: RedisClient) -> int:
-        scanner = _scanner(client, options)
+        scanner = _scanner(client, options, projection=not attributes)
         out = sys.stdout.buffer
         if not options.json and sys.stdout.isatty():
             out.write(LS_HEADER.encode() + b"\n")
@@ -279,7 +300,7 @@ def run_ls(settings: ConnectionSettings, options: SessionOptions, *, limit: int 
         async for batch in scanner.mixed_batches():
             for session in batch:
                 if options.json:
-                    _write_json(out, session_json(session))
+                    _write_json(out, session_json(session, attributes=attributes))
                 else:
                     out.write(_ls_line(session, None).encode("utf-8", "replace") + b"\n")
                 shown += 1

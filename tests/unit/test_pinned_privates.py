@@ -16,7 +16,7 @@ from redis.asyncio.connection import AbstractConnection, Connection
 
 from inspector.core.decoders import java
 from inspector.core.pinned import PinnedAPIError, require_members
-from inspector.redis_io import client, connection, monitor, resp
+from inspector.redis_io import client, connection, monitor, pipeline, resp
 from inspector.redis_io.settings import ConnectionSettings
 
 
@@ -81,6 +81,16 @@ def test_monitor_still_finds_the_connection_s_stream_reader() -> None:
         "redis-py's Connection._connect no longer keeps its StreamReader in _reader: "
         "MONITOR readers (inspector/redis_io/monitor.py) would find nothing to read"
     )
+
+
+# ---------------------------------------------------------------- redis-py: bulk pipeline reads
+
+
+def test_bulk_pipelines_still_find_the_connection_s_stream_reader() -> None:
+    # Without it read_replies falls back to one await per reply: correct, but
+    # the listing would lose most of its speed without a word.
+    require_members(Connection(), pipeline.CONNECTION_MEMBERS, library="redis", user="test")
+    assert "self._reader = reader" in source(Connection._connect)
 
 
 # ---------------------------------------------------------------- javaobj-py3: the stream parser
