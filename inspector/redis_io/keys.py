@@ -189,7 +189,12 @@ class KeyspaceScan:
             await asyncio.gather(*(self._scan_node(node) for node in nodes))
         except ResponseError as exc:
             raise describe_failure(exc, self.client.settings, command="SCAN") from exc
-        self.index.flush()
+        # One chunk at a time, yielding in between: a TUI sharing this event
+        # loop keeps painting while the last waiting keys are merged.
+        while True:
+            if not self.index.merge_step():
+                break
+            await asyncio.sleep(0)
         self.progress.done = True
         self.first_page.set()  # an empty keyspace has a (empty) first level too
         return self.index

@@ -40,6 +40,7 @@ from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.server import server_summary
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.panes.keys import KeysPane
 from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
@@ -78,6 +79,7 @@ class InspectorApp(App[int]):
         Binding("2", "tab('live')", "Live", show=False),
         Binding("3", "tab('console')", "Console", show=False),
         Binding("4", "tab('server')", "Server", show=False),
+        Binding("5", "tab('keys')", "Keys", show=False),
         Binding("escape", "to_sessions", "Back", show=False),
     ]
 
@@ -135,6 +137,15 @@ class InspectorApp(App[int]):
                 yield ConsolePane(self.settings, id="console-pane")
             with TabPane("Server", id="server"):
                 yield ServerPane(self.settings, id="server-pane")
+            with TabPane("Keys", id="keys"):
+                yield KeysPane(
+                    self.settings,
+                    allow_writes=self.allow_writes,
+                    host_field=self.host_field,
+                    clock=self.clock,
+                    tz=self.tz,
+                    id="keys-pane",
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -426,6 +437,9 @@ class InspectorApp(App[int]):
         )
         yield SystemCommand(
             "Server", "Endpoint, version, notifications, memory", lambda: self.action_tab("server")
+        )
+        yield SystemCommand(
+            "Keys", "Every key as a tree: type, TTL, size, value", lambda: self.action_tab("keys")
         )
         yield SystemCommand("Help", "Every key", self.action_help)
 

@@ -120,3 +120,23 @@ def test_duplicates_from_scan_are_counted_once() -> None:
     assert index.size >= 3
     assert len(index) == 3
     assert index.size == 3
+
+
+def test_merged_counts_are_lower_bounds_and_steps_flush() -> None:
+    index = KeyIndex()
+    tree = KeyTree(index)
+    for start in range(0, 20_000, 1000):
+        index.add(b"a:%05d" % i for i in range(start, start + 1000))
+        index.add([b"b:%05d" % start])
+        merged = index.count_merged(b"a:", b"a;")
+        assert 0 <= merged <= index.count(b"a:", b"a;")
+        rough = tree.children(exact=False)
+        assert [node.path for node in rough] == [b"a:", b"b:"]
+        assert all(node.key_count >= 1 for node in rough)
+    index.add([b"a:%05d" % i for i in range(20_000, 20_010)])
+    steps = 0
+    while index.merge_step():
+        steps += 1
+    assert index.count_merged(b"a:", b"a;") == index.count(b"a:", b"a;") == 20_010
+    assert index.count_merged(b"", None) == len(index) == 20_030
+    assert [node.key_count for node in tree.children(exact=False)] == [20_010, 20]

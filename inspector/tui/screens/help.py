@@ -15,7 +15,7 @@ HELP_TEXT = """\
 session-inspector — what is in each session, and which container served it
 
 Everywhere
-  1 2 3 4       Sessions, Live, Console, Server tabs
+  1 2 3 4 5     Sessions, Live, Console, Server, Keys tabs
   ?             this help          ctrl+p   command palette
   q             quit               escape   back / close
 
@@ -31,6 +31,15 @@ Session detail
   e             export the session as JSON (a file in the current directory)
   d             delete the session (only with --allow-writes; asks first)
 
+Keys (every key, as a tree; SCAN on every primary, never KEYS)
+  → ←           open / close a folder       enter   open the key's value
+  /             SCAN MATCH pattern (on the server)   t   SCAN TYPE (cycles)
+  D             delimiter (default :)       m   MEMORY USAGE of the keys shown
+  r             scan again
+  in a value:   r raw / decoded, s its session (Spring keys), enter decodes an element;
+                with --allow-writes only, each asked first (Cancel is the default):
+                d delete, t set TTL, p remove TTL, e edit a string or a hash field
+
 Live
   requests as they happen: container ← previous container [attributes written]
 
@@ -42,7 +51,8 @@ Console
 
 Values are shown as text: markup and control characters in sessions are escaped.
 The app itself writes nothing to Redis; with --allow-writes, d deletes a session
-after asking. Only the console sends writes without that flag, when you type them.
+and the Keys tab's d/t/p/e change a key, after asking. Only the console sends
+writes without that flag, when you type them.
 """
 
 
