@@ -192,8 +192,7 @@ async def test_values_by_type_with_paging(server: tuple[RedisServer, redis.Redis
         await pilot.press("right")
         screen = await open_key(pilot, pane, b"queue:jobs")
         table = screen.query_one(PagedTable)
-        assert len(table.rows) == 200
-        assert table.more
+        assert (len(table.rows), table.more) == (200, True)
         for _ in range(3):
             screen.paged.clear()
             await pilot.press("end")
@@ -201,8 +200,7 @@ async def test_values_by_type_with_paging(server: tuple[RedisServer, redis.Redis
             await pilot.pause()
             if not table.more:
                 break
-        assert len(table.rows) == 450
-        assert not table.more
+        assert (len(table.rows), table.more) == (450, False)
         assert table.rows[449] == ("449", "job-449")
         await pilot.press("escape")
         # A hash of 1000 fields by HSCAN pages, no field twice; Enter decodes one.
