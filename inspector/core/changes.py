@@ -80,10 +80,13 @@ class RequestEvent:
     last_accessed_time: int | None
     source: EventSource
     kind: EventKind = EventKind.REQUEST
+    framework: str = "spring"
+    """Whose session: ``spring`` or a framework adapter's name (``express``, ``php``...)."""
 
     def to_json(self) -> dict[str, JsonValue]:
         """The documented JSON Lines form of ``watch --json``."""
         return {
+            "framework": self.framework,
             "time": self.time_ms,
             "key": self.key,
             "session": self.session_id,

@@ -28,7 +28,12 @@ from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
 from inspector.subcommands.options import add_poll, positive_int, positive_seconds
 from inspector.subcommands.outcome import run_to_exit_code
-from inspector.subcommands.sessions import SessionOptions, add_session_options, session_options
+from inspector.subcommands.sessions import (
+    SessionOptions,
+    add_session_options,
+    framework_selection,
+    session_options,
+)
 
 if TYPE_CHECKING:
     from inspector.core.attribution import AttributedRequest, Attributor, ClientMap
@@ -171,6 +176,8 @@ def format_event(event: RequestEvent, tz: dt.tzinfo | None = None) -> str:
     clock = moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
     host = safe_text(event.host or "-")
     parts = [clock, safe_text(event.session_id[:8]), f"{host:<16}"]
+    if event.framework != "spring":
+        parts.insert(2, safe_text(event.framework))
     if event.kind in marks:
         parts.append(marks[event.kind])
         if event.kind is EventKind.DESTROYED and event.previous_host:
@@ -259,6 +266,13 @@ def run_watch(
     from inspector.redis_io.feed import ChangeFeed
     from inspector.redis_io.monitor import attribute_items
 
+    try:
+        registry, spring = framework_selection(options)
+    except ValueError as exc:
+        from inspector.core.render import safe_text
+
+        sys.stderr.write(f"{PROG}: {safe_text(str(exc))}\n")
+        return int(ExitCode.USAGE)
     attribute = attribute or AttributeOptions()
     attributor = Attributor(namer=ConnectionNamer(attribute.client_map, use_dns=attribute.dns))
     stats = ContainerStats()
@@ -285,6 +299,8 @@ def run_watch(
             host_field=options.host_field,
             poll_interval=poll,
             enable_notifications=enable_notifications,
+            registry=registry,
+            spring=spring,
         )
         shown = 0
         deadline = asyncio.timeout(timeout)

@@ -138,12 +138,22 @@ def choose_mode(
 
 
 def subscriptions(
-    support: NotifySupport | None, mode: FeedMode, *, db: int, namespace: str | None
+    support: NotifySupport | None,
+    mode: FeedMode,
+    *,
+    db: int,
+    namespace: str | None,
+    patterns: Sequence[bytes] = (),
+    events: Sequence[bytes] = (),
 ) -> tuple[list[bytes], list[bytes]]:
-    """``(patterns, channels)`` to subscribe to on one node."""
+    """``(patterns, channels)`` to subscribe to on one node.
+
+    ``patterns`` and ``events`` are the other frameworks' keyspace patterns and
+    keyevent names (:mod:`.frameworks`), added to Spring's.
+    """
     scope = f"{namespace}:sessions:*" if namespace else "*sessions:*"
-    keyspace = [f"__keyspace@{db}__:{scope}".encode()]
-    keyevent = [b"__keyevent@%d__:%s" % (db, name) for name in KEYEVENT_NAMES]
+    keyspace = [f"__keyspace@{db}__:{scope}".encode(), *patterns]
+    keyevent = [b"__keyevent@%d__:%s" % (db, name) for name in (*KEYEVENT_NAMES, *events)]
     if mode is FeedMode.NOTIFICATIONS and support is not None:
         return (keyspace, []) if support.keyspace else ([], keyevent)
     # Polling: listen anyway (cheap), to switch the moment notifications flow.

@@ -47,6 +47,7 @@ class Poller:
         """Extra seconds after each pass, to spare a server that answers slowly."""
         self._last_took = 0.0
         self._late_said = False
+        self._looping = False
 
     @property
     def effective_interval(self) -> float:
@@ -56,17 +57,28 @@ class Poller:
     async def run(self, client: RedisClient) -> None:
         """Poll until cancelled; sleeps while notifications flow."""
         while True:
-            if self._notifying():
+            if self._notifying() and not self._frameworks_unheard():
                 self.reporter.mode_changed.clear()
                 await self.reporter.mode_changed.wait()
                 continue
             await asyncio.sleep(self.effective_interval)
-            if self._notifying():
+            if self._notifying() and not self._frameworks_unheard():
                 continue
-            await self.timed_pass(client)
+            # A pass of the loop polls only what notifications do not bring; a
+            # catch-up pass (after a reconnect) reads everything.
+            self._looping = True
+            try:
+                await self.timed_pass(client)
+            finally:
+                self._looping = False
 
     def _notifying(self) -> bool:
         return self.reporter.mode is FeedMode.NOTIFICATIONS
+
+    def _frameworks_unheard(self) -> bool:
+        """Other frameworks' string sessions whose events the server does not publish."""
+        frameworks = self.tracker.frameworks
+        return frameworks is not None and not frameworks.string_events
 
     async def timed_pass(self, client: RedisClient) -> Changes:
         """One pass that says so if it runs late, then adjusts the interval to its duration."""
@@ -95,7 +107,10 @@ class Poller:
         seen: set[str] = set()
         changes = Changes()
         pattern = f"{namespace}:sessions:*" if namespace else "*sessions:*"
-        for node in primaries(client):
+        # Spring's hashes are polled unless their notifications flow (a catch-up
+        # pass after a reconnect reads everything).
+        spring = tracker.spring and not (self._looping and self._notifying())
+        for node in primaries(client) if spring else []:
             async for keys in scan_keys(client, node, match=pattern):
                 commands += 1
                 candidates = session_candidates(keys, namespace=namespace, seen=seen)
@@ -114,7 +129,13 @@ class Poller:
                 if changed:
                     changes.add(await self.tracker.reread(client, changed, EventSource.POLL))
                     commands += 3 * len(changed)
-        changes.gone += self.tracker.drop_unseen(before, seen)
+        if spring:
+            changes.gone += self.tracker.drop_unseen(before, seen)
+        frameworks = tracker.frameworks
+        if frameworks is not None and not (self._looping and frameworks.string_events):
+            more, sent = await frameworks.poll_pass(client)
+            changes.add(more)
+            commands += sent
         stats = self.reporter.stats
         stats.polls += 1
         stats.last_poll_commands = commands

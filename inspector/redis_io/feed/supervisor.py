@@ -17,12 +17,19 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from inspector.core.changes import RequestEvent
+from inspector.core.frameworks import Registry
 from inspector.core.session import HostField
 from inspector.core.source import FeedMode, FeedNotice, NoticeKind, SourceItem
 from inspector.core.spring import normalize_namespace
 from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import Failure, describe_failure
+from inspector.redis_io.feed.frameworks import (
+    KEYEVENT_NAMES,
+    FrameworkWatch,
+    keyspace_patterns,
+    string_events_on,
+)
 from inspector.redis_io.feed.listener import NodeListener, SubscribeRefused
 from inspector.redis_io.feed.mode import choose_mode, probe_nodes, subscriptions
 from inspector.redis_io.feed.pending import PendingReads
@@ -65,6 +72,9 @@ class ChangeFeed:
         silence_timeout: Seconds without an answer after which a subscriber is lost.
         lag_warning: Seconds of subscriber lag that earn a warning.
         topology_interval: Seconds between checks of a cluster's primaries.
+        registry: Other frameworks' adapters whose sessions are watched too
+            (``None``: Spring's only).
+        spring: Whether Spring's sessions are watched.
     """
 
     def __init__(
@@ -79,6 +89,8 @@ class ChangeFeed:
         silence_timeout: float = 15.0,
         lag_warning: float = 2.0,
         topology_interval: float = 10.0,
+        registry: Registry | None = None,
+        spring: bool = True,
     ) -> None:
         self.settings = settings
         self.namespace = normalize_namespace(namespace) if namespace else None
@@ -87,8 +99,15 @@ class ChangeFeed:
         self.ping = (ping_interval, silence_timeout, lag_warning)
         self.topology_interval = topology_interval
         self._reporter = Reporter()
+        self._frameworks = (
+            FrameworkWatch(registry, self._reporter) if registry is not None else None
+        )
         self._tracker = SessionTracker(
-            self._reporter, namespace=self.namespace, host_field=host_field
+            self._reporter,
+            namespace=self.namespace,
+            host_field=host_field,
+            frameworks=self._frameworks,
+            spring=spring,
         )
         self._poller = Poller(self._tracker, interval=poll_interval)
         self._pending = PendingReads(self._tracker)
@@ -227,11 +246,22 @@ class ChangeFeed:
             clients, self._reporter, enable_notifications=self.enable_notifications
         )
         choice = choose_mode(supports)
+        frameworks = self._frameworks
+        extra: list[bytes] = []
+        if frameworks is not None:
+            frameworks.string_events = all(string_events_on(s) for s in supports)
+            extra = keyspace_patterns(frameworks.registry, self.settings.db)
+
         try:
             for node, support in zip(nodes, supports, strict=True):
                 node.listener = _listener(self, node)
                 patterns, channels = subscriptions(
-                    support, choice.mode, db=self.settings.db, namespace=self.namespace
+                    support,
+                    choice.mode,
+                    db=self.settings.db,
+                    namespace=self.namespace,
+                    patterns=extra,
+                    events=KEYEVENT_NAMES if frameworks is not None else (),
                 )
                 await node.listener.subscribe(patterns, channels)
         except SubscribeRefused as refused:

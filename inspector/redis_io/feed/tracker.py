@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from inspector.core.changes import (
     EventKind,
@@ -13,11 +14,41 @@ from inspector.core.changes import (
     observe,
     snapshot,
 )
+from inspector.core.frameworks import FrameworkSession, Registry
 from inspector.core.session import HostField, Session
 from inspector.core.source import ScanProgressed, SessionsRead
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.discovery import ScanProgress, SessionScanner, read_raw_sessions
 from inspector.redis_io.feed.report import Reporter, now_ms
+
+
+class FrameworkWatch(Protocol):
+    """Other frameworks' sessions, beside Spring's (:class:`.frameworks.FrameworkWatch`)."""
+
+    registry: Registry
+    string_events: bool
+
+    def __len__(self) -> int: ...
+
+    @property
+    def pending(self) -> bool:
+        """Whether notifications queued sessions not read yet."""
+        ...
+
+    def remember(self, session: FrameworkSession) -> None:
+        """A session the baseline read."""
+
+    def notified(self, name: str, event: bytes) -> bool:
+        """Queue ``name`` if it is a framework session; whether it was."""
+        ...
+
+    async def read_pending(self, client: RedisClient, limit: int) -> None:
+        """Read queued sessions."""
+
+    async def poll_pass(self, client: RedisClient) -> tuple[Changes, int]:
+        """One polling pass: the changes and the commands sent."""
+        ...
+
 
 __all__ = ["Candidate", "Changes", "Entry", "SessionTracker"]
 
@@ -54,18 +85,29 @@ class SessionTracker:
         reporter: Where sessions read and events go.
         namespace: Only this namespace; ``None`` tracks every namespace.
         host_field: Where to read the host (``--host-field``).
+        frameworks: Other frameworks' sessions, watched beside Spring's (the
+            baseline reads both in one pass).
+        spring: Whether Spring's sessions are watched.
     """
 
     def __init__(
-        self, reporter: Reporter, *, namespace: str | None, host_field: HostField | None
+        self,
+        reporter: Reporter,
+        *,
+        namespace: str | None,
+        host_field: HostField | None,
+        frameworks: FrameworkWatch | None = None,
+        spring: bool = True,
     ) -> None:
         self.reporter = reporter
         self.namespace = namespace
         self.host_field = host_field
+        self.frameworks = frameworks
+        self.spring = spring
         self._known: dict[str, Entry] = {}
 
     def __len__(self) -> int:
-        return len(self._known)
+        return len(self._known) + (len(self.frameworks) if self.frameworks else 0)
 
     def __contains__(self, key: object) -> bool:
         return key in self._known
@@ -81,15 +123,28 @@ class SessionTracker:
 
     async def baseline(self, client: RedisClient) -> None:
         """Read every session once (SCAN + pipelined reads), reporting batches and progress."""
-        scanner = SessionScanner(client, namespace=self.namespace, host_field=self.host_field)
+        frameworks = self.frameworks
+        scanner = SessionScanner(
+            client,
+            namespace=self.namespace,
+            host_field=self.host_field,
+            registry=frameworks.registry if frameworks is not None else None,
+            spring=self.spring,
+        )
         progress = scanner.progress
-        async for batch in scanner.batches():
-            for session in batch:
-                self._known[session.key] = (session.namespace, session.id, snapshot(session))
-            self.reporter.emit(SessionsRead(tuple(batch), baseline=True))
+        async for mixed in scanner.mixed_batches():
+            batch = []
+            for session in mixed:
+                if isinstance(session, Session):
+                    self._known[session.key] = (session.namespace, session.id, snapshot(session))
+                    batch.append(session)
+                elif frameworks is not None:
+                    frameworks.remember(session)
+            if batch:
+                self.reporter.emit(SessionsRead(tuple(batch), baseline=True))
             self.reporter.emit(_progressed(progress))
         self.reporter.emit(_progressed(progress))
-        self.reporter.stats.sessions = len(self._known)
+        self.reporter.stats.sessions = len(self)
 
     async def reread(
         self, client: RedisClient, batch: list[Candidate], source: EventSource
@@ -117,7 +172,7 @@ class SessionTracker:
                     changes.created += 1
                 else:
                     changes.changed += 1
-        self.reporter.stats.sessions = len(self._known)
+        self.reporter.stats.sessions = len(self)
         return changes
 
     def drop_unseen(self, before: Mapping[str, Entry], seen: Iterable[str]) -> int:
@@ -135,7 +190,7 @@ class SessionTracker:
         now = now_ms()
         for key in gone:
             self._forget(key, EventSource.POLL, now)
-        self.reporter.stats.sessions = len(self._known)
+        self.reporter.stats.sessions = len(self)
         return len(gone)
 
     def _forget(self, key: str, source: EventSource, now: int) -> None:

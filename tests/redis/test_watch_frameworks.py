@@ -1,0 +1,122 @@
+"""`watch` on every framework's string sessions, on a real redis-server: keyspace events
+(set / expire / del) when the server publishes them, polling (values compared) when it does
+not, and Flask-Session writing live through its own request cycle."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.frameworks_oracle import FRAMEWORKS, manifest_entries
+from tests.harness import RedisServer
+from tests.redis.test_watch import Watch, configure, watches
+
+__all__ = ["watches"]  # the fixture, imported for the tests below
+
+ENTRIES = manifest_entries()
+HOSTS = {
+    "express": "node-web-1",
+    "fastify": "node-web-1",
+    "php": "php-web-1",
+    "symfony": "php-web-1",
+}
+
+
+def write(client: redis.Redis, entry: dict[str, object]) -> None:
+    data = (FRAMEWORKS / str(entry["path"])).read_bytes()
+    client.set(str(entry["key"]), data, px=int(str(entry["ttlMs"])))
+
+
+def host_of(entry: dict[str, object]) -> str:
+    return HOSTS.get(str(entry["framework"]), "ruby-web-1")
+
+
+@pytest.mark.parametrize(
+    ("flags", "source"), [("KEA", "notification"), ("K$g", "notification"), ("", "poll")]
+)
+def test_every_framework_is_watched(
+    redis_clean: RedisServer, watches: list[Watch], flags: str, source: str
+) -> None:
+    client = configure(redis_clean, flags)
+    watch = Watch(redis_clean.port, "--poll", "0.2")
+    watches.append(watch)
+    watch.notice("watching 0 sessions")
+    for entry in ENTRIES:
+        write(client, entry)
+        event = watch.event()
+        assert event["framework"] == entry["framework"]
+        assert event["kind"] == "created"
+        assert event["session"] == entry["sessionId"]
+        assert event["key"] == entry["key"]
+        assert event["host"] == host_of(entry)
+        assert event["source"] == source
+    if source == "poll":
+        watch.notice("K$g")
+    # A touch (connect-redis re-EXPIREs on every request): a request, nothing written.
+    (express,) = [e for e in ENTRIES if e["framework"] == "express"]
+    client.pexpire(express["key"], int(express["ttlMs"]) + 3_600_000)
+    touched = watch.event()
+    assert (touched["session"], touched["kind"]) == (express["sessionId"], "request")
+    assert touched["changed"] == []
+    assert touched["previousHost"] == "node-web-1"
+    # A save that writes an attribute (PHP rewrites the whole value on each write).
+    (php,) = [e for e in ENTRIES if e["name"] == "phpredis_php"]
+    value = (FRAMEWORKS / php["path"]).read_bytes().replace(b'"php-web-1"', b'"php-web-2"')
+    client.set(php["key"], value, ex=1440)
+    saved = watch.event()
+    assert (saved["session"], saved["host"], saved["previousHost"]) == (
+        php["sessionId"],
+        "php-web-2",
+        "php-web-1",
+    )
+    assert saved["changed"] == ["host"]
+    # Logout: the key is deleted.
+    client.delete(php["key"])
+    gone = watch.event()
+    assert (gone["session"], gone["kind"], gone["framework"]) == (
+        php["sessionId"],
+        "destroyed",
+        "php",
+    )
+    client.close()
+
+
+def test_framework_filter_and_a_live_flask_app(
+    redis_clean: RedisServer, watches: list[Watch]
+) -> None:
+    import flask
+    from flask_session import Session
+
+    client = configure(redis_clean, "KEA")
+    for entry in ENTRIES:
+        write(client, entry)
+    watch = Watch(redis_clean.port, "--framework", "flask-session")
+    watches.append(watch)
+    watch.notice("watching 0 sessions")
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="x", SESSION_TYPE="redis", SESSION_REDIS=client)
+    Session(app)
+
+    @app.route("/visit/<host>")
+    def visit(host: str) -> str:
+        flask.session["server"] = {"hostname": host}
+        flask.session["visits"] = flask.session.get("visits", 0) + 1
+        return "ok"
+
+    # Other frameworks' writes are not watch's business with --framework flask-session.
+    (express,) = [e for e in ENTRIES if e["framework"] == "express"]
+    client.pexpire(express["key"], 7_200_000)
+    with app.test_client() as browser:
+        browser.get("/visit/py-web-1")
+        created = watch.event()
+        assert (created["framework"], created["kind"], created["host"]) == (
+            "flask-session",
+            "created",
+            "py-web-1",
+        )
+        browser.get("/visit/py-web-2")
+        request = watch.event()
+        assert request["session"] == created["session"]
+        assert (request["host"], request["previousHost"]) == ("py-web-2", "py-web-1")
+        assert sorted(request["changed"]) == ["server", "visits"]  # type: ignore[call-overload]
+    client.close()
