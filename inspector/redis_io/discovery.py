@@ -32,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
+from redis import exceptions as rexc
 from redis.asyncio import RedisCluster
 
 from inspector.core.decoders import decode_value
@@ -56,6 +58,7 @@ from inspector.core.spring import (
     shadow_key,
 )
 from inspector.redis_io.client import RedisClient, round_trip
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.framework_reads import (
     Tally,
     framework_candidates,
@@ -65,6 +68,8 @@ from inspector.redis_io.pipeline import check_replies, run_pipeline
 
 __all__ = [
     "DEFAULT_SCAN_COUNT",
+    "MAX_RECONNECTS",
+    "RECONNECT_DELAYS",
     "Candidate",
     "Inventory",
     "RecordReader",
@@ -73,6 +78,7 @@ __all__ = [
     "SpringFullReader",
     "SpringProjection",
     "find_session",
+    "is_connection_lost",
     "primaries",
     "read_raw_sessions",
     "scan_keys",
@@ -80,6 +86,21 @@ __all__ = [
 ]
 
 DEFAULT_SCAN_COUNT = 1000
+RECONNECT_DELAYS = (0.1, 0.5, 1.0, 2.0, 4.0)
+"""Waits before each reconnection in a row; one more loss than there are gives up."""
+MAX_RECONNECTS = 50
+"""Reconnections in one scan, in all: a link that drops every few pages is not worth more."""
+
+_T = TypeVar("_T")
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection dropped (closed, reset), not that a login failed."""
+    if isinstance(exc, rexc.AuthenticationError | rexc.AuthorizationError):
+        return False
+    return isinstance(
+        exc, rexc.ConnectionError | ConnectionResetError | BrokenPipeError | ConnectionAbortedError
+    )
 LEARNED_ATTRIBUTES = 8
 """At most this many attribute names are learned for the projection's HMGET."""
 
@@ -143,6 +164,18 @@ def primaries(client: RedisClient) -> list[Any]:
     if isinstance(client, RedisCluster):
         return list(client.get_primaries())
     return [None]
+
+
+async def _scan_page(
+    client: RedisClient, node: Any, cursor: int, match: str | None, count: int
+) -> tuple[int, list[bytes]]:
+    """One SCAN page of one node (``None``: the standalone server), bounded in time."""
+    async with round_trip():
+        if node is None:
+            next_cursor, keys = await client.scan(cursor, match=match, count=count)
+            return int(next_cursor), _keys(keys)
+        raw_cursor, keys = await client.scan(cursor, match=match, count=count, target_nodes=node)
+        return _cursor(raw_cursor), _keys(keys)
 
 
 async def scan_keys(
@@ -560,13 +593,74 @@ class SessionScanner:
         self.projection: SpringProjection | None = (
             SpringProjection(host_field) if projection else None
         )
+        self.reconnects = 0
+        """Times the connection was lost and the scan went on over a new one."""
+        self.notice: Callable[[str], None] | None = None
+        """Told (one line) each time the scan reconnects."""
+        self.unread_candidates = 0
+        """Sessions found by name whose read was given up."""
+        self._in_a_row = 0
+        self._pending = 0
+
+    async def _again(self, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
+        """``call()``; when the connection drops, reconnect (a bounded number of times).
+
+        SCAN's cursor lives in the client, so a page is asked again with the
+        same cursor over the new connection; reads are idempotent. The pool
+        opens the new connection on the next command.
+
+        Raises:
+            Failure: Lost once more than :data:`RECONNECT_DELAYS` allows in a row
+                (or :data:`MAX_RECONNECTS` in all): how far it got, what was not read.
+        """
+        while True:
+            try:
+                result = await call()
+            except Exception as exc:
+                if not is_connection_lost(exc):
+                    raise
+                if self._in_a_row >= len(RECONNECT_DELAYS) or self.reconnects >= MAX_RECONNECTS:
+                    raise self._gave_up(what, exc) from exc
+                delay = RECONNECT_DELAYS[self._in_a_row]
+                self._in_a_row += 1
+                self.reconnects += 1
+                if self.notice is not None:
+                    self.notice(
+                        f"connection to {self.client.settings.endpoint} lost during {what} "
+                        f"after {self.progress.keys_scanned:,} keys ({exc or type(exc).__name__});"
+                        f" reconnecting in {delay:g}s and going on where it stopped"
+                    )
+                await asyncio.sleep(delay)
+                continue
+            self._in_a_row = 0
+            return result
+
+    def _gave_up(self, what: str, exc: BaseException) -> Failure:
+        self.unread_candidates += self._pending
+        progress = self.progress
+        left = progress.nodes_total - progress.nodes_done
+        return Failure(
+            Problem.CLOSED,
+            f"connection to {self.client.settings.endpoint} lost during {what} "
+            f"({exc or type(exc).__name__}); gave up after {self.reconnects} reconnection(s): "
+            f"{progress.sessions_found:,} sessions read from {progress.keys_scanned:,} keys "
+            f"scanned; {self.unread_candidates:,} sessions found could not be read, and the "
+            f"rest of the keyspace ({left} of {progress.nodes_total} node(s) unfinished) "
+            "was not scanned",
+        )
 
     async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
         # A namespace names Spring's keys; the other frameworks' are found by name.
         match = f"{self.namespace}:*" if self.namespace and self.registry is None else None
-        async for keys in scan_keys(self.client, node, match=match, count=self.count):
+        cursor = 0
+        while True:
+            cursor, keys = await self._again(
+                "SCAN", partial(_scan_page, self.client, node, cursor, match, self.count)
+            )
             self.progress.keys_scanned += len(keys)
             yield keys
+            if cursor == 0:
+                return
 
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
         """Raw Spring sessions as read, one list per SCAN batch that found any.
@@ -619,7 +713,10 @@ class SessionScanner:
                     else []
                 )
                 if registry is None:
-                    batch = await self._read_spring(candidates)
+                    self._pending = len(candidates)
+                    batch = await self._again(
+                        "a read of sessions", partial(self._read_spring, candidates)
+                    )
                     others: list[FrameworkSession] = []
                 else:
                     found, recognised = framework_candidates(
@@ -627,11 +724,19 @@ class SessionScanner:
                     )
                     spring_keys = self.inventory.total() - spring_before
                     self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
-                    # Both reads in flight at once: two pipelines, one round trip's wait.
-                    batch, others = await asyncio.gather(
-                        self._read_spring(candidates),
-                        read_framework_sessions(self.client, found, registry, self.tally),
-                    )
+                    self._pending = len(candidates) + len(found)
+
+                    async def both(
+                        c: list[Candidate] = candidates, f: Any = found
+                    ) -> tuple[list[Session], list[FrameworkSession]]:
+                        # Both reads in flight at once: two pipelines, one round trip's wait.
+                        return await asyncio.gather(
+                            self._read_spring(c),
+                            read_framework_sessions(self.client, f, registry, self.tally),
+                        )
+
+                    batch, others = await self._again("a read of sessions", both)
+                self._pending = 0
                 self.progress.sessions_found += len(batch) + len(others)
                 if batch or others:
                     yield batch, others

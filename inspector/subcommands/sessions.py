@@ -136,7 +136,7 @@ def _scanner(
     from inspector.redis_io.discovery import SessionScanner
 
     registry, spring = framework_selection(options)
-    return SessionScanner(
+    scanner = SessionScanner(
         client,
         namespace=options.namespace,
         host_field=options.host_field,
@@ -144,6 +144,15 @@ def _scanner(
         spring=spring,
         projection=projection,
     )
+    scanner.notice = _notice
+    return scanner
+
+
+def _notice(text: str) -> None:
+    from inspector.core.render import safe_text
+
+    sys.stderr.write(f"# {safe_text(text)}\n")
+    sys.stderr.flush()
 
 
 def _usage(message: str) -> int:
@@ -158,6 +167,11 @@ def _tell(scanner: SessionScanner, shown: int) -> None:
     from inspector.core.render import safe_text
 
     lines = scanner.tally.lines()
+    if scanner.reconnects:
+        lines.append(
+            f"the connection was lost {scanner.reconnects} time(s); the scan went on over a "
+            "new one each time, so every session was read once"
+        )
     if not shown:
         lines.insert(0, f"no sessions found ({scanner.progress.keys_scanned:,} keys scanned)")
     for line in lines:
@@ -214,11 +228,23 @@ def _write_json(out: BinaryIO, value: JsonValue, *, indent: bool = False) -> Non
 def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[int]]) -> int:
     """Open a client, run the work, close it; failures become one line and an exit code."""
     from inspector.redis_io.client import open_client
+    from inspector.redis_io.discovery import is_connection_lost
+    from inspector.redis_io.errors import Failure, Problem
 
     async def main() -> int:
         client = await open_client(settings)
         try:
             return await work(client)
+        except Exception as exc:
+            # The server has answered (open_client probed it): a connection
+            # lost now is not a TLS port refusing plain text, so no --tls hint.
+            if is_connection_lost(exc):
+                raise Failure(
+                    Problem.CLOSED,
+                    f"connection to {settings.endpoint} lost after it had answered "
+                    f"({exc or type(exc).__name__})",
+                ) from exc
+            raise
         finally:
             await client.aclose()
 
