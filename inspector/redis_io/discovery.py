@@ -101,6 +101,8 @@ def is_connection_lost(exc: BaseException) -> bool:
     return isinstance(
         exc, rexc.ConnectionError | ConnectionResetError | BrokenPipeError | ConnectionAbortedError
     )
+
+
 LEARNED_ATTRIBUTES = 8
 """At most this many attribute names are learned for the projection's HMGET."""
 

@@ -17,7 +17,17 @@ from collections.abc import Callable
 
 __all__ = ["DroppingProxy"]
 
-COMMANDS = (b"SCAN", b"HGETALL", b"PTTL", b"INFO", b"PING", b"STRLEN", b"GETRANGE", b"GET")
+COMMANDS = (
+    b"SCAN",
+    b"HGETALL",
+    b"HMGET",
+    b"PTTL",
+    b"INFO",
+    b"PING",
+    b"STRLEN",
+    b"GETRANGE",
+    b"GET",
+)
 
 
 class DroppingProxy:
