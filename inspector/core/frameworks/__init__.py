@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -126,6 +127,8 @@ class Registry:
                 for first in {p[:1] for p in adapter.prefixes}:
                     self._by_first.setdefault(first, []).append(adapter)
         self._anywhere = [(m, a) for a in self._ordered for m in a.anywhere]
+        gates = [f"(?:{a.gate()})" for a in self._ordered if a.gate()]
+        self._gate = re.compile("|".join(gates), re.DOTALL) if gates else None
 
     def get(self, name: str) -> Adapter:
         """The adapter called ``name``."""
@@ -143,6 +146,8 @@ class Registry:
     ) -> Recognition | None:
         """See :func:`recognize`."""
         text = key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
+        if self._gate is None or self._gate.match(text) is None:
+            return None
         candidates = [a for a in self._by_first.get(text[:1], ()) if text.startswith(a.match_order)]
         candidates.extend(a for marker, a in self._anywhere if marker in text)
         if not candidates:

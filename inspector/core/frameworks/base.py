@@ -257,6 +257,18 @@ class Adapter:
                     return KeyMatch(self.name, KeyKind.SESSION, rest, prefix)
         return None
 
+    def gate(self) -> str:
+        """A regular expression every key of this framework matches from its start.
+
+        The registry joins every adapter's into one compiled test that SCANned
+        keys meet first, in C: keys no framework writes (most of a keyspace,
+        Spring's among them) cost one ``match`` call. It may accept more than
+        :meth:`match_key` does, never less.
+        """
+        if self.anywhere:
+            return "|".join(f".*{re.escape(marker)}" for marker in self.anywhere)
+        return "|".join(re.escape(prefix) for prefix in self.match_order)
+
     def sniff(self, first: bytes) -> bool | None:
         """Whether a value's first bytes fit (``None``: cannot tell from them)."""
         return None

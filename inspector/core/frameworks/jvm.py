@@ -195,6 +195,10 @@ class RedissonSpring(_HashSession):
     attribute_prefix = "session-attr:"
     cookie_name = "SESSION"
 
+    def gate(self) -> str:
+        # Spring Session's own keys share the prefix but have a ":" after it.
+        return "|".join(f"{re.escape(prefix)}[^:]+$" for prefix in self.match_order)
+
     def match_key(self, key: str) -> KeyMatch | None:
         for prefix in self.match_order:
             rest = key[len(prefix) :] if key.startswith(prefix) else None
