@@ -5,10 +5,11 @@ pattern and type filters, typed values with paging, writes only with --allow-wri
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
@@ -411,3 +412,28 @@ async def test_session_key_links_to_its_detail_and_back(redis_clean: RedisServer
         assert detail.session_id == target.id
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen, "back to the key")
+
+
+def test_snapshot_keys_tab_and_a_hash(
+    server: tuple[RedisServer, redis.Redis], snap_compare: Callable[..., bool]
+) -> None:
+    redis_server, client = server
+    client.persist("cache:ttl")  # a ticking TTL would change the picture
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        app = pilot.app
+        assert isinstance(app, InspectorApp)
+        pane = await keys_tab(app, pilot)
+        await select(pilot, pane, b"user:")
+        await pilot.press("right", "down", "right")
+        await wait_until(
+            pilot,
+            lambda: all(pane.facts.get(k) for k in pane.tree_view.visible_keys()),
+            "the facts on screen",
+        )
+        await pilot.pause()
+
+    app = InspectorApp(
+        ConnectionSettings(port=redis_server.port), connect=False, clock=lambda: 1.8e9, tz=dt.UTC
+    )
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -223,6 +223,8 @@ class KeysPane(Vertical):
                 self.rows.recount(start, end)
                 self._update_bar()
         view.refresh()  # TTLs tick
+        # The scrollbar comes and goes with the lines: the titles follow the columns.
+        self.query_one("#keys-header", Static).update(view.header_text())
         self._want_facts()
 
     def _update_bar(self) -> None:
@@ -250,7 +252,9 @@ class KeysPane(Vertical):
             fraction = progress.fraction
             done = f" {fraction:.0%}" if fraction is not None else ""
             return f"scanning{done}: {progress.keys_seen:,} keys{nodes}"
-        seconds = f" in {self._scan_seconds:.1f} s" if self._scan_seconds is not None else ""
+        seconds = ""
+        if self._scan_seconds is not None and self._scan_seconds >= 1:
+            seconds = f" in {self._scan_seconds:.1f} s"  # worth saying for big keyspaces
         text = f"{len(scan.index):,} keys{nodes}{seconds}"
         if progress.truncated:
             text += f" (stopped at {scan.max_keys:,}: narrow with a pattern)"

@@ -227,6 +227,14 @@ class KeyValueScreen(Screen[bytes | None]):
         self.set_interval(1.0, self._show_facts)
         self._load()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The footer offers only what applies to this key.
+        if action == "session":
+            return self.session is not None
+        if action == "raw":
+            return self.string is not None
+        return True
+
     # ---------------------------------------------------------------- reading
 
     def reload(self) -> None:
@@ -263,6 +271,7 @@ class KeyValueScreen(Screen[bytes | None]):
                 self.query_one(RawView).set_data(value.data)
                 switcher.current = "kv-tree"
                 self.query_one(ValueTree).focus()
+                self.refresh_bindings()
             elif kind in _COLUMNS:
                 self.elements, self.fields, self._seen, self._next = [], [], set(), None
                 table = await self._table(kind)

@@ -342,6 +342,7 @@ class KeyTreeView(ScrollView, can_focus=True):
     KeyTreeView {
         height: 1fr;
         padding: 0 1;
+        overflow-x: hidden;
     }
     KeyTreeView > .key-tree--cursor {
         background: $accent 40%;
@@ -396,6 +397,7 @@ class KeyTreeView(ScrollView, can_focus=True):
         self.rows = rows
         self.facts = facts
         self._delimiter = delimiter
+        self._laid_out = 78
         self.name_width, self.columns = layout(78)
 
     # ---------------------------------------------------------------- data
@@ -434,12 +436,21 @@ class KeyTreeView(ScrollView, can_focus=True):
 
     # ---------------------------------------------------------------- drawing
 
+    def _layout(self) -> None:
+        # The content width: without the padding, and without the scrollbar
+        # once there are more lines than fit.
+        width = max(30, self.size.width)
+        if width != self._laid_out:
+            self._laid_out = width
+            self.name_width, self.columns = layout(width)
+
     def on_resize(self, event: events.Resize) -> None:
-        self.name_width, self.columns = layout(max(30, event.size.width))
+        self._layout()
         self.sync()
 
     def header_text(self) -> str:
         """Column titles, aligned with the lines."""
+        self._layout()
         parts = [_fit("KEY", self.name_width)]
         parts += [_fit(c.title, c.width, c.right) for c in self.columns]
         return (" " * _GAP).join(parts)
@@ -450,6 +461,7 @@ class KeyTreeView(ScrollView, can_focus=True):
         base = self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
+        self._layout()
         row = self.rows.rows[index]
         style = base
         text = self._line(row)
@@ -521,10 +533,16 @@ class KeyTreeView(ScrollView, can_focus=True):
         if not len(self.rows):
             return
         target = min(max(0, self.cursor + delta), len(self.rows) - 1)
-        # Reaching a "… more" line going down reads the next page: scrolling
-        # through a big folder needs no extra key.
-        if delta > 0 and self.rows.rows[target].is_more and self.rows.load_more(target):
-            self.sync()
+        if delta > 0:
+            # Passing a "… more" line going down reads the next page there:
+            # paging through a big folder needs no extra key.
+            rows = self.rows.rows
+            passed = next(
+                (at for at in range(self.cursor + 1, target + 1) if rows[at].is_more), None
+            )
+            if passed is not None and self.rows.load_more(passed):
+                target = min(self.cursor + delta, len(self.rows) - 1)
+                self.sync()
         self.cursor = target
 
     def action_page(self, direction: int) -> None:

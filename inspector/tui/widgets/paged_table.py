@@ -50,6 +50,7 @@ class PagedTable(ScrollView, can_focus=True):
     PagedTable {
         height: 1fr;
         padding: 0 1;
+        overflow-x: hidden;
     }
     PagedTable > .paged-table--header {
         text-style: bold;
