@@ -1,16 +1,26 @@
-"""Session discovery at scale, against the server's own limits measured in the same run.
+"""Session listing against the server's own limits, one table from one run on one server.
 
-For N article-shaped sessions (Jackson JSON attribute, indexed layout: hash +
-shadow key + minute set), on a private redis-server:
-- `redis-cli --scan` over the whole keyspace (the floor for listing keys);
-- `redis-benchmark -P 64 HGETALL` on one session hash (the server's read limit);
-- SessionScanner in-process: SCAN + pipelined HGETALL/PTTL + decode, sessions/s;
-- `session-inspector ls --json` as a process: time to first line, total, peak RSS.
+N article-shaped sessions (Jackson JSON attribute, indexed layout: hash +
+shadow key + minute set) on a private redis-server, then, on that server:
+
+- `redis-benchmark -c 1 -P 64 HGETALL` on one session hash: the rate one
+  pipelining client gets from the server (the reference for the ratios);
+- `redis-cli --scan`: key names only, the floor for any listing;
+- `session-inspector ls --json` (the projection) and `ls --json --attributes`
+  (every value read and decoded) as processes: time to the first line, total,
+  sessions/s, and that rate as a fraction of redis-benchmark's;
+- the same two reads in-process (SessionScanner), without the process start.
+
+Usage: `python -m benchmarks.bench_sessions [N ...]` (default 100000), `--profile`
+to write a cProfile of the in-process projection to /tmp/bench_sessions.prof.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import os
+import platform
 import re
 import resource
 import subprocess
@@ -18,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -46,41 +57,59 @@ def load(port: int, count: int) -> str:
     return sample
 
 
-def redis_cli_scan(port: int) -> float:
+def redis_cli_scan(port: int) -> tuple[float, int]:
     started = time.perf_counter()
-    subprocess.run(["redis-cli", "-p", str(port), "--scan"], check=True, capture_output=True)
-    return time.perf_counter() - started
+    out = subprocess.run(
+        ["redis-cli", "-p", str(port), "--scan"], check=True, capture_output=True
+    ).stdout
+    return time.perf_counter() - started, out.count(b"\n")
 
 
 def redis_benchmark_hgetall(port: int, key: str) -> float:
     out = subprocess.run(
-        ["redis-benchmark", "-p", str(port), "-P", "64", "-n", "400000", "-q", "HGETALL", key],
+        ["redis-benchmark", "-p", str(port), "-c", "1", "-P", "64", "-n", "400000", "-q",
+         "HGETALL", key],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     rates = re.findall(r"([\d.]+) requests per second", out)
     return float(rates[-1])
 
 
-async def scanner_rate(port: int) -> tuple[int, float, float]:
+@dataclass
+class Run:
+    name: str
+    sessions: int
+    seconds: float
+    first_s: float
+    peak_mb: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.sessions / self.seconds if self.seconds else 0.0
+
+
+async def scanner_run(port: int, *, projection: bool, name: str) -> Run:
     client = await open_client(ConnectionSettings(port=port))
     try:
-        scanner = SessionScanner(client)
+        scanner = SessionScanner(client, projection=projection)
         started = time.perf_counter()
         first = 0.0
         count = 0
         async for batch in scanner.batches():
             if not count:
                 first = time.perf_counter() - started
+            for session in batch:
+                session.to_json(attributes=not projection)
             count += len(batch)
-        return count, time.perf_counter() - started, first
+        return Run(name, count, time.perf_counter() - started, first)
     finally:
         await client.aclose()
 
 
-def ls_process(port: int) -> tuple[float, float, int, float]:
+def ls_process(port: int, *extra: str) -> Run:
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "-p", str(port), "ls", "--json"],
+        [sys.executable, "-m", "inspector", "-p", str(port), "ls", "--json", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None
@@ -89,32 +118,77 @@ def ls_process(port: int) -> tuple[float, float, int, float]:
     lines = 1 + sum(1 for _ in process.stdout)
     process.wait()
     total = time.perf_counter() - started
+    # ru_maxrss of children is the largest child so far: run the smaller reads first.
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return first, total, lines, peak_mb
+    return Run("ls --json " + " ".join(extra), lines, total, first, peak_mb)
 
 
-def main(sizes: tuple[int, ...] = (10_000, 100_000)) -> None:
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as directory:
-            server = start_redis_server(Path(directory))
-            try:
-                key = load(server.port, size)
-                scan_s = redis_cli_scan(server.port)
-                hgetall = redis_benchmark_hgetall(server.port, key)
-                found, scan_total, scan_first = asyncio.run(scanner_rate(server.port))
-                first, total, lines, peak = ls_process(server.port)
-            finally:
-                server.stop()
-        rate = found / scan_total
-        print(f"--- {size} sessions ({size * 3 // 1} keys incl. shadow keys and minute sets)")
-        print(f"redis-cli --scan (keys only)                {scan_s:6.2f} s")
-        print(f"redis-benchmark -P 64 HGETALL (one hash)    {hgetall:,.0f} req/s")
-        print(f"SessionScanner: SCAN+HGETALL+PTTL+decode    {rate:,.0f} sessions/s "
-              f"({scan_total:.2f} s, first batch {scan_first * 1000:.0f} ms, "
-              f"{rate / hgetall:.0%} of the server's pipelined HGETALL rate)")  # fmt: skip
-        print(f"ls --json process                            first line {first * 1000:.0f} ms, "
-              f"{lines} lines in {total:.2f} s, peak RSS {peak:.0f} MB")  # fmt: skip
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    server = subprocess.run(
+        ["redis-server", "--version"], capture_output=True, text=True
+    ).stdout.split()
+    version = next((w.split("=")[1] for w in server if w.startswith("v=")), "?")
+    load1 = os.getloadavg()[0]
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"redis-server {version} on loopback, load average {load1:.1f} at the start"
+    )
+
+
+def measure(size: int, *, profile: bool) -> None:
+    print(machine())
+    with tempfile.TemporaryDirectory() as directory:
+        server = start_redis_server(Path(directory))
+        try:
+            key = load(server.port, size)
+            hgetall = redis_benchmark_hgetall(server.port, key)
+            scan_s, keys = redis_cli_scan(server.port)
+            projection = ls_process(server.port, "--framework", "spring")
+            everything = ls_process(server.port)
+            full = ls_process(server.port, "--attributes")
+            in_projection = asyncio.run(
+                scanner_run(server.port, projection=True, name="SessionScanner, projection")
+            )
+            in_full = asyncio.run(
+                scanner_run(server.port, projection=False, name="SessionScanner, full read")
+            )
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                asyncio.run(scanner_run(server.port, projection=True, name="profiled"))
+                profiler.disable()
+                profiler.dump_stats("/tmp/bench_sessions.prof")
+        finally:
+            server.stop()
+    print(f"\n{size:,} sessions ({keys:,} keys: hash, shadow key, minute sets)\n")
+    print(
+        "| what | first line | total | sessions/s | of redis-benchmark | vs redis-cli --scan | peak RSS |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| `redis-benchmark -c 1 -P 64 HGETALL` (one hash) | | | {hgetall:,.0f} req/s | 100% | | |"
+    )
+    print(
+        f"| `redis-cli --scan` (key names only) | | {scan_s:.2f} s | {size / scan_s:,.0f} sessions' keys/s | {size / scan_s / hgetall:.0%} | 1.00x | |"
+    )
+    for run in (projection, everything, full, in_projection, in_full):
+        rss = f"{run.peak_mb:.0f} MB" if run.peak_mb is not None else ""
+        name = f"`{run.name.strip()}`" if run.name.startswith("ls") else run.name
+        print(
+            f"| {name} | {run.first_s * 1000:.0f} ms | {run.seconds:.2f} s | {run.rate:,.0f} | "
+            f"{run.rate / hgetall:.1%} | {run.seconds / scan_s:.2f}x the time | {rss} |"
+        )
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or (10_000, 100_000))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    for n in [int(a) for a in args] or [100_000]:
+        measure(n, profile="--profile" in sys.argv)

@@ -279,6 +279,7 @@ class Session:
     warnings: list[str] = field(default_factory=list)
     """What does not add up: absurd metadata, an invalidated session whose shadow key is back."""
     _decoded: dict[str, Decoded] = field(default_factory=dict, repr=False)
+    _size: int | None = field(default=None, repr=False)
 
     @property
     def id(self) -> str:
@@ -298,10 +299,13 @@ class Session:
     @property
     def size(self) -> int:
         """Bytes of all field names and values."""
+        if self._size is not None:
+            return self._size
         raw = self.raw
         total = sum(len(name.encode()) + len(value) for name, value in raw.fields.items())
         if raw.value_sizes:
             total += sum(len(name.encode()) + n for name, n in raw.value_sizes.items())
+        self._size = total
         return total
 
     @classmethod

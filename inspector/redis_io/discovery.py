@@ -30,8 +30,9 @@ and counts the keys that match no session store at all.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -40,6 +41,7 @@ from typing import Any, Protocol, TypeVar
 from redis import exceptions as rexc
 from redis.asyncio import RedisCluster
 
+from inspector.core.collection import BulkLoad
 from inspector.core.decoders import decode_value
 from inspector.core.frameworks import FrameworkSession, Registry
 from inspector.core.session import HostField, RawSession, Session, host_in_attribute
@@ -64,7 +66,7 @@ from inspector.redis_io.framework_reads import (
     framework_candidates,
     read_framework_sessions,
 )
-from inspector.redis_io.pipeline import check_replies, run_pipeline
+from inspector.redis_io.pipeline import check_replies, first_error, run_packed, run_pipeline
 
 __all__ = [
     "DEFAULT_SCAN_COUNT",
@@ -103,11 +105,22 @@ def is_connection_lost(exc: BaseException) -> bool:
     )
 
 
+READS_AHEAD = 1
+"""Pages whose reads are in flight while the caller works on the one before."""
 LEARNED_ATTRIBUTES = 8
 """At most this many attribute names are learned for the projection's HMGET."""
 
+# `<namespace>:sessions:<uuid>` or `<namespace>:sessions:expires:<uuid>`, the
+# namespace being everything before the last ":sessions:" (a UUID has no colon).
+_FAST_KEY = re.compile(
+    rb"(.+?):sessions:(expires:)?"
+    rb"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})",
+    re.DOTALL,
+)
+
 Candidate = tuple[str, str, str]
 """``(key, namespace, session id)`` of a session candidate, as SCAN named it."""
+_Page = tuple[list[Session], list[FrameworkSession]]
 
 
 @dataclass(slots=True)
@@ -222,7 +235,29 @@ def session_candidates(
         ``(key, namespace, session id)`` triples, for :func:`read_raw_sessions`.
     """
     candidates = []
+    fast = _FAST_KEY.fullmatch
+    kinds = inventory.kinds if inventory is not None else None
     for name in keys:
+        # Nearly every key of a session store is a session hash or its shadow
+        # key: one regex names both, with what classify_key would say (a name
+        # holding a principal index segment takes the slow path).
+        match = fast(name) if b"PRINCIPAL_NAME_INDEX_NAME" not in name else None
+        if match is not None:
+            try:
+                space = match[1].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if namespace and space != namespace:
+                continue
+            shadow = match[2] is not None
+            if kinds is not None:
+                kinds[(space, KeyKind.SHADOW if shadow else KeyKind.SESSION)] += 1
+            if not shadow:
+                text = name.decode("ascii" if name.isascii() else "utf-8")
+                if text not in seen:
+                    seen.add(text)
+                    candidates.append((text, space, match[3].decode("ascii")))
+            continue
         try:
             text = name.decode("utf-8")
         except UnicodeDecodeError:
@@ -370,7 +405,7 @@ class SpringProjection:
 
     def __init__(self, host_field: HostField | None = None, attributes: Iterable[str] = ()) -> None:
         self.host_field = host_field
-        names = [PRINCIPAL_INDEX_ATTRIBUTE, *attributes]
+        names = list(attributes)
         if host_field is not None:
             names.extend(_path_prefixes(host_field.path))
         self._attributes: list[str] = []
@@ -389,13 +424,25 @@ class SpringProjection:
         self._attributes = unique
         self._fields = (*METADATA_FIELDS, *(ATTRIBUTE_PREFIX + name for name in unique))
         self._args = tuple(name.encode() for name in self._fields)
+        # One session's four commands in RESP, but for its key and shadow key:
+        # a thousand of them are one bytes format each, not four tuples packed.
+        fields = b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in self._args)
+        self._template = (
+            b"*%d\r\n$5\r\nHMGET\r\n" % (len(self._args) + 2)
+            + b"$%d\r\n%s\r\n"
+            + fields.replace(b"%", b"%%")
+            + b"*2\r\n$4\r\nHLEN\r\n$%d\r\n%s\r\n"
+            + b"*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n"
+            + b"*2\r\n$4\r\nPTTL\r\n$%d\r\n%s\r\n"
+        )
 
     def learn(self, sessions: Iterable[Session]) -> None:
         """Learn from fully read sessions which attributes the list needs.
 
         Those the host was found in, and every attribute the host rule looks at
         before it (it looks at them in name order); ``SPRING_SECURITY_CONTEXT``
-        when the principal came from it. The most common few are kept.
+        when the principal came from it (the principal index attribute sorts
+        before most, and is then read too). The most common few are kept.
         """
         self.learned = True
         if self.host_field is not None:
@@ -422,18 +469,23 @@ class SpringProjection:
         """
         if not candidates:
             return []
-        args = self._args
         names = self._fields
-        commands: list[tuple[bytes, ...]] = []
-        append = commands.append
-        for key, namespace, session_id in candidates:
-            encoded = key.encode()
-            append((b"HMGET", encoded, *args))
-            append((b"HLEN", encoded))
-            append((b"PTTL", encoded))
-            append((b"PTTL", shadow_key(namespace, session_id).encode()))
-        replies = await run_pipeline(client, commands)
-        check_replies(client, commands, replies, wrongtype_ok=True)
+        if isinstance(client, RedisCluster):
+            commands = self._commands(candidates)
+            replies = await run_pipeline(client, commands)
+            check_replies(client, commands, replies, wrongtype_ok=True)
+        else:
+            template = self._template
+            parts: list[bytes] = []
+            append = parts.append
+            for key, namespace, session_id in candidates:
+                encoded = key.encode()
+                shadow = f"{namespace}:sessions:expires:{session_id}".encode()
+                n = len(encoded)
+                append(template % (n, encoded, n, encoded, n, encoded, len(shadow), shadow))
+            replies = await run_packed(client, b"".join(parts), 4 * len(candidates))
+            if first_error(replies, wrongtype_ok=True) is not None:
+                check_replies(client, self._commands(candidates), replies, wrongtype_ok=True)
         observed = int(time.time() * 1000)
         host_field = self.host_field
         results: list[RawSession | None] = []
@@ -467,6 +519,18 @@ class SpringProjection:
         if partial:
             await self._complete(client, results, partial)
         return [Session.from_raw(raw, host_field=host_field) for raw in results if raw is not None]
+
+    def _commands(self, candidates: Sequence[Candidate]) -> list[tuple[bytes, ...]]:
+        """The commands :meth:`read` sends first, as tuples (cluster, error messages)."""
+        args = self._args
+        commands: list[tuple[bytes, ...]] = []
+        for key, namespace, session_id in candidates:
+            encoded = key.encode()
+            commands.append((b"HMGET", encoded, *args))
+            commands.append((b"HLEN", encoded))
+            commands.append((b"PTTL", encoded))
+            commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+        return commands
 
     async def _complete(
         self,
@@ -537,6 +601,10 @@ class SpringProjection:
                     needed.append(name)
                 elif host_in_attribute(attribute, value):
                     break
+        # The principal: the index attribute, else the security context.
+        index = ATTRIBUTE_PREFIX + PRINCIPAL_INDEX_ATTRIBUTE
+        if index in order and index not in fields and index not in needed:
+            needed.append(index)
         context = ATTRIBUTE_PREFIX + SECURITY_CONTEXT_ATTRIBUTE
         if (
             context in order
@@ -697,53 +765,81 @@ class SessionScanner:
             return batch
         return await projection.read(self.client, candidates)
 
+    async def _read_page(self, candidates: list[Candidate], found: list[Any] | None) -> _Page:
+        registry = self.registry
+        if registry is None or found is None:
+            return await self._read_spring(candidates), []
+        # Both reads in flight at once: two pipelines, one round trip's wait.
+        batch, others = await asyncio.gather(
+            self._read_spring(candidates),
+            read_framework_sessions(self.client, found, registry, self.tally),
+        )
+        return batch, others
+
     async def _pages(self) -> AsyncIterator[tuple[list[Session], list[FrameworkSession]]]:
-        """Per SCAN page that found any: Spring's sessions and the other frameworks'."""
+        """Per SCAN page that found any: Spring's sessions and the other frameworks'.
+
+        The reads of one page are sent before the previous page is handed
+        over, so the server works on them while the caller works on that one.
+        """
         nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
         seen: set[str] = set()
         framework_seen: set[str] = set()
         registry = self.registry
-        for node in nodes:
-            async for keys in self._scan_node(node):
-                spring_before = self.inventory.total()
-                candidates = (
-                    session_candidates(
-                        keys, namespace=self.namespace, seen=seen, inventory=self.inventory
-                    )
-                    if self.spring
-                    else []
-                )
-                if registry is None:
-                    self._pending = len(candidates)
-                    batch = await self._again(
-                        "a read of sessions", partial(self._read_spring, candidates)
-                    )
-                    others: list[FrameworkSession] = []
-                else:
-                    found, recognised = framework_candidates(
-                        keys, registry, seen=framework_seen, tally=self.tally
-                    )
-                    spring_keys = self.inventory.total() - spring_before
-                    self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
-                    self._pending = len(candidates) + len(found)
-
-                    async def both(
-                        c: list[Candidate] = candidates, f: Any = found
-                    ) -> tuple[list[Session], list[FrameworkSession]]:
-                        # Both reads in flight at once: two pipelines, one round trip's wait.
-                        return await asyncio.gather(
-                            self._read_spring(c),
-                            read_framework_sessions(self.client, f, registry, self.tally),
+        pending: deque[tuple[asyncio.Future[_Page], int]] = deque()
+        load = BulkLoad()
+        load.__enter__()
+        try:
+            for node in nodes:
+                async for keys in self._scan_node(node):
+                    spring_before = self.inventory.total()
+                    candidates = (
+                        session_candidates(
+                            keys, namespace=self.namespace, seen=seen, inventory=self.inventory
                         )
-
-                    batch, others = await self._again("a read of sessions", both)
-                self._pending = 0
-                self.progress.sessions_found += len(batch) + len(others)
-                if batch or others:
-                    yield batch, others
-            self.progress.nodes_done += 1
+                        if self.spring
+                        else []
+                    )
+                    found = None
+                    if registry is not None:
+                        found, recognised = framework_candidates(
+                            keys, registry, seen=framework_seen, tally=self.tally
+                        )
+                        spring_keys = self.inventory.total() - spring_before
+                        self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
+                    if not candidates and not found:
+                        continue
+                    count = len(candidates) + len(found or ())
+                    self._pending += count  # what a lost connection leaves unread
+                    read = partial(self._read_page, candidates, found)
+                    pending.append(
+                        (asyncio.ensure_future(self._again("a read of sessions", read)), count)
+                    )
+                    if len(pending) > READS_AHEAD:
+                        page = await self._next(pending)
+                        load.tick()
+                        if page[0] or page[1]:
+                            yield page
+                self.progress.nodes_done += 1
+            while pending:
+                page = await self._next(pending)
+                if page[0] or page[1]:
+                    yield page
+        finally:
+            load.__exit__(None, None, None)
+            for future, _ in pending:
+                future.cancel()
         self.progress.done = True
+
+    async def _next(self, pending: deque[tuple[asyncio.Future[_Page], int]]) -> _Page:
+        """The oldest page in flight, once read; counted as found."""
+        future, count = pending[0]
+        page = await future
+        pending.popleft()
+        self._pending -= count
+        self.progress.sessions_found += len(page[0]) + len(page[1])
+        return page
 
     async def batches(self) -> AsyncIterator[list[Session]]:
         """Decoded Spring sessions (times, state, host, principal), one list per batch."""

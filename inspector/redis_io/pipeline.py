@@ -32,10 +32,12 @@ from inspector.redis_io.errors import describe_failure
 __all__ = [
     "CONNECTION_MEMBERS",
     "check_replies",
+    "first_error",
     "is_wrongtype",
     "pack_command",
     "pack_commands",
     "read_replies",
+    "run_packed",
     "run_pipeline",
 ]
 
@@ -109,6 +111,38 @@ async def _read_one_by_one(connection: AbstractConnection, count: int) -> list[A
     return replies
 
 
+async def run_packed(client: Redis, payload: bytes, count: int) -> list[Any]:
+    """Send ``count`` commands already packed in RESP; return their replies in order.
+
+    For the bulk reads that build one buffer for a thousand commands with a few
+    bytes formats instead of a tuple and a ``pack_command`` each. Standalone
+    clients only (a cluster routes per key: use :func:`run_pipeline`). Replies
+    are as :func:`run_pipeline` gives them.
+    """
+    pool = client.connection_pool
+    connection = await pool.get_connection()
+    try:
+        async with round_trip():
+            await connection.send_packed_command(payload, check_health=False)
+            replies = await read_replies(connection, count)
+    except BaseException:
+        # Cancelled or failed mid-batch: unread replies would poison the next
+        # user of this connection, so it is closed rather than returned clean.
+        await connection.disconnect()
+        raise
+    finally:
+        await pool.release(connection)
+    return replies
+
+
+def first_error(replies: Sequence[Any], *, wrongtype_ok: bool = False) -> int | None:
+    """The index of the first error reply :func:`check_replies` would raise, or ``None``."""
+    for index, reply in enumerate(replies):
+        if isinstance(reply, Exception) and not (wrongtype_ok and is_wrongtype(reply)):
+            return index
+    return None
+
+
 async def run_pipeline(client: RedisClient, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
     """Send commands in one round trip and return their replies in order.
 
@@ -132,20 +166,7 @@ async def run_pipeline(client: RedisClient, commands: Sequence[tuple[bytes, ...]
 
 
 async def _standalone_pipeline(client: Redis, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
-    pool = client.connection_pool
-    connection = await pool.get_connection()
-    try:
-        async with round_trip():
-            await connection.send_packed_command(pack_commands(commands), check_health=False)
-            replies = await read_replies(connection, len(commands))
-    except BaseException:
-        # Cancelled or failed mid-batch: unread replies would poison the next
-        # user of this connection, so it is closed rather than returned clean.
-        await connection.disconnect()
-        raise
-    finally:
-        await pool.release(connection)
-    return replies
+    return await run_packed(client, pack_commands(commands), len(commands))
 
 
 async def _cluster_pipeline(

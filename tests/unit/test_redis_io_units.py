@@ -142,3 +142,40 @@ def test_tls_context_is_built_once_per_settings() -> None:
     first = build_ssl_context(TLSSettings(insecure=True, sni="a.example"))
     assert build_ssl_context(TLSSettings(insecure=True, sni="a.example")) is first
     assert build_ssl_context(TLSSettings(sni="a.example")) is not first
+
+
+def test_session_candidates_fast_path_names_keys_as_classify_key_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The regex that names session hashes and shadow keys without classify_key
+    # must say what classify_key says, edge cases included.
+    import re
+
+    from inspector.redis_io import discovery
+
+    names = [
+        f"spring:session:sessions:{SID}",
+        f"spring:session:sessions:expires:{SID}",
+        f"a:sessions:b:sessions:{SID}",
+        f"x:sessions:expires:sessions:{SID}",
+        "spring:session:index:org.springframework.session.FindByIndexNameSessionRepository"
+        f".PRINCIPAL_NAME_INDEX_NAME:x:sessions:{SID}",
+        f"ns:sessions:{SID}:idx",
+        f":sessions:{SID}",
+        f"spring:session:sessions:{SID.upper()}",
+        "spring:session:sessions:abcdefgh12",
+        f"é:sessions:{SID}",
+        f"a\nb:sessions:{SID}",
+        "spring:session:expirations:1700000000000",
+    ]
+    keys = [name.encode() for name in names] + [b"\xff:sessions:" + SID.encode()]
+    fast_inventory = Inventory()
+    fast = session_candidates(keys, namespace=None, seen=set(), inventory=fast_inventory)
+    monkeypatch.setattr(discovery, "_FAST_KEY", re.compile(rb"(?!)"))
+    slow_inventory = Inventory()
+    slow = session_candidates(keys, namespace=None, seen=set(), inventory=slow_inventory)
+    assert fast == slow
+    assert fast_inventory.kinds == slow_inventory.kinds
+    assert session_candidates(keys, namespace="a:sessions:b", seen=set()) == [
+        (f"a:sessions:b:sessions:{SID}", "a:sessions:b", SID)
+    ]
