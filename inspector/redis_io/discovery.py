@@ -772,7 +772,9 @@ class SessionScanner:
         # Both reads in flight at once: two pipelines, one round trip's wait.
         batch, others = await asyncio.gather(
             self._read_spring(candidates),
-            read_framework_sessions(self.client, found, registry, self.tally),
+            read_framework_sessions(
+                self.client, found, registry, self.tally, host_field=self.host_field
+            ),
         )
         return batch, others
 

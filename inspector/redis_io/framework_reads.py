@@ -21,6 +21,7 @@ store at all. Nothing here writes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,7 @@ from inspector.core.frameworks import (
     Registry,
     parse,
 )
+from inspector.core.session import HostField
 from inspector.core.values import Limits
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.pipeline import check_replies, run_pipeline
@@ -241,11 +243,13 @@ def parse_records(
     tally: Tally,
     *,
     limits: Limits | None = None,
+    host_field: HostField | None = None,
 ) -> list[FrameworkSession]:
     """Decode records read by :func:`read_records` into sessions of the framework that fits.
 
     The value's first bytes (or the hash's field names) choose among the
     frameworks sharing a prefix; a value that fits none is counted, not listed.
+    ``host_field`` (``--host-field``) replaces the adapter's host search.
     """
     sessions = []
     for candidate, record in records:
@@ -263,6 +267,11 @@ def parse_records(
         session = parse(record, found, limits=limits, registry=registry)
         if session is None:
             continue
+        if host_field is not None:
+            host = host_field.locate(session.attributes)
+            session = dataclasses.replace(
+                session, host=host, host_source=host_field.path if host else None
+            )
         tally.listed(session)
         sessions.append(session)
     return sessions
@@ -275,14 +284,20 @@ async def read_framework_sessions(
     tally: Tally,
     *,
     limits: Limits | None = None,
+    host_field: HostField | None = None,
 ) -> list[FrameworkSession]:
     """:func:`read_records` then :func:`parse_records`: one page's framework sessions."""
     records = await read_records(client, candidates, tally)
-    return parse_records(records, registry, tally, limits=limits)
+    return parse_records(records, registry, tally, limits=limits, host_field=host_field)
 
 
 async def find_framework_session(
-    client: RedisClient, text: str, registry: Registry, *, limits: Limits | None = None
+    client: RedisClient,
+    text: str,
+    registry: Registry,
+    *,
+    limits: Limits | None = None,
+    host_field: HostField | None = None,
 ) -> FrameworkSession | None:
     """The session a user's input names: a framework's key, a bare id or a cookie value.
 
@@ -300,5 +315,5 @@ async def find_framework_session(
         keys.add(key)
         candidates.append(Candidate(key, Recognition(adapter, match, False)))
     records = await read_records(client, candidates, Tally())
-    found = parse_records(records, registry, Tally(), limits=limits)
+    found = parse_records(records, registry, Tally(), limits=limits, host_field=host_field)
     return found[0] if found else None

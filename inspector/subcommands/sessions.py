@@ -365,7 +365,9 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
                 scan=False,
             )
         if found is None and registry is not None:
-            found = await find_framework_session(client, session_ref, registry)
+            found = await find_framework_session(
+                client, session_ref, registry, host_field=options.host_field
+            )
         if found is None and spring and options.namespace is None:
             # Last, every Spring namespace: a SCAN of the keyspace.
             found = await find_session(client, session_id, host_field=options.host_field)

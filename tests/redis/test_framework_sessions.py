@@ -99,6 +99,11 @@ def test_ls_human_and_framework_filter(store: int) -> None:
     php, _ = ls_json(store, "--framework", "php")
     assert {row["framework"] for row in php.values()} == {"php"}
     assert len(php) == 5
+    # --host-field names the attribute for every framework too.
+    by_field, _ = ls_json(store, "--framework", "php", "--host-field", "username")
+    assert {(row["host"], row["hostSource"]) for row in by_field.values()} == {
+        ("alice", "username")
+    }
     ruby, stderr = ls_json(store, "--framework", "redis-rack", "--framework", "rails-cache")
     assert {row["framework"] for row in ruby.values()} == {"redis-rack", "rails-cache"}
     # The other frameworks' keys are now keys of no store in use.

@@ -21,6 +21,7 @@ from inspector.core.framework_changes import (
     snapshot_framework,
 )
 from inspector.core.frameworks import FrameworkSession, KeyKind, Recognition, Registry
+from inspector.core.session import HostField
 from inspector.core.source import NoticeKind
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.discovery import primaries, scan_keys
@@ -83,11 +84,15 @@ class FrameworkWatch:
     Args:
         registry: The adapters in use (``--framework``).
         reporter: Where events go.
+        host_field: Where to read the host (``--host-field``).
     """
 
-    def __init__(self, registry: Registry, reporter: Reporter) -> None:
+    def __init__(
+        self, registry: Registry, reporter: Reporter, *, host_field: HostField | None = None
+    ) -> None:
         self.registry = registry
         self.reporter = reporter
+        self.host_field = host_field
         self.string_events = False
         """Whether every primary publishes the events string stores need (set by the feed)."""
         self._known: dict[str, FrameworkSnapshot] = {}
@@ -155,7 +160,10 @@ class FrameworkWatch:
         records = await read_records(client, batch, Tally())
         self.reporter.stats.reads += len(batch)
         by_key = {candidate.key: record for candidate, record in records}
-        sessions = {s.key: s for s in parse_records(records, self.registry, Tally())}
+        sessions = {
+            s.key: s
+            for s in parse_records(records, self.registry, Tally(), host_field=self.host_field)
+        }
         now = now_ms()
         for candidate in batch:
             key = candidate.key

@@ -100,7 +100,9 @@ class ChangeFeed:
         self.topology_interval = topology_interval
         self._reporter = Reporter()
         self._frameworks = (
-            FrameworkWatch(registry, self._reporter) if registry is not None else None
+            FrameworkWatch(registry, self._reporter, host_field=host_field)
+            if registry is not None
+            else None
         )
         self._tracker = SessionTracker(
             self._reporter,
