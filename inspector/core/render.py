@@ -163,7 +163,12 @@ def describe_value(
         return _scalar(value), []
     shape = reserved_shape(value)
     if shape == REF:
-        return f"(cycle: back to {simple_class_name(str(value[REF]))})", []
+        target = str(value[REF])
+        shared_class, hashed, number = target.rpartition(" #")
+        if hashed and number.isdecimal():
+            # A shared value shown in full once, where it carries "@id": number.
+            return f"(the same {simple_class_name(shared_class)} as @id {number} above)", []
+        return f"(cycle: back to {simple_class_name(target)})", []
     if shape == HEX:
         return f"hex {safe_text(str(value[HEX]))}", []
     if shape == VALUE:

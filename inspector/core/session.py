@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import orjson
@@ -31,17 +31,27 @@ from inspector.core.spring import (
     PRINCIPAL_INDEX_ATTRIBUTE,
     SECURITY_CONTEXT_ATTRIBUTE,
 )
-from inspector.core.values import CLASS, ENTRIES, ITEMS, Decoded, JsonValue, ValueFormat
+from inspector.core.values import (
+    CLASS,
+    DEFAULT_LIMITS,
+    ENTRIES,
+    ITEMS,
+    Decoded,
+    JsonValue,
+    ValueFormat,
+)
 
 __all__ = [
     "HOST_FIELD_NAMES",
     "NOT_READ",
+    "SESSION_MAX_NODES",
     "HostField",
     "Layout",
     "RawSession",
     "Session",
     "SessionState",
     "ceil_seconds",
+    "count_values",
     "find_host",
     "host_in_attribute",
 ]
@@ -58,6 +68,10 @@ _HOST_NEEDLES = tuple(
 # The indexed layout keeps the hash 300 s past the expiry; half of that
 # separates it from the default layout's EXPIREAT at the expiry itself.
 _INDEXED_MARGIN_MS = 150_000
+SESSION_MAX_NODES = 250_000
+"""Values rendered for all the attributes of one session together (``show``, the detail screen)."""
+ATTRIBUTE_MIN_NODES = 1_000
+"""What each attribute may still render once the session's budget is spent."""
 _DIGITS = re.compile(rb"-?\d{1,19}")
 NOT_READ = "not read: the list reads only what it shows; open the session to see the value"
 
@@ -280,6 +294,7 @@ class Session:
     """What does not add up: absurd metadata, an invalidated session whose shadow key is back."""
     _decoded: dict[str, Decoded] = field(default_factory=dict, repr=False)
     _size: int | None = field(default=None, repr=False)
+    _nodes_left: int = field(default=SESSION_MAX_NODES, repr=False)
 
     @property
     def id(self) -> str:
@@ -403,8 +418,27 @@ class Session:
                     error=NOT_READ,
                 )
             else:
-                decoded = decode_value(data or b"")
+                decoded = self._within_budget(data or b"")
             self._decoded[name] = decoded
+        return decoded
+
+    def _within_budget(self, data: bytes) -> Decoded:
+        """Decode with what is left of the session's value budget, then spend it.
+
+        The budget is per session (so per ``show`` and per detail screen), not
+        per value: 30 attributes of 100,000 values each would otherwise cost 30
+        times what one may. Every attribute still gets a small share.
+        """
+        budget = max(min(DEFAULT_LIMITS.max_nodes, self._nodes_left), ATTRIBUTE_MIN_NODES)
+        if budget == DEFAULT_LIMITS.max_nodes:
+            decoded = decode_value(data)
+        else:
+            decoded = decode_value(data, replace(DEFAULT_LIMITS, max_nodes=budget))
+        used = count_values(decoded.value)
+        self._nodes_left = max(self._nodes_left - used, 0)
+        if budget < DEFAULT_LIMITS.max_nodes and used >= budget:
+            note = f"the session's budget of {SESSION_MAX_NODES:,} values is spent"
+            decoded = replace(decoded, error=f"{decoded.error}; {note}" if decoded.error else note)
         return decoded
 
     def attributes(self) -> Iterator[tuple[str, Decoded]]:
@@ -530,3 +564,17 @@ def _state(
     if layout is Layout.INDEXED and raw.shadow_ttl_ms is None:
         return SessionState.EXPIRED
     return SessionState.ACTIVE
+
+
+def count_values(value: JsonValue) -> int:
+    """Values in a typed-JSON tree, counted as the decoders count them (a key is one)."""
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            count += len(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count

@@ -18,7 +18,14 @@ stream is ever loaded or run. The beans are then rendered into the typed JSON of
   fields first; custom ``writeObject`` data we cannot name is kept under ``@data``,
   raw bytes as ``{"@hex": ...}``;
 * an object met again while rendering itself (a cycle) becomes ``{"@ref": FQCN}``;
-  a shared but acyclic reference is rendered again each time.
+  an array or object of more than 16 values that the stream refers to again (a
+  back-reference) is rendered in full once, with ``"@id": n``, and as
+  ``{"@ref": "FQCN #n"}`` wherever it is met again, so 515 bytes of doubling
+  references stay a few hundred values, not 2^33 (smaller shared values are
+  repeated: a reference would cost as much);
+* reading stops at the value budget (``Limits.max_nodes`` values read): an
+  ``Object[]`` claiming 5,000,000 elements is read to its cut, not past it, and
+  what was read is shown with a note.
 
 Where ``javaobj.v2`` falls short, a subclass of its parser fixes it (see
 :class:`_Parser`): correct and fast modified UTF-8, arrays that contain themselves,
@@ -85,6 +92,12 @@ _MAX_HIERARCHY: Final = 64
 _MAX_DECIMAL_BYTES: Final = 1024
 _INT64: Final = range(-(1 << 63), 1 << 63)
 
+_INLINE_SHARED: Final = 16
+"""A shared value this small (a granted authority, a date) is shown again in full: it
+reads better, and repeating it costs what a reference would. Past it, a reference."""
+_ID: Final = "@id"
+"""Marks the one full rendering of a shared array or object (``{"@ref": "FQCN #n"}``)."""
+
 _I8 = struct.Struct(">b")
 _U8 = struct.Struct(">B")
 _I16 = struct.Struct(">h")
@@ -135,12 +148,17 @@ def _decode(data: bytes, limits: Limits) -> Decoded:
     if not data.startswith(JAVA_MAGIC):
         return undecodable(data, "not a Java serialization stream", limits=limits)
     source = _Source(data, len(JAVA_MAGIC))
-    parser = _Parser(source)
+    # Reading may go past what is rendered (small shared values are shown again,
+    # fields are read that hold nothing shown), but not by much.
+    parser = _Parser(source, 2 * limits.max_nodes + 1000)
     try:
-        found, top = parser.read_top()
+        try:
+            found, top = parser.read_top()
+        except _Cut:
+            found, top = parser.root is not None, parser.root
         if not found:
             return undecodable(data, "no object after the stream header", limits=limits)
-        extra_notes = _count_extra(parser, source)
+        extra_notes = [] if parser.values_read >= parser.budget else _count_extra(parser, source)
     except EOFError:
         return _unreadable(data, "truncated: the data ends inside a value", limits)
     except RecursionError:
@@ -150,7 +168,7 @@ def _decode(data: bytes, limits: Limits) -> Decoded:
     except Exception as exc:  # javaobj signals corrupt data with ValueError, KeyError...
         return _unreadable(data, f"corrupt stream: {_short(exc)}", limits)
 
-    renderer = _Renderer(limits)
+    renderer = _Renderer(limits, parser.shared)
     value = renderer.value(top, 0)
     notes = [*parser.notes, *renderer.notes, *extra_notes]
     if isinstance(top, ParsedJavaContent) and top.is_exception:
@@ -295,6 +313,10 @@ class _Array(JavaArray):
         self.values: bytes | list[Any] = []
 
 
+class _Cut(Exception):
+    """The parser read as many values as the budget allows: stop, show what was read."""
+
+
 class _Parser(JavaStreamParser):
     """``javaobj.v2``'s parser with the fixes this decoder relies on.
 
@@ -310,9 +332,16 @@ class _Parser(JavaStreamParser):
       the classes that carry data are visited, so the work stays linear in the bytes.
     """
 
-    def __init__(self, source: _Source) -> None:
+    def __init__(self, source: _Source, budget: int = DEFAULT_LIMITS.max_nodes) -> None:
         super().__init__(cast("IO[bytes]", source), [])
         self._src = source
+        self.budget = budget
+        """Values (array elements, fields) read before parsing stops (:class:`_Cut`)."""
+        self.values_read = 0
+        self.shared: set[int] = set()
+        """``id`` of every bean a back-reference (``TC_REFERENCE``) pointed at."""
+        self.root: Any = None
+        """The first value read (the top-level one): what is shown after a cut."""
         self._in = _Reader(source)
         # javaobj reads class and field names through its private reader: swap ours in
         # so those names get the same modified UTF-8 decoding as string values
@@ -331,6 +360,22 @@ class _Parser(JavaStreamParser):
                 self._reset()  # type: ignore[no-untyped-call]
                 continue
             return True, self._read_content(type_code, True)
+
+    def _do_reference(self, type_code: int = 0) -> ParsedJavaContent:
+        previous: ParsedJavaContent = super()._do_reference(type_code)
+        self.shared.add(id(previous))
+        return previous
+
+    def _set_handle(self, handle: int, content: ParsedJavaContent) -> None:
+        super()._set_handle(handle, content)
+        if self.root is None and not isinstance(content, JavaClassDesc):
+            self.root = content
+
+    def _spend(self, values: int) -> int:
+        """Take up to ``values`` from the budget; how many may be read."""
+        room = max(self.budget - self.values_read, 0)
+        self.values_read += min(values, room)
+        return min(values, room)
 
     def _read_new_string(self, type_code: int) -> JavaString:
         if type_code == TerminalCode.TC_REFERENCE:
@@ -374,12 +419,25 @@ class _Parser(JavaStreamParser):
         self._set_handle(handle, array)  # before the elements: they may refer to it
         content: bytes | list[Any]
         if primitive is None:
-            content = [self._read_field_value(element) for _ in range(size)]
+            allowed = self._spend(size)
+            content = [self._read_field_value(element) for _ in range(allowed)]
+            if allowed < size:
+                # Each element may be a whole object: reading on would cost what
+                # the budget is for, and the stream cannot be skipped, so stop here.
+                array.values = content
+                self.notes[
+                    f"stopped reading at an array of {size:,} elements, after "
+                    f"{self.values_read:,} values (the budget); the rest is not shown"
+                ] = None
+                raise _Cut
         elif name[1] == "B":
             content = self._src.read(size)
         else:
-            raw = self._src.read(size * width)
-            content = list(struct.unpack(f">{size}{primitive[1]}", raw))
+            allowed = self._spend(size)
+            raw = self._src.read(size * width)  # the stream goes on after them: skip
+            content = list(struct.unpack(f">{allowed}{primitive[1]}", raw[: allowed * width]))
+            if allowed < size:
+                self.notes[f"an array of {size:,} elements read to its first {allowed:,}"] = None
             if name[1] == "C":
                 content = [chr(code) for code in content]
             elif name[1] == "Z":
@@ -395,11 +453,20 @@ class _Parser(JavaStreamParser):
             plan = self._plans[desc] = _data_plan(desc)
         field_data: dict[JavaClassDesc, dict[JavaField, Any]] = {}
         annotations: dict[JavaClassDesc, list[Any]] = {}
+        # Filled in place: after a cut (_Cut) the instance holds what was read.
+        instance.field_data = field_data
+        instance.annotations = annotations
         if plan is None:
             # writeExternal output: block data and objects up to TC_ENDBLOCKDATA.
             annotations[desc] = self._read_class_annotations(desc)
         else:
             for level in plan:
+                if self._spend(len(level.fields)) < len(level.fields):
+                    self.notes[
+                        f"stopped reading after {self.values_read:,} values (the budget); "
+                        "the rest is not shown"
+                    ] = None
+                    raise _Cut
                 field_data[level] = {
                     field: self._read_field_value(field.type) for field in level.fields
                 }
@@ -424,6 +491,8 @@ def _check_javaobj() -> None:
 
 _JAVAOBJ_METHODS = (
     # overridden
+    "_do_reference",
+    "_set_handle",
     "_read_new_string",
     "_do_array",
     "_read_class_data",
@@ -602,8 +671,13 @@ def _immutable_class(tag: int, size: int) -> str | None:
 class _Renderer:
     """Walks parsed beans into typed JSON within the limits, collecting notes."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, shared: set[int] | frozenset[int] = frozenset()) -> None:
         self.limits = limits
+        self.shared = shared
+        """Beans a back-reference points at: rendered in full once, then as ``@ref``."""
+        # id(bean) -> its one full rendering; given an "@id" when first pointed back to.
+        self._first: dict[int, dict[str, JsonValue]] = {}
+        self._ids = 0
         self.nodes = 0
         self.full = False
         self.notes: dict[str, None] = {}  # an ordered set: each note once
@@ -645,21 +719,41 @@ class _Renderer:
         name = _class_name(obj.classdesc)
         if id(obj) in self._path:
             return {REF: name}
+        first = self._first.get(id(obj))
+        if first is not None:
+            if _ID not in first:
+                self._ids += 1
+                first[_ID] = self._ids  # only objects pointed back to carry an "@id"
+            return {REF: f"{name} #{first[_ID]}"}
         if depth >= self.limits.max_depth:
             self.notes[f"cut off below {self.limits.max_depth} levels of nesting"] = None
             return {CLASS: name}
         self._path.add(id(obj))
+        before = self.nodes
         try:
-            if isinstance(obj, _Array):
-                return self.array(obj, name, depth)
-            special = _SPECIAL.get(name)
-            if special is not None:
-                result = special(self, obj, depth)
-                if result is not _NOT_MINE:
-                    return cast(JsonValue, result)
-            return self.generic(obj, name, depth)
+            result = self._compound(obj, name, depth)
         finally:
             self._path.discard(id(obj))
+        if (
+            id(obj) in self.shared
+            and self.nodes - before > _INLINE_SHARED
+            and isinstance(result, dict)
+            and VALUE not in result
+            and HEX not in result
+        ):
+            # A container the stream refers to again: later mentions point here.
+            self._first[id(obj)] = result
+        return result
+
+    def _compound(self, obj: _Array | JavaInstance, name: str, depth: int) -> JsonValue:
+        if isinstance(obj, _Array):
+            return self.array(obj, name, depth)
+        special = _SPECIAL.get(name)
+        if special is not None:
+            result = special(self, obj, depth)
+            if result is not _NOT_MINE:
+                return cast(JsonValue, result)
+        return self.generic(obj, name, depth)
 
     # -- scalars
 
