@@ -5,9 +5,15 @@ Measures, same server, same data, same run:
 - `cli --bigkeys` against `redis-cli --bigkeys` (our default keeps redis-cli's
   page size so the progress lines match; `--count 1000` is the fast way);
 - the key browser's index (KeyspaceScan + KeyIndex): time to the first tree
-  level, to the whole index, a few tree queries, and the RSS it adds.
+  level, to the whole index, a few tree queries, and the RSS it adds;
+- the TUI's Keys tab (headless, 80x24, the app's own event loop): from pressing
+  5 to the first tree level painted and to the whole scan, the longest stall of
+  the event loop while the scan runs (a 5 ms ticker's lateness), the process RSS
+  at the end, and key-to-repaint (move, then render every visible line) for
+  down, page down, opening a folder of 600k keys and paging on through it.
 BENCH_KEYS sets the number of keys (default 1,000,000). These 2-core machines
-are noisy (+-30%): compare ratios within a run.
+are noisy (+-30%): compare ratios within a run. `python -m benchmarks.bench_keys tab`
+runs only the Keys tab part.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,10 +29,15 @@ import time
 from pathlib import Path
 
 import redis
+from textual import events
+from textual.strip import Strip
 
 from inspector.redis_io.client import open_client
 from inspector.redis_io.keys import KeyspaceScan
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.app import InspectorApp
+from inspector.tui.panes.keys import KeysPane
+from inspector.tui.widgets.key_tree import KeyTreeView
 from tests.harness import start_redis_server
 
 KEYS = int(os.environ.get("BENCH_KEYS", "1000000"))
@@ -123,7 +135,124 @@ async def index_build(port: int) -> list[tuple[str, str]]:
     return rows
 
 
+def repaint_ms(view: KeyTreeView, action: object) -> float:
+    """One key's cost: the action, then every visible line rendered (what a repaint asks)."""
+    started = time.perf_counter()
+    action()  # type: ignore[operator]
+    for y in range(view.size.height):
+        view.render_line(y)
+    return (time.perf_counter() - started) * 1000
+
+
+async def keys_tab(port: int) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    before = rss_mb()
+    app = InspectorApp(ConnectionSettings(port=port), connect=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = app.query_one(KeysPane)
+        lateness: list[float] = []
+        busy: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            # Sleeps 5 ms at a time; anything later than that was the loop
+            # being busy (a stall the user would feel as a frozen screen), or
+            # the OS giving the CPU to someone else: the CPU this thread used
+            # in between tells the two apart.
+            while not stop.is_set():
+                started, cpu = time.perf_counter(), time.thread_time()
+                await asyncio.sleep(0.005)
+                lateness.append((time.perf_counter() - started - 0.005) * 1000)
+                busy.append((time.thread_time() - cpu) * 1000)
+
+        view = pane.tree_view
+        painted: list[float] = []
+        shown = asyncio.Event()
+        render_line = view.render_line
+
+        def timed_render(y: int) -> Strip:
+            if not painted and len(view.rows):
+                painted.append(time.perf_counter())
+                shown.set()
+            return render_line(y)
+
+        view.render_line = timed_render  # type: ignore[method-assign]
+        watcher = asyncio.create_task(ticker())
+        started = time.perf_counter()
+        # Not pilot.press: it waits for the app to be idle, which it is not
+        # while the scan runs.
+        app.post_message(events.Key("5", "5"))
+        await pane.first_level.wait()
+        ready = time.perf_counter() - started
+        await shown.wait()
+        first = painted[0] - started
+        view.render_line = render_line  # type: ignore[method-assign]
+        await pane.scanned.wait()
+        whole = time.perf_counter() - started
+        stop.set()
+        await watcher
+        await pilot.pause()
+        after = rss_mb()
+        lateness.sort()
+        busy.sort()
+        rows.append(
+            (
+                "tab: first tree level",
+                f"ready {ready * 1000:.0f} ms, painted {first * 1000:.0f} ms after pressing 5",
+            )
+        )
+        rows.append(("tab: whole scan", f"{whole:.2f} s ({len(pane.rows.tree.index):,} keys)"))
+        rows.append(
+            (
+                "tab: event-loop stall during the scan",
+                f"max {lateness[-1]:.1f} ms, p99 {lateness[int(len(lateness) * 0.99)]:.1f} ms "
+                f"late; CPU used in between: max {busy[-1]:.1f}, p99 "
+                f"{busy[int(len(busy) * 0.99)]:.1f} ms ({len(lateness):,} ticks, load "
+                f"{os.getloadavg()[0]:.1f})",
+            )
+        )
+        rows.append(
+            (
+                "tab: process RSS at the end",
+                f"{after:.0f} MB ({after - before:.0f} MB more than before the app)",
+            )
+        )
+        samples: dict[str, list[float]] = {"down": [], "page down": []}
+        for _ in range(50):
+            samples["down"].append(repaint_ms(view, lambda: view.action_cursor(1)))
+            samples["page down"].append(repaint_ms(view, lambda: view.action_page(1)))
+        # Open spring: → session: → sessions: (800k keys: 600k names, the expires: folder).
+        view.cursor = pane.rows.index_of(b"spring:") or 0
+        opened: list[float] = []
+        for _ in range(3):
+            opened.append(repaint_ms(view, view.action_expand))
+            view.action_cursor(1)
+        paging = [repaint_ms(view, lambda: view.action_page(1)) for _ in range(400)]
+        rows.append(
+            (
+                "tab: key to repaint, down / page down",
+                f"median {statistics.median(samples['down']):.2f} / "
+                f"{statistics.median(samples['page down']):.2f} ms",
+            )
+        )
+        rows.append(
+            (
+                "tab: open a folder (3 levels to 800k keys)",
+                " / ".join(f"{ms:.1f}" for ms in opened) + " ms",
+            )
+        )
+        rows.append(
+            (
+                "tab: page down x400 through it",
+                f"median {statistics.median(paging):.2f} ms, max {max(paging):.1f} ms "
+                f"(a page of 200 read every ~12 keys; {len(pane.rows):,} lines loaded)",
+            )
+        )
+    return rows
+
+
 def main() -> None:
+    only_tab = sys.argv[1:] == ["tab"]
     rows: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory() as directory:
         server = start_redis_server(Path(directory), "--enable-debug-command", "local")
@@ -131,6 +260,10 @@ def main() -> None:
             port = str(server.port)
             total = load(server.port)
             rows.append(("keys", f"{total:,}"))
+            # First, in a process that has not read 40 MB of --scan output yet.
+            rows += asyncio.run(keys_tab(server.port))
+            if only_tab:
+                return print_rows(rows)
             ours = [sys.executable, "-m", "inspector", "-p", port, "cli"]
             theirs = ["redis-cli", "-p", port]
             r, expected = timed([*theirs, "--scan"])
@@ -153,6 +286,10 @@ def main() -> None:
             rows += asyncio.run(index_build(server.port))
         finally:
             server.stop()
+    print_rows(rows)
+
+
+def print_rows(rows: list[tuple[str, str]]) -> None:
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
