@@ -362,3 +362,63 @@ def test_beaker(server: redis.Redis, serializer: str) -> None:
     assert_shown(session, {k: v for k, v in read_back[0].items() if not k.startswith("_")})
     assert {"_creation_time", "_accessed_time"} <= set(session.bookkeeping)
     assert session.created_ms is not None
+
+
+# ------------------------------------------------------------------ the commands
+
+
+def test_ls_and_show_list_python_frameworks_written_live(
+    redis_clean: RedisServer, server: redis.Redis, django_setup: None
+) -> None:
+    """Flask-Session and Django write through their request cycles; `ls` lists both in one
+    pass and `show` finds each by the cookie its browser got."""
+    import json
+
+    import flask
+    from django.test import Client, override_settings
+    from flask_session import Session
+
+    from tests.cli_run import inspector
+
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="x", SESSION_TYPE="redis", SESSION_REDIS=server)
+    Session(app)
+
+    @app.route("/login")
+    def login() -> str:
+        flask.session.update(DATA)
+        return "ok"
+
+    with app.test_client() as browser:
+        browser.get("/login")
+        cookie = browser.get_cookie("session")
+        assert cookie is not None
+        flask_cookie = cookie.value
+    kwargs = server.connection_pool.connection_kwargs
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://{kwargs['host']}:{kwargs['port']}/0",
+        }
+    }
+    with override_settings(CACHES=caches, SESSION_ENGINE="django.contrib.sessions.backends.cache"):
+        client = Client()
+        client.get("/login")
+        django_cookie = client.cookies["sessionid"].value
+
+    listed = inspector("-p", str(redis_clean.port), "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["framework"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert set(rows) == {"flask-session", "django"}
+    for row in rows.values():
+        assert row["host"] == "py-web-1"
+        assert row["state"] == "active"
+        assert row["ttl"] > 0
+    assert rows["flask-session"]["principal"] == "7"
+    assert rows["django"]["principalSource"] == "_auth_user_id"
+    for framework, cookie_value in (("flask-session", flask_cookie), ("django", django_cookie)):
+        shown = inspector("-p", str(redis_clean.port), "show", cookie_value, "--json")
+        assert shown.returncode == 0, shown.stderr
+        session = json.loads(shown.stdout)
+        assert session["framework"] == framework
+        assert session["attributes"]["greeting"]["value"] == "ünï 😀 日本"
