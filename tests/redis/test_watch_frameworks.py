@@ -120,3 +120,36 @@ def test_framework_filter_and_a_live_flask_app(
         assert (request["host"], request["previousHost"]) == ("py-web-2", "py-web-1")
         assert sorted(request["changed"]) == ["server", "visits"]  # type: ignore[call-overload]
     client.close()
+
+
+@pytest.mark.parametrize("flags", ["KEA", ""])
+def test_cluster_every_primary(
+    redis_cluster: list[RedisServer], watches: list[Watch], flags: str
+) -> None:
+    for node in redis_cluster:
+        direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+        direct.flushall()
+        direct.config_set("notify-keyspace-events", flags)
+        direct.close()
+    cluster = redis.RedisCluster(host="127.0.0.1", port=redis_cluster[0].port)
+    try:
+        watch = Watch(redis_cluster[0].port, "--poll", "0.2")
+        watches.append(watch)
+        watch.notice("on 3 primaries")
+        owners = {cluster.get_node_from_key(e["key"]).name for e in ENTRIES}
+        assert len(owners) == 3  # the fixtures' keys land on every primary
+        for entry in ENTRIES:
+            cluster.set(entry["key"], (FRAMEWORKS / entry["path"]).read_bytes(), px=entry["ttlMs"])
+            event = watch.event()
+            assert (event["framework"], event["key"], event["kind"]) == (
+                entry["framework"],
+                entry["key"],
+                "created",
+            )
+            assert event["source"] == ("notification" if flags else "poll")
+    finally:
+        cluster.close()
+        for node in redis_cluster:  # the cluster is shared with later tests
+            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+            direct.config_set("notify-keyspace-events", "")
+            direct.close()
