@@ -722,15 +722,25 @@ class SessionScanner:
     async def _scan_node(self, node: Any) -> AsyncIterator[list[bytes]]:
         # A namespace names Spring's keys; the other frameworks' are found by name.
         match = f"{self.namespace}:*" if self.namespace and self.registry is None else None
-        cursor = 0
-        while True:
-            cursor, keys = await self._again(
-                "SCAN", partial(_scan_page, self.client, node, cursor, match, self.count)
-            )
-            self.progress.keys_scanned += len(keys)
-            yield keys
-            if cursor == 0:
-                return
+
+        def page(cursor: int) -> asyncio.Future[tuple[int, list[bytes]]]:
+            scan = partial(_scan_page, self.client, node, cursor, match, self.count)
+            return asyncio.ensure_future(self._again("SCAN", scan))
+
+        # The next page is asked for as soon as its cursor is known, so its
+        # round trip overlaps the work on this one.
+        ahead = page(0)
+        try:
+            while True:
+                cursor, keys = await ahead
+                if cursor:
+                    ahead = page(cursor)
+                self.progress.keys_scanned += len(keys)
+                yield keys
+                if cursor == 0:
+                    return
+        finally:
+            ahead.cancel()
 
     async def raw_batches(self) -> AsyncIterator[list[RawSession]]:
         """Raw Spring sessions as read, one list per SCAN batch that found any.

@@ -322,18 +322,28 @@ def run_ls(
         out = sys.stdout.buffer
         if not options.json and sys.stdout.isatty():
             out.write(LS_HEADER.encode() + b"\n")
+        import orjson
+
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         shown = 0
         async for batch in scanner.mixed_batches():
-            for session in batch:
-                if options.json:
-                    _write_json(out, session_json(session, attributes=attributes))
-                else:
-                    out.write(_ls_line(session, None).encode("utf-8", "replace") + b"\n")
-                shown += 1
-                if limit is not None and shown >= limit:
-                    out.flush()
-                    return int(ExitCode.OK)
+            if limit is not None and shown + len(batch) >= limit:
+                batch = batch[: limit - shown]
+            # One write per batch: the lines of a thousand sessions in one buffer.
+            if options.json:
+                lines = [
+                    dumps(session_json(session, attributes=attributes), option=newline)
+                    for session in batch
+                ]
+            else:
+                lines = [
+                    _ls_line(session, None).encode("utf-8", "replace") + b"\n" for session in batch
+                ]
+            out.write(b"".join(lines))
             out.flush()
+            shown += len(batch)
+            if limit is not None and shown >= limit:
+                return int(ExitCode.OK)
         _tell(scanner, shown)
         return int(ExitCode.OK)
 

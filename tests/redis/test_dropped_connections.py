@@ -106,7 +106,9 @@ def test_ls_gives_up_and_says_what_it_could_not_read(
     assert f"{len(listed):,} sessions read" in err
     assert "was not scanned" in err
     assert "--tls" not in err
-    assert proxy.dropped == 6
+    # The first cut and five reconnections; the reads of the page before may be
+    # in flight on a second connection when the cut comes (the scan reads ahead).
+    assert proxy.dropped in (6, 7)
 
 
 def test_the_tls_hint_is_for_a_first_reply_that_never_came(redis_clean: RedisServer) -> None:
