@@ -32,10 +32,11 @@ import redis
 from textual import events
 from textual.strip import Strip
 
+from inspector.core.memory_source import MemorySource
 from inspector.redis_io.client import open_client
 from inspector.redis_io.keys import KeyspaceScan
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.tui.app import InspectorApp
+from inspector.tui.app import AppOptions, make_app
 from inspector.tui.panes.keys import KeysPane
 from inspector.tui.widgets.key_tree import KeyTreeView
 from tests.harness import start_redis_server
@@ -147,7 +148,7 @@ def repaint_ms(view: KeyTreeView, action: object) -> float:
 async def keys_tab(port: int) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     before = rss_mb()
-    app = InspectorApp(ConnectionSettings(port=port), connect=False)
+    app = make_app(AppOptions(settings=ConnectionSettings(port=port)), MemorySource())
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(KeysPane)
         lateness: list[float] = []

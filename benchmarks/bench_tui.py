@@ -14,8 +14,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from inspector.redis_io.settings import ConnectionSettings
-from inspector.tui.app import InspectorApp
+from inspector.core.memory_source import MemorySource
+from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.store import Row, SortKey
 
@@ -45,7 +45,7 @@ def fill(app: InspectorApp, count: int) -> None:
 async def measure(count: int) -> None:
     gc.collect()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    app = InspectorApp(ConnectionSettings(), connect=False)
+    app = make_app(AppOptions(), MemorySource())
     async with app.run_test(size=(120, 36)) as pilot:
         started = time.perf_counter()
         fill(app, count)

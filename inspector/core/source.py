@@ -24,6 +24,7 @@ __all__ = [
     "FeedNotice",
     "NoticeKind",
     "ScanProgressed",
+    "ServerSummary",
     "SessionSource",
     "SessionsRead",
     "SourceItem",
@@ -91,6 +92,37 @@ class ScanProgressed:
     done: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ServerSummary:
+    """A one-line description of the deployment."""
+
+    engine: str
+    """``Redis`` or ``Valkey`` (from ``server_name``, since Valkey pins ``redis_version``)."""
+    version: str | None
+    """Engine version, ``None`` when INFO is not available."""
+    mode: str
+    """``standalone`` or ``cluster``."""
+    nodes: int
+    """Primaries in a cluster, else 1."""
+    keys: int | None
+    """Keys in the current database, summed over primaries; ``None`` when DBSIZE is refused."""
+    memory_used: str | None = None
+    """``used_memory_human`` (of the first primary in a cluster); ``None`` without INFO."""
+    memory_peak: str | None = None
+    """``used_memory_peak_human``, as :attr:`memory_used`."""
+    clients: int | None = None
+    """``connected_clients``, as :attr:`memory_used`."""
+
+    def describe(self) -> str:
+        """E.g. ``Redis 7.0.15, cluster (3 primaries), 1204 keys``."""
+        version = (
+            f"{self.engine} {self.version}" if self.version else f"{self.engine} (version unknown)"
+        )
+        mode = f"{self.mode} ({self.nodes} primaries)" if self.nodes > 1 else self.mode
+        keys = "key count unknown" if self.keys is None else f"{self.keys} keys"
+        return f"{version}, {mode}, {keys}"
+
+
 SourceItem = SessionsRead | RequestEvent | FeedNotice | ScanProgressed
 """One thing a source reports. A DESTROYED :class:`RequestEvent` means the session is gone."""
 
@@ -111,11 +143,27 @@ class SessionSource(Protocol):
         ...
 
     async def find(self, key: str) -> Session | None:
-        """Read one session in full (every attribute), or ``None`` when it is gone."""
+        """Read one session in full (every attribute), or ``None`` when it is gone.
+
+        Raises:
+            Failure: Not connected, or refused (explained in one line).
+        """
         ...
 
     async def delete(self, session: Session) -> int:
-        """Delete a session and its bookkeeping keys; returns how many were removed."""
+        """Delete a session and its bookkeeping keys; returns how many were removed.
+
+        Raises:
+            Failure: Refused (a read-only user) or not connected; some keys may remain.
+        """
+        ...
+
+    async def summary(self) -> ServerSummary | None:
+        """What the server is (engine, version, size, memory), or ``None`` when there is none.
+
+        Raises:
+            Failure: Not connected.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -9,48 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import RedisCluster
 from redis.exceptions import ResponseError
 
+from inspector.core.source import ServerSummary
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.discovery import primaries
 from inspector.redis_io.info import parse_info
 
 __all__ = ["ServerSummary", "server_summary"]
-
-
-@dataclass(frozen=True, slots=True)
-class ServerSummary:
-    """A one-line description of the deployment."""
-
-    engine: str
-    """``Redis`` or ``Valkey`` (from ``server_name``, since Valkey pins ``redis_version``)."""
-    version: str | None
-    """Engine version, ``None`` when INFO is not available."""
-    mode: str
-    """``standalone`` or ``cluster``."""
-    nodes: int
-    """Primaries in a cluster, else 1."""
-    keys: int | None
-    """Keys in the current database, summed over primaries; ``None`` when DBSIZE is refused."""
-    memory_used: str | None = None
-    """``used_memory_human`` (of the first primary in a cluster); ``None`` without INFO."""
-    memory_peak: str | None = None
-    """``used_memory_peak_human``, as :attr:`memory_used`."""
-    clients: int | None = None
-    """``connected_clients``, as :attr:`memory_used`."""
-
-    def describe(self) -> str:
-        """E.g. ``Redis 7.0.15, cluster (3 primaries), 1204 keys``."""
-        version = (
-            f"{self.engine} {self.version}" if self.version else f"{self.engine} (version unknown)"
-        )
-        mode = f"{self.mode} ({self.nodes} primaries)" if self.nodes > 1 else self.mode
-        keys = "key count unknown" if self.keys is None else f"{self.keys} keys"
-        return f"{version}, {mode}, {keys}"
 
 
 def _fields(reply: Any) -> dict[str, Any]:

@@ -117,7 +117,7 @@ def _check_reachable(settings: ConnectionSettings) -> int:
 def run_demo(options: DemoOptions | None = None) -> int:
     """Run the demo with the TUI in front; returns the TUI's exit code."""
     from inspector.sample_app.demo import DemoOptions, running_demo
-    from inspector.tui.app import InspectorApp
+    from inspector.tui.app import AppOptions, make_app
 
     options = options or DemoOptions()
     if options.redis is not None:
@@ -128,7 +128,7 @@ def run_demo(options: DemoOptions | None = None) -> int:
             return code
     with running_demo(options) as demo:
         print("Demo — " + "   ".join(demo.banner().splitlines()), file=sys.stderr)
-        app = InspectorApp(demo.redis, banner=demo.banner(), poll_interval=1.0)
+        app = make_app(AppOptions(settings=demo.redis, banner=demo.banner(), poll_interval=1.0))
         code = app.run() or 0
     print(f"Demo stopped: {demo.requests} requests served.", file=sys.stderr)
     return code

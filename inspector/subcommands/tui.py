@@ -26,12 +26,14 @@ def register(subparsers: Subparsers) -> None:
 
 def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
     """Run the app until the user quits."""
-    from inspector.tui.app import run_tui
+    from inspector.tui.app import AppOptions, run_tui
 
     return run_tui(
-        settings,
-        namespace=ns.namespace,
-        host_field=host_field_of(ns),
-        poll_interval=ns.poll,
-        allow_writes=ns.allow_writes,
+        AppOptions(
+            settings=settings,
+            namespace=ns.namespace,
+            host_field=host_field_of(ns),
+            poll_interval=ns.poll,
+            allow_writes=ns.allow_writes,
+        )
     )

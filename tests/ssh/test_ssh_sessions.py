@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -16,7 +15,7 @@ import redis
 
 from inspector.redis_io.settings import ConnectionSettings, SSHSettings
 from inspector.sample_app.demo import DemoOptions, running_demo
-from inspector.tui.app import InspectorApp
+from inspector.tui.app import AppOptions, make_app
 from inspector.tui.panes.server import ServerPane
 from tests.cli_run import ENDPOINT_VARIABLES, inspector
 from tests.harness import RedisServer
@@ -25,7 +24,7 @@ from tests.spring_layouts import write_request
 from tests.ssh.conftest import NODE_NAMES
 from tests.sshd import USER_PASSWORD, Namespace, SSHServer, SSHUser, ssh_flags
 from tests.tmux import Tmux
-from tests.tui_helpers import wait_until
+from tests.tui_helpers import WAIT_SECONDS, wait_until
 
 SESSIONS = 30
 
@@ -191,9 +190,10 @@ async def test_tui_through_the_bastion(
     ids = netns.run(fill)
     monkeypatch.setenv("HOME", str(ssh_user.home))
     settings = _session_settings(bastion, ssh_user, "redis.internal", inner_clean.port)
-    app = InspectorApp(settings)
+    app = make_app(AppOptions(settings=settings))
     async with app.run_test(size=(120, 36)) as pilot:
-        await asyncio.wait_for(app.feed_ready.wait(), 30)
+        # Through the bastion: the first read takes longer than a local one.
+        await wait_until(pilot, lambda: app.ready, "the feed", limit=2 * WAIT_SECONDS)
         await wait_until(pilot, lambda: len(app.store) >= SESSIONS, "every session")
         assert {row.id for row in app.store.rows.values()} == set(ids)
         await pilot.press("4")

@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,30 +22,31 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import OptionList, RichLog, Static
 
-from inspector.core.changes import EventKind, EventSource, RequestEvent
-from inspector.core.session import RawSession, Session
-from inspector.core.source import FeedNotice, NoticeKind
+from inspector.core.changes import EventKind, RequestEvent
+from inspector.core.session import Session
+from inspector.core.source import FeedNotice, NoticeKind, SourceItem
 from inspector.core.spring import expiration_bucket, minute_set_key
 from inspector.core.values import Decoded
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.server import ServerSummary, server_summary
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.redis_io.source import RedisSource
 from inspector.sample_app.demo import SESSION_ID, embedded_redis
-from inspector.sample_app.store import sample_session_json
-from inspector.tui.app import InspectorApp
+from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.confirm import ConfirmScreen
-from inspector.tui.screens.detail import SessionDetailScreen, export_name
+from inspector.tui.screens.detail import DetailState, SessionDetailScreen, export_name
 from inspector.tui.store import FLASH_MS, SortKey
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
 from inspector.tui.widgets.value_tree import ValueTree
+from tests.factories import NOW_MS, request_event, spring_session
 from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer, free_port
 from tests.spring_layouts import Expected, write_layouts, write_request
-from tests.tui_helpers import wait_until
+from tests.tui_helpers import offline_app, settled, source_of, wait_until
 
 
 def screen_text(app: InspectorApp) -> str:
@@ -71,16 +72,40 @@ def server(redis_clean: RedisServer) -> Iterator[tuple[RedisServer, redis.Redis,
     client.close()
 
 
+def on_redis(server: RedisServer, **options: Any) -> InspectorApp:
+    """The app as `session-inspector -p PORT` opens it (the Redis source)."""
+    return make_app(AppOptions(settings=ConnectionSettings(port=server.port), **options))
+
+
+class BrowseOnly(RedisSource):
+    """A Redis source that only finds and deletes: its feed and summary report nothing."""
+
+    async def items(self) -> AsyncIterator[Sequence[SourceItem]]:
+        await asyncio.Event().wait()
+        yield []
+
+    async def summary(self) -> None:
+        return None
+
+
 async def loaded(app: InspectorApp, pilot: Pilot[int], count: int) -> None:
-    await asyncio.wait_for(app.feed_ready.wait(), 20)
-    await wait_until(pilot, lambda: len(app.store) >= count)
+    await wait_until(pilot, lambda: app.ready, "the feed's first full read")
+    await wait_until(pilot, lambda: len(app.store) >= count, f"{count} sessions")
+
+
+async def shown(pilot: Pilot[int], screen: SessionDetailScreen) -> None:
+    await wait_until(pilot, lambda: screen.state is not DetailState.LOADING, "the detail screen")
+
+
+def meta_text(screen: SessionDetailScreen) -> str:
+    return str(screen.query_one("#meta", Static).render())
 
 
 async def test_sessions_appear_with_hosts_and_states(
     server: tuple[RedisServer, redis.Redis, list[Expected]],
 ) -> None:
     redis_server, _, expected = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         rows = {row.id: row for row in app.store.rows.values()}
@@ -95,19 +120,19 @@ async def test_sessions_appear_with_hosts_and_states(
 
 async def test_filter(server: tuple[RedisServer, redis.Redis, list[Expected]]) -> None:
     redis_server, _, expected = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         pane = app.query_one(SessionsPane)
-        pane.view_installed.clear()
+        before = pane.views_installed
         await pilot.press("slash", *"container-2", "enter")
-        await asyncio.wait_for(pane.view_installed.wait(), 10)
-        shown = {app.store.rows[key].host for key in app.store.view}
-        assert shown == {"container-2"}
+        await wait_until(pilot, lambda: pane.views_installed > before, "the filtered view")
+        hosts = {app.store.rows[key].host for key in app.store.view}
+        assert hosts == {"container-2"}
         assert len(app.store.view) == sum(1 for e in expected if e.host == "container-2")
-        pane.view_installed.clear()
+        before = pane.views_installed
         await pilot.press("escape")
-        await asyncio.wait_for(pane.view_installed.wait(), 10)
+        await wait_until(pilot, lambda: pane.views_installed > before, "the whole view")
         assert len(app.store.view) == len(expected)
 
 
@@ -116,7 +141,7 @@ async def test_detail_opens_and_follows_live_changes(
 ) -> None:
     redis_server, client, expected = server
     target = next(e for e in expected if e.host == "container-1")
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         index = app.store.view.index(f"spring:session:sessions:{target.id}")
@@ -124,15 +149,13 @@ async def test_detail_opens_and_follows_live_changes(
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        await asyncio.wait_for(screen.loaded.wait(), 10)
-        meta = str(screen.query_one("#meta", Static).render())
+        await shown(pilot, screen)
+        meta = meta_text(screen)
         assert target.id in meta
         assert "container-1" in meta
         # A request served by another container shows up while the screen is open.
-        screen.loaded.clear()
         write_request(client, target.id, "container-2")
-        await asyncio.wait_for(screen.loaded.wait(), 10)
-        assert "container-2" in str(screen.query_one("#meta", Static).render())
+        await wait_until(pilot, lambda: "container-2" in meta_text(screen), "the new host")
         await pilot.press("r")  # raw bytes
         await pilot.press("escape")
         assert not isinstance(app.screen, SessionDetailScreen)
@@ -142,7 +165,7 @@ async def test_live_host_change_shows_up(
     server: tuple[RedisServer, redis.Redis, list[Expected]],
 ) -> None:
     redis_server, client, expected = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         sid = str(uuid.uuid4())
@@ -169,7 +192,7 @@ async def test_console_tab_prints_like_redis_cli(
 ) -> None:
     redis_server, client, _ = server
     client.rpush("console:list", "a", "é", "x y")
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("3")
         console = app.query_one(ConsolePane)
@@ -187,14 +210,14 @@ async def test_delete_is_refused_without_allow_writes(
     redis_server, client, expected = server
     target = expected[0]
     key = f"spring:session:sessions:{target.id}"
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        await asyncio.wait_for(screen.loaded.wait(), 10)
+        await shown(pilot, screen)
         await pilot.press("d")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
@@ -208,14 +231,15 @@ async def test_delete_with_allow_writes_asks_then_removes_everything(
     redis_server, client, expected = server
     target = next(e for e in expected if e.principal == "alice")
     key = f"spring:session:sessions:{target.id}"
-    app = InspectorApp(ConnectionSettings(port=redis_server.port), allow_writes=True)
+    app = on_redis(redis_server, allow_writes=True)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        await asyncio.wait_for(screen.loaded.wait(), 10)
+        await shown(pilot, screen)
+        assert screen.state is DetailState.SHOWN
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -224,9 +248,8 @@ async def test_delete_with_allow_writes_asks_then_removes_everything(
         assert client.exists(key)
         await pilot.press("d")
         await pilot.pause()
-        screen.loaded.clear()
         await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), 10)
+        await wait_until(pilot, lambda: screen.state is DetailState.GONE, "the deletion")
     assert not client.exists(key)
     assert not client.exists(f"spring:session:sessions:expires:{target.id}")
     index = "spring:session:index:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME:alice"
@@ -245,7 +268,7 @@ async def test_hostile_values_render_as_text(redis_clean: RedisServer) -> None:
         "sessionAttr:big": b"\x01" * (1 << 20),
         "sessionAttr:nul": b"\x00\x1b[2J",
     })  # fmt: skip
-    app = InspectorApp(ConnectionSettings(port=redis_clean.port))
+    app = on_redis(redis_clean)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, 1)
         await pilot.pause()
@@ -256,8 +279,8 @@ async def test_hostile_values_render_as_text(redis_clean: RedisServer) -> None:
         await pilot.press("enter")
         detail = app.screen
         assert isinstance(detail, SessionDetailScreen)
-        await asyncio.wait_for(detail.loaded.wait(), 10)
-        meta = str(detail.query_one("#meta", Static).render())
+        await shown(pilot, detail)
+        meta = meta_text(detail)
         assert "[bold red]x[/]\\x1b[2J\\x00\\u202e" in meta
         for _ in range(3):  # walk the attributes, including the 1 MB one, tree and raw
             await pilot.press("down")
@@ -268,11 +291,15 @@ async def test_hostile_values_render_as_text(redis_clean: RedisServer) -> None:
 
 
 async def test_unreachable_server_is_explained_not_crashed() -> None:
-    app = InspectorApp(ConnectionSettings(port=free_port()))  # nothing listens on it
+    app = make_app(AppOptions(settings=ConnectionSettings(port=free_port())))  # nobody listens
     async with app.run_test(size=(100, 30)) as pilot:
         pane = app.query_one(SessionsPane)
         await wait_until(pilot, lambda: "cannot connect" in pane.progress_text)
         assert "connection refused" in pane.progress_text
+        # The app (the toast) and the pane handle their copies each in its own time.
+        await wait_until(
+            pilot, lambda: any(n.title == "Cannot connect" for n in app._notifications)
+        )
         failed = next(n for n in app._notifications if n.title == "Cannot connect")
         assert failed.markup is False
         assert "connection refused" in failed.message
@@ -280,7 +307,7 @@ async def test_unreachable_server_is_explained_not_crashed() -> None:
 
 async def test_demo_server_starts_seeded_and_stops() -> None:
     with embedded_redis() as settings:
-        app = InspectorApp(settings)
+        app = make_app(AppOptions(settings=settings))
         async with app.run_test(size=(120, 36)) as pilot:
             await loaded(app, pilot, 1)
             assert next(iter(app.store.rows.values())).id == SESSION_ID
@@ -293,44 +320,15 @@ async def test_demo_server_starts_seeded_and_stops() -> None:
 
 # ------------------------------------------------------------------ offline: no Redis needed
 
-NOW_MS = 1_795_000_000_000
-
 
 def offline_session(sid: str, host: str, last: int, *, cart: bytes | None = None) -> Session:
     """A session whose attribute bytes depend on ``host`` only (not on ``last``)."""
-    fields = {
-        "creationTime": str(NOW_MS - 60_000).encode(),
-        "lastAccessedTime": str(last).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, NOW_MS - 60_000),
-    }
-    if cart is not None:
-        fields["sessionAttr:cart"] = cart
-    raw = RawSession(
-        f"spring:session:sessions:{sid}", "spring:session", sid, fields, 2_000_000, 1_800_000, last
-    )
-    return Session.from_raw(raw)
+    return spring_session(sid, host, last, attributes={"cart": cart} if cart is not None else None)
 
 
-def offline_app(**options: Any) -> InspectorApp:
-    return InspectorApp(ConnectionSettings(), connect=False, clock=lambda: NOW_MS / 1000, **options)
-
-
-async def no_client() -> RedisClient:
-    raise Failure(Problem.REFUSED, "connection to 127.0.0.1:6379 failed: refused [/]")
-
-
-def detail(app: InspectorApp, session: Session, client: Any = no_client) -> SessionDetailScreen:
+def detail(app: InspectorApp, session: Session) -> SessionDetailScreen:
     return SessionDetailScreen(
-        client,
-        session.key,
-        session.id,
-        session.namespace,
-        settings=app.settings,
-        session=session,
-        allow_writes=app.allow_writes,
-        clock=app.clock,
-        tz=dt.UTC,
+        app.source, session.key, session.id, session.namespace, options=app.options, session=session
     )
 
 
@@ -338,9 +336,9 @@ async def test_notices_and_failures_are_shown_literally_never_as_markup() -> Non
     app = offline_app()
     async with app.run_test(size=(120, 36), notifications=True) as pilot:
         hostile = "[@click=app.quit]x[/] and [/]"
-        app.show_notice(FeedNotice(NOW_MS, NoticeKind.LOST, hostile))
-        app.show_notice(FeedNotice(NOW_MS, NoticeKind.RECONNECTED, "[b]back[/b]\x1b[2J"))
-        await pilot.pause()
+        source_of(app).notice(FeedNotice(NOW_MS, NoticeKind.LOST, hostile))
+        source_of(app).notice(FeedNotice(NOW_MS, NoticeKind.RECONNECTED, "[b]back[/b]\x1b[2J"))
+        await settled(pilot)
         notes = list(app._notifications)
         assert [(n.title, n.markup) for n in notes] == [
             ("Connection lost", False),
@@ -358,19 +356,14 @@ async def test_detail_follows_the_feed_without_reading_and_keeps_the_tree(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sid = str(uuid.uuid4())
-    reads: list[int] = []
-
-    async def counting_client() -> RedisClient:
-        reads.append(1)
-        raise AssertionError("the screen must not read Redis once it has the session")
-
     app = offline_app()
+    source = source_of(app)
     async with app.run_test(size=(120, 36)) as pilot:
         first = offline_session(sid, "container-1", NOW_MS - 5000)
-        app.ingest([first])
-        screen = detail(app, first, counting_client)
+        source.add([first])
+        screen = detail(app, first)
         await app.push_screen(screen)
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await wait_until(pilot, lambda: screen.session is first, "the first copy")
         tree = screen.query_one("#tree", ValueTree)
         built: list[str] = []
         set_value = tree.set_value
@@ -383,40 +376,56 @@ async def test_detail_follows_the_feed_without_reading_and_keeps_the_tree(
         value_node = tree.root.children[0]
         tree.cursor_line = 2
         # A request that changed only lastAccessedTime: new metadata, the same tree.
-        screen.loaded.clear()
-        app.ingest([offline_session(sid, "container-1", NOW_MS)])
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        second = offline_session(sid, "container-1", NOW_MS)
+        source.add([second])
+        await wait_until(pilot, lambda: screen.session is second, "the second copy")
         await pilot.pause()
         assert built == []
         assert tree.root.children[0] is value_node
         assert tree.cursor_line == 2
         # Another container, and a new attribute: the list and the value are rebuilt, once.
-        screen.loaded.clear()
-        app.ingest([offline_session(sid, "container-2", NOW_MS, cart=b'{"items":[]}')])
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        third = offline_session(sid, "container-2", NOW_MS, cart=b'{"items":[]}')
+        source.add([third])
+        await wait_until(pilot, lambda: screen.session is third, "the third copy")
         await pilot.pause()
         assert built == ["scopedTarget.sampleSession"]
-        assert "container-2" in str(screen.query_one("#meta", Static).render())
+        assert "container-2" in meta_text(screen)
         assert screen.query_one("#attributes", OptionList).option_count == 2
         # Expired: the screen says so, and the table forgets the row.
-        screen.loaded.clear()
-        app.ingest(events=[gone_event(sid)])
-        await asyncio.wait_for(screen.loaded.wait(), 5)
-        assert "no longer exists" in str(screen.query_one("#meta", Static).render())
+        source.events([gone_event(sid)])
+        await wait_until(pilot, lambda: screen.state is DetailState.GONE, "the expiry")
+        assert "no longer exists" in meta_text(screen)
+        await settled(pilot)
         assert first.key not in app.store.rows
-    assert reads == []
+    assert source.finds == 0  # the screen never read: it had its copy, then the feed's
+
+
+async def test_a_detail_screen_opened_with_updates_queued_shows_them_once_composed() -> None:
+    # The race the 4 Hz tick had: an update for a screen pushed but not yet
+    # composed. Updates are messages now, handled after the screen's Mount.
+    sid = str(uuid.uuid4())
+    app = offline_app()
+    source = source_of(app)
+    async with app.run_test(size=(120, 36)) as pilot:
+        first = offline_session(sid, "container-1", NOW_MS - 5000)
+        source.add([first])
+        await settled(pilot)
+        for round_ in range(20):
+            screen = detail(app, first)
+            newer = offline_session(sid, f"container-{round_}", NOW_MS)
+            app.push_screen(screen)  # not awaited: the feed's copy arrives before Compose
+            source.add([newer])
+            await wait_until(pilot, lambda s=screen, n=newer: s.session is n, "the newer copy")  # type: ignore[misc]
+            assert f"container-{round_}" in meta_text(screen)
+            await app.pop_screen()
+        assert source.finds == 0
 
 
 def gone_event(sid: str) -> RequestEvent:
-    return RequestEvent(
-        time_ms=NOW_MS, key=f"spring:session:sessions:{sid}", session_id=sid,
-        namespace="spring:session", host=None,
-        previous_host=None, changed=(), last_accessed_time=None,
-        source=EventSource.NOTIFICATION, kind=EventKind.DESTROYED,
-    )  # fmt: skip
+    return request_event(sid, kind=EventKind.DESTROYED)
 
 
-async def test_a_burst_of_expiries_and_requests_is_applied_in_one_tick(
+async def test_a_burst_of_expiries_and_requests_is_applied_as_one_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import inspector.tui.panes.live as live_module
@@ -432,15 +441,15 @@ async def test_a_burst_of_expiries_and_requests_is_applied_in_one_tick(
     app = offline_app()
     async with app.run_test(size=(120, 36)) as pilot:
         sids = [str(uuid.uuid4()) for _ in range(300)]
-        app.applied.clear()
-        app.ingest([offline_session(sid, "container-1", NOW_MS) for sid in sids])
-        await asyncio.wait_for(app.applied.wait(), 5)
+        source = source_of(app)
+        source.add([offline_session(sid, "container-1", NOW_MS) for sid in sids])
+        await settled(pilot)
         log = app.query_one("#requests", RichLog)
         burst = [gone_event(sid) for sid in sids[:200]] * 30  # 6000 > the log's 5000 lines
-        app.applied.clear()
-        app.ingest(events=burst)
-        await asyncio.wait_for(app.applied.wait(), 5)
-        await pilot.pause()
+        before = app.batches
+        source.events(burst)
+        await settled(pilot)
+        assert app.batches == before + 1  # one batch: one message each for the table and the log
         assert len(app.store) == 100
         assert len(app.store.view) == 100
         assert app.query_one(LivePane).total == 6000  # counted, all of them
@@ -460,7 +469,7 @@ async def test_export_names_the_file_safely(
         session = offline_session("dG9r/ZW4+", "container-1", NOW_MS)
         screen = detail(app, session)
         await app.push_screen(screen)
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await shown(pilot, screen)
         await pilot.press("e")
         await pilot.pause()
         written = tmp_path / "session-dG9r_ZW4+.json"
@@ -477,24 +486,14 @@ async def test_export_names_the_file_safely(
     ],
     ids=["refused", "unexpected"],
 )
-async def test_a_failed_delete_is_reported_never_claimed(
-    monkeypatch: pytest.MonkeyPatch, error: Exception
-) -> None:
-    import inspector.redis_io.writes as writes
-
-    async def refuse(client: RedisClient, session: Session) -> int:
-        raise error
-
-    async def some_client() -> RedisClient:
-        return cast("RedisClient", object())
-
-    monkeypatch.setattr(writes, "delete_session", refuse)
+async def test_a_failed_delete_is_reported_never_claimed(error: Exception) -> None:
     app = offline_app(allow_writes=True)
+    source_of(app).delete_error = error
     async with app.run_test(size=(120, 36)) as pilot:
         session = offline_session(str(uuid.uuid4()), "container-1", NOW_MS)
-        screen = detail(app, session, some_client)
+        screen = detail(app, session)
         await app.push_screen(screen)
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await shown(pilot, screen)
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
@@ -522,34 +521,37 @@ async def test_detail_says_why_it_cannot_read_and_retries_on_next_open(
             raise Failure(Problem.REFUSED, "connection to the server failed: refused [/]")
         return await open_client(settings, **options)
 
-    monkeypatch.setattr("inspector.tui.app.open_client", flaky_open)
-    app = InspectorApp(ConnectionSettings(port=redis_server.port), connect=False)
+    monkeypatch.setattr("inspector.redis_io.source.open_client", flaky_open)
+    settings = ConnectionSettings(port=redis_server.port)
+    source = BrowseOnly(settings)
+    app = make_app(AppOptions(settings=settings), source)
     async with app.run_test(size=(120, 36)) as pilot:
         key = f"spring:session:sessions:{target.id}"
 
         def opened() -> SessionDetailScreen:
             return SessionDetailScreen(
-                app.browse, key, target.id, "spring:session", settings=app.settings
+                app.source, key, target.id, "spring:session", options=app.options
             )
 
         first = opened()
         await app.push_screen(first)
-        await asyncio.wait_for(first.loaded.wait(), 10)
-        meta = str(first.query_one("#meta", Static).render())
+        await shown(pilot, first)
+        assert first.state is DetailState.UNREADABLE
+        meta = meta_text(first)
         assert "not connected: connection to the server failed: refused [/]" in meta
         await pilot.press("escape")
         second = opened()
         await app.push_screen(second)
-        await asyncio.wait_for(second.loaded.wait(), 10)
+        await shown(pilot, second)
         assert second.session is not None
         assert second.session.id == target.id
-        assert browse_client(app) is not None
-    assert browse_client(app) is None  # closed on exit
+        assert browse_client(source) is not None
+    assert browse_client(source) is None  # closed on exit
     assert len(attempts) == 2
 
 
-def browse_client(app: InspectorApp) -> RedisClient | None:
-    return app.browse_client
+def browse_client(source: RedisSource) -> RedisClient | None:
+    return source.browse_client  # a function: mypy would narrow the attribute for good
 
 
 async def test_server_tab_gets_memory_and_clients_from_one_summary(
@@ -562,8 +564,8 @@ async def test_server_tab_gets_memory_and_clients_from_one_summary(
         summaries.append(1)
         return await server_summary(client)
 
-    monkeypatch.setattr("inspector.tui.app.server_summary", counting_summary)
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    monkeypatch.setattr("inspector.redis_io.source.server_summary", counting_summary)
+    app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
         await loaded(app, pilot, len(expected))
         pane = app.query_one(ServerPane)
@@ -606,12 +608,11 @@ async def test_server_summary_sends_one_info() -> None:
 async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.MonkeyPatch) -> None:
     app = offline_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        app.applied.clear()
-        app.ingest([
+        source_of(app).add([
             offline_session(str(uuid.uuid4()), host, NOW_MS)
             for host in ("container-1", "container-2", "edge")
         ])  # fmt: skip
-        await asyncio.wait_for(app.applied.wait(), 5)
+        await settled(pilot)
         pane = app.query_one(SessionsPane)
         started, release, finished = threading.Event(), threading.Event(), threading.Event()
         compute = app.store.compute_view
@@ -628,15 +629,20 @@ async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.M
         monkeypatch.setattr(app.store, "compute_view", slow_when_stale)
         pane._compute("edge", SortKey.LAST_ACCESS, app.store.sequence)
         await wait_until(pilot, started.is_set)  # computing in its thread, which cannot be stopped
-        pane.view_installed.clear()
+        before = pane.views_installed
         pane._compute("container-2", SortKey.LAST_ACCESS, app.store.sequence)  # supersedes it
-        await asyncio.wait_for(pane.view_installed.wait(), 5)
-        pane.view_installed.clear()
+        await wait_until(pilot, lambda: pane.views_installed > before, "the newer view")
+        installed = pane.views_installed
         release.set()
         await wait_until(pilot, finished.is_set)
+        await wait_until(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.group == "view"),
+            "the superseded computation to end",
+        )
         await pilot.pause()
         await pilot.pause()
-        assert not pane.view_installed.is_set()
+        assert pane.views_installed == installed
         assert app.store.query == "container-2"
         assert [app.store.rows[key].host for key in app.store.view] == ["container-2"]
 
@@ -649,14 +655,14 @@ async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: Re
     settings = ConnectionSettings(
         port=redis_acl.port, username=ACL_READER_USER, password=ACL_READER_PASSWORD
     )
-    app = InspectorApp(settings, connect=False, allow_writes=True)
+    app = make_app(AppOptions(settings=settings, allow_writes=True), BrowseOnly(settings))
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             screen = SessionDetailScreen(
-                app.browse, key, sid, "spring:session", settings=settings, allow_writes=True
+                app.source, key, sid, "spring:session", options=app.options
             )
             await app.push_screen(screen)
-            await asyncio.wait_for(screen.loaded.wait(), 10)
+            await shown(pilot, screen)
             assert screen.session is not None  # reading is allowed
             await pilot.press("d")
             await pilot.pause()

@@ -15,8 +15,9 @@ import pytest
 import redis
 from textual.pilot import Pilot
 
+from inspector.core.memory_source import MemorySource
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.tui.app import InspectorApp
+from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.keys import KeysPane
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import SessionDetailScreen
@@ -90,7 +91,7 @@ async def test_tree_folders_counts_facts_and_delimiter(
     server: tuple[RedisServer, redis.Redis],
 ) -> None:
     redis_server, _ = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=redis_server.port)))
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         top = [row.node.path for row in pane.rows.rows if row.node is not None]
@@ -138,7 +139,9 @@ async def test_tree_folders_counts_facts_and_delimiter(
 async def test_ttl_ticks(server: tuple[RedisServer, redis.Redis]) -> None:
     redis_server, _ = server
     now = [1_000_000.0]
-    app = InspectorApp(ConnectionSettings(port=redis_server.port), clock=lambda: now[0])
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=redis_server.port), clock=lambda: now[0])
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         await select(pilot, pane, b"cache:")
@@ -153,7 +156,7 @@ async def test_ttl_ticks(server: tuple[RedisServer, redis.Redis]) -> None:
 
 async def test_pattern_and_type_go_to_the_server(server: tuple[RedisServer, redis.Redis]) -> None:
     redis_server, _ = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=redis_server.port)))
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         pane.scanned.clear()
@@ -174,7 +177,7 @@ async def test_pattern_and_type_go_to_the_server(server: tuple[RedisServer, redi
 
 async def test_values_by_type_with_paging(server: tuple[RedisServer, redis.Redis]) -> None:
     redis_server, _ = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=redis_server.port)))
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         # A JSON string, decoded as session attributes are.
@@ -276,7 +279,7 @@ async def test_without_allow_writes_nothing_is_written(
 ) -> None:
     redis_server, client = server
     monitor = Monitor(redis_server)
-    app = InspectorApp(ConnectionSettings(port=redis_server.port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=redis_server.port)))
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         await select(pilot, pane, b"cart:")
@@ -304,7 +307,9 @@ async def test_writes_after_confirmation_whose_default_is_cancel(
     server: tuple[RedisServer, redis.Redis],
 ) -> None:
     redis_server, client = server
-    app = InspectorApp(ConnectionSettings(port=redis_server.port), allow_writes=True)
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=redis_server.port), allow_writes=True)
+    )
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         await select(pilot, pane, b"user:")
@@ -374,8 +379,9 @@ async def test_cluster_every_primary(redis_cluster: list[RedisServer]) -> None:
         names = [f"k:{i:03d}" for i in range(300)]
         for name in names:
             client.set(name, "v")
-        # connect=False: no sessions feed; the Keys tab opens its own client anyway.
-        app = InspectorApp(ConnectionSettings(port=first.port, cluster=True), connect=False)
+        # No sessions feed (an in-memory source); the Keys tab opens its own client anyway.
+        settings = ConnectionSettings(port=first.port, cluster=True)
+        app = make_app(AppOptions(settings=settings), MemorySource())
         async with app.run_test(size=(100, 40)) as pilot:
             pane = await keys_tab(app, pilot)
             assert pane.scan is not None
@@ -398,7 +404,7 @@ async def test_session_key_links_to_its_detail_and_back(redis_clean: RedisServer
     client.close()
     target = expected[0]
     key = f"spring:session:sessions:{target.id}".encode()
-    app = InspectorApp(ConnectionSettings(port=redis_clean.port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=redis_clean.port)))
     async with app.run_test(size=(120, 40)) as pilot:
         pane = await keys_tab(app, pilot)
         screen = KeyValueScreen(pane.client, key, settings=pane.settings)
@@ -433,7 +439,8 @@ def test_snapshot_keys_tab_and_a_hash(
         )
         await pilot.pause()
 
-    app = InspectorApp(
-        ConnectionSettings(port=redis_server.port), connect=False, clock=lambda: 1.8e9, tz=dt.UTC
+    options = AppOptions(
+        settings=ConnectionSettings(port=redis_server.port), clock=lambda: 1.8e9, tz=dt.UTC
     )
+    app = make_app(options, MemorySource())
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

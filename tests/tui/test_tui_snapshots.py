@@ -7,25 +7,24 @@ after checking the new pictures.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from textual.pilot import Pilot
 
-from inspector.core.changes import EventKind, EventSource, RequestEvent
-from inspector.core.session import RawSession, Session
+from inspector.core.changes import EventKind, RequestEvent
+from inspector.core.session import Session
 from inspector.core.source import FeedNotice, NoticeKind
-from inspector.redis_io.client import RedisClient
-from inspector.redis_io.errors import Failure, Problem
-from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import sample_session_json
 from inspector.tui.app import InspectorApp
-from inspector.tui.screens.detail import SessionDetailScreen
+from inspector.tui.screens.detail import DetailState, SessionDetailScreen
+from tests.factories import raw_session, request_event
 from tests.spring_layouts import jdk_int, jdk_long, jvm_fixture
+from tests.tui_helpers import offline_app as frozen_app
+from tests.tui_helpers import settled, source_of, wait_until
 
 FROZEN = 1_795_000_000.0
 NOW_MS = int(FROZEN * 1000)
@@ -60,14 +59,12 @@ def session(
     }
     if principal:
         fields["sessionAttr:SPRING_SECURITY_CONTEXT"] = jvm_fixture("security_context")
-    raw = RawSession(
-        f"spring:session:sessions:{sid}",
-        "spring:session",
+    raw = raw_session(
         sid,
         fields,
-        2_100_000 - n * 7_000,
-        1_800_000 - n * 7_000,
-        NOW_MS,
+        hash_ttl_ms=2_100_000 - n * 7_000,
+        shadow_ttl_ms=1_800_000 - n * 7_000,
+        observed_at_ms=NOW_MS,
     )
     return Session.from_raw(raw)
 
@@ -85,38 +82,37 @@ def events() -> list[RequestEvent]:
     out = []
     hosts = ["container-1", "container-2"] * 3
     for i, host in enumerate(hosts):
-        out.append(RequestEvent(
-            time_ms=NOW_MS - (len(hosts) - i) * 1000, key=SESSIONS[0].key, session_id=SESSIONS[0].id,
-            namespace="spring:session",
-            host=host, previous_host=None if i == 0 else hosts[i - 1],
-            changed=("scopedTarget.sampleSession",), last_accessed_time=NOW_MS,
-            source=EventSource.NOTIFICATION, kind=EventKind.CREATED if i == 0 else EventKind.REQUEST,
+        out.append(replace(
+            request_event(
+                SESSIONS[0].id, host, time_ms=NOW_MS - (len(hosts) - i) * 1000,
+                previous_host=None if i == 0 else hosts[i - 1],
+                changed=("scopedTarget.sampleSession",),
+                kind=EventKind.CREATED if i == 0 else EventKind.REQUEST,
+            ),
+            last_accessed_time=NOW_MS,
         ))  # fmt: skip
     return out
 
 
-async def offline_client() -> RedisClient:
-    raise Failure(Problem.REFUSED, "offline: no Redis in this test")
-
-
 def offline_app() -> InspectorApp:
-    return InspectorApp(ConnectionSettings(), connect=False, clock=lambda: FROZEN, tz=dt.UTC)
+    return frozen_app(clock=lambda: FROZEN)
 
 
 async def fill(pilot: Pilot[int], *, with_events: bool = False) -> None:
     app = pilot.app
     assert isinstance(app, InspectorApp)
-    app.show_notice(
+    source = source_of(app)
+    source.notice(
         FeedNotice(
             NOW_MS,
             NoticeKind.READY,
             "watching 5 sessions on 127.0.0.1:6379 via keyspace notifications",
         )
     )
-    app.applied.clear()
-    app.ingest(SESSIONS, events() if with_events else [])
-    await asyncio.wait_for(app.applied.wait(), 5)
-    await pilot.pause()
+    source.add(SESSIONS)
+    if with_events:
+        source.events(events())
+    await settled(pilot)
 
 
 def tab(name: str, *, with_events: bool = False) -> Callable[[Pilot[int]], Awaitable[None]]:
@@ -149,18 +145,12 @@ def test_detail_screen(snap_compare: Callable[..., bool], size: tuple[int, int])
         await fill(pilot)
         app = pilot.app
         target = SESSIONS[2]
+        assert isinstance(app, InspectorApp)
         screen = SessionDetailScreen(
-            offline_client,
-            target.key,
-            target.id,
-            target.namespace,
-            settings=ConnectionSettings(),
-            session=target,
-            clock=lambda: FROZEN,
-            tz=dt.UTC,
+            app.source, target.key, target.id, target.namespace, options=app.options, session=target
         )
         await app.push_screen(screen)
-        await asyncio.wait_for(screen.loaded.wait(), 5)
+        await wait_until(pilot, lambda: screen.state is DetailState.SHOWN, "the detail screen")
         await pilot.pause()
 
     assert snap_compare(offline_app(), terminal_size=size, run_before=run_before)

@@ -21,6 +21,7 @@ from inspector.sample_app.demo import DemoOptions
 from inspector.subcommands import demo, outcome
 from inspector.subcommands.command import add_command
 from inspector.subcommands.options import Parser, add_connection_options, positive_int
+from inspector.tui.options import AppOptions
 
 # ---------------------------------------------------------------- demo: which Redis
 
@@ -141,14 +142,14 @@ def test_ctrl_c_while_decode_reads_stdin_is_130(
 
 
 @pytest.fixture
-def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[AppOptions]:
     """run_tui replaced by a recorder: what the `tui` subcommand would have opened."""
     from inspector.tui import app
 
-    calls: list[dict[str, object]] = []
+    calls: list[AppOptions] = []
 
-    def record(settings: ConnectionSettings, **options: object) -> int:
-        calls.append({"settings": settings, **options})
+    def record(options: AppOptions) -> int:
+        calls.append(options)
         return 0
 
     monkeypatch.setattr(app, "run_tui", record)
@@ -158,25 +159,25 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 
 
 def test_without_a_subcommand_the_tui_opens_with_the_connection_options(
-    tui_calls: list[dict[str, object]],
+    tui_calls: list[AppOptions],
 ) -> None:
     assert cli.main(["-h", "cache.internal", "-p", "7000"]) == 0
     (call,) = tui_calls
-    assert call == {
-        "settings": ConnectionSettings(host="cache.internal", port=7000, source="flags"),
-        "namespace": None,
-        "host_field": None,
-        "poll_interval": 1.0,
-        "allow_writes": False,
-    }
+    assert call == AppOptions(
+        settings=ConnectionSettings(host="cache.internal", port=7000, source="flags"),
+        namespace=None,
+        host_field=None,
+        poll_interval=1.0,
+        allow_writes=False,
+    )
 
 
-def test_tui_options_reach_the_app(tui_calls: list[dict[str, object]]) -> None:
+def test_tui_options_reach_the_app(tui_calls: list[AppOptions]) -> None:
     argv = ["tui", "--poll", "2.5", "--namespace", "myapp", "--host-field", "a.host"]
     assert cli.main([*argv, "--allow-writes"]) == 0
     (call,) = tui_calls
-    assert (call["poll_interval"], call["namespace"], call["allow_writes"]) == (2.5, "myapp", True)
-    assert call["host_field"] == HostField("a.host")
+    assert (call.poll_interval, call.namespace, call.allow_writes) == (2.5, "myapp", True)
+    assert call.host_field == HostField("a.host")
 
 
 @pytest.mark.parametrize("command", ["tui", "watch"])

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Static
 
 from inspector.core.changes import EventKind, EventSource, RequestEvent
 from inspector.core.render import safe_text
+from inspector.tui.messages import FeedAdvice, FeedModeChanged, FeedReady, RequestsSeen
 from inspector.tui.widgets.host_bars import HostBars, host_style
 from inspector.tui.widgets.host_history import HostHistory
 
@@ -87,12 +90,21 @@ class LivePane(Vertical):
             history.border_title = "Per session"
             yield history
 
+    def on_requests_seen(self, message: RequestsSeen) -> None:
+        self.add_events(message.events)
+
+    @on(FeedReady)
+    @on(FeedModeChanged)
+    @on(FeedAdvice)
+    def _feed_explained(self, message: FeedReady | FeedModeChanged | FeedAdvice) -> None:
+        self.set_source(message.text)
+
     def set_source(self, text: str) -> None:
         """Say how events are found (notifications or polling) and why."""
         self.query_one("#source", Static).update(text)
 
-    def add_events(self, events: list[RequestEvent]) -> None:
-        """Append a batch of events (called on the UI tick, not per event)."""
+    def add_events(self, events: Sequence[RequestEvent]) -> None:
+        """Append a batch of events (one call per batch from the source, not per event)."""
         log = self.query_one("#requests", RichLog)
         bars = self.query_one(HostBars)
         history = self.query_one(HostHistory)

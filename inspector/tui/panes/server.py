@@ -1,4 +1,9 @@
-"""The server tab: what we are connected to and how."""
+"""The server tab: what we are connected to and how.
+
+The endpoint comes from the settings; the connection's state, how requests are
+found and what the server is come as messages (the source reader's notices and
+the app's :class:`~inspector.tui.messages.ServerSummaryRead`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,30 @@ from rich.text import Text
 from textual.widgets import Static
 
 from inspector.core.render import safe_text
+from inspector.core.source import FeedMode
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.messages import (
+    ConnectionLost,
+    ConnectionRestored,
+    FeedAdvice,
+    FeedModeChanged,
+    FeedReady,
+    ServerSummaryRead,
+    SourceFailed,
+)
 
-__all__ = ["ServerPane"]
+__all__ = ["ServerPane", "mode_text"]
+
+_MODE_TEXT = {
+    FeedMode.NOTIFICATIONS: "on: requests seen as keyspace notifications",
+    FeedMode.POLLING: "off: requests found by polling",
+    FeedMode.PROBING: "unknown (CONFIG refused): polling, listening for notifications",
+}
+
+
+def mode_text(mode: FeedMode | None) -> str:
+    """How the Server tab says where requests come from."""
+    return _MODE_TEXT.get(mode, "?") if mode is not None else "?"
 
 
 class ServerPane(Static):
@@ -20,13 +46,57 @@ class ServerPane(Static):
     }
     """
 
-    def __init__(self, settings: ConnectionSettings, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        banner: str | None = None,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
         self.settings = settings
         self.facts: dict[str, str] = {"connection": "connecting…"}
+        if banner:
+            self.facts["demo"] = banner
 
     def on_mount(self) -> None:
         self.redraw()
+
+    # ---------------------------------------------------------------- from the source
+
+    def on_feed_ready(self, message: FeedReady) -> None:
+        self.set(connection="connected", notifications=mode_text(message.mode))
+
+    def on_feed_mode_changed(self, message: FeedModeChanged) -> None:
+        self.set(notifications=mode_text(message.mode))
+
+    def on_feed_advice(self, message: FeedAdvice) -> None:
+        self.set(notifications=message.text)
+
+    def on_connection_lost(self, _message: ConnectionLost) -> None:
+        self.set(connection="reconnecting…")
+
+    def on_connection_restored(self, _message: ConnectionRestored) -> None:
+        self.set(connection="connected")
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        self.set(connection=f"failed: {message.message}")
+
+    def on_server_summary_read(self, message: ServerSummaryRead) -> None:
+        summary = message.summary
+        one_node = " (first primary)" if summary.nodes > 1 else ""
+        facts = {
+            "engine": f"{summary.engine} {summary.version or '(version unknown: INFO refused)'}",
+            "mode": f"{summary.mode}"
+            + (f", {summary.nodes} primaries" if summary.nodes > 1 else ""),
+            "keys": "unknown" if summary.keys is None else f"{summary.keys:,}",
+        }
+        if summary.memory_used is not None:
+            facts["memory"] = f"{summary.memory_used} used, peak {summary.memory_peak or '?'}"
+            facts["memory"] += one_node
+        if summary.clients is not None:
+            facts["clients"] = f"{summary.clients} connected{one_node}"
+        self.set(**facts)
 
     def set(self, **facts: str) -> None:
         """Update some facts and redraw."""

@@ -1,8 +1,12 @@
-"""The first tab: every session, filtered and sorted, updating live."""
+"""The first tab: every session, filtered and sorted, updating live.
+
+The pane owns the :class:`~inspector.tui.store.SessionStore`'s updates: it
+applies each :class:`~inspector.tui.messages.SessionsChanged` the source reader
+posts (one per batch, however many sessions changed) and redraws the visible rows.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable
@@ -16,12 +20,16 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
+from inspector.tui.messages import FeedReady, ScanProgress, SessionsChanged, SourceFailed
 from inspector.tui.store import SessionStore, SortKey
 from inspector.tui.widgets.session_table import SessionTable, TableHeader
 
 __all__ = ["SessionsPane"]
 
 _SORTS = list(SortKey)
+
+LIVE_SORT_ROWS = 20_000
+"""Up to this many sessions the table is re-sorted on every change; above, on `s` or `/`."""
 
 
 class SessionsPane(Vertical):
@@ -62,8 +70,8 @@ class SessionsPane(Vertical):
         self.tz = tz
         self.progress_text = "connecting…"
         self._debounce: Timer | None = None
-        self.view_installed = asyncio.Event()
-        """Set whenever a filtered/sorted view is installed (tests wait on it)."""
+        self.views_installed = 0
+        """Filtered/sorted views installed so far."""
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -89,6 +97,36 @@ class SessionsPane(Vertical):
         if self.progress_text:
             parts.append(self.progress_text)
         self.query_one("#status", Static).update("  ·  ".join(parts))
+
+    # ---------------------------------------------------------------- from the source
+
+    def on_sessions_changed(self, message: SessionsChanged) -> None:
+        now_ms = int(self.clock() * 1000)
+        if message.sessions:
+            self.store.upsert(message.sessions.values(), now_ms)
+        if message.gone:
+            self.store.remove_many(message.gone)
+        # Small stores re-sort live (updated rows move); big ones keep their
+        # order until `s` or `/`, with new rows appended.
+        if len(self.store) <= LIVE_SORT_ROWS:
+            self.store.refresh_view()
+        self.table.sync()
+        self.update_status()
+
+    def on_scan_progress(self, message: ScanProgress) -> None:
+        progress = message.progress
+        if not progress.done and progress.keys_scanned:
+            self.progress_text = f"scanning: {progress.keys_scanned:,} keys read"
+            self.update_status()
+
+    def on_feed_ready(self, _message: FeedReady) -> None:
+        self.progress_text = ""
+        self.update_status()
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        what = "refused" if message.refused else "cannot connect"
+        self.progress_text = f"{what}: {message.message}"
+        self.update_status()
 
     # ---------------------------------------------------------------- filter & sort
 
@@ -144,6 +182,6 @@ class SessionsPane(Vertical):
         if worker.is_cancelled or not self.is_attached:
             return  # superseded, or the app closed while the view was computed
         self.store.apply_view(query, sort, view, since=since)
+        self.views_installed += 1
         self.table.sync()
         self.update_status()
-        self.view_installed.set()

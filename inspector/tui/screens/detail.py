@@ -1,17 +1,21 @@
 """One session in full: metadata, each attribute as a tree or raw bytes, live.
 
-The screen reads Redis once, to open the session (unless the caller already has
-it); after that the app hands it every newer copy the feed read
-(:meth:`SessionDetailScreen.update`), so following a session costs no reads.
+The screen reads the source once, to open the session; after that it follows
+the feed: every :class:`~inspector.tui.messages.SessionsChanged` the app's
+source reader posts to it carries the newest copy (or says the session is
+gone), so following a session costs no reads. Messages reach a screen only
+once it is composed and mounted (Textual processes a screen's queue after its
+Compose and Mount), so an update can never find the widgets missing.
+
+Decoding (every attribute, for the list's formats and the tree) runs in a
+worker thread: a large or slow value never freezes the screen, and Escape
+leaves while it decodes (the superseded result is dropped).
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import re
-import time
-from collections.abc import Awaitable, Callable
+from enum import StrEnum
 from pathlib import Path
 
 import orjson
@@ -23,20 +27,22 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text, session_summary
-from inspector.core.session import HostField, Session
+from inspector.core.session import Session
+from inspector.core.source import SessionSource
 from inspector.core.spring import ATTRIBUTE_PREFIX
 from inspector.core.values import Decoded, ValueFormat
 from inspector.exits import ExitCode
-from inspector.redis_io.client import RedisClient
 from inspector.redis_io.errors import Failure, describe_failure
-from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.messages import SessionsChanged
+from inspector.tui.options import AppOptions
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.widgets.raw_view import RawView
 from inspector.tui.widgets.value_tree import ValueTree
 
-__all__ = ["SessionDetailScreen", "export_name"]
+__all__ = ["DetailState", "SessionDetailScreen", "export_name"]
 
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._+=-]")
 
@@ -48,6 +54,19 @@ def export_name(session_id: str) -> str:
     custom id generator made; the file must land in the current directory.
     """
     return f"session-{_UNSAFE_IN_NAME.sub('_', session_id)[:128]}.json"
+
+
+class DetailState(StrEnum):
+    """What the screen shows."""
+
+    LOADING = "loading"
+    """Nothing yet: the session is being read or decoded."""
+    SHOWN = "shown"
+    """:attr:`SessionDetailScreen.session`, decoded."""
+    GONE = "gone"
+    """The session no longer exists (expired, destroyed, deleted)."""
+    UNREADABLE = "unreadable"
+    """It could not be read (not connected, refused); opening it again retries."""
 
 
 class SessionDetailScreen(Screen[None]):
@@ -87,50 +106,41 @@ class SessionDetailScreen(Screen[None]):
 
     def __init__(
         self,
-        client: Callable[[], Awaitable[RedisClient]],
+        source: SessionSource,
         key: str,
         session_id: str,
         namespace: str,
         *,
-        settings: ConnectionSettings,
+        options: AppOptions,
         session: Session | None = None,
-        host_field: HostField | None = None,
-        allow_writes: bool = False,
-        clock: Callable[[], float] = time.time,
-        tz: dt.tzinfo | None = None,
     ) -> None:
         """Show one session.
 
         Args:
-            client: Returns the connected client, opening it if needed; raises
-                :class:`~inspector.redis_io.errors.Failure` when it cannot.
+            source: Where to read it (once, when no copy is given) and delete it.
             key: The session's hash key.
             session_id: Its id.
             namespace: Its namespace.
-            settings: The connection, to explain failures in one line.
+            options: The app's options (writes allowed, clock, time zone, server).
             session: The session as already read; ``None`` reads it on mount.
-            host_field: Where to read the host.
-            allow_writes: Whether ``d`` may delete.
-            clock: Time source (tests freeze it).
-            tz: Time zone of dates (default: local).
         """
         super().__init__()
-        self._client = client
+        self.source = source
         self.key = key
         self.session_id = session_id
         self.namespace = namespace
-        self.settings = settings
-        self.host_field = host_field
-        self.allow_writes = allow_writes
-        self.clock = clock
-        self.tz = tz
-        self.session: Session | None = session
+        self.options = options
+        self.allow_writes = options.allow_writes
+        self.clock = options.clock
+        self.tz = options.tz
+        self.session: Session | None = None
+        """The session shown (decoded); ``None`` until then, or when gone."""
+        self.state = DetailState.LOADING
+        self._given = session
         self._listing: tuple[object, ...] | None = None
         """What the attribute list shows; rebuilt only when this changes."""
         self._shown: tuple[str, bytes] | None = None
         """Name and raw bytes in the tree and raw view; rebuilt only when these change."""
-        self.loaded = asyncio.Event()
-        """Set each time the session (or why it cannot be read) has been shown (tests wait)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,39 +155,63 @@ class SessionDetailScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.session is not None:
-            self._show(self.session)
+        if self._given is not None:
+            self._prepare(self._given)
         else:
-            self.reload()
+            self._load()
 
     # ---------------------------------------------------------------- loading
 
-    def reload(self) -> None:
-        """Read the session from Redis (on open, when no copy was handed over)."""
-        self._load()
-
-    def update(self, session: Session | None) -> None:
-        """Show a newer copy of the session the feed read (``None``: it is gone)."""
+    def on_sessions_changed(self, message: SessionsChanged) -> None:
+        """Follow the feed: show its newer copy, or that the session is gone."""
+        changed, session = message.about(self.key)
+        if not changed:
+            return
         # The feed's copy is newer than what an opening read still in flight
         # would show: that read must not overwrite it.
         self.workers.cancel_group(self, "detail")
-        self._show(session)
+        if session is None:
+            self._show(None)
+        else:
+            self._prepare(session)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def _load(self) -> None:
-        from inspector.redis_io.discovery import find_session
-
         try:
-            client = await self._client()
-            session = await find_session(
-                client, self.session_id, namespace=self.namespace, host_field=self.host_field
-            )
+            session = await self.source.find(self.key)
         except Exception as exc:
             # Shown, in one line, instead of "Loading…" forever; opening the
             # session again tries to connect again.
-            self._unreadable(describe_failure(exc, self.settings))
+            self._unreadable(describe_failure(exc, self.options.settings))
             return
-        self._show(session)
+        if session is None:
+            self._show(None)
+        else:
+            self._prepare(session)
+
+    # A thread, exclusive: a newer copy supersedes a decode still running, and
+    # the UI (Escape included) stays live however long a value takes.
+    @work(thread=True, exclusive=True, group="decode", exit_on_error=False)
+    def _prepare(self, session: Session) -> None:
+        """Decode every attribute (cached in the session) off the UI thread, then show it."""
+        worker = get_current_worker()
+        for name in session.attribute_names:
+            if worker.is_cancelled:
+                return
+            session.attribute(name)
+        lines = session_summary(session, self.tz, now_ms=int(self.clock() * 1000))
+        if worker.is_cancelled:
+            return
+        try:
+            self.app.call_from_thread(self._install, worker, session, lines)
+        except RuntimeError:
+            return  # the app has closed meanwhile
+
+    def _install(self, worker: Worker[None], session: Session, lines: list[str]) -> None:
+        # Checked again on the UI thread, where workers are cancelled.
+        if worker.is_cancelled or not self.is_attached:
+            return
+        self._show(session, lines)
 
     def _unreadable(self, failure: Failure) -> None:
         why = "not connected" if failure.exit_code is ExitCode.CONNECTION else "cannot read it"
@@ -185,23 +219,25 @@ class SessionDetailScreen(Screen[None]):
             Text(f"Session {safe_text(self.session_id)}: {why}: ")
             + Text(safe_text(failure.message), style="bold")
         )
-        self.loaded.set()
+        self.state = DetailState.UNREADABLE
 
-    def _show(self, session: Session | None) -> None:
+    def _show(self, session: Session | None, lines: list[str] | None = None) -> None:
         meta = self.query_one("#meta", Static)
         options = self.query_one("#attributes", OptionList)
-        self.session = session
         if session is None:
+            self.workers.cancel_group(self, "decode")
+            self.session = None
             meta.update(
                 Text(f"Session {safe_text(self.session_id)} no longer exists.", style="bold")
             )
             options.clear_options()
             self._listing = None
-            self.loaded.set()
+            self.state = DetailState.GONE
             return
-        meta.update(
-            Text("\n".join(session_summary(session, self.tz, now_ms=int(self.clock() * 1000))))
-        )
+        if lines is None:
+            lines = session_summary(session, self.tz, now_ms=int(self.clock() * 1000))
+        self.session = session
+        meta.update(Text("\n".join(lines)))
         names = [*session.attribute_names, *session.removed_attributes]
         listing = (
             tuple((name, session.attribute(name).format) for name in session.attribute_names),
@@ -229,7 +265,7 @@ class SessionDetailScreen(Screen[None]):
                 options.highlighted = names.index(previous) if previous in names else 0
         if names:
             self._select(names[options.highlighted or 0])
-        self.loaded.set()
+        self.state = DetailState.SHOWN
 
     @on(OptionList.OptionHighlighted, "#attributes")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -301,21 +337,18 @@ class SessionDetailScreen(Screen[None]):
         if yes:
             self._delete()
 
-    # Its own group: a reload must not cancel the deletion half-way.
+    # Its own group: a newer copy from the feed must not cancel the deletion half-way.
     @work(exclusive=True, group="delete", exit_on_error=False)
     async def _delete(self) -> None:
-        from inspector.redis_io.writes import delete_session
-
         session = self.session
         if session is None:
             return
         try:
-            client = await self._client()
-            removed = await delete_session(client, session)
+            removed = await self.source.delete(session)
         except Exception as exc:
             # Failure: refused (ACL, a read-only replica...) or not connected.
             # Never "Deleted": some or all of the keys may still be there.
-            failure = describe_failure(exc, self.settings)
+            failure = describe_failure(exc, self.options.settings)
             self.notify(
                 safe_text(failure.message),
                 title="Not deleted",

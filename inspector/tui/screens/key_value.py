@@ -53,6 +53,7 @@ from inspector.redis_io.keys import (
     read_zset,
 )
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.messages import OpenSession
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.widgets.key_tree import compact_bytes, countdown, key_text
@@ -392,19 +393,12 @@ class KeyValueScreen(Screen[bytes | None]):
         if spring is None or spring.session_id is None:
             self.notify("Not a Spring Session key.", severity="warning")
             return
-        from inspector.tui.screens.detail import SessionDetailScreen
-
-        self.app.push_screen(
-            SessionDetailScreen(
-                self._client,
+        # The app opens it, on its session source (as from the sessions table).
+        self.post_message(
+            OpenSession(
                 session_key(spring.namespace, spring.session_id),
                 spring.session_id,
                 spring.namespace,
-                settings=self.settings,
-                host_field=self.host_field,
-                allow_writes=self.allow_writes,
-                clock=self.clock,
-                tz=self.tz,
             )
         )
 

@@ -54,6 +54,8 @@ COLUMNS = (
     Column("namespace", "NAMESPACE", 22, 30),
 )
 GAP = 2
+TICK = 1.0
+"""Seconds between repaints of the visible rows, so relative times and TTLs count down."""
 
 
 def layout_columns(width: int) -> list[Column]:
@@ -204,6 +206,11 @@ class SessionTable(ScrollView, can_focus=True):
         self.tz = tz
         self.header = header
         self.columns = layout_columns(80)
+
+    def on_mount(self) -> None:
+        # Only this widget's own clock: data changes arrive as messages to the
+        # pane, which calls sync().
+        self.set_interval(TICK, self.refresh)
 
     # ---------------------------------------------------------------- data
 

@@ -1,0 +1,268 @@
+"""What the session source tells the screens, as typed Textual messages.
+
+One worker in the app (:meth:`~inspector.tui.app.InspectorApp.read_source`)
+reads :meth:`~inspector.core.source.SessionSource.items` and turns each batch
+into a handful of these messages with :func:`batch_messages`:
+
+- every session read and every DESTROYED request of the batch become *one*
+  :class:`SessionsChanged` (the newest copy of each session, the keys gone);
+- every request of the batch becomes *one* :class:`RequestsSeen`;
+- each notice becomes its own message (:class:`FeedReady`,
+  :class:`FeedModeChanged`, :class:`FeedAdvice`, :class:`ConnectionLost`,
+  :class:`ConnectionRestored`), after the data that came before it;
+- of the scan progress only the newest is kept (:class:`ScanProgress`, which
+  also replaces an older one still queued: Textual's ``can_replace``).
+
+The worker posts them to every receiver (the app, its panes and any open detail
+screen; each handles what it shows and ignores the rest) and takes the next
+batch only once the app and the panes have handled this one. So the message
+queues hold one batch at most however fast Redis changes: meanwhile the source
+gathers what arrives into its next batch (toolong's bounded-queue idea).
+
+Messages do not bubble: each receiver got its own copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Self
+
+from textual.message import Message
+
+from inspector.core.changes import EventKind, RequestEvent
+from inspector.core.session import Session
+from inspector.core.source import (
+    FeedMode,
+    FeedNotice,
+    NoticeKind,
+    ScanProgressed,
+    ServerSummary,
+    SessionsRead,
+    SourceItem,
+)
+
+__all__ = [
+    "ConnectionLost",
+    "ConnectionRestored",
+    "FeedAdvice",
+    "FeedModeChanged",
+    "FeedReady",
+    "OpenSession",
+    "RequestsSeen",
+    "ScanProgress",
+    "ServerSummaryRead",
+    "SessionsChanged",
+    "SourceFailed",
+    "SourceMessage",
+    "batch_messages",
+]
+
+
+class SourceMessage(Message, bubble=False):
+    """Something the source reported; every receiver gets its own :meth:`copy`."""
+
+    def __init_subclass__(cls, **options: bool | str | None) -> None:
+        # Textual resets `bubble` to True for every subclass that does not say
+        # otherwise; none of these may bubble (the app got its own copy).
+        super().__init_subclass__(**{"bubble": False, **options})  # type: ignore[arg-type]
+
+    def copy(self) -> Self:
+        """The same message for another receiver (a Message is posted once)."""
+        raise NotImplementedError
+
+
+class SessionsChanged(SourceMessage):
+    """Sessions read (new ones, newer copies) and sessions gone, from one batch.
+
+    Args:
+        sessions: The newest copy of each session read, by key (a key is never
+            in both ``sessions`` and ``gone``).
+        gone: Keys of sessions destroyed, expired or deleted.
+        baseline: Part of the first full pass.
+    """
+
+    def __init__(
+        self, sessions: Mapping[str, Session], gone: Sequence[str] = (), *, baseline: bool = False
+    ) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.gone = tuple(gone)
+        self.baseline = baseline
+
+    def copy(self) -> Self:
+        return type(self)(self.sessions, self.gone, baseline=self.baseline)
+
+    def about(self, key: str) -> tuple[bool, Session | None]:
+        """``(True, session)`` when this batch changed ``key`` (``None``: it is gone)."""
+        session = self.sessions.get(key)
+        if session is not None:
+            return True, session
+        return key in self.gone, None
+
+
+class RequestsSeen(SourceMessage):
+    """Requests in the order they were seen (one message per batch)."""
+
+    def __init__(self, events: Sequence[RequestEvent]) -> None:
+        super().__init__()
+        self.events = tuple(events)
+
+    def copy(self) -> Self:
+        return type(self)(self.events)
+
+
+class _Notice(SourceMessage):
+    def __init__(self, notice: FeedNotice) -> None:
+        super().__init__()
+        self.notice = notice
+
+    def copy(self) -> Self:
+        return type(self)(self.notice)
+
+    @property
+    def text(self) -> str:
+        """The notice's text (from Redis and the network: show it escaped, never as markup)."""
+        return self.notice.message
+
+    @property
+    def mode(self) -> FeedMode | None:
+        """How requests are found once this applies."""
+        return self.notice.mode
+
+
+class FeedReady(_Notice):
+    """The first full read is done and events are being watched: the data is complete."""
+
+
+class FeedModeChanged(_Notice):
+    """How requests are found changed (notifications, polling), or why it is so."""
+
+
+class FeedAdvice(_Notice):
+    """Advice to the user: how to get notifications, why polling."""
+
+
+class ConnectionLost(_Notice):
+    """The connection was lost; the source is reconnecting."""
+
+
+class ConnectionRestored(_Notice):
+    """Back after a loss; :attr:`gap` says when requests may have been missed."""
+
+    @property
+    def gap(self) -> tuple[int, int] | None:
+        """``(from, to)`` epoch ms during which requests may be missing."""
+        return self.notice.gap
+
+
+class ScanProgress(SourceMessage):
+    """How far the first full pass has come; a newer one replaces a queued older one."""
+
+    def __init__(self, progress: ScanProgressed) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def copy(self) -> Self:
+        return type(self)(self.progress)
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgress)
+
+
+class SourceFailed(SourceMessage):
+    """The source stopped: it never connected, or the server refused it.
+
+    Args:
+        message: One line, already explained (from the network: show it escaped).
+        refused: Connected, but refused (an ACL user without a needed command),
+            rather than unreachable.
+    """
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__()
+        self.message = message
+        self.refused = refused
+
+    def copy(self) -> Self:
+        return type(self)(self.message, refused=self.refused)
+
+
+class ServerSummaryRead(SourceMessage):
+    """What the server is (engine, version, memory...), read on demand."""
+
+    def __init__(self, summary: ServerSummary) -> None:
+        super().__init__()
+        self.summary = summary
+
+    def copy(self) -> Self:
+        return type(self)(self.summary)
+
+
+class OpenSession(Message):
+    """Show this session's detail screen (posted by whoever links to a session; the app opens it).
+
+    Args:
+        key: The session's hash key.
+        session_id: Its id.
+        session_namespace: Its namespace (``namespace`` is Textual's, on every message).
+    """
+
+    def __init__(self, key: str, session_id: str, session_namespace: str) -> None:
+        super().__init__()
+        self.key = key
+        self.session_id = session_id
+        self.session_namespace = session_namespace
+
+
+_NOTICES: dict[NoticeKind, type[_Notice]] = {
+    NoticeKind.READY: FeedReady,
+    NoticeKind.MODE: FeedModeChanged,
+    NoticeKind.HOWTO: FeedAdvice,
+    NoticeKind.LOST: ConnectionLost,
+    NoticeKind.RECONNECTED: ConnectionRestored,
+}
+
+
+def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
+    """The messages one batch from the source becomes: a handful, whatever its size.
+
+    Sessions and requests gather into one :class:`SessionsChanged` and one
+    :class:`RequestsSeen`, emitted before each notice (so a notice follows the
+    data it describes) and at the end; a session read after it was destroyed
+    in the same batch is back, one destroyed after it was read is gone.
+    """
+    messages: list[SourceMessage] = []
+    sessions: dict[str, Session] = {}
+    gone: dict[str, None] = {}
+    events: list[RequestEvent] = []
+    baseline = False
+    progress: ScanProgressed | None = None
+
+    def flush() -> None:
+        nonlocal sessions, gone, events, baseline, progress
+        if sessions or gone:
+            messages.append(SessionsChanged(sessions, tuple(gone), baseline=baseline))
+        if events:
+            messages.append(RequestsSeen(events))
+        if progress is not None:
+            messages.append(ScanProgress(progress))
+        sessions, gone, events, baseline, progress = {}, {}, [], False, None
+
+    for item in batch:
+        if isinstance(item, SessionsRead):
+            baseline = baseline or item.baseline
+            for session in item.sessions:
+                gone.pop(session.key, None)
+                sessions[session.key] = session
+        elif isinstance(item, RequestEvent):
+            events.append(item)
+            if item.kind is EventKind.DESTROYED:
+                sessions.pop(item.key, None)
+                gone[item.key] = None
+        elif isinstance(item, ScanProgressed):
+            progress = item
+        else:
+            flush()
+            messages.append(_NOTICES[item.kind](item))
+    flush()
+    return messages
