@@ -182,3 +182,56 @@ def test_nothing_found_is_said(redis_clean: RedisServer) -> None:
     stderr = result.stderr.decode()
     assert "no sessions found (12 keys scanned)" in stderr
     assert "passed over 12 keys matching no session store" in stderr
+
+
+def test_jvm_hash_stores_beside_spring(redis_clean: RedisServer) -> None:
+    """Micronaut's and Redisson's hashes (their documented field layout around real JDK
+    values, tests/data/jvm) beside a Spring session, in one pass."""
+    import time
+    import uuid
+
+    from tests.spring_layouts import jdk_int, jdk_long, jvm_fixture, write_request
+
+    client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    now = int(time.time() * 1000)
+    micronaut, redisson, spring = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    client.hset(
+        f"micronaut:session:sessions:{micronaut}",
+        mapping={
+            "Creation-Time": str(now - 60_000).encode(),
+            "Last-Accessed": str(now - 1_000).encode(),
+            "Max-Inactive-Interval": b"1800",
+            "attr:sample": jvm_fixture("sample_session"),
+            "attr:host": b"\xac\xed\x00\x05t\x00\x05web-2",
+        },
+    )
+    client.expire(f"micronaut:session:sessions:{micronaut}", 2100)
+    client.set(f"micronaut:session:expiry:{micronaut}", b"1800", ex=1800)
+    client.zadd("micronaut:session:active-sessions", {micronaut: now + 1_800_000})
+    client.hset(
+        f"spring:session:{redisson}",
+        mapping={
+            "session:creationTime": jdk_long(now - 60_000),
+            "session:lastAccessedTime": jdk_long(now - 2_000),
+            "session:maxInactiveInterval": jdk_int(1800),
+            "session-attr:SPRING_SECURITY_CONTEXT": jvm_fixture("security_context"),
+        },
+    )
+    write_request(client, spring, "container-1", now - 3_000, created_ms=now - 60_000)
+    rows, stderr = ls_json(redis_clean.port)
+    by_framework = {row["framework"]: row for row in rows.values()}
+    assert set(by_framework) == {"micronaut", "redisson", "spring"}
+    assert by_framework["micronaut"]["host"] == "web-2"
+    assert by_framework["micronaut"]["state"] == "active"
+    assert by_framework["micronaut"]["expiresAtMs"] == now - 1_000 + 1_800_000
+    assert by_framework["redisson"]["principal"] is not None
+    assert by_framework["spring"]["id"] == spring
+    # The helper keys (expiry string, active-sessions set) are the framework's, not strangers.
+    assert "passed over" not in stderr
+    # Micronaut's store counts a session as expired once its expiry key is gone.
+    client.delete(f"micronaut:session:expiry:{micronaut}")
+    rows, _ = ls_json(redis_clean.port, "--framework", "micronaut")
+    (row,) = rows.values()
+    assert row["state"] == "expired"
+    assert "expiry key gone" in " ".join(row["notes"])
+    client.close()
