@@ -8,6 +8,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import hypothesis  # noqa: F401 - imported now, see below
 import pytest
 import redis
 
@@ -33,6 +34,11 @@ from tests.harness import (
 # =============================================================================
 
 _T = TypeVar("_T")
+
+# hypothesis is imported above, before filterwarnings=error applies: its pytest
+# plugin imports it late otherwise (at the terminal summary of a run that did not
+# use it), and trio's hypothesis hook then warns, which that setting turns into a
+# crash of a run whose tests all passed.
 
 # Every test names its endpoint with flags. An endpoint, URL or password in the
 # environment (an ECS host exports REDISCLUSTERENDPOINT) would fill the fields a
