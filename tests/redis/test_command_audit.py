@@ -28,9 +28,9 @@ import pytest
 import redis
 
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.tui.app import InspectorApp
+from inspector.tui.app import AppOptions, make_app
 from inspector.tui.panes.sessions import SessionsPane
-from inspector.tui.screens.detail import SessionDetailScreen
+from inspector.tui.screens.detail import DetailState, SessionDetailScreen
 from tests.cli_run import inspector
 from tests.harness import RedisServer, start_redis_server
 from tests.redis.test_watch import Watch
@@ -135,9 +135,9 @@ def _own_address(client: redis.Redis) -> str:
 
 
 async def _tui_session(port: int, expected: list[Expected], tmp_path: Path) -> None:
-    app = InspectorApp(ConnectionSettings(port=port))
+    app = make_app(AppOptions(settings=ConnectionSettings(port=port)))
     async with app.run_test(size=(120, 36)) as pilot:
-        await asyncio.wait_for(app.feed_ready.wait(), WAIT_SECONDS)
+        await wait_until(pilot, lambda: app.ready, "the feed's first read")
         await wait_until(pilot, lambda: len(app.store) >= len(expected), "the sessions")
         for tab in ("2", "4", "5", "3"):  # Live, Server, Keys, Console (it takes the keys)
             await pilot.press(tab)
@@ -145,9 +145,9 @@ async def _tui_session(port: int, expected: list[Expected], tmp_path: Path) -> N
         await pilot.press("escape")  # back to Sessions
         pane = app.query_one(SessionsPane)
         await wait_until(pilot, lambda: pane.table.has_focus, "the sessions table")
-        pane.view_installed.clear()
+        before = pane.views_installed
         await pilot.press("slash", *"container", "enter")  # filter
-        await asyncio.wait_for(pane.view_installed.wait(), WAIT_SECONDS)
+        await wait_until(pilot, lambda: pane.views_installed > before, "the filtered view")
         await pilot.press("escape")
         await pilot.press("s", "s")  # sort, twice
         await pilot.pause(0.2)
@@ -155,7 +155,7 @@ async def _tui_session(port: int, expected: list[Expected], tmp_path: Path) -> N
         await pilot.press("enter")  # open the session: its detail screen
         screen = app.screen
         assert isinstance(screen, SessionDetailScreen)
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await wait_until(pilot, lambda: screen.state is DetailState.SHOWN, "the session")
         await pilot.press("r", "r", "e")  # raw bytes, the tree again, export
         await wait_until(pilot, lambda: any(tmp_path.glob("session-*.json")), "the export")
         await pilot.press("escape")
