@@ -223,17 +223,16 @@ class InspectorApp(App[int]):
     def _open_row(self, event: SessionTable.Opened) -> None:
         row = self.store.rows.get(event.key)
         if row is not None:
-            self.post_message(OpenSession(row.key, row.id, row.namespace))
+            # Pushed now, not through a message: the screen is on the stack
+            # when the key that opened it has been handled.
+            self._open_session(row.key, row.id, row.namespace)
 
     def on_open_session(self, message: OpenSession) -> None:
+        self._open_session(message.key, message.session_id, message.session_namespace)
+
+    def _open_session(self, key: str, session_id: str, namespace: str) -> None:
         self.push_screen(
-            SessionDetailScreen(
-                self.source,
-                message.key,
-                message.session_id,
-                message.namespace,
-                options=self.options,
-            )
+            SessionDetailScreen(self.source, key, session_id, namespace, options=self.options)
         )
 
     def action_tab(self, tab: str) -> None:
