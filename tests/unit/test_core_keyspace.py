@@ -54,6 +54,10 @@ def test_index_and_tree_match_a_sorted_list(batches: list[list[bytes]], delimite
         index.add(batch)
         everything += batch
         expected = sorted(set(everything))
+        # peek answers as seek would, from the waiting keys too, merging nothing.
+        for probe in [b"", b"a", b"b:", b"\xff\xff", *batch]:
+            at = bisect_left(expected, probe)
+            assert index.peek(probe) == (expected[at] if at < len(expected) else None)
         assert list(index.iter_from()) == expected
     expected = sorted(set(everything))
     assert len(index) == len(expected)
@@ -132,6 +136,8 @@ def test_merged_counts_are_lower_bounds_and_steps_flush() -> None:
         assert 0 <= merged <= index.count(b"a:", b"a;")
         rough = tree.children(exact=False)
         assert [node.path for node in rough] == [b"a:", b"b:"]
+        for probe in (b"", b"a:00500", b"a:%05d" % (start + 999), b"a;", b"b:", b"c"):
+            assert index.peek(probe) == index.seek(probe)
         assert all(node.key_count >= 1 for node in rough)
     index.add([b"a:%05d" % i for i in range(20_000, 20_010)])
     steps = 0
