@@ -12,11 +12,14 @@ stay under a gigabyte (benchmarks/bench_tui.py).
 
 from __future__ import annotations
 
+import heapq
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from inspector.core.collection import BulkLoad
 from inspector.core.session import Session
 from inspector.core.spring import ATTRIBUTE_PREFIX
 
@@ -25,6 +28,8 @@ __all__ = ["SEARCH_BYTES", "Row", "SessionStore", "SortKey"]
 SEARCH_BYTES = 160
 """Bytes of each attribute's value kept for the filter's value search (twice that per row
 at most)."""
+SORT_CHUNK = 32_768
+"""Rows sorted in one C call (one hold of the GIL) by :meth:`SessionStore.compute_view`."""
 FLASH_MS = 3000
 """How long a row whose host just changed stays highlighted."""
 
@@ -91,6 +96,24 @@ def _shared(text: str | None) -> str | None:
     # A million rows name a handful of hosts, principals and namespaces: one
     # string object each instead of one per row.
     return sys.intern(text) if text is not None else None
+
+
+def _sorted(rows: list[Row], key: Callable[[Row], Any], *, reverse: bool) -> Iterable[Row]:
+    """``sorted(rows)``, without holding the GIL for long (this runs in a worker thread).
+
+    ``list.sort`` compares in C and keeps the GIL until it is done: 0.5 s for a
+    million rows, during which the UI thread cannot paint. Chunks of
+    :data:`SORT_CHUNK` rows are sorted one by one (a few ms each) and merged by
+    ``heapq.merge``, Python code the interpreter switches threads in. The
+    merge is stable, so the order is exactly the one sort would give.
+    """
+    if len(rows) <= SORT_CHUNK:
+        rows.sort(key=key, reverse=reverse)
+        return rows
+    chunks = [rows[i : i + SORT_CHUNK] for i in range(0, len(rows), SORT_CHUNK)]
+    for chunk in chunks:
+        chunk.sort(key=key, reverse=reverse)
+    return heapq.merge(*chunks, key=key, reverse=reverse)
 
 
 def _match(row: Row, needle: str) -> bool:
@@ -179,21 +202,30 @@ class SessionStore:
         rows added later are left out: :meth:`apply_view` appends them, so a
         row found while a worker computed is neither lost nor shown twice.
         """
+        # The sort keys (a million tuples for the host order) would set off
+        # full collections, each walking every young object with the GIL held:
+        # paused while the view is computed (it makes no cycles).
+        with BulkLoad(freeze=False):
+            return self._compute_view(query, sort, since)
+
+    def _compute_view(self, query: str, sort: SortKey, since: int | None) -> list[str]:
         needle = query.strip().lower()
         rows = [
             row
             for row in list(self.rows.values())
             if (since is None or row.order <= since) and (not needle or _match(row, needle))
         ]
+        key: Callable[[Row], Any]
+        reverse = False
         if sort is SortKey.LAST_ACCESS:
-            rows.sort(key=lambda r: r.last_access or 0, reverse=True)
+            key, reverse = (lambda r: r.last_access or 0), True
         elif sort is SortKey.CREATED:
-            rows.sort(key=lambda r: r.created or 0, reverse=True)
+            key, reverse = (lambda r: r.created or 0), True
         elif sort is SortKey.HOST:
-            rows.sort(key=lambda r: (r.host or "\uffff", -(r.last_access or 0)))
+            key = lambda r: (r.host or "\uffff", -(r.last_access or 0))  # noqa: E731
         else:
-            rows.sort(key=lambda r: r.order)
-        return [row.key for row in rows]
+            key = lambda r: r.order  # noqa: E731
+        return [row.key for row in _sorted(rows, key, reverse=reverse)]
 
     def apply_view(
         self, query: str, sort: SortKey, view: list[str], *, since: int | None = None

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from inspector.core.render import format_time
 from inspector.core.session import RawSession, Session
 from inspector.sample_app.store import sample_session_json
-from inspector.tui.store import FLASH_MS, SessionStore, SortKey
+from inspector.tui import store as store_module
+from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey
 from inspector.tui.widgets.session_table import cell_text, layout_columns
 from tests.spring_layouts import jvm_fixture
 
@@ -176,3 +179,34 @@ def test_created_column_uses_the_given_time_zone() -> None:
     assert cell_text(row, "created", NOW, dt.UTC) == format_time(row.created, dt.UTC)[5:16]
     assert cell_text(row, "created", NOW, tokyo) == format_time(row.created, tokyo)[5:16]
     assert cell_text(row, "created", NOW, tokyo) != cell_text(row, "created", NOW, dt.UTC)
+
+
+def test_big_views_sort_in_chunks_to_the_order_one_sort_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # compute_view sorts chunk by chunk and merges (the GIL is never held for
+    # the whole sort); ties keep their discovery order, as a stable sort does.
+    monkeypatch.setattr(store_module, "SORT_CHUNK", 7)
+    rows = {}
+    for i in range(100):
+        key = f"spring:session:sessions:{i:08x}-5646-4382-aa12-41435ed09dc7"
+        rows[key] = Row(
+            key=key, namespace="spring:session", host=f"c{i % 3}" if i % 5 else None,
+            principal=None, created=i % 4, last_access=i % 9, expires_at=None,
+            hash_ttl_ms=-1, observed_at=0, attributes=1, state="active", search="", order=i,
+        )  # fmt: skip
+    store = SessionStore()
+    store.rows = rows
+    expected = {
+        SortKey.LAST_ACCESS: sorted(rows.values(), key=lambda r: r.last_access or 0, reverse=True),
+        SortKey.CREATED: sorted(rows.values(), key=lambda r: r.created or 0, reverse=True),
+        SortKey.HOST: sorted(
+            rows.values(), key=lambda r: (r.host or "\uffff", -(r.last_access or 0))
+        ),
+        SortKey.FOUND: sorted(rows.values(), key=lambda r: r.order),
+    }
+    for sort, want in expected.items():
+        assert store.compute_view("", sort) == [row.key for row in want], sort
+    assert store.compute_view("c1", SortKey.HOST) == [
+        row.key for row in expected[SortKey.HOST] if row.host == "c1"
+    ]

@@ -8,6 +8,7 @@ posts (one per batch, however many sessions changed) and redraws the visible row
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import time
 from collections.abc import Callable
 
@@ -120,6 +121,10 @@ class SessionsPane(Vertical):
             self.update_status()
 
     def on_feed_ready(self, _message: FeedReady) -> None:
+        # The first scan is over: what is alive now (the index of every
+        # session) lives as long as the app. Frozen, no collection walks it
+        # again; at a million rows one full collection would stall the UI.
+        gc.freeze()
         self.progress_text = ""
         self.update_status()
 
