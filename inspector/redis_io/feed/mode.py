@@ -24,6 +24,7 @@ from inspector.redis_io.feed.report import Reporter
 __all__ = [
     "KEYEVENT_NAMES",
     "ModeChoice",
+    "acl_grants",
     "choose_mode",
     "probe_nodes",
     "read_notify_config",
@@ -31,8 +32,6 @@ __all__ = [
 ]
 
 KEYEVENT_NAMES = (b"hset", b"hdel", b"del", b"expired")
-PUBSUB_GRANTS = "+subscribe +psubscribe +ping &__keyspace@*__:* &__keyevent@*__:*"
-"""What an ACL user needs for notifications (README's least-privilege string has it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,20 +96,24 @@ async def probe_nodes(
 
 
 def choose_mode(
-    supports: Sequence[NotifySupport | None], *, subscribe_refused: str | None = None
+    supports: Sequence[NotifySupport | None],
+    *,
+    subscribe_refused: str | None = None,
+    grants: str = "+subscribe +psubscribe and the channels",
 ) -> ModeChoice:
     """The mode for these nodes' settings, and why.
 
     Args:
         supports: Each primary's setting; ``None`` where CONFIG was refused.
         subscribe_refused: The server's refusal of SUBSCRIBE/PSUBSCRIBE, if any.
+        grants: The ACL rules that would allow subscribing (:func:`acl_grants`).
     """
     if subscribe_refused is not None:
         return ModeChoice(
             FeedMode.POLLING,
             f"subscribing to keyspace notifications is refused ({subscribe_refused}), so "
             f"requests are found by polling. To see them as they happen, give the user "
-            f"{PUBSUB_GRANTS}",
+            f"{grants}",
             listen=False,
         )
     known = [support for support in supports if support is not None]
@@ -158,3 +161,14 @@ def subscriptions(
         return (keyspace, []) if support.keyspace else ([], keyevent)
     # Polling: listen anyway (cheap), to switch the moment notifications flow.
     return keyspace, keyevent
+
+
+def acl_grants(*, db: int, namespace: str | None) -> str:
+    """The ACL rules a user needs to subscribe as the feed does.
+
+    Redis compares a PSUBSCRIBE pattern with the user's ``&`` rules literally,
+    so the keyspace pattern is named exactly; SUBSCRIBE channels match by glob.
+    """
+    patterns, _ = subscriptions(None, FeedMode.PROBING, db=db, namespace=namespace)
+    channels = " ".join(f"&{pattern.decode()}" for pattern in patterns)
+    return f"+subscribe +psubscribe {channels} &__keyevent@{db}__:*"

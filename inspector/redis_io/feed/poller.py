@@ -10,7 +10,6 @@ runs late says so while it runs, with the age of the data.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from inspector.core.changes import EventSource
@@ -88,9 +87,8 @@ class Poller:
         try:
             changes = await self.run_pass(client)
         finally:
+            # Not awaited: a cancel of this task arriving meanwhile would be swallowed.
             watchdog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watchdog
         self._settle(time.monotonic() - started)
         return changes
 

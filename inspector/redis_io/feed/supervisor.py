@@ -31,7 +31,7 @@ from inspector.redis_io.feed.frameworks import (
     string_events_on,
 )
 from inspector.redis_io.feed.listener import NodeListener, SubscribeRefused
-from inspector.redis_io.feed.mode import choose_mode, probe_nodes, subscriptions
+from inspector.redis_io.feed.mode import acl_grants, choose_mode, probe_nodes, subscriptions
 from inspector.redis_io.feed.pending import PendingReads
 from inspector.redis_io.feed.poller import Poller
 from inspector.redis_io.feed.recovery import Recovery, run_ids
@@ -268,7 +268,8 @@ class ChangeFeed:
                 await node.listener.subscribe(patterns, channels)
         except SubscribeRefused as refused:
             # An ACL without pub/sub (ElastiCache's read-only string): poll only.
-            choice = choose_mode(supports, subscribe_refused=str(refused))
+            grants = acl_grants(db=self.settings.db, namespace=self.namespace)
+            choice = choose_mode(supports, subscribe_refused=str(refused), grants=grants)
             for node in nodes:
                 await _close_listener(node)
         self._reporter.set_mode(choice.mode)

@@ -1,0 +1,184 @@
+"""The feed under faults, against real servers: each test reproduces one fault of issue 14.
+
+ACLs without pub/sub, late polling passes, a frozen server (SIGSTOP), a cluster
+losing its seed node, a subscriber overflowing its output buffer, a restart
+with an empty dataset. Intervals are small (constructor parameters) and every
+wait is on a notice, bounded by the suite's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import signal
+import time
+import uuid
+from collections.abc import AsyncGenerator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from inspector.core.changes import EventSource, RequestEvent
+from inspector.core.source import FeedMode, FeedNotice, NoticeKind, SessionsRead, SourceItem
+from inspector.redis_io.feed import ChangeFeed
+from inspector.redis_io.settings import ConnectionSettings
+from tests.cli_run import inspector
+from tests.harness import RedisServer, start_redis_server
+from tests.live_processes import DEADLINE, Running
+from tests.spring_layouts import write_request
+
+NOW = int(time.time() * 1000)
+
+ELASTICACHE_READ_ONLY = "on ~* -@all +@read"
+"""ElastiCache's documented read-only access string: no pub/sub at all."""
+LEAST_PRIVILEGE = (
+    "on ~* &__keyspace@0__:*sessions:* &__keyevent@0__:* -@all +@read -keys +@connection "
+    "+info +subscribe +psubscribe +config|get +cluster|slots +cluster|shards +cluster|nodes "
+    "+cluster|info +readonly"
+)
+"""README's least-privilege string (every read-only feature), word for word."""
+
+
+class Items:
+    """A running feed's items, read up to the notice or event a test waits for."""
+
+    def __init__(self, feed: ChangeFeed) -> None:
+        self.feed = feed
+        self.seen: list[SourceItem] = []
+        self._ahead: collections.deque[SourceItem] = collections.deque()
+        self._items: AsyncGenerator[list[SourceItem], None] = feed.items()
+
+    async def until(self, wanted: type | NoticeKind, needle: str = "") -> SourceItem:
+        """The next item of this type (or notice of this kind) holding ``needle``."""
+        async with asyncio.timeout(DEADLINE):
+            while True:
+                if not self._ahead:
+                    self._ahead.extend(await anext(self._items))
+                item = self._ahead.popleft()
+                self.seen.append(item)
+                if _matches(item, wanted, needle):
+                    return item
+
+    def notices(self, kind: NoticeKind) -> list[FeedNotice]:
+        """Every notice of ``kind`` seen so far."""
+        return [i for i in self.seen if isinstance(i, FeedNotice) and i.kind is kind]
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
+
+
+def _matches(item: SourceItem, wanted: type | NoticeKind, needle: str) -> bool:
+    if isinstance(wanted, NoticeKind):
+        return isinstance(item, FeedNotice) and item.kind is wanted and needle in item.message
+    return isinstance(item, wanted) and needle in str(item)
+
+
+@pytest.fixture
+def running() -> Iterator[Running]:
+    started = Running()
+    yield started
+    for watch in started.watches:
+        watch.stop()
+
+
+def elasticache_like(directory: Path, *extra: str) -> RedisServer:
+    """A server with ElastiCache's renames (CONFIG and KEYS gone) and two ACL users."""
+    return start_redis_server(
+        directory,
+        "--rename-command", "CONFIG", "",
+        "--rename-command", "KEYS", "",
+        "--user", "readonly", *ELASTICACHE_READ_ONLY.split(), ">ro-secret",
+        "--user", "inspector", *LEAST_PRIVILEGE.split(), ">least-secret",
+        *extra,
+    )  # fmt: skip
+
+
+def as_user(server: RedisServer, user: str, password: str) -> list[str]:
+    return ["-p", str(server.port), "--user", user, "-a", password]
+
+
+# ---------------------------------------------------------------- 1: pub/sub refused
+
+
+async def test_pubsub_refused_by_acl_falls_back_to_polling_with_one_line(tmp_path: Path) -> None:
+    server = elasticache_like(tmp_path, "--notify-keyspace-events", "KEA")
+    admin = redis.Redis(port=server.port)
+    try:
+        sid = str(uuid.uuid4())
+        write_request(admin, sid, "container-1", created_ms=NOW)
+        settings = ConnectionSettings(port=server.port, username="readonly", password="ro-secret")
+        items = Items(ChangeFeed(settings, poll_interval=0.1))
+        try:
+            ready = await items.until(NoticeKind.READY)
+            assert isinstance(ready, FeedNotice)
+            assert "via polling every 0.1 s" in ready.message
+            (why,) = items.notices(NoticeKind.HOWTO)  # one line, saying why
+            assert "subscribing to keyspace notifications is refused" in why.message
+            assert "no permissions to run the 'psubscribe' command" in why.message
+            assert "+psubscribe &__keyspace@0__:*sessions:*" in why.message
+            # The table has its sessions (the TUI's Sessions tab was empty).
+            baseline = [i for i in items.seen if isinstance(i, SessionsRead) and i.baseline]
+            assert [s.id for read in baseline for s in read.sessions] == [sid]
+            write_request(admin, sid, "container-2", created_ms=NOW)
+            event = await items.until(RequestEvent)
+            assert isinstance(event, RequestEvent)
+            assert (event.host, event.source) == ("container-2", EventSource.POLL)
+            assert items.feed.mode is FeedMode.POLLING
+        finally:
+            await items.aclose()
+    finally:
+        admin.close()
+        server.stop()
+
+
+def test_least_privilege_acl_gives_every_feature_end_to_end(
+    tmp_path: Path, running: Running
+) -> None:
+    server = elasticache_like(tmp_path, "--notify-keyspace-events", "KEA")
+    admin = redis.Redis(port=server.port)
+    try:
+        sids = [str(uuid.uuid4()) for _ in range(3)]
+        for sid in sids:
+            write_request(admin, sid, "container-1", created_ms=NOW)
+        user = as_user(server, "inspector", "least-secret")
+        listed = inspector(*user, "ls", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(sids)
+        shown = inspector(*user, "show", sids[0], "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["id"] == sids[0]
+        stats = inspector(*user, "stats", "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["sessions"] == 3
+        for result in (listed, shown, stats):
+            assert b"NOPERM" not in result.stderr
+        watch = running.watch(user)
+        watch.notice("listening as well")  # CONFIG is renamed away: probe by listening
+        write_request(admin, sids[1], "container-2", created_ms=NOW)
+        event = watch.line()
+        assert (event["session"], event["host"]) == (sids[1], "container-2")
+        watch.notice("now notifications")  # the subscription works for this user
+        assert not any(
+            "subscribing to keyspace notifications is refused" in n for n in watch.notices
+        )
+        # ElastiCache's read-only string: watch polls and says why, in one line.
+        reader = running.watch(as_user(server, "readonly", "ro-secret"), "--poll", "0.2")
+        why = reader.notice("refused")
+        assert "polling" in why
+        reader.notice("via polling")
+        write_request(admin, sids[2], "container-2", created_ms=NOW)
+        polled = reader.line()
+        assert (polled["session"], polled["source"]) == (sids[2], "poll")
+    finally:
+        admin.close()
+        server.stop()
+
+
+def _stop(server: RedisServer) -> None:
+    server.process.send_signal(signal.SIGSTOP)
+
+
+def _cont(server: RedisServer) -> None:
+    server.process.send_signal(signal.SIGCONT)
