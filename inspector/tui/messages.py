@@ -220,6 +220,10 @@ _NOTICES: dict[NoticeKind, type[_Notice]] = {
     NoticeKind.HOWTO: FeedAdvice,
     NoticeKind.LOST: ConnectionLost,
     NoticeKind.RECONNECTED: ConnectionRestored,
+    # The age of the data (a late polling pass, a lagging subscriber) and its
+    # recovery: shown where the Live tab says how requests are found.
+    NoticeKind.STALE: FeedModeChanged,
+    NoticeKind.CURRENT: FeedModeChanged,
 }
 
 

@@ -34,9 +34,15 @@ NOW = int(time.time() * 1000)
 ELASTICACHE_READ_ONLY = "on ~* -@all +@read"
 """ElastiCache's documented read-only access string: no pub/sub at all."""
 LEAST_PRIVILEGE = (
-    "on ~* &__keyspace@0__:*sessions:* &__keyevent@0__:* -@all +@read -keys +@connection "
-    "+info +subscribe +psubscribe +config|get +cluster|slots +cluster|shards +cluster|nodes "
-    "+cluster|info +readonly"
+    "on ~* &__keyspace@0__:*sessions:* &__keyspace@0__:AIOHTTP_SESSION_* "
+    "&__keyspace@0__:beaker_cache:* &__keyspace@0__:*django.contrib.sessions.* "
+    "&__keyspace@0__:session:* &__keyspace@0__:micronaut:session:* "
+    "&__keyspace@0__:spring:session:* &__keyspace@0__:sess:* "
+    "&__keyspace@0__:PHPREDIS_SESSION:* &__keyspace@0__:PHPREDIS_CLUSTER_SESSION:* "
+    "&__keyspace@0__:rack:session:* &__keyspace@0__:*_session_id:* "
+    "&__keyspace@0__:starsessions.* &__keyspace@0__:sf_s* &__keyevent@0__:* -@all "
+    "+@read -keys +@connection +info +subscribe +psubscribe +config|get "
+    "+cluster|slots +cluster|shards +cluster|nodes +cluster|info +readonly"
 )
 """README's least-privilege string (every read-only feature), word for word."""
 
@@ -136,6 +142,8 @@ async def test_pubsub_refused_by_acl_falls_back_to_polling_with_one_line(tmp_pat
 def test_least_privilege_acl_gives_every_feature_end_to_end(
     tmp_path: Path, running: Running
 ) -> None:
+    readme = Path(__file__).parents[2] / "README.md"
+    assert LEAST_PRIVILEGE in readme.read_text()  # documented word for word
     server = elasticache_like(tmp_path, "--notify-keyspace-events", "KEA")
     admin = redis.Redis(port=server.port)
     try:

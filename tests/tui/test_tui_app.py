@@ -679,3 +679,18 @@ async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: Re
         minute_set = minute_set_key("spring:session", expiration_bucket(last, 1800))
         admin.delete(key, f"spring:session:sessions:expires:{sid}", minute_set)
         admin.close()
+
+
+async def test_the_age_of_the_data_shows_on_the_live_tab() -> None:
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        source = source_of(app)
+        stale = "a polling pass has run for 14.2 s (server slow, paused or unreachable): "
+        source.notice(FeedNotice(NOW_MS, NoticeKind.STALE, stale + "last complete pass 14 s ago"))
+        await settled(pilot)
+        shown = app.query_one(LivePane).query_one("#source", Static)
+        assert "last complete pass 14 s ago" in str(shown.render())
+        source.notice(FeedNotice(NOW_MS, NoticeKind.CURRENT, "polling caught up"))
+        await settled(pilot)
+        assert "polling caught up" in str(shown.render())
+        assert app.is_running

@@ -163,12 +163,11 @@ def subscriptions(
     return keyspace, keyevent
 
 
-def acl_grants(*, db: int, namespace: str | None) -> str:
-    """The ACL rules a user needs to subscribe as the feed does.
+def acl_grants(patterns: Sequence[bytes], *, db: int) -> str:
+    """The ACL rules a user needs to subscribe to ``patterns`` (and the keyevent channels).
 
     Redis compares a PSUBSCRIBE pattern with the user's ``&`` rules literally,
-    so the keyspace pattern is named exactly; SUBSCRIBE channels match by glob.
+    so each keyspace pattern is named exactly; SUBSCRIBE channels match by glob.
     """
-    patterns, _ = subscriptions(None, FeedMode.PROBING, db=db, namespace=namespace)
-    channels = " ".join(f"&{pattern.decode()}" for pattern in patterns)
+    channels = " ".join(f"&{pattern.decode(errors='replace')}" for pattern in patterns)
     return f"+subscribe +psubscribe {channels} &__keyevent@{db}__:*"

@@ -268,7 +268,11 @@ class ChangeFeed:
                 await node.listener.subscribe(patterns, channels)
         except SubscribeRefused as refused:
             # An ACL without pub/sub (ElastiCache's read-only string): poll only.
-            grants = acl_grants(db=self.settings.db, namespace=self.namespace)
+            every, _ = subscriptions(
+                None, FeedMode.PROBING, db=self.settings.db, namespace=self.namespace,
+                patterns=extra,
+            )  # fmt: skip
+            grants = acl_grants(every, db=self.settings.db)
             choice = choose_mode(supports, subscribe_refused=str(refused), grants=grants)
             for node in nodes:
                 await _close_listener(node)
