@@ -96,6 +96,24 @@ class KeyIndex:
                 self._merge(index)
             index += 1
 
+    def discard(self, key: bytes) -> bool:
+        """Remove one key (the browser deleted it); ``False`` if it was not there."""
+        if not self._chunks:
+            return False
+        index = self._merged_chunk_of(key)
+        chunk = self._chunks[index]
+        at = bisect_left(chunk, key)
+        if at == len(chunk) or chunk[at] != key:
+            return False
+        del chunk[at]
+        if chunk:
+            self._maxes[index] = chunk[-1]
+        elif len(self._chunks) > 1:
+            del self._chunks[index], self._maxes[index], self._pending[index]
+        else:
+            self._chunks, self._maxes, self._pending = [], [], []
+        return True
+
     def merge_step(self) -> bool:
         """Merge the waiting keys of one chunk; ``False`` when none was waiting.
 

@@ -146,3 +146,19 @@ def test_merged_counts_are_lower_bounds_and_steps_flush() -> None:
     assert index.count_merged(b"a:", b"a;") == index.count(b"a:", b"a;") == 20_010
     assert index.count_merged(b"", None) == len(index) == 20_030
     assert [node.key_count for node in tree.children(exact=False)] == [20_010, 20]
+
+
+def test_discard() -> None:
+    index = KeyIndex()
+    index.add([b"a:1", b"a:2", b"b:1"])
+    index.add([b"c:%d" % i for i in range(20)])
+    assert index.discard(b"a:2")
+    assert not index.discard(b"a:2")
+    assert not index.discard(b"zzz")
+    assert list(index.iter_from()) == sorted([b"a:1", b"b:1", *(b"c:%d" % i for i in range(20))])
+    for key in list(index.iter_from()):
+        assert index.discard(key)
+    assert len(index) == 0
+    assert index.seek(b"") is None
+    index.add([b"again"])
+    assert list(index.iter_from()) == [b"again"]

@@ -399,24 +399,26 @@ class KeysPane(Vertical):
     @on(KeyTreeView.Opened)
     def _open_key(self, event: KeyTreeView.Opened) -> None:
         fact = self.facts.get(event.key)
-        self.app.push_screen(
-            KeyValueScreen(
-                self.client,
-                event.key,
-                settings=self.settings,
-                info=fact.info if fact is not None else None,
-                allow_writes=self.allow_writes,
-                host_field=self.host_field,
-                clock=self.clock,
-                tz=self.tz,
-            ),
-            self._closed_key,
+        screen = KeyValueScreen(
+            self.client,
+            event.key,
+            settings=self.settings,
+            info=fact.info if fact is not None else None,
+            allow_writes=self.allow_writes,
+            host_field=self.host_field,
+            clock=self.clock,
+            tz=self.tz,
         )
+        self.app.push_screen(screen, lambda changed: self._closed_key(screen, changed))
 
-    def _closed_key(self, changed: bytes | None) -> None:
-        # The key was written (deleted, a new TTL): its facts are read again.
-        if changed is not None:
-            self.facts.forget(changed)
-            if self.scan is not None and self.scan.progress.done:
-                self._refresh_tree()
-            self._want_facts()
+    def _closed_key(self, screen: KeyValueScreen, changed: bytes | None) -> None:
+        # The key was written (deleted, a new TTL): its facts are read again,
+        # and a key that is gone leaves the tree.
+        if changed is None:
+            return
+        self.facts.forget(changed)
+        if screen.info is not None and not screen.info.exists:
+            self.rows.tree.index.discard(changed)
+        if self.scan is not None and self.scan.progress.done:
+            self._refresh_tree()
+        self._want_facts()
