@@ -377,6 +377,8 @@ async def test_cluster_every_primary(redis_cluster: list[RedisServer]) -> None:
         names = [f"k:{i:03d}" for i in range(300)]
         for name in names:
             client.set(name, "v")
+        names.append("k:000h")
+        client.hset("k:000h", mapping={f"f{i:03d}": str(i) for i in range(500)})
         # No sessions feed (an in-memory source); the Keys tab opens its own client anyway.
         settings = ConnectionSettings(port=first.port, cluster=True)
         app = make_app(AppOptions(settings=settings), MemorySource())
@@ -384,13 +386,30 @@ async def test_cluster_every_primary(redis_cluster: list[RedisServer]) -> None:
             pane = await keys_tab(app, pilot)
             assert pane.scan is not None
             assert pane.scan.progress.nodes_total == 3
-            assert pane.rows.tree.count(b"k:") == 300
+            assert pane.rows.tree.count(b"k:") == 301
             await select(pilot, pane, b"k:")
             await pilot.press("right")
             await wait_until(pilot, lambda: pane.facts.get(b"k:000") is not None, "facts")
+            # MEMORY USAGE goes to each key's own node.
+            pane.described.clear()
+            await pilot.press("m")
+            await asyncio.wait_for(pane.described.wait(), WAIT_SECONDS)
+            sizes = [pane.facts.get(k) for k in pane.tree_view.visible_keys()]
+            assert sizes
+            assert all(f is not None and f.memory and f.memory.bytes for f in sizes)
             screen = await open_key(pilot, pane, b"k:007")
             assert screen.string is not None
             assert screen.string.data == b"v"
+            await pilot.press("escape")
+            # A hash on whichever node owns it, HSCAN page by page.
+            screen = await open_key(pilot, pane, b"k:000h")
+            table = screen.query_one(PagedTable)
+            while table.more:
+                screen.paged.clear()
+                await pilot.press("end")
+                await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+                await pilot.pause()
+            assert sorted(screen.fields) == [b"f%03d" % i for i in range(500)]
     finally:
         client.delete(*names)
         client.close()
