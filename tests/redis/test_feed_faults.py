@@ -190,3 +190,95 @@ def _stop(server: RedisServer) -> None:
 
 def _cont(server: RedisServer) -> None:
     server.process.send_signal(signal.SIGCONT)
+
+
+# ---------------------------------------------------------------- 3: late polling passes
+
+
+async def test_a_late_polling_pass_says_so_while_it_runs_and_stretches_nothing(
+    tmp_path: Path,
+) -> None:
+    server = start_redis_server(tmp_path)  # notifications off: polling
+    admin = redis.Redis(port=server.port)
+    items = Items(ChangeFeed(ConnectionSettings(port=server.port), poll_interval=0.1))
+    try:
+        sid = str(uuid.uuid4())
+        write_request(admin, sid, "container-1", created_ms=NOW)
+        await items.until(NoticeKind.READY)
+        _stop(server)
+        try:
+            late = await items.until(NoticeKind.STALE, "a polling pass has run for")
+        finally:
+            _cont(server)
+        assert isinstance(late, FeedNotice)
+        assert "last complete pass" in late.message
+        caught_up = await items.until(NoticeKind.CURRENT, "polling caught up")
+        assert caught_up.mode is FeedMode.POLLING  # type: ignore[union-attr]
+        # The stall stretched nothing: the next request is found by the next pass.
+        write_request(admin, sid, "container-2", created_ms=NOW)
+        event = await items.until(RequestEvent)
+        assert isinstance(event, RequestEvent)
+        assert event.host == "container-2"
+        assert not any("to spare the server" in n.message for n in items.notices(NoticeKind.MODE))
+    finally:
+        _cont(server)
+        await items.aclose()
+        admin.close()
+        server.stop()
+
+
+async def test_a_slow_pass_stretches_the_interval_and_it_comes_back_down(
+    redis_clean: RedisServer,
+) -> None:
+    admin = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    items = Items(ChangeFeed(ConnectionSettings(port=redis_clean.port), poll_interval=0.2))
+    try:
+        await items.until(NoticeKind.READY)
+        # Slow, not stalled: shorter than a pass may take before it is late (0.5 s).
+        admin.execute_command("CLIENT", "PAUSE", "400")
+        stretched = await items.until(NoticeKind.MODE, "to spare the server")
+        assert isinstance(stretched, FeedNotice)
+        back = await items.until(NoticeKind.MODE, "polling passes are quick again")
+        assert isinstance(back, FeedNotice)
+        assert back.message.endswith("polling every 0.2 s")
+    finally:
+        await items.aclose()
+        admin.close()
+
+
+# ---------------------------------------------------------------- 3b: subscriber liveness
+
+
+async def test_a_frozen_server_is_a_lost_subscriber_then_a_reconnect_with_a_gap(
+    tmp_path: Path,
+) -> None:
+    server = start_redis_server(tmp_path, "--notify-keyspace-events", "KEA")
+    admin = redis.Redis(port=server.port)
+    settings = ConnectionSettings(port=server.port, connect_timeout=1.0)
+    feed = ChangeFeed(settings, ping_interval=0.1, silence_timeout=1.0)
+    items = Items(feed)
+    try:
+        sid = str(uuid.uuid4())
+        await items.until(NoticeKind.READY, "via keyspace notifications")
+        frozen_at = int(time.time() * 1000)
+        _stop(server)
+        try:
+            lost = await items.until(NoticeKind.LOST)
+        finally:
+            _cont(server)
+        assert isinstance(lost, FeedNotice)
+        assert "no answer on the subscriber connection" in lost.message
+        back = await items.until(NoticeKind.RECONNECTED)
+        assert isinstance(back, FeedNotice)
+        assert back.gap is not None
+        assert back.gap[0] <= frozen_at + 200  # the gap starts where the link went quiet
+        await items.until(NoticeKind.READY, "via keyspace notifications")
+        write_request(admin, sid, "container-1", created_ms=NOW)
+        event = await items.until(RequestEvent)
+        assert isinstance(event, RequestEvent)
+        assert (event.host, event.source) == ("container-1", EventSource.NOTIFICATION)
+    finally:
+        _cont(server)
+        await items.aclose()
+        admin.close()
+        server.stop()

@@ -157,8 +157,11 @@ class Poller:
             await asyncio.sleep(min(max(age, late_after), STALE_REPEAT_MAX))
 
     def _settle(self, took: float) -> None:
-        self._last_took = took
-        pause = max(0.0, took * POLL_STRETCH - self.interval)
+        if not self._late_said:  # a stall would hide the next one for twice as long
+            self._last_took = took
+        # A late pass waited on a stalled server (paused, frozen, unreachable):
+        # that says nothing of what a pass costs, so it stretches nothing.
+        pause = 0.0 if self._late_said else max(0.0, took * POLL_STRETCH - self.interval)
         sessions = self.reporter.stats.sessions
         if self._late_said:
             self.reporter.notice(
