@@ -20,6 +20,7 @@ from inspector.core.changes import EventSource, diff, notify_flags_support, snap
 from inspector.core.session import RawSession, Session
 from inspector.sample_app.store import sample_session_json
 from tests.cli_run import inspector
+from tests.factories import raw_session
 from tests.harness import RedisServer, free_port, start_redis_server
 from tests.spring_layouts import write_request
 
@@ -304,9 +305,7 @@ def test_unreachable_server_fails_in_one_line() -> None:
 
 
 def raw(fields: dict[str, bytes]) -> RawSession:
-    return RawSession(
-        "spring:session:sessions:s1", "spring:session", "s1", fields, 2_000_000, 1_800_000, NOW
-    )
+    return raw_session("s1", fields, observed_at_ms=NOW)
 
 
 def test_diff_reports_host_switch_and_changed_attributes() -> None:

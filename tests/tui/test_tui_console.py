@@ -484,3 +484,22 @@ async def test_cluster_redirects_print_like_redis_cli(redis_cluster: list[RedisS
         ]
         assert app.pane.prompt == f"127.0.0.1:{owner_port}> "
         assert await run(pilot, "GET foo") == [f"127.0.0.1:{owner_port}> GET foo", '"bar"']
+
+
+async def test_help_topics_and_repeats_are_the_repls(redis_clean: RedisServer) -> None:
+    # The console model is the REPL's (inspector.redis_io.console_session):
+    # help TOPIC from the server's COMMAND DOCS, redis-cli's N COMMAND repeats.
+    app = ConsoleApp(settings_for(redis_clean))
+    prompt = f"127.0.0.1:{redis_clean.port}> "
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        lines = await run(pilot, "help GET")
+        assert lines[0] == f"{prompt}help GET"
+        assert "GET key" in "\n".join(lines[1:])
+        assert not any("\x1b" in line for line in lines)  # plain text: the screen styles it
+        assert await run(pilot, "3 PING") == [f"{prompt}3 PING", "PONG", "PONG", "PONG"]
+        assert await run(pilot, "0 PING") == [
+            f"{prompt}0 PING",
+            "Invalid redis-cli repeat command option value.",
+        ]
+        assert list(app.pane.history)[-3:] == ["help GET", "3 PING", "0 PING"]

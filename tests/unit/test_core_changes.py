@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from inspector.core.changes import EventKind, EventSource, diff, observe, snapshot
-from inspector.core.session import RawSession, Session
+from inspector.core.session import Session
+from tests.factories import spring_session
 
 NOW = 1_552_129_100_000
 
 
 def session(fields: dict[str, bytes]) -> Session:
-    raw = RawSession(
-        "spring:session:sessions:s1", "spring:session", "s1", fields, 2_000_000, 1_800_000, NOW
-    )
-    return Session.from_raw(raw)
+    return spring_session("s1", fields=fields, observed_at_ms=NOW)
 
 
 BASE = {"lastAccessedTime": b"1", "maxInactiveInterval": b"1800"}

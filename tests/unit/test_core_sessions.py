@@ -21,6 +21,7 @@ from inspector.core.spring import (
 )
 from inspector.core.values import JsonValue, Limits, ValueFormat
 from inspector.sample_app.store import sample_session_json
+from tests.factories import raw_session as factory_raw_session
 from tests.spring_layouts import jdk_int, jdk_long, jdk_string
 
 SID = "e1237df7-5646-4382-aa12-41435ed09dc7"
@@ -334,14 +335,8 @@ def test_mutated_jackson_never_raises(value: object, data: st.DataObject) -> Non
 
 def raw_session(fields: dict[str, bytes], *, hash_ttl: int = 2_000_000, shadow: int | None = 1_800_000,
                 now: int = 1_552_129_100_000) -> RawSession:  # fmt: skip
-    return RawSession(
-        key=f"spring:session:sessions:{SID}",
-        namespace="spring:session",
-        session_id=SID,
-        fields=fields,
-        hash_ttl_ms=hash_ttl,
-        shadow_ttl_ms=shadow,
-        observed_at_ms=now,
+    return factory_raw_session(
+        SID, fields, hash_ttl_ms=hash_ttl, shadow_ttl_ms=shadow, observed_at_ms=now
     )
 
 

@@ -2,41 +2,36 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 
 import pytest
 
 from inspector.core.render import format_time
-from inspector.core.session import RawSession, Session
-from inspector.sample_app.store import sample_session_json
+from inspector.core.session import Session
 from inspector.tui import store as store_module
 from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey
 from inspector.tui.widgets.session_table import cell_text, layout_columns
+from tests.factories import NOW_MS, spring_session
 from tests.spring_layouts import jvm_fixture
 
-NOW = 1_795_000_000_000
+NOW = NOW_MS
+
+
+PRINCIPAL = "org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"
 
 
 def session(
     sid: str, host: str, last: int, *, principal: bytes | None = None, extra: bytes = b""
 ) -> Session:
-    fields = {
-        "creationTime": str(last - 1000).encode(),
-        "lastAccessedTime": str(last).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json(host, last),
-    }
-    if extra:
-        fields["sessionAttr:cart"] = extra
+    attributes = {"cart": extra} if extra else {}
     if principal:
-        fields[
-            "sessionAttr:org.springframework.session.FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"
-        ] = principal
-    raw = RawSession(
-        f"spring:session:sessions:{sid}", "spring:session", sid, fields, 2_000_000, 1_800_000, NOW
-    )
-    return Session.from_raw(raw)
+        attributes[PRINCIPAL] = principal
+    return spring_session(
+        sid, host, last, created=last - 1000, sample_updated=last, attributes=attributes,
+        observed_at_ms=NOW,
+    )  # fmt: skip
 
 
 def test_upsert_updates_in_place_and_flashes_host_changes() -> None:
@@ -114,15 +109,7 @@ def test_cells_are_escaped_and_count_down() -> None:
     base = session("\x1b[2Jabcdef", "x", NOW - 65_000).raw
     evil = json.dumps({"host": "[bold]x\x07"}).encode()
     fields = {**base.fields, "sessionAttr:scopedTarget.sampleSession": evil}
-    hostile = RawSession(
-        base.key,
-        base.namespace,
-        base.session_id,
-        fields,
-        base.hash_ttl_ms,
-        base.shadow_ttl_ms,
-        base.observed_at_ms,
-    )
+    hostile = dataclasses.replace(base, fields=fields)
     store.upsert([Session.from_raw(hostile)], NOW)
     row = next(iter(store.rows.values()))
     assert cell_text(row, "host", NOW) == "[bold]x\\x07"

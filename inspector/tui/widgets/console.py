@@ -8,6 +8,12 @@ every line passes through :func:`~inspector.core.render.safe_text` (a value is
 never allowed to drive the terminal), and a line longer than
 :data:`MAX_LINE_CHARS` is cut with a marker (rendering it would stall the UI).
 
+What a console *is* (which lines stay out of the history, the console's own
+commands, ``connect HOST PORT``, the server's command names and help table,
+``N COMMAND`` repeats) is :mod:`inspector.redis_io.console_session`, shared
+with the `cli` REPL: this module is the widgets and workers around a
+:class:`~inspector.redis_io.console_session.ConsoleSession`.
+
 All Redis I/O runs in one worker group; an :class:`asyncio.Lock` makes the
 runner strictly sequential even while a cancelled worker is still cleaning up.
 """
@@ -33,11 +39,19 @@ from textual.widgets import Input, Label, Log
 from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
-from inspector.redis_io.console_session import is_secret
+from inspector.redis_io.console_session import (
+    INVALID_REPEAT,
+    ConsoleCommand,
+    ConsoleSession,
+    HistoryFile,
+    LocalCommand,
+    console_command,
+    split_repeat,
+)
 from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.redis_cli import COMMAND_NAMES, ErrorReply, Reply, format_reply, split_args
-from inspector.redis_io.runner import STREAMING_COMMANDS, CommandRunner, Redirect
-from inspector.redis_io.settings import ConnectionSettings, with_endpoint
+from inspector.redis_io.runner import STREAMING_COMMANDS, Redirect
+from inspector.redis_io.settings import ConnectionSettings
 
 __all__ = [
     "FLUSH_INTERVAL",
@@ -62,14 +76,14 @@ FLUSH_INTERVAL = 0.05
 HISTORY_LENGTH = 1000
 """Commands the Up/Down history keeps (in memory only)."""
 
-NOT_CONNECTED = "not connected> "
 STREAM_NOTE = "Streaming… press Ctrl+X to stop"
 QUIT_HINT = "Use Escape or the tabs to leave the console."
 HELP = """\
 Type Redis commands as in redis-cli; replies print as redis-cli prints them.
   clear                clear the output
   connect HOST PORT    switch server
-  help                 this help
+  help                 this help; help COMMAND, help @group: the server's
+  N COMMAND            run a command N times
   Tab or → completes command names; ↑/↓ walk the history.
   MONITOR and (P|S)SUBSCRIBE stream here: Ctrl+X or Escape stops them,
   and so does the next command. Ctrl+X also cancels a blocking command."""
@@ -107,6 +121,13 @@ def _display_line(raw: bytes) -> str:
     if cut or len(text) > MAX_LINE_CHARS:
         return f"{text[:MAX_LINE_CHARS]}… (line cut: {len(raw):,} bytes in all)"
     return text
+
+
+def _lines(data: bytes) -> list[str]:
+    raw_lines = data.split(b"\n")
+    if raw_lines[-1] == b"":
+        raw_lines.pop()
+    return [_display_line(line) for line in raw_lines]
 
 
 def _redirect_line(redirect: Redirect) -> str:
@@ -149,7 +170,9 @@ class CommandSuggester(Suggester):
 class CommandInput(Input):
     """The command line: Tab accepts the suggested completion, Up/Down walk the history.
 
-    The history lives in memory only: the console writes no files.
+    The history lives in memory only (the console writes no files), with the
+    REPL's rules: commands that may carry a credential are never kept, a
+    repeat is kept once.
     """
 
     BINDINGS = [
@@ -158,7 +181,12 @@ class CommandInput(Input):
         Binding("down", "history(1)", "Next command", show=False),
     ]
 
-    def __init__(self, suggester: CommandSuggester, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(
+        self,
+        suggester: CommandSuggester,
+        *,
+        id: str | None = None,  # noqa: A002 - Textual's name
+    ) -> None:
         super().__init__(
             placeholder=IDLE_PLACEHOLDER,
             suggester=suggester,
@@ -167,15 +195,18 @@ class CommandInput(Input):
             id=id,
         )
         self.completer = suggester
-        self.history: list[str] = []
+        self._history = HistoryFile(None, length=HISTORY_LENGTH)
         self._position = 0  # index into history; len(history) is the line being typed
         self._draft = ""
 
-    def remember(self, line: str) -> None:
-        """Add a command to the history (repeats of the last one are kept once)."""
-        if line.strip() and (not self.history or self.history[-1] != line):
-            self.history.append(line)
-            del self.history[:-HISTORY_LENGTH]
+    @property
+    def history(self) -> list[str]:
+        """Commands entered, oldest first (secrets left out)."""
+        return self._history.entries
+
+    def remember(self, line: str, args: Sequence[bytes] | None) -> None:
+        """Add a command to the history unless it may carry a secret (a repeat is kept once)."""
+        self._history.add(line, args)
         self._position = len(self.history)
         self._draft = ""
 
@@ -279,9 +310,7 @@ class ConsolePane(Widget):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, name=name, classes=classes)
-        self.settings = settings
-        self._runner = self._new_runner(settings)
-        self._connected = False
+        self._session = ConsoleSession(settings, on_redirect=self._redirected)
         self._reset_needed = False  # a cancelled command may have left a reply unread
         self._opened = False
         self._io_lock = asyncio.Lock()
@@ -290,7 +319,7 @@ class ConsolePane(Widget):
         self._suggester = CommandSuggester()
         self._log = Log(max_lines=max_lines, id="console-log")
         self._input = CommandInput(self._suggester, id="console-input")
-        self._prompt = Label(NOT_CONNECTED, id="console-prompt", markup=False)
+        self._prompt = Label(self._session.prompt, id="console-prompt", markup=False)
         self._pending: deque[str] = deque(maxlen=max_lines)
         self._dropped = 0
         self._flush_timer: Timer | None = None
@@ -298,9 +327,14 @@ class ConsolePane(Widget):
     # ------------------------------------------------------------------ public
 
     @property
+    def settings(self) -> ConnectionSettings:
+        """The server in use (after ``connect HOST PORT``, ``SELECT``, redirects)."""
+        return self._session.settings
+
+    @property
     def prompt(self) -> str:
         """redis-cli's prompt: ``127.0.0.1:6379[2]> ``, or ``not connected> ``."""
-        return self._runner.settings.prompt if self._connected else NOT_CONNECTED
+        return self._session.prompt
 
     @property
     def busy(self) -> bool:
@@ -350,21 +384,30 @@ class ConsolePane(Widget):
             self._write([safe_text(self.prompt + line), "Invalid argument(s)"])
             self._ran((), error=True)
             return
-        if not is_secret(args):
-            self._input.remember(line)
-        name = args[0].lower()
-        local = _local_output(name, args)
-        if local is not None:
-            # Console commands leave a running stream alone (clear during MONITOR).
-            if name == b"clear":
-                self.clear()
-            else:
-                self._write([safe_text(self.prompt + line), *local])
-            self._ran(tuple(args), error=False)
+        self._input.remember(line, args)
+        repeated = split_repeat(args)
+        if repeated is None:
+            self._write([safe_text(self.prompt + line), _lines(INVALID_REPEAT)[0]])
+            self._ran(tuple(args), error=True)
             return
+        times, command = repeated
+        local = console_command(command)
+        if local is not None and local.kind is ConsoleCommand.CLEAR:
+            self.clear()  # leaves a running stream alone (clear during MONITOR)
+            self._ran(tuple(command), error=False)
+            return
+        if local is not None and local.kind is ConsoleCommand.QUIT:
+            self._write([safe_text(self.prompt + line), QUIT_HINT])
+            self._ran(tuple(command), error=False)
+            return
+        if local is not None and local.kind is ConsoleCommand.HELP and not local.topic:
+            self._write([safe_text(self.prompt + line), *HELP.splitlines()])
+            self._ran(tuple(command), error=False)
+            return
+        # A Redis command, `help TOPIC` (the server's table) or `connect HOST PORT`.
         self.stop()
         self._write([safe_text(self.prompt + line)])
-        self._worker = self._execute(tuple(args))
+        self._worker = self._execute(tuple(command), local, times)
         self._update_bar()
 
     def stop(self) -> bool:
@@ -407,7 +450,7 @@ class ConsolePane(Widget):
         self.workers.cancel_node(self)
         # Wait for a cancelled worker's cleanup, then close what is left.
         async with self._io_lock:
-            await self._runner.aclose()
+            await self._session.aclose()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop" and not self.busy:
@@ -446,31 +489,38 @@ class ConsolePane(Widget):
                 raise
 
     @work(exclusive=True, group="console", exit_on_error=False)
-    async def _execute(self, args: tuple[bytes, ...]) -> None:
+    async def _execute(
+        self, args: tuple[bytes, ...], local: LocalCommand | None = None, times: int = 1
+    ) -> None:
         me = get_current_worker()
         error = True
         posted = False
         async with self._io_lock:
             try:
-                name = args[0].lower()
-                if name == b"connect" and len(args) == 3:
-                    error = await self._switch(args[1], args[2])
+                if local is not None and local.kind is ConsoleCommand.CONNECT:
+                    error = await self._switch(local.host, local.port)
                     return
                 await self._ensure_connected()
-                reply = await self._runner.execute(args)
-                error = isinstance(reply, ErrorReply)
-                self._write(reply_lines(reply, args))
-                self._update_bar()
-                if name in STREAMING_COMMANDS and not error and self._worker is me:
-                    self._streaming = True
-                    self._write([STREAM_NOTE])
+                if local is not None:  # help TOPIC: the server's help table, as redis-cli
+                    self._write(_lines(await self._session.help_text(local.topic, colour=False)))
+                    error = False
+                    return
+                name = args[0].lower()
+                for _ in range(times):
+                    reply = await self._session.runner.execute(args)
+                    error = isinstance(reply, ErrorReply)
+                    self._write(reply_lines(reply, args))
                     self._update_bar()
-                    self._ran(args, error=False)
-                    posted = True
-                    async for pushed in self._runner.stream():
-                        self._emit(reply_lines(pushed, args))
+                    if name in STREAMING_COMMANDS and not error and self._worker is me:
+                        self._streaming = True
+                        self._write([STREAM_NOTE])
+                        self._update_bar()
+                        self._ran(args, error=False)
+                        posted = True
+                        async for pushed in self._session.runner.stream():
+                            self._emit(reply_lines(pushed, args))
             except Failure as failure:
-                self._connected = False
+                self._session.connected = False
                 error = True
                 self._flush()
                 self._write([f"Error: {safe_text(failure.message)}"])
@@ -480,9 +530,9 @@ class ConsolePane(Widget):
                 self._reset_needed = True
                 raise
             except Exception as exc:  # shown as a line, never a traceback on screen
-                self._connected = False
+                self._session.connected = False
                 self._flush()
-                message = describe_failure(exc, self._runner.settings).message
+                message = describe_failure(exc, self._session.settings).message
                 self._write([f"Error: {safe_text(message)}"])
             finally:
                 self._finished(me)
@@ -492,49 +542,33 @@ class ConsolePane(Widget):
     async def _ensure_connected(self) -> None:
         if self._reset_needed:
             self._reset_needed = False
-            await self._runner.aclose()
-        if self._connected:
+            await self._session.runner.aclose()  # the next command opens a fresh connection
+        if self._session.connected:
             return
-        # After a failure, start from clean connections, as the REPL does.
-        await self._runner.aclose()
-        await self._runner.connect()
-        self._connected = True
+        # After a failure, from clean connections, as the REPL does.
+        await self._session.connect()
+        self._suggester.add_names(self._session.names)
         self._update_bar()
-        await self._learn_command_names()
 
-    async def _learn_command_names(self) -> None:
-        # Module commands (JSON.GET...) join the completions; servers before
-        # 7.0 and ACL users without COMMAND keep the built-in list.
-        reply = await self._runner.execute([b"COMMAND", b"LIST"])
-        if isinstance(reply, list):
-            self._suggester.add_names(
-                item.decode("utf-8", "replace") for item in reply if isinstance(item, bytes)
-            )
-
-    async def _switch(self, host: bytes, port_text: bytes) -> bool:
+    async def _switch(self, host: str, port_text: str) -> bool:
         """``connect HOST PORT``: the REPL's server switch. Returns whether it failed."""
         try:
             port = int(port_text)
         except ValueError:
-            self._write([f"Invalid port: {safe_text(port_text.decode('utf-8', 'replace'))}"])
+            self._write([f"Invalid port: {safe_text(port_text)}"])
             return True
-        await self._runner.aclose()
-        self.settings = with_endpoint(self.settings, host.decode("utf-8", "replace"), port)
-        self._runner = self._new_runner(self.settings)
-        self._connected = False
         self._reset_needed = False
-        self._update_bar()
         try:
-            await self._ensure_connected()
+            await self._session.switch(host, port)
         except Failure as failure:
             self._write([f"Could not connect: {safe_text(failure.message)}"])
             return True
+        finally:
+            self._update_bar()
+        self._suggester.add_names(self._session.names)
         return False
 
     # ------------------------------------------------------------------ helpers
-
-    def _new_runner(self, settings: ConnectionSettings) -> CommandRunner:
-        return CommandRunner(settings, on_redirect=self._redirected)
 
     def _redirected(self, redirect: Redirect) -> None:
         # Called inside the worker, before the reply: same order as redis-cli -c.
@@ -597,14 +631,3 @@ class ConsolePane(Widget):
         self._prompt.update(safe_text(self.prompt))
         self._input.placeholder = BUSY_PLACEHOLDER if busy else IDLE_PLACEHOLDER
         self.refresh_bindings()
-
-
-def _local_output(name: bytes, args: Sequence[bytes]) -> list[str] | None:
-    """Lines for the console's own commands, or ``None`` for a Redis command."""
-    if name in (b"quit", b"exit"):
-        return [QUIT_HINT]
-    if name in (b"help", b"?"):
-        return HELP.splitlines()
-    if name == b"clear" and len(args) == 1:
-        return []
-    return None
