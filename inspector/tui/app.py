@@ -178,7 +178,8 @@ class InspectorApp(App[int]):
         self.feed_mode = message.mode
 
     def on_feed_mode_changed(self, message: FeedModeChanged) -> None:
-        self.feed_mode = message.mode
+        if message.mode is not None:
+            self.feed_mode = message.mode
 
     def on_connection_lost(self, message: ConnectionLost) -> None:
         self.notify(

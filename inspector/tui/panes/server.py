@@ -68,7 +68,8 @@ class ServerPane(Static):
         self.set(connection="connected", notifications=mode_text(message.mode))
 
     def on_feed_mode_changed(self, message: FeedModeChanged) -> None:
-        self.set(notifications=mode_text(message.mode))
+        if message.mode is not None:  # a notice about the data's age names no mode
+            self.set(notifications=mode_text(message.mode))
 
     def on_feed_advice(self, message: FeedAdvice) -> None:
         self.set(notifications=message.text)
