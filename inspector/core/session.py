@@ -211,9 +211,10 @@ def host_in_attribute(name: str, raw: bytes) -> str | None:
         value = decode_value(raw).value
         if isinstance(value, str) and value:
             return value
-    if not any(needle in raw for needle in _HOST_NEEDLES):
-        return None
-    return find_host(_searchable(raw))
+    for needle in _HOST_NEEDLES:  # a loop, not any(genexpr): 3x cheaper, per listed session
+        if needle in raw:
+            return find_host(_searchable(raw))
+    return None
 
 
 def _searchable(raw: bytes) -> JsonValue:
