@@ -20,6 +20,7 @@ from inspector.sample_app.demo import SESSION_ID, DemoOptions, embedded_redis, r
 from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer
 from tests.tmux import Tmux
+from tests.tui_helpers import WAIT_SECONDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,7 +36,7 @@ def refused(port: int) -> bool:
 def wait_for_both_containers(port: int) -> None:
     """Until sessions in Redis name both containers as the one that served them."""
     client = redis.Redis(host="127.0.0.1", port=port)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 2 * WAIT_SECONDS
     hosts: set[str] = set()
     try:
         while hosts != {"container-1", "container-2"}:
@@ -102,9 +103,9 @@ def test_demo_on_a_real_server_leaves_it_running(redis_clean: RedisServer) -> No
 def test_make_demo_in_a_terminal() -> None:
     terminal = Tmux(f"cd {ROOT} && make -s demo; echo EXITED=$?; sleep 30")
     try:
-        terminal.wait_for("container-1", "container-2", timeout=60)
+        terminal.wait_for("container-1", "container-2", timeout=4 * WAIT_SECONDS)
         terminal.keys("q")
-        text = terminal.wait_for("EXITED=0", timeout=30)
+        text = terminal.wait_for("EXITED=0", timeout=2 * WAIT_SECONDS)
     finally:
         terminal.close()
     ports = [int(port) for port in re.findall(r"http://127\.0\.0\.1:(\d+)/index\.html", text)]

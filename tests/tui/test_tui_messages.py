@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import uuid
 
@@ -161,7 +160,11 @@ async def test_escape_leaves_a_detail_screen_while_it_decodes(
         await pilot.press("escape")  # the UI thread is free: the screen goes
         await wait_until(pilot, lambda: app.screen is not screen, "the screen to close")
         release.set()
-        await asyncio.sleep(0)
+        await wait_until(
+            pilot,
+            lambda: all(w.is_finished for w in app.workers if w.node is screen),
+            "the superseded decode to end",
+        )
         await pilot.pause()
         assert app.is_running
         assert screen.state is DetailState.LOADING  # the superseded result was dropped
