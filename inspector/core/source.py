@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from inspector.core.changes import RequestEvent
+from inspector.core.frameworks.base import FrameworkSession
 from inspector.core.session import Session
 
 __all__ = [
@@ -79,6 +80,8 @@ class SessionsRead:
 
     sessions: tuple[Session, ...]
     baseline: bool = False
+    others: tuple[FrameworkSession, ...] = ()
+    """Other frameworks' sessions read (express, PHP, Rails...), beside Spring's."""
 
 
 @dataclass(frozen=True, slots=True)

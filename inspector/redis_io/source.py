@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 
+from inspector.core.frameworks import Registry
 from inspector.core.session import HostField, Session
 from inspector.core.source import ServerSummary, SourceItem
 from inspector.redis_io.client import RedisClient, open_client
@@ -51,6 +52,8 @@ class RedisSource:
         namespace: Only this namespace; ``None`` watches every namespace.
         host_field: Where to read the host (``--host-field``).
         poll_interval: Seconds between polling passes (when polling).
+        registry: Other frameworks' adapters whose sessions are shown too
+            (``None``: Spring's only).
     """
 
     def __init__(
@@ -60,8 +63,10 @@ class RedisSource:
         namespace: str | None = None,
         host_field: HostField | None = None,
         poll_interval: float = 1.0,
+        registry: Registry | None = None,
     ) -> None:
         self.settings = settings
+        self.registry = registry
         self.namespace = namespace
         self.host_field = host_field
         self.poll_interval = poll_interval
@@ -83,6 +88,7 @@ class RedisSource:
             namespace=self.namespace,
             host_field=self.host_field,
             poll_interval=self.poll_interval,
+            registry=self.registry,
         )
         async for batch in feed.items():
             yield batch

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from inspector import __version__
+from inspector.core.frameworks import Registry
 from inspector.core.render import safe_text
 from inspector.core.source import FeedMode, SessionSource
 from inspector.exits import ExitCode
@@ -49,6 +50,7 @@ from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.detail import SessionDetailScreen
+from inspector.tui.screens.framework_detail import FrameworkDetailScreen
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.store import SessionStore
 from inspector.tui.widgets.console import ConsolePane
@@ -223,7 +225,10 @@ class InspectorApp(App[int]):
     @on(SessionTable.Opened)
     def _open_row(self, event: SessionTable.Opened) -> None:
         row = self.store.rows.get(event.key)
-        if row is not None:
+        other = self.store.others.get(event.key)
+        if other is not None:
+            self.push_screen(FrameworkDetailScreen(other, now_ms=int(self.options.clock() * 1000)))
+        elif row is not None:
             # Pushed now, not through a message: the screen is on the stack
             # when the key that opened it has been handled.
             self._open_session(row.key, row.id, row.namespace)
@@ -304,6 +309,8 @@ def make_app(
             namespace=options.namespace,
             host_field=options.host_field,
             poll_interval=options.poll_interval,
+            # Every framework's sessions, as ls lists them; a namespace names Spring's.
+            registry=Registry() if options.frameworks and not options.namespace else None,
         )
     return InspectorApp(source, options)
 

@@ -30,6 +30,7 @@ from typing import Self
 from textual.message import Message
 
 from inspector.core.changes import EventKind, RequestEvent
+from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
 from inspector.core.source import (
     FeedMode,
@@ -82,15 +83,22 @@ class SessionsChanged(SourceMessage):
     """
 
     def __init__(
-        self, sessions: Mapping[str, Session], gone: Sequence[str] = (), *, baseline: bool = False
+        self,
+        sessions: Mapping[str, Session],
+        gone: Sequence[str] = (),
+        *,
+        baseline: bool = False,
+        others: Mapping[str, FrameworkSession] | None = None,
     ) -> None:
         super().__init__()
         self.sessions = sessions
         self.gone = tuple(gone)
         self.baseline = baseline
+        self.others: Mapping[str, FrameworkSession] = others or {}
+        """Other frameworks' sessions read, by key (never in ``sessions`` or ``gone``)."""
 
     def copy(self) -> Self:
-        return type(self)(self.sessions, self.gone, baseline=self.baseline)
+        return type(self)(self.sessions, self.gone, baseline=self.baseline, others=self.others)
 
     def about(self, key: str) -> tuple[bool, Session | None]:
         """``(True, session)`` when this batch changed ``key`` (``None``: it is gone)."""
@@ -237,20 +245,24 @@ def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
     """
     messages: list[SourceMessage] = []
     sessions: dict[str, Session] = {}
+    others: dict[str, FrameworkSession] = {}
     gone: dict[str, None] = {}
     events: list[RequestEvent] = []
     baseline = False
     progress: ScanProgressed | None = None
 
     def flush() -> None:
-        nonlocal sessions, gone, events, baseline, progress
-        if sessions or gone:
-            messages.append(SessionsChanged(sessions, tuple(gone), baseline=baseline))
+        nonlocal sessions, others, gone, events, baseline, progress
+        if sessions or gone or others:
+            messages.append(
+                SessionsChanged(sessions, tuple(gone), baseline=baseline, others=others)
+            )
         if events:
             messages.append(RequestsSeen(events))
         if progress is not None:
             messages.append(ScanProgress(progress))
         sessions, gone, events, baseline, progress = {}, {}, [], False, None
+        others = {}
 
     for item in batch:
         if isinstance(item, SessionsRead):
@@ -258,10 +270,14 @@ def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
             for session in item.sessions:
                 gone.pop(session.key, None)
                 sessions[session.key] = session
+            for other in item.others:
+                gone.pop(other.key, None)
+                others[other.key] = other
         elif isinstance(item, RequestEvent):
             events.append(item)
             if item.kind is EventKind.DESTROYED:
                 sessions.pop(item.key, None)
+                others.pop(item.key, None)
                 gone[item.key] = None
         elif isinstance(item, ScanProgressed):
             progress = item

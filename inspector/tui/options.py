@@ -26,6 +26,8 @@ class AppOptions:
     """Where to read the host (for the Redis source ``make_app`` builds)."""
     poll_interval: float = 1.0
     """Seconds between polling passes (for the Redis source ``make_app`` builds)."""
+    frameworks: bool = True
+    """Show every framework's sessions, not only Spring's (for the Redis source)."""
     allow_writes: bool = False
     """Whether the detail screen may delete (it asks first)."""
     clock: Callable[[], float] = time.time

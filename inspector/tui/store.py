@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from inspector.core.collection import BulkLoad
+from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
 from inspector.core.spring import ATTRIBUTE_PREFIX
 
@@ -61,10 +62,16 @@ class Row:
     search: str
     order: int
     flash_until: int = 0
+    framework: str = "spring"
+    """``spring``, or the adapter that read it (``express``, ``php``...)."""
+    session_id: str | None = None
+    """Another framework's session id (Spring's is kept once, in the key, to save memory)."""
 
     @property
     def id(self) -> str:
-        """The session id: the end of the key (kept once, in the key, to save memory)."""
+        """The session id: the end of the key for Spring's."""
+        if self.session_id is not None:
+            return self.session_id
         return self.key[len(self.namespace) + len(":sessions:") :]
 
     def ttl_left_ms(self, now_ms: int) -> int | None:
@@ -89,6 +96,18 @@ def _search_text(session: Session) -> str:
         # Latin-1 maps bytes 1:1: JSON text and the ASCII inside Java
         # serialization stay searchable without decoding anything.
         parts.append(value.decode("latin-1"))
+    return "\n".join(parts).lower()
+
+
+def _other_search_text(session: FrameworkSession) -> str:
+    parts = [session.framework, *session.attributes]
+    budget = 2 * SEARCH_BYTES
+    for decoded in session.attributes.values():
+        if budget <= 0:
+            break
+        text = str(decoded.value)[: min(SEARCH_BYTES, budget)]
+        budget -= len(text)
+        parts.append(text)
     return "\n".join(parts).lower()
 
 
@@ -135,9 +154,54 @@ class SessionStore:
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
         self._counter = 0
+        self.frameworks_seen = False
+        """Whether any other framework's session was added (the table then shows the column)."""
+        self.others: dict[str, FrameworkSession] = {}
+        """Other frameworks' sessions as last read (their detail screen shows them)."""
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def upsert_others(self, sessions: Iterable[FrameworkSession], now_ms: int) -> list[str]:
+        """Add or update other frameworks' sessions; returns keys whose host changed."""
+        switched = []
+        for session in sessions:
+            self.frameworks_seen = True
+            self.others[session.key] = session
+            state = session.state(now_ms)
+            last = session.last_access_ms or session.created_ms
+            # The TTL counts down from the key's (most frameworks' expiry).
+            expires = session.expires_at_ms if session.ttl_ms < 0 else None
+            row = self.rows.get(session.key)
+            search = _other_search_text(session)
+            if row is None:
+                self._counter += 1
+                row = Row(
+                    key=session.key, namespace=_shared(session.framework) or "",
+                    host=_shared(session.host), principal=_shared(session.principal),
+                    created=session.created_ms, last_access=last, expires_at=expires,
+                    hash_ttl_ms=session.ttl_ms, observed_at=now_ms,
+                    attributes=len(session.attributes), state=state, search=search,
+                    order=self._counter, framework=sys.intern(session.framework),
+                    session_id=session.session_id,
+                )  # fmt: skip
+                self.rows[session.key] = row
+                if self._matches(row):
+                    self.view.append(row.key)
+                continue
+            if row.host != session.host and row.host is not None:
+                row.flash_until = now_ms + FLASH_MS
+                switched.append(row.key)
+            row.host = _shared(session.host)
+            row.principal = _shared(session.principal)
+            row.last_access = last
+            row.expires_at = expires
+            row.hash_ttl_ms = session.ttl_ms
+            row.observed_at = now_ms
+            row.attributes = len(session.attributes)
+            row.state = state
+            row.search = search
+        return switched
 
     def upsert(self, sessions: Iterable[Session], now_ms: int) -> list[str]:
         """Add or update rows; returns keys whose host changed (they flash)."""
@@ -189,6 +253,8 @@ class SessionStore:
         million keys would be a scan per key, this is one scan in all.
         """
         gone = {key for key in keys if self.rows.pop(key, None) is not None}
+        for key in gone:
+            self.others.pop(key, None)
         if gone:
             self.view = [key for key in self.view if key not in gone]
 

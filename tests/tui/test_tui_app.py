@@ -39,13 +39,15 @@ from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import DetailState, SessionDetailScreen, export_name
+from inspector.tui.screens.framework_detail import FrameworkDetailScreen
 from inspector.tui.store import FLASH_MS, SortKey
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
+from inspector.tui.widgets.session_table import SessionTable
 from inspector.tui.widgets.value_tree import ValueTree
 from tests.factories import NOW_MS, request_event, spring_session
 from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer, free_port
-from tests.spring_layouts import Expected, write_layouts, write_request
+from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY, Expected, write_layouts, write_request
 from tests.tui_helpers import offline_app, settled, source_of, wait_until
 
 
@@ -107,22 +109,34 @@ async def test_sessions_appear_with_hosts_and_states(
     redis_server, _, expected = server
     app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(app, pilot, len(expected))
-        rows = {row.id: row for row in app.store.rows.values()}
+        await loaded(app, pilot, len(expected) + 1)  # and the express session
+        rows = {row.id: row for row in app.store.rows.values() if row.framework == "spring"}
         assert set(rows) == {e.id for e in expected}
         for e in expected:
             assert (rows[e.id].host, rows[e.id].state) == (e.host, e.state)
+        (other,) = [row for row in app.store.rows.values() if row.framework != "spring"]
+        assert (other.framework, other.id, other.key) == ("express", EXPRESS_ID, EXPRESS_KEY)
         await pilot.pause()
         screen = screen_text(app)
         assert "container-1" in screen
         assert "never-expires" in screen
+        # Another framework's session in the table: a framework column appears.
+        assert "FRAMEWORK" in screen
+        assert "express" in screen
+        app.post_message(SessionTable.Opened(EXPRESS_KEY))
+        await wait_until(pilot, lambda: isinstance(app.screen, FrameworkDetailScreen), "its detail")
+        text = str(app.screen.query_one("#framework-session", Static).render())
+        assert "framework     express" in text
+        assert f"key           {EXPRESS_KEY}" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, FrameworkDetailScreen), "back")
 
 
 async def test_filter(server: tuple[RedisServer, redis.Redis, list[Expected]]) -> None:
     redis_server, _, expected = server
     app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(app, pilot, len(expected))
+        await loaded(app, pilot, len(expected) + 1)
         pane = app.query_one(SessionsPane)
         before = pane.views_installed
         await pilot.press("slash", *"container-2", "enter")
@@ -133,7 +147,7 @@ async def test_filter(server: tuple[RedisServer, redis.Redis, list[Expected]]) -
         before = pane.views_installed
         await pilot.press("escape")
         await wait_until(pilot, lambda: pane.views_installed > before, "the whole view")
-        assert len(app.store.view) == len(expected)
+        assert len(app.store.view) == len(expected) + 1  # Spring's and the express session
 
 
 async def test_detail_opens_and_follows_live_changes(

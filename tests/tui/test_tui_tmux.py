@@ -31,9 +31,11 @@ def tmux_app(redis_clean: RedisServer) -> Iterator[tuple[Tmux, redis.Redis]]:
 
 def test_sessions_hosts_live_change_and_quit(tmux_app: tuple[Tmux, redis.Redis]) -> None:
     terminal, client = tmux_app
-    terminal.wait_for("SESSION", "container-1", "container-2", "c95883d5424d", "9 sessions")
+    terminal.wait_for(
+        "SESSION", "container-1", "container-2", "c95883d5424d", "10 sessions"
+    )  # and express
     write_request(client, str(uuid.uuid4()), "container-9")
-    terminal.wait_for("container-9", "10 sessions")
+    terminal.wait_for("container-9", "11 sessions")
     terminal.keys("2")
     terminal.wait_for("Requests (1)", "container-9")
     terminal.keys("q")

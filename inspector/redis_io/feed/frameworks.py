@@ -22,7 +22,7 @@ from inspector.core.framework_changes import (
 )
 from inspector.core.frameworks import FrameworkSession, KeyKind, Recognition, Registry
 from inspector.core.session import HostField
-from inspector.core.source import NoticeKind
+from inspector.core.source import NoticeKind, SessionsRead
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.discovery import primaries, scan_keys
 from inspector.redis_io.feed.report import Reporter, now_ms
@@ -176,6 +176,7 @@ class FrameworkWatch:
                     changes.gone += 1
                 continue
             self._found(session)
+            self.reporter.emit(SessionsRead((), others=(session,)))
             event, seen = observe_framework(
                 known, session, self._namespace(session), source=source, now_ms=now
             )

@@ -134,14 +134,16 @@ class SessionTracker:
         progress = scanner.progress
         async for mixed in scanner.mixed_batches():
             batch = []
+            others = []
             for session in mixed:
                 if isinstance(session, Session):
                     self._known[session.key] = (session.namespace, session.id, snapshot(session))
                     batch.append(session)
                 elif frameworks is not None:
                     frameworks.remember(session)
-            if batch:
-                self.reporter.emit(SessionsRead(tuple(batch), baseline=True))
+                    others.append(session)
+            if batch or others:
+                self.reporter.emit(SessionsRead(tuple(batch), baseline=True, others=tuple(others)))
             self.reporter.emit(_progressed(progress))
         self.reporter.emit(_progressed(progress))
         self.reporter.stats.sessions = len(self)

@@ -105,6 +105,8 @@ class SessionsPane(Vertical):
         now_ms = int(self.clock() * 1000)
         if message.sessions:
             self.store.upsert(message.sessions.values(), now_ms)
+        if message.others:
+            self.store.upsert_others(message.others.values(), now_ms)
         if message.gone:
             self.store.remove_many(message.gone)
         # Small stores re-sort live (updated rows move); big ones keep their

@@ -53,14 +53,23 @@ COLUMNS = (
     Column("created", "CREATED", 14, 40),
     Column("namespace", "NAMESPACE", 22, 30),
 )
+FRAMEWORK_COLUMN = Column("framework", "FRAMEWORK", 16, 70)
+"""Shown (after the id) once the store holds another framework's sessions than Spring's."""
 GAP = 2
 TICK = 1.0
 """Seconds between repaints of the visible rows, so relative times and TTLs count down."""
 
 
-def layout_columns(width: int) -> list[Column]:
-    """The columns that fit ``width``, dropping the least important first, in display order."""
+def layout_columns(width: int, *, frameworks: bool = False) -> list[Column]:
+    """The columns that fit ``width``, dropping the least important first, in display order.
+
+    ``frameworks``: the store holds other frameworks' sessions: a framework column
+    (and no namespace column, which only Spring's sessions have).
+    """
     chosen = list(COLUMNS)
+    if frameworks:
+        chosen = [c for c in chosen if c.key != "namespace"]
+        chosen.insert(1, FRAMEWORK_COLUMN)
     while chosen and sum(c.width for c in chosen) + GAP * (len(chosen) - 1) > width:
         chosen.remove(min(chosen, key=lambda c: c.priority))
     return chosen
@@ -113,6 +122,8 @@ def cell_text(row: Row, key: str, now_ms: int, tz: dt.tzinfo | None = None) -> s
         return format_time(row.created, tz)[5:16] if row.created else "-"
     if key == "namespace":
         return safe_text(row.namespace)
+    if key == "framework":
+        return safe_text(row.framework)
     return ""
 
 
@@ -206,6 +217,8 @@ class SessionTable(ScrollView, can_focus=True):
         self.tz = tz
         self.header = header
         self.columns = layout_columns(80)
+        self._frameworks = False
+        self._width = 80
 
     def on_mount(self) -> None:
         # Only this widget's own clock: data changes arrive as messages to the
@@ -216,6 +229,8 @@ class SessionTable(ScrollView, can_focus=True):
 
     def sync(self) -> None:
         """Pick up store changes: new row count, redraw the visible rows."""
+        if self.store.frameworks_seen != self._frameworks:
+            self._relayout()
         self.virtual_size = Size(self.size.width, len(self.store.view))
         if self.cursor >= len(self.store.view):
             self.cursor = max(0, len(self.store.view) - 1)
@@ -229,10 +244,15 @@ class SessionTable(ScrollView, can_focus=True):
     # ---------------------------------------------------------------- drawing
 
     def on_resize(self, event: events.Resize) -> None:
-        self.columns = layout_columns(max(20, event.size.width))
+        self._width = max(20, event.size.width)
+        self._relayout()
+        self.sync()
+
+    def _relayout(self) -> None:
+        self._frameworks = self.store.frameworks_seen
+        self.columns = layout_columns(self._width, frameworks=self._frameworks)
         if self.header is not None:
             self.header.show(self.columns)
-        self.sync()
 
     def render_line(self, y: int) -> Strip:
         _, scroll_y = self.scroll_offset
