@@ -282,3 +282,85 @@ async def test_a_frozen_server_is_a_lost_subscriber_then_a_reconnect_with_a_gap(
         await items.aclose()
         admin.close()
         server.stop()
+
+
+# ---------------------------------------------------------------- 6: pub/sub overflow
+
+
+async def test_an_overflowed_subscriber_reports_the_whole_window_as_lost(tmp_path: Path) -> None:
+    server = start_redis_server(
+        tmp_path,
+        "--notify-keyspace-events", "KEA",
+        "--client-output-buffer-limit", "pubsub 1mb 512kb 5",
+    )  # fmt: skip
+    admin = redis.Redis(port=server.port)
+    sids = [str(uuid.uuid4()) for _ in range(200)]
+    for sid in sids:
+        write_request(admin, sid, "container-1", created_ms=NOW)
+    feed = ChangeFeed(ConnectionSettings(port=server.port), ping_interval=0.05, lag_warning=0.1)
+    items = Items(feed)
+    try:
+        await items.until(NoticeKind.READY, "via keyspace notifications")
+        # 100k pipelined HSETs: Redis queues a notification per write, faster
+        # than any subscriber reads them, and closes it past 1 MB.
+        pipe = admin.pipeline(transaction=False)
+
+        def flood() -> int:
+            for i in range(100_000):  # built off the feed's event loop
+                pipe.hset(f"spring:session:sessions:{sids[i % 200]}", "lastAccessedTime", NOW + i)
+            started = int(time.time() * 1000)
+            pipe.execute()
+            return started
+
+        flood_at = await asyncio.to_thread(flood)
+        lost = await items.until(NoticeKind.LOST)
+        assert isinstance(lost, FeedNotice)
+        # Warned while it fell behind, before Redis cut it.
+        (warned,) = [n for n in items.notices(NoticeKind.STALE) if "behind the server" in n.message]
+        assert "Redis closes it and requests are lost" in warned.message
+        assert float(warned.message.split(" is ", 1)[1].split(" s ", 1)[0]) > 0.1  # measured
+        back = await items.until(NoticeKind.RECONNECTED)
+        assert isinstance(back, FeedNotice)
+        assert back.gap is not None
+        # The window starts where the subscriber fell behind (its last prompt
+        # PONG), during the flood and well before the cut, not at the reconnect.
+        assert flood_at - 1000 <= back.gap[0] < lost.time_ms
+        assert "are lost" in back.message
+        assert "behind when its connection closed" in back.message
+        # The catch-up counts what it re-read (sessions whose last write it missed).
+        assert "changed sessions (0 new, " in back.message
+        assert feed.stats.reconnects == 1
+    finally:
+        await items.aclose()
+        admin.close()
+        server.stop()
+
+
+# ---------------------------------------------------------------- 7: restart, empty dataset
+
+
+async def test_a_restart_with_an_empty_dataset_says_the_sessions_disappeared(
+    tmp_path: Path,
+) -> None:
+    server = start_redis_server(tmp_path / "a", "--notify-keyspace-events", "KEA")
+    port = server.port
+    admin = redis.Redis(port=port)
+    for _ in range(21):
+        write_request(admin, str(uuid.uuid4()), "container-1", created_ms=NOW)
+    admin.close()
+    items = Items(ChangeFeed(ConnectionSettings(port=port, connect_timeout=1.0)))
+    try:
+        await items.until(NoticeKind.READY, "watching 21 sessions")
+        server.process.kill()  # kill -9: nothing saved
+        server.process.wait()
+        await items.until(NoticeKind.LOST)
+        server.stop()
+        server = start_redis_server(tmp_path / "b", "--notify-keyspace-events", "KEA", port=port)
+        back = await items.until(NoticeKind.RECONNECTED)
+        assert isinstance(back, FeedNotice)
+        assert "21 sessions disappeared (server restarted: run_id changed)" in back.message
+        gone = [i for i in items.seen if isinstance(i, RequestEvent)]
+        assert len(gone) == 21
+    finally:
+        await items.aclose()
+        server.stop()

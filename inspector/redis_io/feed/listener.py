@@ -129,10 +129,10 @@ class NodeListener:
             group.create_task(self._read(), name=f"feed-listen {self.endpoint}")
             group.create_task(self._ping(), name=f"feed-ping {self.endpoint}")
 
-    @property
-    def behind_since_ms(self) -> int:
-        """Since when notifications may be missing if the connection dies now."""
-        return self.in_sync_ms
+    def lag_now_ms(self) -> int:
+        """The lag as known now: the last PONG's, or the age of the oldest unanswered PING."""
+        oldest = self._pings[0] if self._pings else None
+        return max(self.lag_ms, now_ms() - oldest if oldest is not None else 0)
 
     async def aclose(self) -> None:
         """Close the subscribed connection."""

@@ -98,7 +98,7 @@ class Recovery:
         if self._lost_at is not None:
             return
         self._lost_at = self.sync_point()
-        self._lag_at_loss = max((listener.lag_ms for listener in self._listeners), default=0)
+        self._lag_at_loss = max((lsn.lag_now_ms() for lsn in self._listeners), default=0)
         self.reporter.notice(
             NoticeKind.LOST, f"connection to {self.endpoint} lost ({reason}); reconnecting"
         )
