@@ -59,6 +59,9 @@ class NoticeKind(StrEnum):
     subscriber lags behind the server. The message says by how much."""
     CURRENT = "current"
     """After STALE: the data is up to date again."""
+    SKIPPED = "skipped"
+    """The first full read passed over keys: named like sessions but unreadable, or of
+    no session store at all (count, framework, one example)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ __all__ = [
     "FeedAdvice",
     "FeedModeChanged",
     "FeedReady",
+    "KeysSkipped",
     "OpenSession",
     "RequestsSeen",
     "ScanProgress",
@@ -150,6 +151,10 @@ class FeedAdvice(_Notice):
     """Advice to the user: how to get notifications, why polling."""
 
 
+class KeysSkipped(_Notice):
+    """The first full read passed over keys (unreadable look-alikes, keys of no store)."""
+
+
 class ConnectionLost(_Notice):
     """The connection was lost; the source is reconnecting."""
 
@@ -230,6 +235,7 @@ _NOTICES: dict[NoticeKind, type[_Notice]] = {
     NoticeKind.RECONNECTED: ConnectionRestored,
     # The age of the data (a late polling pass, a lagging subscriber) and its
     # recovery: shown where the Live tab says how requests are found.
+    NoticeKind.SKIPPED: KeysSkipped,
     NoticeKind.STALE: FeedModeChanged,
     NoticeKind.CURRENT: FeedModeChanged,
 }

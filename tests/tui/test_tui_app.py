@@ -122,6 +122,12 @@ async def test_sessions_appear_with_hosts_and_states(
         assert "never-expires" in screen
         # Another framework's session in the table: a framework column appears.
         assert "FRAMEWORK" in screen
+        # The decoy that is no session at all (user:42) is counted, not hidden.
+        await wait_until(
+            pilot,
+            lambda: "passed over 1 keys" in " ".join(app.query_one(SessionsPane).skipped),
+            "the skipped keys' notice",
+        )
         assert "express" in screen
         app.post_message(SessionTable.Opened(EXPRESS_KEY))
         await wait_until(pilot, lambda: isinstance(app.screen, FrameworkDetailScreen), "its detail")

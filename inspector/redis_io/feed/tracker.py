@@ -16,7 +16,7 @@ from inspector.core.changes import (
 )
 from inspector.core.frameworks import FrameworkSession, Registry
 from inspector.core.session import HostField, Session
-from inspector.core.source import ScanProgressed, SessionsRead
+from inspector.core.source import NoticeKind, ScanProgressed, SessionsRead
 from inspector.redis_io.client import RedisClient
 from inspector.redis_io.discovery import ScanProgress, SessionScanner, read_raw_sessions
 from inspector.redis_io.feed.report import Reporter, now_ms
@@ -146,6 +146,8 @@ class SessionTracker:
                 self.reporter.emit(SessionsRead(tuple(batch), baseline=True, others=tuple(others)))
             self.reporter.emit(_progressed(progress))
         self.reporter.emit(_progressed(progress))
+        for line in scanner.tally.lines():
+            self.reporter.notice(NoticeKind.SKIPPED, line)
         self.reporter.stats.sessions = len(self)
 
     async def reread(

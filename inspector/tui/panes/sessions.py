@@ -21,7 +21,13 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
-from inspector.tui.messages import FeedReady, ScanProgress, SessionsChanged, SourceFailed
+from inspector.tui.messages import (
+    FeedReady,
+    KeysSkipped,
+    ScanProgress,
+    SessionsChanged,
+    SourceFailed,
+)
 from inspector.tui.store import SessionStore, SortKey
 from inspector.tui.widgets.session_table import SessionTable, TableHeader
 
@@ -70,6 +76,8 @@ class SessionsPane(Vertical):
         self.clock = clock
         self.tz = tz
         self.progress_text = "connecting…"
+        self.skipped: list[str] = []
+        """What the first full read passed over (shown in the status line)."""
         self._debounce: Timer | None = None
         self.views_installed = 0
         """Filtered/sorted views installed so far."""
@@ -97,6 +105,7 @@ class SessionsPane(Vertical):
         parts.append(f"by {self.store.sort.value}")
         if self.progress_text:
             parts.append(self.progress_text)
+        parts.extend(self.skipped)
         self.query_one("#status", Static).update("  ·  ".join(parts))
 
     # ---------------------------------------------------------------- from the source
@@ -128,6 +137,11 @@ class SessionsPane(Vertical):
         # again; at a million rows one full collection would stall the UI.
         gc.freeze()
         self.progress_text = ""
+        self.update_status()
+
+    def on_keys_skipped(self, message: KeysSkipped) -> None:
+        # Never silent: keys named like sessions that could not be listed.
+        self.skipped.append(safe_text(message.text))
         self.update_status()
 
     def on_source_failed(self, message: SourceFailed) -> None:
