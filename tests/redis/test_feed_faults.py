@@ -25,7 +25,14 @@ from inspector.core.source import FeedMode, FeedNotice, NoticeKind, SessionsRead
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.settings import ConnectionSettings
 from tests.cli_run import inspector
-from tests.harness import RedisServer, start_redis_server
+from tests.harness import (
+    RedisServer,
+    add_replica,
+    fail_over,
+    start_cluster,
+    start_redis_server,
+    stop_servers,
+)
 from tests.live_processes import DEADLINE, Running
 from tests.spring_layouts import write_request
 
@@ -364,3 +371,53 @@ async def test_a_restart_with_an_empty_dataset_says_the_sessions_disappeared(
     finally:
         await items.aclose()
         server.stop()
+
+
+# ---------------------------------------------------------------- 4: the seed node dies
+
+
+async def test_a_cluster_watch_survives_the_death_of_its_seed_node(tmp_path: Path) -> None:
+    nodes = start_cluster(tmp_path / "cluster", primaries=3)
+    seed = nodes[0]
+    replica = add_replica(nodes, seed, tmp_path / "replica")
+    everyone = [*nodes, replica]
+    cluster: redis.RedisCluster | None = None
+    try:
+        for node in everyone:
+            direct = redis.Redis(port=node.port)
+            direct.config_set("notify-keyspace-events", "KEA")
+            direct.close()
+        feed = ChangeFeed(ConnectionSettings(port=seed.port), topology_interval=0.2)
+        items = Items(feed)
+        try:
+            await items.until(NoticeKind.READY, "on 3 primaries via keyspace notifications")
+            # The seed fails over to its replica, then dies.
+            await asyncio.to_thread(fail_over, nodes, replica)
+            seed.process.kill()
+            seed.process.wait()
+            await items.until(NoticeKind.READY, "on 3 primaries")  # re-subscribed elsewhere
+            # Drop every subscriber: the reconnect cannot go through the seed.
+            for node in (nodes[1], nodes[2], replica):
+                direct = redis.Redis(port=node.port)
+                direct.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+                direct.close()
+            back = await items.until(NoticeKind.RECONNECTED)
+            assert isinstance(back, FeedNotice)
+            assert f":{seed.port}" not in back.message.split(";")[0]  # came in elsewhere
+            await items.until(NoticeKind.READY, "on 3 primaries via keyspace notifications")
+            cluster = redis.RedisCluster(host="127.0.0.1", port=nodes[1].port)
+            sid = next(
+                s
+                for s in (str(uuid.uuid4()) for _ in range(10_000))
+                if cluster.get_node_from_key(f"spring:session:sessions:{s}").port == replica.port
+            )  # a session on the new primary
+            write_request(cluster, sid, "container-1", created_ms=NOW)
+            event = await items.until(RequestEvent, sid)
+            assert isinstance(event, RequestEvent)
+            assert event.source is EventSource.NOTIFICATION
+        finally:
+            await items.aclose()
+    finally:
+        if cluster is not None:
+            cluster.close()
+        stop_servers(everyone)
