@@ -547,6 +547,9 @@ class SpringProjection:
         for (index, fields), reply in zip(partial, all_names, strict=True):
             if not isinstance(reply, list):
                 continue  # replaced by another type since: keep what was read
+            if not reply:
+                results[index] = None  # deleted since the HMGET: gone, as a full read says
+                continue
             order = [name.decode("utf-8", "surrogateescape") for name in reply]
             fetch = self._needed(order, fields)
             sizes = [name for name in order if name not in fields and name not in fetch]
