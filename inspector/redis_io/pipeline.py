@@ -23,11 +23,18 @@ import hiredis
 from redis._parsers import BaseParser
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    InvalidResponse,
+    MovedError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import InvalidResponse, ResponseError
 
 from inspector.redis_io.client import RedisClient, round_trip
-from inspector.redis_io.errors import describe_failure
+from inspector.redis_io.errors import RoundTripTimeout, describe_failure
 
 __all__ = [
     "CONNECTION_MEMBERS",
@@ -169,7 +176,76 @@ async def _standalone_pipeline(client: Redis, commands: Sequence[tuple[bytes, ..
     return await run_packed(client, pack_commands(commands), len(commands))
 
 
+# Commands whose one key is their first argument: the cluster fast path routes
+# them by that key's slot. Anything else goes through redis-py's pipeline.
+_SINGLE_KEY = frozenset(
+    {
+        b"HGETALL", b"HMGET", b"HGET", b"HLEN", b"HKEYS", b"HSTRLEN", b"PTTL", b"TTL",
+        b"GET", b"GETRANGE", b"STRLEN", b"TYPE", b"EXISTS", b"SMEMBERS", b"SCARD",
+        b"ZCARD", b"LLEN",
+    }
+)  # fmt: skip
+_REDIRECTS = (MovedError, AskError, TryAgainError, ClusterDownError)
+
+
 async def _cluster_pipeline(
+    client: RedisCluster, commands: Sequence[tuple[bytes, ...]]
+) -> list[Any]:
+    if all(command[0] in _SINGLE_KEY and len(command) > 1 for command in commands):
+        try:
+            replies = await _cluster_packed(client, commands)
+        except RoundTripTimeout:
+            raise  # the server is slow, not moved: asking again would double the wait
+        except Exception:
+            replies = None  # a node changed or went away: redis-py's pipeline copes
+        if replies is not None:
+            # Keys that moved since the slot map was read go again through
+            # redis-py, which follows MOVED/ASK and refreshes the map.
+            again = [i for i, reply in enumerate(replies) if isinstance(reply, _REDIRECTS)]
+            if again:
+                redone = await _redis_py_pipeline(client, [commands[i] for i in again])
+                for i, reply in zip(again, redone, strict=True):
+                    replies[i] = reply
+            return replies
+    return await _redis_py_pipeline(client, commands)
+
+
+async def _cluster_packed(client: RedisCluster, commands: Sequence[tuple[bytes, ...]]) -> list[Any]:
+    """Each primary's share of the batch packed and read as on a standalone server.
+
+    redis-py's cluster pipeline builds an object, a callback and a routing step
+    per command; for a bulk read that is most of the cost. Here commands are
+    grouped by the primary that owns their key's slot (from the client's slot
+    map), each group is sent on one of that node's connections, and the
+    groups are read at once.
+    """
+    groups: dict[str, tuple[Any, list[int]]] = {}
+    nodes = client.nodes_manager
+    for index, command in enumerate(commands):
+        node = nodes.get_node_from_slot(client.keyslot(command[1]))
+        groups.setdefault(node.name, (node, []))[1].append(index)
+    replies: list[Any] = [None] * len(commands)
+
+    async def one(node: Any, indexes: list[int]) -> None:
+        connection = node.acquire_connection()
+        try:
+            await connection.send_packed_command(
+                pack_commands([commands[i] for i in indexes]), check_health=False
+            )
+            for i, reply in zip(indexes, await read_replies(connection, len(indexes)), strict=True):
+                replies[i] = reply
+        except BaseException:
+            await connection.disconnect()  # replies left unread poison a connection
+            raise
+        finally:
+            node.release(connection)
+
+    async with round_trip():
+        await asyncio.gather(*(one(node, indexes) for node, indexes in groups.values()))
+    return replies
+
+
+async def _redis_py_pipeline(
     client: RedisCluster, commands: Sequence[tuple[bytes, ...]]
 ) -> list[Any]:
     pipe = client.pipeline()

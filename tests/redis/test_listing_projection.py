@@ -164,3 +164,30 @@ def test_ls_attributes_keeps_the_full_output(deployment: tuple[int, list[Expecte
         assert "attributes" not in rows[session_id]
         for decoded in attributes.values():
             assert decoded["error"] is None
+
+
+async def test_cluster_reads_go_straight_to_each_primary(
+    deployment: tuple[int, list[Expected]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bulk reads are packed per primary and read with hiredis; redis-py's
+    # cluster pipeline is only for keys that moved (MOVED/ASK) or other commands.
+    from redis.asyncio import RedisCluster
+
+    from inspector.redis_io import pipeline
+
+    port, expected = deployment
+    client = await open_client(ConnectionSettings(port=port))
+    try:
+        if not isinstance(client, RedisCluster):
+            pytest.skip("cluster only")
+
+        async def unexpected(*args: object) -> list[object]:
+            raise AssertionError("went through redis-py's cluster pipeline")
+
+        monkeypatch.setattr(pipeline, "_redis_py_pipeline", unexpected)
+        candidates = await candidates_of(client)
+        full = await SpringFullReader().read(client, candidates)
+        projected = await SpringProjection().read(client, candidates)
+        assert {s.id for s in full} == {s.id for s in projected} == {e.id for e in expected}
+    finally:
+        await client.aclose()
