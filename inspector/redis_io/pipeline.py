@@ -9,8 +9,11 @@ to one public ``hiredis.Reader``, whose ``gets()`` is called in a loop until
 the batch is complete: one ``await`` per socket read, not per reply
 (benchmarks/bench_sessions.py).
 
-Standalone clients take this path; cluster clients use redis-py's cluster
-pipeline, which routes each key to its node and follows MOVED.
+Standalone clients take this path. On a cluster, bulk reads of one key each
+(HGETALL, HMGET, PTTL, GET...) are grouped by the primary that owns their
+slot and each group takes the same path on one of that node's connections;
+keys that moved (MOVED/ASK) and every other command go through redis-py's
+cluster pipeline, which follows redirects and refreshes the slot map.
 """
 
 from __future__ import annotations
