@@ -54,6 +54,9 @@ class Command(Generic[S]):
     resolve: Callable[[argparse.Namespace, Mapping[str, str]], S]
     """Makes ``run``'s settings from the arguments and the environment; raises
     ``SettingsError`` for a usage error."""
+    needs_terminal: bool = False
+    """A full-screen command (the TUI, the demo): refused, before anything else,
+    when stdin or stdout is not a terminal."""
 
 
 def no_server(ns: argparse.Namespace, env: Mapping[str, str]) -> None:
@@ -70,6 +73,7 @@ def add_command(
     help: str,
     description: str | None = None,
     verbatim: str | None = None,
+    needs_terminal: bool = False,
 ) -> Parser: ...
 
 
@@ -83,6 +87,7 @@ def add_command(
     help: str,
     description: str | None = None,
     verbatim: str | None = None,
+    needs_terminal: bool = False,
 ) -> Parser: ...
 
 
@@ -95,6 +100,7 @@ def add_command(
     help: str,  # noqa: A002 - argparse's name
     description: str | None = None,
     verbatim: str | None = None,
+    needs_terminal: bool = False,
 ) -> Parser:
     """Add a subcommand's parser (with ``--help``; ``-h`` is the host) and what runs it.
 
@@ -108,6 +114,8 @@ def add_command(
         description: A paragraph for the subcommand's own ``--help``.
         verbatim: The subcommand reads its own arguments: all of them, as
             typed, go to this attribute (and ``--help`` is the subcommand's).
+        needs_terminal: Full screen: refused without a terminal (see
+            :attr:`Command.needs_terminal`).
 
     Returns:
         The subcommand's parser, for its own arguments.
@@ -122,5 +130,5 @@ def add_command(
     )
     if verbatim is None:
         parser.add_argument("--help", action="help", help="show this help and exit")
-    parser.set_defaults(command=Command(name, run, resolve))
+    parser.set_defaults(command=Command(name, run, resolve, needs_terminal))
     return parser

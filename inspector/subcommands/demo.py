@@ -42,6 +42,7 @@ def register(subparsers: Subparsers) -> None:
         "demo",
         run=run,
         resolve=demo_settings,
+        needs_terminal=True,
         help="embedded demo: needs no Redis server",
         description="Starts an embedded Redis, two sample-app containers and simulated users, "
         "then the TUI. Quitting stops everything. With --redis URL or connection options "

@@ -25,11 +25,23 @@ if TYPE_CHECKING:
     from inspector.redis_io.errors import Failure
     from inspector.subcommands.command import Command
 
-__all__ = ["exit_code_of", "run_command", "run_to_exit_code"]
+__all__ = ["NO_TERMINAL", "exit_code_of", "has_terminal", "run_command", "run_to_exit_code"]
 
 S = TypeVar("S")
 
 DEBUG_HINT = " (SESSION_INSPECTOR_DEBUG=1 shows the traceback)"
+NO_TERMINAL = (
+    "{command} needs a terminal (stdin and stdout are not one): use docker run -it, "
+    "ssh -t, or a command for scripts (ls, show, watch)"
+)
+
+
+def has_terminal() -> bool:
+    """Whether stdin and stdout are both terminals: a full-screen app reads keys and draws."""
+    try:
+        return os.isatty(sys.stdin.fileno()) and os.isatty(sys.stdout.fileno())
+    except (AttributeError, ValueError, OSError):  # closed or replaced streams
+        return False
 
 
 def run_command(command: Command[S], ns: argparse.Namespace, env: Mapping[str, str]) -> int:
@@ -37,7 +49,9 @@ def run_command(command: Command[S], ns: argparse.Namespace, env: Mapping[str, s
 
     A settings error (a malformed URL, a missing certificate) is a usage error:
     one line, exit 2, before anything touches the network. Ctrl-C or Ctrl-D at
-    the ``--askpass`` prompt gives 130.
+    the ``--askpass`` prompt gives 130. A full-screen command without a
+    terminal (``docker run`` without ``-t``, ``tui </dev/null >file``) is one
+    line and exit 2 before anything connects: it would stream escape sequences.
     """
     try:
         settings = command.resolve(ns, env)
@@ -46,6 +60,10 @@ def run_command(command: Command[S], ns: argparse.Namespace, env: Mapping[str, s
         return int(ExitCode.USAGE)
     except (KeyboardInterrupt, EOFError):
         return int(ExitCode.INTERRUPTED)
+    if command.needs_terminal and not has_terminal():
+        label = "the TUI" if command.name == "tui" else f"`{command.name}` (it opens the TUI)"
+        sys.stderr.write(f"{PROG}: {NO_TERMINAL.format(command=label)}\n")
+        return int(ExitCode.USAGE)
     server = settings if isinstance(settings, ConnectionSettings) else None
 
     def run() -> int:

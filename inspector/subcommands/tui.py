@@ -13,7 +13,9 @@ __all__ = ["register", "run"]
 
 def register(subparsers: Subparsers) -> None:
     """Add the ``tui`` subcommand."""
-    parser = add_command(subparsers, "tui", run=run, help="open the terminal UI (the default)")
+    parser = add_command(
+        subparsers, "tui", run=run, help="open the terminal UI (the default)", needs_terminal=True
+    )
     add_poll(parser)
     parser.add_argument(
         "--allow-writes",

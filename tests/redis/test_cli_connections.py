@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.cli_run import inspector
+from tests.cli_run import ENDPOINT_VARIABLES, inspector
 from tests.harness import (
     ACL_READER_PASSWORD,
     ACL_READER_USER,
@@ -23,6 +24,7 @@ from tests.harness import (
     free_port,
     key_on,
 )
+from tests.pty_session import PtySession
 
 
 def assert_one_line_failure(
@@ -104,10 +106,21 @@ def test_connection_refused() -> None:
 
 
 def test_demo_with_an_unreachable_redis_fails_before_starting_anything() -> None:
+    # In a terminal (without one the demo refuses first, with exit 2).
     port = free_port()
-    assert_one_line_failure(
-        inspector("demo", "--redis", f"redis://127.0.0.1:{port}"), 3, "connection refused"
-    )
+    argv = [sys.executable, "-m", "inspector", "demo", "--redis", f"redis://127.0.0.1:{port}"]
+    env = {k: v for k, v in os.environ.items() if k not in ENDPOINT_VARIABLES}
+    session = PtySession(argv, env=env)
+    try:
+        code = session.wait(timeout=60)
+        text = session.text.decode()
+    finally:
+        session.close()
+    lines = text.splitlines()
+    assert code == 3, text
+    assert len(lines) == 1, text
+    assert lines[0].startswith("session-inspector: ")
+    assert "connection refused" in lines[0]
 
 
 def test_unknown_host() -> None:

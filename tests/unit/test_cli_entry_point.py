@@ -37,6 +37,7 @@ def demo_calls(monkeypatch: pytest.MonkeyPatch) -> list[DemoOptions]:
         return 0
 
     monkeypatch.setattr(demo, "run_demo", record)
+    monkeypatch.setattr(outcome, "has_terminal", lambda: True)  # as if typed in one
     for name in ("REDIS_URL", "REDISCLUSTERENDPOINT", "REDIS_CLUSTER_ENDPOINT", "REDISCLI_AUTH"):
         monkeypatch.delenv(name, raising=False)
     return calls
@@ -153,6 +154,7 @@ def tui_calls(monkeypatch: pytest.MonkeyPatch) -> list[AppOptions]:
         return 0
 
     monkeypatch.setattr(app, "run_tui", record)
+    monkeypatch.setattr(outcome, "has_terminal", lambda: True)  # as if typed in one
     for name in ("REDIS_URL", "REDISCLUSTERENDPOINT", "REDIS_CLUSTER_ENDPOINT", "REDISCLI_AUTH"):
         monkeypatch.delenv(name, raising=False)
     return calls
@@ -251,3 +253,51 @@ def test_every_ending_of_a_run_is_one_line_and_an_exit_code(
 
     assert outcome.exit_code_of(run, None) == code
     assert capsys.readouterr().err == line
+
+
+# ---------------------------------------------------------------- full screen needs a terminal
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["tui"], ["tui", "--namespace", "x"], ["demo"], ["demo", "--users", "1"]],
+    ids=lambda argv: " ".join(argv) or "(default)",
+)
+def test_full_screen_commands_without_a_terminal_refuse_in_one_line(argv: list[str]) -> None:
+    # `docker run` without -t, `tui </dev/null >file`: stdin and stdout are pipes
+    # here. Nothing listens on the port: exit 2 (not 3) shows nothing connected.
+    from tests.cli_run import inspector
+    from tests.harness import free_port
+
+    result = inspector("-p", str(free_port()), *argv, stdin=b"")
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == b""  # not one escape sequence
+    err = result.stderr.decode()
+    assert err.count("\n") == 1, err
+    assert err.startswith("session-inspector: "), err
+    assert "needs a terminal" in err
+    assert "docker run -it" in err
+
+
+def test_keys_from_a_terminal_but_output_to_a_file_is_refused_too(tmp_path: Path) -> None:
+    # `session-inspector >file` in a terminal: the screen would go to the file.
+    import pty
+
+    from tests.cli_run import ENDPOINT_VARIABLES
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ENDPOINT_VARIABLES}
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "inspector", "tui"],
+            stdin=slave,
+            capture_output=True,
+            env=env,
+            timeout=60,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == b""
+    assert b"needs a terminal" in result.stderr

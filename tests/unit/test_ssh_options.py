@@ -20,7 +20,7 @@ from inspector.redis_io.settings import (
     with_ssh,
 )
 from inspector.sample_app.demo import DemoOptions
-from inspector.subcommands import demo, options
+from inspector.subcommands import demo, options, outcome
 
 
 @pytest.mark.parametrize(
@@ -155,6 +155,7 @@ def test_demo_on_a_server_behind_a_bastion(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setattr(demo, "run_demo", record)
     monkeypatch.setattr(options, "open_tunnel_for", opened.append)
+    monkeypatch.setattr(outcome, "has_terminal", lambda: True)
     assert cli.main(["--ssh", "ops@bastion", "demo", "--redis", "redis://redis.internal"]) == 0
     settings = calls[0].redis
     assert settings is not None
