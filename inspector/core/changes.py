@@ -249,11 +249,16 @@ class NotifySupport:
         """Whether requests on session hashes will be announced."""
         return self.hash_events and (self.keyspace or self.keyevent)
 
-    def with_hash_events(self) -> str:
-        """The value to set so hash events are published on keyspace channels."""
-        extra = "".join(flag for flag in "Kh" if flag not in self.value)
+    def with_hash_events(self, *, strings: bool = False) -> str:
+        """The value to set so hash events are published on keyspace channels.
+
+        ``strings``: also the string and generic events (``$g``: set, expire, del)
+        that other frameworks' string session stores need.
+        """
+        wanted = "Kh$g" if strings else "Kh"
+        extra = "".join(flag for flag in wanted if flag not in self.value)
         if "A" in self.value:
-            extra = extra.replace("h", "")
+            extra = "".join(flag for flag in extra if flag not in "h$g")
         return self.value + extra
 
 

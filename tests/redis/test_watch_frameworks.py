@@ -153,3 +153,20 @@ def test_cluster_every_primary(
             direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
             direct.config_set("notify-keyspace-events", "")
             direct.close()
+
+
+def test_enable_notifications_adds_the_string_events(
+    redis_clean: RedisServer, watches: list[Watch]
+) -> None:
+    client = configure(redis_clean, "Egx")  # Spring's own setting: no h, no $
+    watch = Watch(redis_clean.port, "--enable-notifications")
+    watches.append(watch)
+    watch.notice("as --enable-notifications asked")
+    value = str(client.config_get("notify-keyspace-events")["notify-keyspace-events"])
+    assert {"K", "h", "$", "g"} <= set(value)
+    watch.notice("watching 0 sessions")
+    (express,) = [e for e in ENTRIES if e["framework"] == "express"]
+    write(client, express)
+    event = watch.event()
+    assert (event["framework"], event["source"]) == ("express", "notification")
+    client.close()

@@ -61,13 +61,18 @@ async def read_notify_config(client: Redis) -> NotifySupport | None:
 
 
 async def probe_nodes(
-    nodes: Sequence[tuple[str, Redis]], reporter: Reporter, *, enable_notifications: bool
+    nodes: Sequence[tuple[str, Redis]],
+    reporter: Reporter,
+    *,
+    enable_notifications: bool,
+    strings: bool = False,
 ) -> list[NotifySupport | None]:
     """Read the setting on every ``(endpoint, client)`` at once; set it if the user asked.
 
     With ``enable_notifications`` (``watch --enable-notifications``, the only
     write the feed may do) nodes without hash events get them; nodes that
     publish them already are left alone. Each change is reported.
+    ``strings``: string session stores are watched too, so ``$g`` is wanted as well.
     """
     async with asyncio.TaskGroup() as group:
         tasks = [group.create_task(read_notify_config(client)) for _, client in nodes]
@@ -76,9 +81,11 @@ async def probe_nodes(
         return supports
     for index, ((endpoint, client), support) in enumerate(zip(nodes, supports, strict=True)):
         assert support is not None
-        if support.usable:
-            continue  # already publishes hash events: leave its setting alone
-        wanted = support.with_hash_events()
+        flags = support.value
+        has_strings = "A" in flags or ("$" in flags and "g" in flags)
+        if support.usable and (has_strings or not strings):
+            continue  # already publishes what is needed: leave its setting alone
+        wanted = support.with_hash_events(strings=strings)
         try:
             await client.execute_command("CONFIG", "SET", "notify-keyspace-events", wanted)
         except ResponseError as exc:

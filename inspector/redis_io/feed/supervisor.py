@@ -245,7 +245,10 @@ class ChangeFeed:
         """Read the setting, subscribe, and settle the mode; returns the listeners."""
         clients = [(node.settings.endpoint, _client(node)) for node in nodes]
         supports = await probe_nodes(
-            clients, self._reporter, enable_notifications=self.enable_notifications
+            clients,
+            self._reporter,
+            enable_notifications=self.enable_notifications,
+            strings=self._frameworks is not None,
         )
         choice = choose_mode(supports)
         frameworks = self._frameworks
