@@ -1,9 +1,11 @@
 """Checks that the private parts of libraries we build on are still there.
 
-Three places extend a library through members it does not promise to keep:
+These places extend a library through members it does not promise to keep:
 ``redis_io/resp.py`` (redis-py's Python RESP2 parser), ``redis_io/connection.py``
 and ``redis_io/client.py`` (how redis-py opens TLS connections, also in cluster
-mode), and ``core/decoders/java.py`` (javaobj-py3's stream parser). An
+mode), ``redis_io/monitor.py`` and ``redis_io/pipeline.py`` (a connection's
+``StreamReader``, fed to a ``hiredis.Reader``; a cluster node's connections),
+and ``core/decoders/java.py`` (javaobj-py3's stream parser). An
 override whose target was renamed is simply never called, and an attribute we
 set that the library stopped reading changes nothing: the tool would carry on,
 wrong (replies formatted as redis-py shapes them, a reader swapped in for no

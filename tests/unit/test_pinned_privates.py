@@ -93,6 +93,16 @@ def test_bulk_pipelines_still_find_the_connection_s_stream_reader() -> None:
     assert "self._reader = reader" in source(Connection._connect)
 
 
+def test_cluster_bulk_reads_still_find_nodes_and_their_connections() -> None:
+    # _cluster_packed routes by the client's slot map and borrows a node's
+    # connection the way redis-py's own pipeline does.
+    cluster = client.ClusterClient(ConnectionSettings(port=7000), host="127.0.0.1", port=7000)
+    require_members(cluster, ("keyslot", "nodes_manager"), library="redis", user="test")
+    require_members(cluster.nodes_manager, ("get_node_from_slot",), library="redis", user="test")
+    node = ClusterNode("127.0.0.1", 7000)
+    require_members(node, ("acquire_connection", "release", "name"), library="redis", user="test")
+
+
 # ---------------------------------------------------------------- javaobj-py3: the stream parser
 
 
