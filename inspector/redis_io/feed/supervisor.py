@@ -194,8 +194,8 @@ class ChangeFeed:
         client = await recovery.connect()
         nodes: list[_Node] = []
         try:
-            nodes = await self._nodes(client)
-            listeners = await self._choose_mode(nodes)
+            nodes = await _open_nodes(self.settings, client)
+            listeners = await _choose_mode(self, nodes)
             recovery.connected(client, listeners, await run_ids([n.client for n in nodes]))
             async with asyncio.TaskGroup() as group:
                 # Subscribed before reading anything: a write landing while the
@@ -218,72 +218,50 @@ class ChangeFeed:
             with contextlib.suppress(Exception):
                 await client.aclose()
 
-    async def _nodes(self, client: RedisClient) -> list[_Node]:
-        if not isinstance(client, RedisCluster):
-            # Standalone: the main client serves the node too. Its subscriptions
-            # take a connection of their own from the client's pool, and its
-            # commands (CONFIG) are ordinary ones: no second client, no second probe.
-            return [_Node(client.settings, client=client, owns_client=False)]
-        nodes = [
-            _Node(with_endpoint(self.settings, node.host, int(node.port)))
-            for node in client.get_primaries()
-        ]
-        opened = await asyncio.gather(
-            *(_open_node(node.settings) for node in nodes), return_exceptions=True
-        )  # every primary at once
-        for node, result in zip(nodes, opened, strict=True):
-            if not isinstance(result, BaseException):
-                node.client = result
-        failed = [result for result in opened if isinstance(result, BaseException)]
-        if failed:
-            for node in nodes:
-                await _close_node(node)
-            raise failed[0]
-        return nodes
 
-    async def _choose_mode(self, nodes: Sequence[_Node]) -> list[NodeListener]:
-        """Read the setting, subscribe, and settle the mode; returns the listeners."""
-        clients = [(node.settings.endpoint, _client(node)) for node in nodes]
-        supports = await probe_nodes(
-            clients,
-            self._reporter,
-            enable_notifications=self.enable_notifications,
-            strings=self._frameworks is not None,
-        )
-        choice = choose_mode(supports)
-        frameworks = self._frameworks
-        extra: list[bytes] = []
-        if frameworks is not None:
-            frameworks.string_events = all(string_events_on(s) for s in supports)
-            extra = keyspace_patterns(frameworks.registry, self.settings.db)
+async def _choose_mode(feed: ChangeFeed, nodes: Sequence[_Node]) -> list[NodeListener]:
+    """Read the setting, subscribe, and settle the mode; returns the listeners."""
+    clients = [(node.settings.endpoint, _client(node)) for node in nodes]
+    supports = await probe_nodes(
+        clients,
+        feed._reporter,
+        enable_notifications=feed.enable_notifications,
+        strings=feed._frameworks is not None,
+    )
+    choice = choose_mode(supports)
+    frameworks = feed._frameworks
+    extra: list[bytes] = []
+    if frameworks is not None:
+        frameworks.string_events = all(string_events_on(s) for s in supports)
+        extra = keyspace_patterns(frameworks.registry, feed.settings.db)
 
-        try:
-            for node, support in zip(nodes, supports, strict=True):
-                node.listener = _listener(self, node)
-                patterns, channels = subscriptions(
-                    support,
-                    choice.mode,
-                    db=self.settings.db,
-                    namespace=self.namespace,
-                    patterns=extra,
-                    events=KEYEVENT_NAMES if frameworks is not None else (),
-                )
-                await node.listener.subscribe(patterns, channels)
-        except SubscribeRefused as refused:
-            # An ACL without pub/sub (ElastiCache's read-only string): poll only.
-            every, _ = subscriptions(
-                None, FeedMode.PROBING, db=self.settings.db, namespace=self.namespace,
+    try:
+        for node, support in zip(nodes, supports, strict=True):
+            node.listener = _listener(feed, node)
+            patterns, channels = subscriptions(
+                support,
+                choice.mode,
+                db=feed.settings.db,
+                namespace=feed.namespace,
                 patterns=extra,
-            )  # fmt: skip
-            grants = acl_grants(every, db=self.settings.db)
-            choice = choose_mode(supports, subscribe_refused=str(refused), grants=grants)
-            for node in nodes:
-                await _close_listener(node)
-        self._reporter.set_mode(choice.mode)
-        if choice.explanation and not self._howto_said:
-            self._howto_said = True
-            self._reporter.notice(NoticeKind.HOWTO, choice.explanation)
-        return [node.listener for node in nodes if node.listener is not None]
+                events=KEYEVENT_NAMES if frameworks is not None else (),
+            )
+            await node.listener.subscribe(patterns, channels)
+    except SubscribeRefused as refused:
+        # An ACL without pub/sub (ElastiCache's read-only string): poll only.
+        every, _ = subscriptions(
+            None, FeedMode.PROBING, db=feed.settings.db, namespace=feed.namespace,
+            patterns=extra,
+        )  # fmt: skip
+        grants = acl_grants(every, db=feed.settings.db)
+        choice = choose_mode(supports, subscribe_refused=str(refused), grants=grants)
+        for node in nodes:
+            await _close_listener(node)
+    feed._reporter.set_mode(choice.mode)
+    if choice.explanation and not feed._howto_said:
+        feed._howto_said = True
+        feed._reporter.notice(NoticeKind.HOWTO, choice.explanation)
+    return [node.listener for node in nodes if node.listener is not None]
 
 
 def _listener(feed: ChangeFeed, node: _Node) -> NodeListener:
@@ -330,8 +308,32 @@ async def _watch_topology(feed: ChangeFeed, client: RedisCluster, nodes: list[_N
             raise _Restart()
 
 
+async def _open_nodes(settings: ConnectionSettings, client: RedisClient) -> list[_Node]:
+    """The primaries to subscribe on, each with a client of its own (standalone: the main one)."""
+    if not isinstance(client, RedisCluster):
+        # Standalone: the main client serves the node too. Its subscriptions
+        # take a connection of their own from the client's pool, and its
+        # commands (CONFIG) are ordinary ones: no second client, no second probe.
+        return [_Node(client.settings, client=client, owns_client=False)]
+    nodes = [
+        _Node(with_endpoint(settings, node.host, int(node.port))) for node in client.get_primaries()
+    ]
+    opened = await asyncio.gather(
+        *(_open_node(node.settings) for node in nodes), return_exceptions=True
+    )  # every primary at once
+    for node, result in zip(nodes, opened, strict=True):
+        if not isinstance(result, BaseException):
+            node.client = result
+    failed = [result for result in opened if isinstance(result, BaseException)]
+    if failed:
+        for node in nodes:
+            await _close_node(node)
+        raise failed[0]
+    return nodes
+
+
 def _client(node: _Node) -> Redis:
-    assert node.client is not None  # opened by _nodes
+    assert node.client is not None  # opened by _open_nodes
     return node.client
 
 
