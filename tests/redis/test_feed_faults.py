@@ -323,7 +323,10 @@ async def test_an_overflowed_subscriber_reports_the_whole_window_as_lost(tmp_pat
         lost = await items.until(NoticeKind.LOST)
         assert isinstance(lost, FeedNotice)
         # Warned while it fell behind, before Redis cut it.
-        (warned,) = [n for n in items.notices(NoticeKind.STALE) if "behind the server" in n.message]
+        # (It may catch up and fall behind again: a warning each time.)
+        warned, *_ = [
+            n for n in items.notices(NoticeKind.STALE) if "behind the server" in n.message
+        ]
         assert "Redis closes it and requests are lost" in warned.message
         assert float(warned.message.split(" is ", 1)[1].split(" s ", 1)[0]) > 0.1  # measured
         back = await items.until(NoticeKind.RECONNECTED)
