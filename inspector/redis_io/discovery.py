@@ -831,7 +831,9 @@ class SessionScanner:
                     pending.append(
                         (asyncio.ensure_future(self._again("a read of sessions", read)), count)
                     )
-                    if len(pending) > READS_AHEAD:
+                    # The first page is handed over as soon as it is read (the
+                    # first line of `ls`); later ones once the next is in flight.
+                    if len(pending) > (READS_AHEAD if self.progress.sessions_found else 0):
                         page = await self._next(pending)
                         load.tick()
                         if page[0] or page[1]:
