@@ -424,3 +424,28 @@ async def test_a_cluster_watch_survives_the_death_of_its_seed_node(tmp_path: Pat
         if cluster is not None:
             cluster.close()
         stop_servers(everyone)
+
+
+def test_watch_prints_the_age_of_its_data_while_a_pass_is_late(
+    tmp_path: Path, running: Running
+) -> None:
+    server = start_redis_server(tmp_path)  # notifications off: polling
+    admin = redis.Redis(port=server.port)
+    try:
+        sid = str(uuid.uuid4())
+        watch = running.watch(["-p", str(server.port)], "--poll", "0.2")
+        watch.notice("via polling every 0.2 s")
+        _stop(server)
+        try:
+            late = watch.notice("a polling pass has run for")
+        finally:
+            _cont(server)
+        assert "last complete pass" in late
+        watch.notice("polling caught up")
+        write_request(admin, sid, "container-1", created_ms=NOW)
+        event = watch.line()
+        assert (event["session"], event["source"]) == (sid, "poll")
+    finally:
+        _cont(server)
+        admin.close()
+        server.stop()
