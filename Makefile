@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types pytest system-deps bench clean
+.PHONY: demo test lint types pytest system-deps bench clean stress-test
 
 # The venv is rebuilt when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -57,6 +57,13 @@ pytest: $(STAMP) system-deps
 	$(BIN)/python -m pytest -n auto $(ARGS)
 
 test: lint types pytest
+
+# The TUI and feed test modules STRESS_RUNS times (default 20) while one
+# CPU-bound process per core spins: flaky tests show up here, not in CI.
+# Logs of each run go to .stress-logs/.
+STRESS_RUNS ?= 20
+stress-test: $(STAMP) system-deps
+	$(BIN)/python -m tests.stress --runs $(STRESS_RUNS)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m benchmarks
