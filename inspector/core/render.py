@@ -84,6 +84,22 @@ def _simple_class_name(java_class: str) -> str:
     return java_class.rsplit(".", 1)[-1]
 
 
+LIST_WIDTH = 64
+"""Characters of a host or principal shown in a line of ``ls`` or ``watch``."""
+VALUE_WIDTH = 2000
+"""Characters of one string shown in ``show`` and the detail screen's tree."""
+
+
+def cut_scalar(text: str, width: int = LIST_WIDTH) -> str:
+    """``text`` escaped, cut to ``width`` characters with its full length said.
+
+    ``"aaaa…(52,428,800 chars)"``: a 50 MB host attribute stays one short line.
+    """
+    if len(text) <= width:
+        return safe_text(text)
+    return safe_text(text[:width]) + f"…({len(text):,} chars)"
+
+
 def format_time(epoch_ms: int | None, tz: dt.tzinfo | None = None) -> str:
     """``2019-03-09 19:57:54.569 +0900`` in local time (or ``tz``); ``-`` for ``None``."""
     if epoch_ms is None:
@@ -116,6 +132,8 @@ def format_duration(seconds: float) -> str:
 
 def _scalar(value: JsonValue) -> str:
     if isinstance(value, str):
+        if len(value) > VALUE_WIDTH:
+            return '"' + safe_text(value[:VALUE_WIDTH]) + f'"…({len(value):,} chars)'
         return '"' + safe_text(value) + '"'
     if value is None:
         return "null"
@@ -280,11 +298,11 @@ def session_summary(
         )
     else:
         row("shadow key", f"TTL {_ttl(raw.shadow_ttl_ms)}")
-    host = safe_text(session.host) if session.host else "-"
+    host = cut_scalar(session.host, VALUE_WIDTH) if session.host else "-"
     if session.host_source:
         host += f"  (from {safe_text(session.host_source)})"
     row("host", host)
-    row("principal", safe_text(session.principal) if session.principal else "-")
+    row("principal", cut_scalar(session.principal, VALUE_WIDTH) if session.principal else "-")
     removed = f", {len(session.removed_attributes)} removed" if session.removed_attributes else ""
     row("attributes", f"{len(session.attribute_names)}{removed}, {session.size} B in all")
     return lines
@@ -311,7 +329,7 @@ def render_framework_session(
     row("expires", _when(session.expires_at_ms, now_ms, tz))
     row("key TTL", _ttl(session.ttl_ms))
     row("TTL rule", safe_text(session.ttl_rule.detail))
-    host = safe_text(session.host) if session.host else "-"
+    host = cut_scalar(session.host, VALUE_WIDTH) if session.host else "-"
     if session.host_source:
         host += f"  (from {safe_text(session.host_source)})"
     row("host", host)

@@ -120,6 +120,8 @@ class RawSession:
     value_sizes: Mapping[str, int] | None = None
     """Field name to value length, for the fields whose values were not read
     (a list's projection); ``None`` when every value is in ``fields``."""
+    value_limit: int | None = None
+    """``--max-value-bytes`` of the read: values longer were left unread (in ``value_sizes``)."""
 
     @property
     def complete(self) -> bool:
@@ -418,11 +420,16 @@ class Session:
             data = self.raw.fields.get(field_name)
             sizes = self.raw.value_sizes
             if data is None and sizes and field_name in sizes:
+                size, limit = sizes[field_name], self.raw.value_limit
                 decoded = Decoded(
                     format=ValueFormat.UNDECODABLE,
                     value=None,
-                    size=sizes[field_name],
-                    error=NOT_READ,
+                    size=size,
+                    error=(
+                        f"not read: {size:,} bytes, more than --max-value-bytes {limit:,}"
+                        if limit is not None and size > limit
+                        else NOT_READ
+                    ),
                 )
             else:
                 decoded = self._within_budget(data or b"")

@@ -69,6 +69,7 @@ from inspector.redis_io.framework_reads import (
 from inspector.redis_io.pipeline import check_replies, first_error, run_packed, run_pipeline
 
 __all__ = [
+    "DEFAULT_MAX_VALUE_BYTES",
     "DEFAULT_SCAN_COUNT",
     "MAX_RECONNECTS",
     "RECONNECT_DELAYS",
@@ -281,10 +282,22 @@ def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
     return present == len(METADATA_FIELDS) or (present >= 1 and is_uuid(session_id))
 
 
+DEFAULT_MAX_VALUE_BYTES = 4 << 20
+"""Hash values longer than this (4 MiB) are not read by default: their size is shown."""
+
+
 async def read_raw_sessions(
-    client: RedisClient, candidates: Sequence[tuple[str, str, str]]
+    client: RedisClient,
+    candidates: Sequence[tuple[str, str, str]],
+    *,
+    max_value_bytes: int | None = None,
 ) -> list[RawSession]:
     """Read session hashes with one non-transactional pipeline.
+
+    With ``max_value_bytes``, sizes first: ``HKEYS`` and the ``PTTL`` s, then
+    ``HSTRLEN`` of every field, then ``HMGET`` of the values that fit (three
+    round trips); longer values are left unread, their sizes in
+    ``RawSession.value_sizes``, so memory stays flat however large they are.
 
     Per candidate: ``HGETALL`` of the hash, ``PTTL`` of the hash and of its
     shadow key (which may live on another node in a cluster).
@@ -292,6 +305,7 @@ async def read_raw_sessions(
     Args:
         client: Standalone or cluster client.
         candidates: ``(key, namespace, session id)`` triples.
+        max_value_bytes: Leave values longer than this unread; ``None`` reads all.
 
     Returns:
         The ones that are session hashes, with their TTLs; others (another type,
@@ -302,6 +316,8 @@ async def read_raw_sessions(
     """
     if not candidates:
         return []
+    if max_value_bytes is not None:
+        return await _read_bounded(client, candidates, max_value_bytes)
     commands: list[tuple[bytes, ...]] = []
     for key, namespace, session_id in candidates:
         encoded = key.encode()
@@ -338,6 +354,81 @@ async def read_raw_sessions(
     return sessions
 
 
+async def _read_bounded(
+    client: RedisClient, candidates: Sequence[tuple[str, str, str]], limit: int
+) -> list[RawSession]:
+    """:func:`read_raw_sessions` that asks each value's length before reading it."""
+    commands: list[tuple[bytes, ...]] = []
+    for key, namespace, session_id in candidates:
+        encoded = key.encode()
+        commands.append((b"HKEYS", encoded))
+        commands.append((b"PTTL", encoded))
+        commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+    replies = await run_pipeline(client, commands)
+    check_replies(client, commands, replies, wrongtype_ok=True)
+    names: list[list[bytes]] = [reply if isinstance(reply, list) else [] for reply in replies[0::3]]
+    lengths_asked = [
+        (b"HSTRLEN", key.encode(), name)
+        for (key, _, _), hash_names in zip(candidates, names, strict=True)
+        for name in hash_names
+    ]
+    lengths = await run_pipeline(client, lengths_asked)
+    check_replies(client, lengths_asked, lengths, wrongtype_ok=True)
+    reads: list[tuple[bytes, ...]] = []
+    plans: list[tuple[list[str], dict[str, int]]] = []
+    position = 0
+    for (key, _, _), hash_names in zip(candidates, names, strict=True):
+        fit: list[bytes] = []
+        over: dict[str, int] = {}
+        for name in hash_names:
+            length = lengths[position]
+            position += 1
+            size = length if isinstance(length, int) else 0
+            if size > limit:
+                over[name.decode("utf-8", "surrogateescape")] = size
+            else:
+                fit.append(name)
+        plans.append(([n.decode("utf-8", "surrogateescape") for n in fit], over))
+        if fit:
+            reads.append((b"HMGET", key.encode(), *fit))
+    values = await run_pipeline(client, reads)
+    check_replies(client, reads, values, wrongtype_ok=True)
+    observed = int(time.time() * 1000)
+    sessions: list[RawSession] = []
+    read_at = 0
+    for index, (key, namespace, session_id) in enumerate(candidates):
+        fit_names, over = plans[index]
+        got: list[Any] = []
+        if fit_names:
+            reply = values[read_at]
+            read_at += 1
+            got = reply if isinstance(reply, list) else []
+        fields = {
+            name: value
+            for name, value in zip(fit_names, got, strict=False)
+            if isinstance(value, bytes)  # gone since the HKEYS
+        }
+        if not fields or not _is_session(fields, session_id):
+            continue
+        hash_ttl, shadow_ttl = replies[3 * index + 1], replies[3 * index + 2]
+        sessions.append(
+            RawSession(
+                key=key,
+                namespace=namespace,
+                session_id=session_id,
+                fields=fields,
+                hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
+                shadow_ttl_ms=(
+                    shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
+                ),
+                observed_at_ms=observed,
+                value_sizes=over or None,
+                value_limit=limit if over else None,
+            )
+        )
+    return sessions
+
+
 class RecordReader(Protocol):
     """Reads one kind of session record for a batch of candidates.
 
@@ -356,18 +447,22 @@ class SpringFullReader:
 
     Args:
         host_field: Where to read the host (``--host-field``).
+        max_value_bytes: Values longer than this are not read (``None``: all are).
     """
 
-    def __init__(self, host_field: HostField | None = None) -> None:
+    def __init__(
+        self,
+        host_field: HostField | None = None,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
         self.host_field = host_field
+        self.max_value_bytes = max_value_bytes
 
     async def read(self, client: RedisClient, candidates: Sequence[Candidate]) -> list[Session]:
         """Every value of each session, decoded lazily (see :func:`read_raw_sessions`)."""
         host_field = self.host_field
-        return [
-            Session.from_raw(raw, host_field=host_field)
-            for raw in await read_raw_sessions(client, candidates)
-        ]
+        raws = await read_raw_sessions(client, candidates, max_value_bytes=self.max_value_bytes)
+        return [Session.from_raw(raw, host_field=host_field) for raw in raws]
 
 
 def _path_prefixes(path: str) -> list[str]:
@@ -651,6 +746,7 @@ class SessionScanner:
         registry: Registry | None = None,
         spring: bool = True,
         projection: bool = False,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
         self.client = client
         self.namespace = normalize_namespace(namespace) if namespace else None
@@ -662,7 +758,7 @@ class SessionScanner:
         self.inventory = Inventory()
         self.tally = Tally()
         """Framework keys that could not be read, and keys matching no store."""
-        self.full_reader = SpringFullReader(host_field)
+        self.full_reader = SpringFullReader(host_field, max_value_bytes)
         self.projection: SpringProjection | None = (
             SpringProjection(host_field) if projection else None
         )
@@ -674,6 +770,7 @@ class SessionScanner:
         """Sessions found by name whose read was given up."""
         self._in_a_row = 0
         self._pending = 0
+        self._given_up: tuple[str, BaseException] | None = None
 
     async def _again(self, what: str, call: Callable[[], Awaitable[_T]]) -> _T:
         """``call()``; when the connection drops, reconnect (a bounded number of times).
@@ -709,7 +806,8 @@ class SessionScanner:
             return result
 
     def _gave_up(self, what: str, exc: BaseException) -> Failure:
-        self.unread_candidates += self._pending
+        self._given_up = (what, exc)
+        unread = self.unread_candidates + self._pending
         progress = self.progress
         left = progress.nodes_total - progress.nodes_done
         return Failure(
@@ -717,7 +815,7 @@ class SessionScanner:
             f"connection to {self.client.settings.endpoint} lost during {what} "
             f"({exc or type(exc).__name__}); gave up after {self.reconnects} reconnection(s): "
             f"{progress.sessions_found:,} sessions read from {progress.keys_scanned:,} keys "
-            f"scanned; {self.unread_candidates:,} sessions found could not be read, and the "
+            f"scanned; {unread:,} sessions found could not be read, and the "
             f"rest of the keyspace ({left} of {progress.nodes_total} node(s) unfinished) "
             "was not scanned",
         )
@@ -799,46 +897,26 @@ class SessionScanner:
         """
         nodes = primaries(self.client)
         self.progress.nodes_total = len(nodes)
-        seen: set[str] = set()
-        framework_seen: set[str] = set()
-        registry = self.registry
         pending: deque[tuple[asyncio.Future[_Page], int]] = deque()
         load = BulkLoad()
         load.__enter__()
         try:
-            for node in nodes:
-                async for keys in self._scan_node(node):
-                    spring_before = self.inventory.total()
-                    candidates = (
-                        session_candidates(
-                            keys, namespace=self.namespace, seen=seen, inventory=self.inventory
-                        )
-                        if self.spring
-                        else []
-                    )
-                    found = None
-                    if registry is not None:
-                        found, recognised = framework_candidates(
-                            keys, registry, seen=framework_seen, tally=self.tally
-                        )
-                        spring_keys = self.inventory.total() - spring_before
-                        self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
-                    if not candidates and not found:
-                        continue
-                    count = len(candidates) + len(found or ())
-                    self._pending += count  # what a lost connection leaves unread
-                    read = partial(self._read_page, candidates, found)
-                    pending.append(
-                        (asyncio.ensure_future(self._again("a read of sessions", read)), count)
-                    )
-                    # The first page is handed over as soon as it is read (the
-                    # first line of `ls`); later ones once the next is in flight.
-                    if len(pending) > (READS_AHEAD if self.progress.sessions_found else 0):
+            try:
+                async for page in self._scan_and_read(nodes, pending, load):
+                    yield page
+            except Failure:
+                if self._given_up is None:
+                    raise
+                # Given up on the connection: the reads already in flight may
+                # still arrive over theirs, so what was read is handed over first.
+                while pending:
+                    try:
                         page = await self._next(pending)
-                        load.tick()
-                        if page[0] or page[1]:
-                            yield page
-                self.progress.nodes_done += 1
+                    except Exception:
+                        break
+                    if page[0] or page[1]:
+                        yield page
+                raise self._gave_up(*self._given_up) from None
             while pending:
                 page = await self._next(pending)
                 if page[0] or page[1]:
@@ -848,6 +926,47 @@ class SessionScanner:
             for future, _ in pending:
                 future.cancel()
         self.progress.done = True
+
+    async def _scan_and_read(
+        self, nodes: list[Any], pending: deque[tuple[asyncio.Future[_Page], int]], load: BulkLoad
+    ) -> AsyncIterator[_Page]:
+        """SCAN every node, queue each page's reads, hand over pages READS_AHEAD behind."""
+        seen: set[str] = set()
+        framework_seen: set[str] = set()
+        registry = self.registry
+        for node in nodes:
+            async for keys in self._scan_node(node):
+                spring_before = self.inventory.total()
+                candidates = (
+                    session_candidates(
+                        keys, namespace=self.namespace, seen=seen, inventory=self.inventory
+                    )
+                    if self.spring
+                    else []
+                )
+                found = None
+                if registry is not None:
+                    found, recognised = framework_candidates(
+                        keys, registry, seen=framework_seen, tally=self.tally
+                    )
+                    spring_keys = self.inventory.total() - spring_before
+                    self.tally.not_sessions += max(0, len(keys) - spring_keys - recognised)
+                if not candidates and not found:
+                    continue
+                count = len(candidates) + len(found or ())
+                self._pending += count  # what a lost connection leaves unread
+                read = partial(self._read_page, candidates, found)
+                pending.append(
+                    (asyncio.ensure_future(self._again("a read of sessions", read)), count)
+                )
+                # The first page is handed over as soon as it is read (the
+                # first line of `ls`); later ones once the next is in flight.
+                if len(pending) > (READS_AHEAD if self.progress.sessions_found else 0):
+                    page = await self._next(pending)
+                    load.tick()
+                    if page[0] or page[1]:
+                        yield page
+            self.progress.nodes_done += 1
 
     async def _next(self, pending: deque[tuple[asyncio.Future[_Page], int]]) -> _Page:
         """The oldest page in flight, once read; counted as found."""
@@ -900,6 +1019,7 @@ async def find_session(
     namespace: str | None = None,
     host_field: HostField | None = None,
     scan: bool = True,
+    max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
 ) -> Session | None:
     """Look a session up by id: in the given or default namespace, else by SCAN.
 
@@ -910,18 +1030,23 @@ async def find_session(
             then every namespace (``SCAN MATCH *sessions:<id>``).
         host_field: Where to read the host.
         scan: Whether to SCAN every namespace when the first read finds nothing.
+        max_value_bytes: Values longer than this are not read (their size is said).
 
     Returns:
         The session, or ``None``.
     """
     first = normalize_namespace(namespace) if namespace else DEFAULT_NAMESPACE
-    found = await read_raw_sessions(client, [(session_key(first, session_id), first, session_id)])
+    found = await read_raw_sessions(
+        client,
+        [(session_key(first, session_id), first, session_id)],
+        max_value_bytes=max_value_bytes,
+    )
     if not found and namespace is None and scan:
         seen: set[str] = set()
         for node in primaries(client):
             async for keys in scan_keys(client, node, match=f"*sessions:{session_id}"):
                 candidates = session_candidates(keys, namespace=None, seen=seen)
-                found = await read_raw_sessions(client, candidates)
+                found = await read_raw_sessions(client, candidates, max_value_bytes=max_value_bytes)
                 if found:
                     break
             if found:

@@ -66,6 +66,8 @@ class SessionOptions:
     json: bool = False
     frameworks: tuple[str, ...] = ()
     """``--framework`` names given (empty: all; ``--namespace`` alone: Spring's)."""
+    max_value_bytes: int | None = 4 << 20
+    """``--max-value-bytes``: longer hash values are not read (``None``: 0 was given)."""
 
 
 SPRING = "spring"
@@ -86,6 +88,14 @@ def add_session_options(parser: argparse.ArgumentParser, *, json_help: str) -> N
         "fastify, flask-session, django, aiohttp-session, starsessions, beaker, php, symfony, "
         "redis-rack, redis-actionpack, rails-cache, micronaut, redisson",
     )
+    parser.add_argument(
+        "--max-value-bytes",
+        metavar="N",
+        type=int,
+        default=4 << 20,
+        help="do not read session values longer than N bytes (HSTRLEN first; their size is "
+        "shown instead; default 4194304, 0 for no limit)",
+    )
 
 
 def session_options(ns: argparse.Namespace) -> SessionOptions:
@@ -95,6 +105,7 @@ def session_options(ns: argparse.Namespace) -> SessionOptions:
         host_field=host_field_of(ns),
         json=ns.json,
         frameworks=tuple(ns.framework),
+        max_value_bytes=ns.max_value_bytes if ns.max_value_bytes > 0 else None,
     )
 
 
@@ -143,6 +154,7 @@ def _scanner(
         registry=registry,
         spring=spring,
         projection=projection,
+        max_value_bytes=options.max_value_bytes,
     )
     scanner.notice = _notice
     return scanner
@@ -252,7 +264,7 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
 
 
 def _ls_line(session: Session | FrameworkSession, tz: dt.tzinfo | None) -> str:
-    from inspector.core.render import format_time, safe_text
+    from inspector.core.render import cut_scalar, format_time, safe_text
     from inspector.core.session import Session, ceil_seconds
 
     if isinstance(session, Session):
@@ -269,7 +281,7 @@ def _ls_line(session: Session | FrameworkSession, tz: dt.tzinfo | None) -> str:
     last = format_time(last_ms, tz)[:19]
     return (
         f"{safe_text(session_id):<36}  {state:<13}  "
-        f"{safe_text(session.host or '-'):<16}  {safe_text(session.principal or '-'):<16}  "
+        f"{cut_scalar(session.host or '-'):<16}  {cut_scalar(session.principal or '-'):<16}  "
         f"{last:<19}  {ttl_text:>7}  {names:>3} attr  {safe_text(store)}"
     )
 
@@ -373,6 +385,7 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
                 namespace=options.namespace,
                 host_field=options.host_field,
                 scan=False,
+                max_value_bytes=options.max_value_bytes,
             )
         if found is None and registry is not None:
             found = await find_framework_session(
@@ -380,7 +393,12 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
             )
         if found is None and spring and options.namespace is None:
             # Last, every Spring namespace: a SCAN of the keyspace.
-            found = await find_session(client, session_id, host_field=options.host_field)
+            found = await find_session(
+                client,
+                session_id,
+                host_field=options.host_field,
+                max_value_bytes=options.max_value_bytes,
+            )
         if found is None:
             where = (
                 f"namespace {options.namespace}"

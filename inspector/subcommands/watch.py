@@ -165,7 +165,7 @@ def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
 def format_event(event: RequestEvent, tz: dt.tzinfo | None = None) -> str:
     """``10:31:02.114  e1237df7  container-2  ← container-1  [scopedTarget.sampleSession]``."""
     from inspector.core.changes import EventKind, EventSource
-    from inspector.core.render import safe_text
+    from inspector.core.render import cut_scalar, safe_text
 
     marks = {
         EventKind.CREATED: "(new session)",
@@ -174,16 +174,16 @@ def format_event(event: RequestEvent, tz: dt.tzinfo | None = None) -> str:
     }
     moment = dt.datetime.fromtimestamp(event.time_ms / 1000, tz=dt.UTC).astimezone(tz)
     clock = moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
-    host = safe_text(event.host or "-")
+    host = cut_scalar(event.host or "-")
     parts = [clock, safe_text(event.session_id[:8]), f"{host:<16}"]
     if event.framework != "spring":
         parts.insert(2, safe_text(event.framework))
     if event.kind in marks:
         parts.append(marks[event.kind])
         if event.kind is EventKind.DESTROYED and event.previous_host:
-            parts.append(f"← {safe_text(event.previous_host)}")
+            parts.append(f"← {cut_scalar(event.previous_host)}")
     elif event.previous_host is not None:
-        parts.append(f"← {safe_text(event.previous_host):<14}")
+        parts.append(f"← {cut_scalar(event.previous_host):<14}")
     if event.changed:
         parts.append("[" + ", ".join(safe_text(name) for name in event.changed) + "]")
     if event.source is EventSource.POLL:
@@ -198,7 +198,7 @@ def format_attributed(request: AttributedRequest, tz: dt.tzinfo | None = None) -
     a host attribute naming another container is shown as ``(attribute: container-1)``.
     """
     from inspector.core.attribution import NameSource
-    from inspector.core.render import safe_text
+    from inspector.core.render import cut_scalar
 
     event = request.event
     shown = dataclasses.replace(
@@ -211,7 +211,7 @@ def format_attributed(request: AttributedRequest, tz: dt.tzinfo | None = None) -
     if via is not None and via is not NameSource.ATTRIBUTE:
         line += f"  ({via.value})"
         if request.host_disagrees and event.host:
-            line += f"  (attribute: {safe_text(event.host)})"
+            line += f"  (attribute: {cut_scalar(event.host)})"
     return line
 
 

@@ -99,13 +99,15 @@ def test_show_of_thirty_doubling_attributes_is_small(redis_clean: RedisServer) -
         "huge": huge_object_array(),
     })  # fmt: skip
     client.close()
-    as_json = inspector("-p", str(redis_clean.port), "show", "doubling-30", "--json")
+    # A limit above the 5 MB array, so that it is read (to the budget).
+    limit = ("--max-value-bytes", str(8 << 20))
+    as_json = inspector("-p", str(redis_clean.port), "show", "doubling-30", "--json", *limit)
     assert as_json.returncode == 0, as_json.stderr
     assert len(as_json.stdout) < 5_000_000  # 150 MB before
     attributes = json.loads(as_json.stdout)["attributes"]
     assert '"@ref"' in json.dumps(attributes["a00"])
     assert "stopped reading" in attributes["huge"]["error"]
-    text = inspector("-p", str(redis_clean.port), "show", "doubling-30")
+    text = inspector("-p", str(redis_clean.port), "show", "doubling-30", *limit)
     assert text.returncode == 0, text.stderr
     assert b"(the same Object[] as @id" in text.stdout
     assert len(text.stdout) < 20_000_000

@@ -11,6 +11,7 @@ number and says how far it got and what it could not read, without the "add
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 
@@ -94,15 +95,17 @@ def test_ls_gives_up_and_says_what_it_could_not_read(
     redis_clean: RedisServer, many_sessions: set[str]
 ) -> None:
     def drop(seen: Counter[bytes], data: bytes) -> bool:
-        return seen[b"SCAN"] >= 3  # the 3rd page, and every try after it
+        # The 3rd page, and every try after it; the reads already sent get through.
+        return seen[b"SCAN"] >= 3 and b"\r\nSCAN\r\n" in data
 
     with DroppingProxy(redis_clean.port, drop) as proxy:
         result = inspector("-p", str(proxy.port), "ls", "--json", "--framework", "spring")
     assert result.returncode == 3
     listed = _ids(result.stdout)
-    assert 0 < len(listed) < SESSIONS  # the first two pages, streamed before the cut
+    assert 0 < len(listed) < SESSIONS  # the pages read before the cut are still listed
     err = result.stderr.decode().strip().splitlines()[-1]
-    assert "gave up after 5 reconnection(s)" in err
+    # 5 in a row (a read that gets through in between starts the count again)
+    assert re.search(r"gave up after (5|6|7|8|9|10) reconnection\(s\)", err), err
     assert f"{len(listed):,} sessions read" in err
     assert "was not scanned" in err
     assert "--tls" not in err
