@@ -25,7 +25,7 @@ from inspector.tui.screens.key_value import ElementScreen, KeyValueScreen
 from inspector.tui.screens.prompt import PromptScreen
 from inspector.tui.widgets.paged_table import PagedTable
 from inspector.tui.widgets.value_tree import ValueTree
-from tests.harness import RedisServer
+from tests.harness import RedisServer, free_port
 from tests.spring_layouts import write_layouts
 from tests.tui_helpers import WAIT_SECONDS, wait_until
 
@@ -461,3 +461,15 @@ def test_snapshot_keys_tab_and_a_hash(
     )
     app = make_app(options, MemorySource())
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+async def test_unreachable_server_is_one_line_in_the_status() -> None:
+    app = make_app(AppOptions(settings=ConnectionSettings(port=free_port())), MemorySource())
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("5")
+        pane = app.query_one(KeysPane)
+        await asyncio.wait_for(pane.first_level.wait(), WAIT_SECONDS)
+        status = pane.status_text()
+        assert status.startswith("cannot list keys: ")
+        assert "\n" not in status
+        assert "Traceback" not in status

@@ -42,7 +42,7 @@ from inspector.core.keyspace import DEFAULT_DELIMITER, KeyIndex, KeyTree
 from inspector.core.render import safe_text
 from inspector.core.session import HostField
 from inspector.redis_io.client import RedisClient, open_client
-from inspector.redis_io.errors import Failure, Problem
+from inspector.redis_io.errors import Failure, Problem, describe_failure
 from inspector.redis_io.keys import KeyspaceScan, describe_keys, memory_usage
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.screens.key_value import KeyValueScreen
@@ -183,7 +183,8 @@ class KeysPane(Vertical):
             with load:
                 await self._scan_to_the_end()
         finally:
-            self._load = None
+            if self._load is load:  # a newer scan may have its own by now
+                self._load = None
         gc.freeze()
 
     async def _scan_to_the_end(self) -> None:
@@ -205,7 +206,8 @@ class KeysPane(Vertical):
             finally:
                 if not task.done():
                     task.cancel()
-        except Failure as failure:
+        except Exception as exc:  # refused, or the connection dropped: one line
+            failure = _failure(exc, self.settings)
             self.problem = failure.message
             self._update_bar()
             self.notify(safe_text(failure.message), title="Keys", severity="error", markup=False)
@@ -305,7 +307,8 @@ class KeysPane(Vertical):
             self.facts.put(await describe_keys(await self.client(), keys))
             self.tree_view.refresh()
             self.described.set()
-        except Failure as failure:
+        except Exception as exc:
+            failure = _failure(exc, self.settings)
             self.notify(safe_text(failure.message), title="Keys", severity="error", markup=False)
         finally:
             self._describing = False
@@ -322,7 +325,8 @@ class KeysPane(Vertical):
     async def _measure(self, keys: list[bytes]) -> None:
         try:
             usages = await memory_usage(await self.client(), keys)
-        except Failure as failure:
+        except Exception as exc:
+            failure = _failure(exc, self.settings)
             self.notify(safe_text(failure.message), title="Keys", severity="error", markup=False)
             return
         self.facts.put_memory(keys, usages)
@@ -422,3 +426,8 @@ class KeysPane(Vertical):
         if self.scan is not None and self.scan.progress.done:
             self._refresh_tree()
         self._want_facts()
+
+
+def _failure(exc: Exception, settings: ConnectionSettings) -> Failure:
+    """Any error of a read as one line (a Failure as it is)."""
+    return exc if isinstance(exc, Failure) else describe_failure(exc, settings)

@@ -282,7 +282,8 @@ class KeyValueScreen(Screen[bytes | None]):
             else:
                 message.update(f"{kind}: a module's type; nothing here reads its value.")
                 switcher.current = "kv-message"
-        except Failure as failure:
+        except Exception as exc:  # refused, or the connection dropped: one line
+            failure = exc if isinstance(exc, Failure) else describe_failure(exc, self.settings)
             message.update(f"Cannot read the key: {safe_text(failure.message)}")
             switcher.current = "kv-message"
         self.loaded.set()
@@ -296,7 +297,8 @@ class KeyValueScreen(Screen[bytes | None]):
         try:
             table = self.query_one(PagedTable)
             await self._read_page(await self._client(), table, first=False)
-        except Failure as failure:
+        except Exception as exc:
+            failure = exc if isinstance(exc, Failure) else describe_failure(exc, self.settings)
             self.notify(safe_text(failure.message), title="Reading", severity="error", markup=False)
         self.paged.set()
 
