@@ -295,6 +295,26 @@ async def test_without_allow_writes_nothing_is_written(
         await pilot.press("d", "e", "t", "p")
         await pilot.pause()
         assert screen.changed is False
+        await pilot.press("escape")
+        # Every other type, each read a page on, the write keys pressed.
+        await select(pilot, pane, b"queue:")
+        await pilot.press("right")
+        for key in (b"queue:jobs", b"tags", b"scores", b"events"):
+            screen = await open_key(pilot, pane, key)
+            screen.paged.clear()
+            await pilot.press("end")
+            await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+            await pilot.press("d", "t", "p", "e")
+            await pilot.pause()
+            assert not any(isinstance(s, ConfirmScreen | PromptScreen) for s in app.screen_stack)
+            await pilot.press("escape")
+        # The facts' MEMORY USAGE, a rescan, a pattern: still no write.
+        pane.described.clear()
+        await pilot.press("m")
+        await asyncio.wait_for(pane.described.wait(), WAIT_SECONDS)
+        pane.scanned.clear()
+        await pilot.press("slash", *"user:*", "enter")
+        await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
     commands = monitor.stop(redis_server)
     assert any(c.startswith("SCAN") for c in commands)
     written = [c for c in commands if c.split(" ", 1)[0].upper() in WRITES]
