@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -34,6 +35,12 @@ from tests.harness import (
 # =============================================================================
 
 _T = TypeVar("_T")
+
+# A run started in the background by a non-interactive shell inherits SIGINT
+# ignored, and so would every `watch` a test starts: its Ctrl-C (the tests'
+# SIGINT) would then do nothing. The default comes back here, for the children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # hypothesis is imported above, before filterwarnings=error applies: its pytest
 # plugin imports it late otherwise (at the terminal summary of a run that did not

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="2", help="pytest -n (default 2)")
     parser.add_argument("--max-seconds", type=int, default=4 * 3600)
     args = parser.parse_args(argv)
+    # Started in the background (`make stress-test &`), SIGINT comes ignored and
+    # every process below would inherit that: tests that stop `watch` with it hang.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logs = Path(".stress-logs")
     logs.mkdir(exist_ok=True)
     burners = [

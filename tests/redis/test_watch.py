@@ -81,7 +81,19 @@ class Watch:
     def stop(self) -> tuple[int, bytes]:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-        _, err = self.process.communicate(timeout=20)
+        try:
+            _, err = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            # Say what it was doing: a second Ctrl-C, then its last words.
+            self.process.send_signal(signal.SIGINT)
+            try:
+                _, err = self.process.communicate(timeout=10)
+                verdict = f"needed a second Ctrl-C (exit {self.process.returncode})"
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                _, err = self.process.communicate()
+                verdict = "ignored two Ctrl-C"
+            raise AssertionError(f"watch {verdict}; stderr: {err[-3000:]!r}") from None
         return self.process.returncode, err
 
 

@@ -276,6 +276,8 @@ async def test_subscribe_streams_until_ctrl_x_then_ping_works(
         await wait_until(pilot, lambda: numsub(client, "news") == 1, "the subscription")
         await wait_until(pilot, lambda: STREAM_NOTE in pane.output_lines, "the stream note")
         assert activity(pane) == (True, True)
+        # CommandRan is a message: it reaches the app a moment after the output.
+        await wait_until(pilot, lambda: bool(app.ran), "the CommandRan message")
         assert [(event.args, event.error) for event in app.ran] == [
             ((b"SUBSCRIBE", b"news"), False)
         ]
