@@ -328,7 +328,9 @@ async def test_an_overflowed_subscriber_reports_the_whole_window_as_lost(tmp_pat
             n for n in items.notices(NoticeKind.STALE) if "behind the server" in n.message
         ]
         assert "Redis closes it and requests are lost" in warned.message
-        assert float(warned.message.split(" is ", 1)[1].split(" s ", 1)[0]) > 0.1  # measured
+        assert (
+            float(warned.message.split(" is ", 1)[1].split(" s ", 1)[0]) >= 0.1
+        )  # measured (printed to 0.1 s)
         back = await items.until(NoticeKind.RECONNECTED)
         assert isinstance(back, FeedNotice)
         assert back.gap is not None
