@@ -43,7 +43,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import AbstractConnection
@@ -72,6 +72,7 @@ from inspector.redis_io.settings import ConnectionSettings, with_endpoint
 
 __all__ = [
     "CHUNK",
+    "AttributionMonitor",
     "MonitorAttribution",
     "MonitorStats",
     "MonitorStatus",
@@ -148,6 +149,42 @@ class MonitorStatus:
     """What MONITOR costs a server (the benchmark's figures, worst case first)."""
     cost_summary: str
     """The same in one line."""
+
+
+class AttributionMonitor(Protocol):
+    """What :func:`attribute_items` and the TUI's toggle use of :class:`MonitorAttribution`.
+
+    A protocol so the TUI's tests can drive the toggle with a fake, no server.
+    """
+
+    @property
+    def active(self) -> bool:
+        """Whether MONITOR runs on at least one primary right now."""
+        ...
+
+    async def start(self) -> None:
+        """Attach MONITOR (again); see :meth:`MonitorAttribution.start`."""
+        ...
+
+    async def aclose(self) -> None:
+        """Detach MONITOR; events are by host attribute after."""
+        ...
+
+    async def wait_attached(self) -> bool:
+        """Wait until every primary is attached, refused or failed once."""
+        ...
+
+    def status(self) -> MonitorStatus:
+        """Where MONITOR runs, how far behind, its counters and cost."""
+        ...
+
+    def notices(self) -> AsyncGenerator[AttributionNotice, None]:
+        """Notices as they happen."""
+        ...
+
+    async def attribute(self, events: Sequence[RequestEvent]) -> list[AttributedRequest]:
+        """Name the container behind each event (in order)."""
+        ...
 
 
 class MonitorRefused(Exception):
@@ -813,7 +850,7 @@ class MonitorAttribution:
 async def attribute_items(
     items: AsyncIterator[Sequence[SourceItem]],
     attributor: Attributor,
-    monitor: MonitorAttribution | None = None,
+    monitor: AttributionMonitor | None = None,
 ) -> AsyncGenerator[list[AttributedItem], None]:
     """A source's batches with every request event attributed, and MONITOR's notices.
 

@@ -38,12 +38,14 @@ from inspector.redis_io.settings import (
 )
 
 if TYPE_CHECKING:
+    from inspector.core.attribution import ClientMap
     from inspector.core.session import HostField
 
 __all__ = [
     "AUTH_WARNING",
     "DEFAULT_POLL",
     "Parser",
+    "add_attribution",
     "add_connection_options",
     "add_host_field",
     "add_json",
@@ -51,6 +53,7 @@ __all__ = [
     "add_poll",
     "add_ssh_options",
     "checked",
+    "client_map_file",
     "connection_flags",
     "db_number",
     "host_field_of",
@@ -430,6 +433,58 @@ def add_host_field(parser: argparse.ArgumentParser) -> None:
         help="where the container name is, e.g. scopedTarget.sampleSession.host "
         "(default: the first host/hostname/container/instance/server field)",
     )
+
+
+def add_attribution(parser: argparse.ArgumentParser, *, monitor_help: str) -> None:
+    """``--attribute-by attribute|monitor``, ``--client-map FILE`` and ``--no-dns``.
+
+    Read as ``ns.attribute_by``, ``ns.client_map`` (a checked
+    :class:`~inspector.core.attribution.ClientMap` or ``None``) and ``ns.dns``.
+    ``monitor_help`` says what ``monitor`` does for this subcommand; the
+    measured cost of MONITOR follows it.
+    """
+    from inspector.core.monitor import monitor_cost_summary
+
+    parser.add_argument(
+        "--attribute-by",
+        choices=("attribute", "monitor"),
+        default="attribute",
+        help="how the container of a request is found: the session's host attribute "
+        f"(default), or {monitor_help}, named by its client name, --client-map, reverse DNS, "
+        # argparse expands % in help texts.
+        f"else its address. {monitor_cost_summary()}".replace("%", "%%"),
+    )
+    parser.add_argument(
+        "--client-map",
+        metavar="FILE",
+        type=client_map_file,
+        help="for attribution by connection: names for connection addresses, one per line, "
+        "'<IP|CIDR|IP:PORT> <name>' (an /etc/hosts file works), e.g. an ECS task's IP and "
+        "its service/task id",
+    )
+    parser.add_argument(
+        "--no-dns",
+        dest="dns",
+        action="store_false",
+        help="for attribution by connection: no reverse DNS / hosts-file names",
+    )
+
+
+def client_map_file(path: str) -> ClientMap:
+    """``--client-map FILE``: read and check it now, so a bad line is a usage error."""
+    from pathlib import Path
+
+    from inspector.core.attribution import ClientMap, ClientMapError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {reason}") from None
+    try:
+        return ClientMap(text, origin=path)
+    except ClientMapError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_json(parser: argparse.ArgumentParser, *, help: str) -> None:  # noqa: A002 - argparse's name

@@ -6,7 +6,13 @@ import argparse
 
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
-from inspector.subcommands.options import add_host_field, add_namespace, add_poll, host_field_of
+from inspector.subcommands.options import (
+    add_attribution,
+    add_host_field,
+    add_namespace,
+    add_poll,
+    host_field_of,
+)
 
 __all__ = ["register", "run"]
 
@@ -24,6 +30,11 @@ def register(subparsers: Subparsers) -> None:
     )
     add_namespace(parser)
     add_host_field(parser)
+    add_attribution(
+        parser,
+        monitor_help="monitor: from the start, the connection that wrote the session "
+        "(MONITOR on every primary; needs +monitor; 'a' switches it on and off)",
+    )
 
 
 def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
@@ -37,5 +48,8 @@ def run(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
             host_field=host_field_of(ns),
             poll_interval=ns.poll,
             allow_writes=ns.allow_writes,
+            attribute_by=ns.attribute_by,
+            client_map=ns.client_map,
+            dns=ns.dns,
         )
     )

@@ -19,14 +19,17 @@ import datetime as dt
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from inspector.core.monitor import monitor_cost_summary
 from inspector.exits import PROG, ExitCode
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.command import Subparsers, add_command
-from inspector.subcommands.options import add_poll, positive_int, positive_seconds
+from inspector.subcommands.options import (
+    add_attribution,
+    add_poll,
+    positive_int,
+    positive_seconds,
+)
 from inspector.subcommands.outcome import run_to_exit_code
 from inspector.subcommands.sessions import (
     SessionOptions,
@@ -72,29 +75,10 @@ def register(subparsers: Subparsers) -> None:
         help="CONFIG SET notify-keyspace-events so hash events are published "
         "(a write to the server's configuration; never done without this flag)",
     )
-    parser.add_argument(
-        "--attribute-by",
-        choices=("attribute", "monitor"),
-        default="attribute",
-        help="how the container of a request is found: the session's host attribute "
-        "(default), or monitor: the connection that wrote the session (MONITOR on every "
-        "primary; needs +monitor), named by its client name, --client-map, reverse DNS, "
-        # argparse expands % in help texts.
-        f"else its address. {monitor_cost_summary()}".replace("%", "%%"),
-    )
-    parser.add_argument(
-        "--client-map",
-        metavar="FILE",
-        type=client_map,
-        help="with --attribute-by monitor: names for connection addresses, one per line, "
-        "'<IP|CIDR|IP:PORT> <name>' (an /etc/hosts file works), e.g. an ECS task's IP and "
-        "its service/task id",
-    )
-    parser.add_argument(
-        "--no-dns",
-        dest="dns",
-        action="store_false",
-        help="with --attribute-by monitor: no reverse DNS / hosts-file names",
+    add_attribution(
+        parser,
+        monitor_help="monitor: the connection that wrote the session (MONITOR on every "
+        "primary; needs +monitor)",
     )
     parser.add_argument(
         "--summary",
@@ -109,21 +93,6 @@ def register(subparsers: Subparsers) -> None:
         "hostAttribute, hostDisagrees, changed, lastAccessedTime, source, kind "
         "(summaries: kind summary)",
     )
-
-
-def client_map(path: str) -> ClientMap:
-    """``--client-map FILE``: read and check it now, so a bad line is a usage error."""
-    from inspector.core.attribution import ClientMap, ClientMapError
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise argparse.ArgumentTypeError(f"cannot read {path}: {reason}") from None
-    try:
-        return ClientMap(text, origin=path)
-    except ClientMapError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 @dataclass(frozen=True, slots=True)

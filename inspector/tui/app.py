@@ -11,6 +11,15 @@ burst of thousands of changes is one batch: a few messages, one redraw.
 
 The source also serves the detail screen (one read, deletions) and the server
 tab (its summary); the app closes the source when it exits.
+
+Which container served each request: the reader attributes every batch
+(:func:`~inspector.redis_io.monitor.attribute_items`) with one
+:class:`~inspector.core.attribution.Attributor`, by the session's host
+attribute or, while MONITOR attribution is on (``--attribute-by monitor`` or
+the ``a`` toggle), by the connection that wrote the session. The toggle starts
+and stops the :class:`~inspector.redis_io.monitor.MonitorAttribution` under
+the one stream; where MONITOR is refused, one line says so and requests stay
+attributed by the host attribute.
 """
 
 from __future__ import annotations
@@ -27,17 +36,32 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from inspector import __version__
+from inspector.core.attribution import (
+    AttributionNotice,
+    AttributionNoticeKind,
+    Attributor,
+    ConnectionNamer,
+)
 from inspector.core.frameworks import Registry
 from inspector.core.render import safe_text
 from inspector.core.source import FeedMode, SessionSource
 from inspector.exits import ExitCode
 from inspector.redis_io.errors import describe_failure
+from inspector.redis_io.monitor import (
+    AttributionMonitor,
+    MonitorAttribution,
+    attribute_items,
+    system_resolver,
+)
 from inspector.redis_io.source import RedisSource
 from inspector.tui.messages import (
+    AttributionNoticed,
+    AttributionSwitched,
     ConnectionLost,
     ConnectionRestored,
     FeedModeChanged,
     FeedReady,
+    MonitorStatusRead,
     OpenSession,
     ServerSummaryRead,
     SourceFailed,
@@ -46,7 +70,7 @@ from inspector.tui.messages import (
 )
 from inspector.tui.options import AppOptions
 from inspector.tui.panes.keys import KeysPane
-from inspector.tui.panes.live import LivePane
+from inspector.tui.panes.live import BY_ATTRIBUTE_TEXT, LivePane
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.detail import SessionDetailScreen
@@ -73,14 +97,31 @@ class InspectorApp(App[int]):
         Binding("3", "tab('console')", "Console", show=False),
         Binding("4", "tab('server')", "Server", show=False),
         Binding("5", "tab('keys')", "Keys", show=False),
+        Binding("a", "toggle_attribution", "Attribution", show=False),
         Binding("escape", "to_sessions", "Back", show=False),
     ]
 
-    def __init__(self, source: SessionSource, options: AppOptions) -> None:
-        """Use :func:`make_app`; the app owns ``source`` and closes it on exit."""
+    def __init__(
+        self,
+        source: SessionSource,
+        options: AppOptions,
+        *,
+        attributor: Attributor | None = None,
+        monitor: AttributionMonitor | None = None,
+    ) -> None:
+        """Use :func:`make_app`; the app owns ``source`` and ``monitor`` and closes them on exit."""
         super().__init__()
         self.source = source
         self.options = options
+        self.attributor = attributor or Attributor(
+            namer=ConnectionNamer(options.client_map, use_dns=options.dns)
+        )
+        self.monitor = monitor
+        """MONITOR readers for attribution by connection (``None``: no server to run it on)."""
+        self.by_connection = False
+        """MONITOR attribution is switched on (attached, or attaching)."""
+        self.attribution_text = BY_ATTRIBUTE_TEXT
+        """How requests are attributed now, in one line (the Live and Server tabs show it)."""
         self.store = SessionStore()
         self.ready = False
         """The source's first full read is done (its data is complete)."""
@@ -102,7 +143,7 @@ class InspectorApp(App[int]):
                     self.store, clock=options.clock, tz=options.tz, id="sessions-pane"
                 )
             with TabPane("Live", id="live"):
-                yield LivePane(tz=options.tz, id="live-pane")
+                yield LivePane(tz=options.tz, clock=options.clock, id="live-pane")
             with TabPane("Console", id="console"):
                 yield ConsolePane(options.settings, id="console-pane")
             with TabPane("Server", id="server"):
@@ -129,6 +170,9 @@ class InspectorApp(App[int]):
     async def on_unmount(self) -> None:
         # The reader first: it holds the feed's connections.
         self.workers.cancel_group(self, "source")
+        self.workers.cancel_group(self, "attribution")
+        if self.monitor is not None:
+            await self.monitor.aclose()
         await self.source.aclose()
 
     # ---------------------------------------------------------------- the source
@@ -137,9 +181,15 @@ class InspectorApp(App[int]):
     async def read_source(self) -> None:
         """Turn the source's batches into messages for the panes and screens, a batch at a time."""
         try:
-            async for batch in self.source.items():
+            if self.monitor is not None and self.options.attribute_by == "monitor":
+                # Attached before the feed starts: requests before MONITOR runs
+                # could not be attributed by connection.
+                await self._monitor_on()
+            stream = attribute_items(self.source.items(), self.attributor, self.monitor)
+            async for batch in stream:
                 await self._deliver(batch_messages(batch))
-                self.batches += 1
+                if not (batch and all(isinstance(i, AttributionNotice) for i in batch)):
+                    self.batches += 1  # the source's batches (not MONITOR's notices)
         except Exception as exc:
             # Connected but refused (an ACL user without HGETALL...) is not the
             # same trouble as an unreachable server; say which one it is.
@@ -174,6 +224,103 @@ class InspectorApp(App[int]):
             if receiver.call_later(_resolve, done):
                 handled.append(done)
         await asyncio.gather(*handled)
+
+    # ---------------------------------------------------------------- attribution
+
+    def action_toggle_attribution(self) -> None:
+        """``a``: attribution by connection (MONITOR) on or off, under the running stream."""
+        if self.monitor is None:
+            self.notify(
+                "attribution by connection needs MONITOR on a Redis server; this source has none",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._switch_attribution(not self.by_connection)
+
+    @work(exclusive=True, group="attribution", exit_on_error=False)
+    async def _switch_attribution(self, on: bool) -> None:
+        if on:
+            await self._monitor_on()
+        else:
+            await self._monitor_off("")
+
+    async def _monitor_on(self) -> None:
+        monitor = self.monitor
+        assert monitor is not None
+        self.by_connection = True
+        self._switched("Naming containers by connection: attaching MONITOR…")
+        try:
+            await monitor.start()
+            attached = await monitor.wait_attached()
+        except Exception as exc:
+            failure = describe_failure(exc, self.options.settings)
+            await self._monitor_off(f"MONITOR could not start ({failure.message})")
+            self.notify(safe_text(failure.message), title="MONITOR", severity="error", markup=False)
+            return
+        status = monitor.status()
+        if status.refused:
+            # The refusal's own notice (one line) says why; nothing to keep running.
+            await self._monitor_off("MONITOR refused")
+            return
+        if attached:
+            where = ", ".join(status.attached)
+            text = f"Containers by connection (MONITOR on {where}) · a: by host attribute"
+        else:
+            text = "Naming containers by connection: MONITOR not attached yet, retrying…"
+        self._switched(text)
+
+    async def _monitor_off(self, why: str) -> None:
+        if self.monitor is not None:
+            await self.monitor.aclose()
+        self.by_connection = False
+        text = BY_ATTRIBUTE_TEXT if not why else f"{why}: {BY_ATTRIBUTE_TEXT}"
+        self._switched(text)
+
+    def _switched(self, text: str) -> None:
+        self.attribution_text = text
+        message = AttributionSwitched(self.by_connection, text)
+        for pane in self._panes():
+            pane.post_message(message.copy())
+        self._post_monitor_status()
+
+    def _panes(self) -> list[MessagePump]:
+        try:
+            return [
+                self.query_one(SessionsPane),
+                self.query_one(LivePane),
+                self.query_one(ServerPane),
+            ]
+        except NoMatches:
+            return []  # shutting down
+
+    def _post_monitor_status(self) -> None:
+        status = self.monitor.status() if self.monitor is not None else None
+        try:
+            server = self.query_one(ServerPane)
+        except NoMatches:
+            return
+        server.post_message(MonitorStatusRead(status, running=self.by_connection))
+
+    def on_attribution_noticed(self, message: AttributionNoticed) -> None:
+        notice = message.notice
+        kind = notice.kind
+        if kind is AttributionNoticeKind.ATTACHED and not self.by_connection:
+            return  # attached while being switched off: the switch says what holds
+        severity = "information"
+        if (
+            kind in (AttributionNoticeKind.REFUSED, AttributionNoticeKind.LOST)
+            or kind is AttributionNoticeKind.BEHIND
+        ):
+            severity = "warning"
+        self.notify(
+            safe_text(notice.message),
+            title="MONITOR",
+            severity=severity,  # type: ignore[arg-type]
+            timeout=15 if kind is AttributionNoticeKind.REFUSED else 8,
+            markup=False,
+        )
+        self._post_monitor_status()
 
     def on_feed_ready(self, message: FeedReady) -> None:
         self.ready = True
@@ -213,6 +360,7 @@ class InspectorApp(App[int]):
 
     @work(exclusive=True, group="server", exit_on_error=False)
     async def _refresh_server(self) -> None:
+        self._post_monitor_status()  # no I/O: counters the readers keep
         try:
             summary = await self.source.summary()
         except Exception:
@@ -284,6 +432,12 @@ class InspectorApp(App[int]):
         yield SystemCommand(
             "Keys", "Every key as a tree: type, TTL, size, value", lambda: self.action_tab("keys")
         )
+        yield SystemCommand(
+            "Attribution by connection (MONITOR) on/off",
+            "Name each request's container by the connection that wrote the session; "
+            "MONITOR costs the server (see the Server tab)",
+            self.action_toggle_attribution,
+        )
         yield SystemCommand("Help", "Every key", self.action_help)
 
 
@@ -293,7 +447,11 @@ def _resolve(done: asyncio.Future[None]) -> None:
 
 
 def make_app(
-    options: AppOptions | None = None, source: SessionSource | None = None
+    options: AppOptions | None = None,
+    source: SessionSource | None = None,
+    *,
+    attributor: Attributor | None = None,
+    monitor: AttributionMonitor | None = None,
 ) -> InspectorApp:
     """The app, the one way it is built (CLI, demo, benchmarks, tests).
 
@@ -301,8 +459,16 @@ def make_app(
         options: How to set it up (default: :class:`AppOptions` ()).
         source: Where sessions come from; ``None`` reads them from
             ``options.settings`` with a :class:`~inspector.redis_io.source.RedisSource`.
+        attributor: The attribution model (default: one naming connections by
+            ``options.client_map`` and ``options.dns``); shared with ``monitor``.
+        monitor: MONITOR readers for attribution by connection; ``None`` builds
+            them on ``options.settings`` for the Redis source, and leaves a given
+            source without (the toggle says it is not available).
     """
     options = options or AppOptions()
+    attributor = attributor or Attributor(
+        namer=ConnectionNamer(options.client_map, use_dns=options.dns)
+    )
     if source is None:
         source = RedisSource(
             options.settings,
@@ -312,7 +478,10 @@ def make_app(
             # Every framework's sessions, as ls lists them; a namespace names Spring's.
             registry=Registry() if options.frameworks and not options.namespace else None,
         )
-    return InspectorApp(source, options)
+        if monitor is None:
+            resolver = system_resolver if options.dns else None
+            monitor = MonitorAttribution(options.settings, attributor, resolver=resolver)
+    return InspectorApp(source, options, attributor=attributor, monitor=monitor)
 
 
 def run_tui(options: AppOptions) -> int:

@@ -6,10 +6,14 @@ into a handful of these messages with :func:`batch_messages`:
 
 - every session read and every DESTROYED request of the batch become *one*
   :class:`SessionsChanged` (the newest copy of each session, the keys gone);
-- every request of the batch becomes *one* :class:`RequestsSeen`;
+- every request of the batch becomes *one* :class:`RequestsSeen`, each
+  request with the container that served it (:class:`AttributedRequest`:
+  the app attributes the source's batches, by host attribute or by
+  connection);
 - each notice becomes its own message (:class:`FeedReady`,
   :class:`FeedModeChanged`, :class:`FeedAdvice`, :class:`ConnectionLost`,
   :class:`ConnectionRestored`), after the data that came before it;
+- each notice of attribution by connection becomes an :class:`AttributionNoticed`;
 - of the scan progress only the newest is kept (:class:`ScanProgress`, which
   also replaces an older one still queued: Textual's ``can_replace``).
 
@@ -29,6 +33,13 @@ from typing import Self
 
 from textual.message import Message
 
+from inspector.core.attribution import (
+    AttributedItem,
+    AttributedRequest,
+    AttributionNotice,
+    ContainerName,
+    NameSource,
+)
 from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
@@ -41,14 +52,18 @@ from inspector.core.source import (
     SessionsRead,
     SourceItem,
 )
+from inspector.redis_io.monitor import MonitorStatus
 
 __all__ = [
+    "AttributionNoticed",
+    "AttributionSwitched",
     "ConnectionLost",
     "ConnectionRestored",
     "FeedAdvice",
     "FeedModeChanged",
     "FeedReady",
     "KeysSkipped",
+    "MonitorStatusRead",
     "OpenSession",
     "RequestsSeen",
     "ScanProgress",
@@ -110,14 +125,60 @@ class SessionsChanged(SourceMessage):
 
 
 class RequestsSeen(SourceMessage):
-    """Requests in the order they were seen (one message per batch)."""
+    """Requests in the order they were seen (one message per batch), attributed.
 
-    def __init__(self, events: Sequence[RequestEvent]) -> None:
+    Args:
+        events: The requests.
+        requests: The same requests with the container that served each (in
+            the same order); without them, the host attribute names it.
+    """
+
+    def __init__(
+        self, events: Sequence[RequestEvent], requests: Sequence[AttributedRequest] | None = None
+    ) -> None:
         super().__init__()
         self.events = tuple(events)
+        self.requests = tuple(requests) if requests is not None else _by_host(self.events)
 
     def copy(self) -> Self:
-        return type(self)(self.events)
+        return type(self)(self.events, self.requests)
+
+
+def _by_host(events: Sequence[RequestEvent]) -> tuple[AttributedRequest, ...]:
+    def named(host: str | None) -> ContainerName | None:
+        return ContainerName(host, NameSource.ATTRIBUTE) if host else None
+
+    return tuple(
+        AttributedRequest(event, named(event.host), named(event.previous_host)) for event in events
+    )
+
+
+class AttributionNoticed(SourceMessage):
+    """Attribution by connection: MONITOR attached, refused, behind, lost, topology, names."""
+
+    def __init__(self, notice: AttributionNotice) -> None:
+        super().__init__()
+        self.notice = notice
+
+    def copy(self) -> Self:
+        return type(self)(self.notice)
+
+
+class AttributionSwitched(SourceMessage):
+    """The attribution in use changed (the toggle, or MONITOR refused).
+
+    Args:
+        by_connection: Requests are attributed by connection (MONITOR runs).
+        text: One line saying how requests are attributed now.
+    """
+
+    def __init__(self, by_connection: bool, text: str) -> None:
+        super().__init__()
+        self.by_connection = by_connection
+        self.text = text
+
+    def copy(self) -> Self:
+        return type(self)(self.by_connection, self.text)
 
 
 class _Notice(SourceMessage):
@@ -211,6 +272,24 @@ class ServerSummaryRead(SourceMessage):
         return type(self)(self.summary)
 
 
+class MonitorStatusRead(SourceMessage):
+    """Attribution by connection at a glance: where MONITOR runs, its counters, its cost.
+
+    Args:
+        status: The monitor's status; ``None`` when there is no MONITOR to
+            run (a source without a server).
+        running: MONITOR is switched on (attached, or attaching).
+    """
+
+    def __init__(self, status: MonitorStatus | None, *, running: bool) -> None:
+        super().__init__()
+        self.status = status
+        self.running = running
+
+    def copy(self) -> Self:
+        return type(self)(self.status, running=self.running)
+
+
 class OpenSession(Message):
     """Show this session's detail screen (posted by whoever links to a session; the app opens it).
 
@@ -241,7 +320,7 @@ _NOTICES: dict[NoticeKind, type[_Notice]] = {
 }
 
 
-def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
+def batch_messages(batch: Sequence[SourceItem] | Sequence[AttributedItem]) -> list[SourceMessage]:
     """The messages one batch from the source becomes: a handful, whatever its size.
 
     Sessions and requests gather into one :class:`SessionsChanged` and one
@@ -254,23 +333,29 @@ def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
     others: dict[str, FrameworkSession] = {}
     gone: dict[str, None] = {}
     events: list[RequestEvent] = []
+    attributed: list[AttributedRequest] = []
     baseline = False
     progress: ScanProgressed | None = None
 
     def flush() -> None:
-        nonlocal sessions, others, gone, events, baseline, progress
+        nonlocal sessions, others, gone, events, attributed, baseline, progress
         if sessions or gone or others:
             messages.append(
                 SessionsChanged(sessions, tuple(gone), baseline=baseline, others=others)
             )
         if events:
-            messages.append(RequestsSeen(events))
+            messages.append(RequestsSeen(events, attributed))
         if progress is not None:
             messages.append(ScanProgress(progress))
-        sessions, gone, events, baseline, progress = {}, {}, [], False, None
+        sessions, gone, events, attributed, baseline, progress = {}, {}, [], [], False, None
         others = {}
 
     for item in batch:
+        if isinstance(item, AttributedRequest):
+            attributed.append(item)
+            item = item.event
+        elif isinstance(item, RequestEvent):  # not attributed: the host attribute says
+            attributed.extend(_by_host((item,)))
         if isinstance(item, SessionsRead):
             baseline = baseline or item.baseline
             for session in item.sessions:
@@ -287,6 +372,9 @@ def batch_messages(batch: Sequence[SourceItem]) -> list[SourceMessage]:
                 gone[item.key] = None
         elif isinstance(item, ScanProgressed):
             progress = item
+        elif isinstance(item, AttributionNotice):
+            flush()
+            messages.append(AttributionNoticed(item))
         else:
             flush()
             messages.append(_NOTICES[item.kind](item))

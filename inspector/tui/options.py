@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from inspector.core.attribution import ClientMap
 from inspector.core.session import HostField
 from inspector.redis_io.settings import ConnectionSettings
 
@@ -38,3 +39,10 @@ class AppOptions:
     """Text shown on start and in the server tab (the demo's app URLs)."""
     server_refresh: float = 5.0
     """Seconds between server tab refreshes, while the tab is shown."""
+    attribute_by: str = "attribute"
+    """How the container of a request is found at start: ``attribute`` (the session's
+    host attribute) or ``monitor`` (the connection, by MONITOR); ``a`` toggles."""
+    client_map: ClientMap | None = None
+    """Names for connection addresses (``--client-map``), for attribution by connection."""
+    dns: bool = True
+    """Reverse DNS / hosts-file names for connections (``False``: ``--no-dns``)."""

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from inspector.core.attribution import AttributedRequest
+from inspector.core.changes import EventKind
 from inspector.core.collection import BulkLoad
 from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
@@ -66,6 +68,17 @@ class Row:
     """``spring``, or the adapter that read it (``express``, ``php``...)."""
     session_id: str | None = None
     """Another framework's session id (Spring's is kept once, in the key, to save memory)."""
+    served_by: str | None = None
+    """The container of the session's last request, by the active attribution."""
+    via: str | None = None
+    """Where that name came from (a :class:`~inspector.core.attribution.NameSource` value)."""
+    disagrees: bool = False
+    """The session's host attribute names another container than its connection."""
+
+    @property
+    def container(self) -> str | None:
+        """What the container column shows: the attributed container, else the host attribute."""
+        return self.served_by if self.served_by is not None else self.host
 
     @property
     def id(self) -> str:
@@ -140,6 +153,7 @@ def _match(row: Row, needle: str) -> bool:
     return (
         needle in row.key.lower()  # the id, and the namespace
         or (row.host is not None and needle in row.host.lower())
+        or (row.served_by is not None and needle in row.served_by.lower())
         or (row.principal is not None and needle in row.principal.lower())
         or needle in row.search
     )
@@ -158,6 +172,8 @@ class SessionStore:
         """Whether any other framework's session was added (the table then shows the column)."""
         self.others: dict[str, FrameworkSession] = {}
         """Other frameworks' sessions as last read (their detail screen shows them)."""
+        self._attributed: set[str] = set()
+        """Keys of rows a request named the container of (to forget on a switch)."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -237,6 +253,38 @@ class SessionStore:
             row.search = _search_text(session)
         return switched
 
+    def attribute(self, requests: Iterable[AttributedRequest], now_ms: int) -> bool:
+        """Name the container of each request's session (its row); whether any is by connection.
+
+        A row whose container changes flashes, as for a host attribute change.
+        """
+        by_connection = False
+        for request in requests:
+            if request.event.kind is EventKind.DESTROYED:
+                continue
+            row = self.rows.get(request.event.key)
+            container = request.container
+            if row is None or container is None:
+                continue
+            name = _shared(container.name)
+            if row.served_by is not None and row.served_by != name:
+                row.flash_until = now_ms + FLASH_MS
+            row.served_by = name
+            row.via = container.source.value
+            row.disagrees = request.host_disagrees
+            self._attributed.add(row.key)
+            by_connection = by_connection or row.via != "attribute"
+        return by_connection
+
+    def forget_attribution(self) -> None:
+        """The attribution was switched: what rows say of their containers is stale."""
+        for key in self._attributed:
+            row = self.rows.get(key)
+            if row is not None:
+                row.served_by = row.via = None
+                row.disagrees = False
+        self._attributed.clear()
+
     @property
     def sequence(self) -> int:
         """The ``order`` of the newest row: rows above it were added after this was read."""
@@ -255,6 +303,7 @@ class SessionStore:
         gone = {key for key in keys if self.rows.pop(key, None) is not None}
         for key in gone:
             self.others.pop(key, None)
+        self._attributed.difference_update(gone)
         if gone:
             self.view = [key for key in self.view if key not in gone]
 
@@ -288,7 +337,7 @@ class SessionStore:
         elif sort is SortKey.CREATED:
             key, reverse = (lambda r: r.created or 0), True
         elif sort is SortKey.HOST:
-            key = lambda r: (r.host or "\uffff", -(r.last_access or 0))  # noqa: E731
+            key = lambda r: (r.container or "\uffff", -(r.last_access or 0))  # noqa: E731
         else:
             key = lambda r: r.order  # noqa: E731
         return [row.key for row in _sorted(rows, key, reverse=reverse)]

@@ -22,6 +22,7 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import OptionList, RichLog, Static
 
+from inspector.core.attribution import AttributedRequest
 from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.session import Session
 from inspector.core.source import FeedNotice, NoticeKind, SourceItem
@@ -211,9 +212,15 @@ async def test_live_host_change_shows_up(
         await pilot.press("2")
         await pilot.pause()
         assert "← container-2" in screen_text(app)
+        key = f"spring:session:sessions:{sid}"
+        assert [step.container for step in live.stats.path(key)] == [
+            "container-1",
+            "container-2",
+            "container-1",
+        ]
         history = app.query_one(HostHistory)
-        assert history.hops[sid] == ["container-1", "container-2", "container-1"]
-        assert history.switches[sid] == 2
+        path = dict(history.paths)[key]
+        assert len(path) - 1 == 2  # switches
 
 
 async def test_console_tab_prints_like_redis_cli(
@@ -459,12 +466,12 @@ async def test_a_burst_of_expiries_and_requests_is_applied_as_one_batch(
 ) -> None:
     import inspector.tui.panes.live as live_module
 
-    formatted: list[RequestEvent] = []
+    formatted: list[AttributedRequest] = []
     event_text = live_module.event_text
 
-    def counting_event_text(event: RequestEvent, tz: dt.tzinfo | None = None) -> Text:
-        formatted.append(event)
-        return event_text(event, tz)
+    def counting_event_text(request: AttributedRequest, tz: dt.tzinfo | None = None) -> Text:
+        formatted.append(request)
+        return event_text(request, tz)
 
     monkeypatch.setattr(live_module, "event_text", counting_event_text)
     app = offline_app()
@@ -484,7 +491,7 @@ async def test_a_burst_of_expiries_and_requests_is_applied_as_one_batch(
         assert app.query_one(LivePane).total == 6000  # counted, all of them
         assert log.max_lines is not None
         assert len(formatted) == log.max_lines  # formatted: only what the log keeps
-        assert formatted == burst[-log.max_lines :]
+        assert [request.event for request in formatted] == burst[-log.max_lines :]
 
 
 async def test_export_names_the_file_safely(

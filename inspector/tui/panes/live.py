@@ -1,9 +1,19 @@
-"""The live tab: requests as they happen, per-container totals, per-session history."""
+"""The live tab: requests as they happen, and per container and per session figures.
+
+Every request arrives attributed (:class:`~inspector.core.attribution.AttributedRequest`):
+the container that served it by whichever attribution is active (the
+session's host attribute, or the connection that wrote it, by MONITOR), and
+where its name came from. The figures below the stream
+(:class:`~inspector.core.containers.ContainerStats`, the same as ``watch
+--summary``) start afresh when the attribution is switched, so they never mix
+names from both.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import on
@@ -11,13 +21,21 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Static
 
-from inspector.core.changes import EventKind, EventSource, RequestEvent
+from inspector.core.attribution import AttributedRequest, NameSource
+from inspector.core.changes import EventKind, EventSource
+from inspector.core.containers import ContainerStats
 from inspector.core.render import safe_text
-from inspector.tui.messages import FeedAdvice, FeedModeChanged, FeedReady, RequestsSeen
+from inspector.tui.messages import (
+    AttributionSwitched,
+    FeedAdvice,
+    FeedModeChanged,
+    FeedReady,
+    RequestsSeen,
+)
 from inspector.tui.widgets.host_bars import HostBars, host_style
-from inspector.tui.widgets.host_history import HostHistory
+from inspector.tui.widgets.host_history import KEEP_SESSIONS, HostHistory
 
-__all__ = ["LivePane", "event_text"]
+__all__ = ["BY_ATTRIBUTE_TEXT", "LivePane", "event_text"]
 
 _KIND_MARK = {
     EventKind.CREATED: "new",
@@ -25,19 +43,36 @@ _KIND_MARK = {
     EventKind.INVALIDATED: "invalidated",
 }
 
+BY_ATTRIBUTE_TEXT = "Containers by the session's host attribute · a: by connection (MONITOR)"
+"""The Live tab's attribution line while MONITOR is off."""
 
-def event_text(event: RequestEvent, tz: dt.tzinfo | None = None) -> Text:
-    """One request as a line: time, session, container ← previous, attributes."""
+
+def event_text(request: AttributedRequest, tz: dt.tzinfo | None = None) -> Text:
+    """One request as a line: time, session, container (and how named) ← previous, attributes.
+
+    By connection, the name's source follows it (``client-name``, ``map``,
+    ``dns``, ``address``), and a host attribute naming another container is
+    flagged (``≠ attribute container-1``).
+    """
+    event = request.event
+    container = request.container
+    name = container.name if container else None
     moment = dt.datetime.fromtimestamp(event.time_ms / 1000, tz=dt.UTC).astimezone(tz)
     line = Text()
     line.append(moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}  ", style="dim")
     line.append(safe_text(event.session_id[:8]) + "  ")
-    line.append(f"{safe_text(event.host or '-'):<16}", style=host_style(event.host))
+    line.append(f"{safe_text(name or '-'):<16}", style=host_style(name))
+    via = request.via
+    if via is not None and via is not NameSource.ATTRIBUTE:
+        line.append(f" ({via.value})", style="dim")
+    if request.host_disagrees and event.host:
+        line.append(f" ≠ attribute {safe_text(event.host)}", style="bold red")
+    previous = request.previous.name if request.previous else None
     if event.kind in _KIND_MARK:
         line.append(f"  ({_KIND_MARK[event.kind]})", style="italic")
-    elif event.previous_host is not None:
+    elif previous is not None:
         line.append("  ← ", style="dim")
-        line.append(safe_text(event.previous_host), style=host_style(event.previous_host))
+        line.append(safe_text(previous), style=host_style(previous))
     if event.changed:
         line.append("  [" + ", ".join(safe_text(c) for c in event.changed) + "]", style="dim")
     if event.source is EventSource.POLL:
@@ -46,10 +81,10 @@ def event_text(event: RequestEvent, tz: dt.tzinfo | None = None) -> Text:
 
 
 class LivePane(Vertical):
-    """Where events come from, the request stream, totals and history."""
+    """Where events come from, how containers are named, the request stream and figures."""
 
     DEFAULT_CSS = """
-    LivePane #source {
+    LivePane #source, LivePane #attribution {
         height: auto;
         padding: 0 1;
         color: $text-muted;
@@ -72,26 +107,40 @@ class LivePane(Vertical):
     }
     """
 
-    def __init__(self, *, tz: dt.tzinfo | None = None, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        tz: dt.tzinfo | None = None,
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,  # noqa: A002
+    ) -> None:
         super().__init__(id=id)
         self.tz = tz
+        self.clock = clock
         self.total = 0
+        self.stats = ContainerStats()
+        """Per-container figures of the active attribution (since it was switched on)."""
 
     def compose(self) -> ComposeResult:
         yield Static("Waiting for the first request…", id="source", markup=False)
+        yield Static(BY_ATTRIBUTE_TEXT, id="attribution", markup=False)
         requests = RichLog(id="requests", markup=False, highlight=False, max_lines=5000, wrap=False)
         requests.border_title = "Requests"
         yield requests
         with Horizontal(id="bottom"):
             bars = HostBars(id="bars")
-            bars.border_title = "Per container"
+            bars.border_title = "Per container: req/s, sessions"
             yield bars
             history = HostHistory(id="history")
             history.border_title = "Per session"
             yield history
 
+    def on_mount(self) -> None:
+        # Rates are per second over a window: they fall while nothing happens.
+        self.set_interval(1.0, self._tick)
+
     def on_requests_seen(self, message: RequestsSeen) -> None:
-        self.add_events(message.events)
+        self.add_requests(message.requests)
 
     @on(FeedReady)
     @on(FeedModeChanged)
@@ -99,26 +148,36 @@ class LivePane(Vertical):
     def _feed_explained(self, message: FeedReady | FeedModeChanged | FeedAdvice) -> None:
         self.set_source(message.text)
 
+    def on_attribution_switched(self, message: AttributionSwitched) -> None:
+        self.query_one("#attribution", Static).update(message.text)
+        self.stats = ContainerStats()
+        self.redraw_figures()
+
     def set_source(self, text: str) -> None:
         """Say how events are found (notifications or polling) and why."""
         self.query_one("#source", Static).update(text)
 
-    def add_events(self, events: Sequence[RequestEvent]) -> None:
-        """Append a batch of events (one call per batch from the source, not per event)."""
+    def add_requests(self, requests: Sequence[AttributedRequest]) -> None:
+        """Append a batch of requests (one call per batch from the source, not per request)."""
         log = self.query_one("#requests", RichLog)
-        bars = self.query_one(HostBars)
-        history = self.query_one(HostHistory)
         # The log keeps max_lines: of a burst of 50k events only the last ones
         # would survive, so only those are formatted and written.
-        shown = events[-log.max_lines :] if log.max_lines else events
-        for event in shown:
-            log.write(event_text(event, self.tz))
-        for event in events:
-            if event.kind is not EventKind.DESTROYED:
-                bars.add(event.host)
-                history.record(event.session_id, event.host)
-        self.total += len(events)
-        if events:
-            bars.refresh_bars()
-            history.redraw()
+        shown = requests[-log.max_lines :] if log.max_lines else requests
+        for request in shown:
+            log.write(event_text(request, self.tz))
+        for request in requests:
+            self.stats.add(request)
+        self.total += len(requests)
+        if requests:
+            self.redraw_figures()
             log.border_title = f"Requests ({self.total:,})"
+
+    def redraw_figures(self) -> None:
+        """Per container and per session, from the figures as they are now."""
+        summary = self.stats.summary(int(self.clock() * 1000), paths=KEEP_SESSIONS)
+        self.query_one(HostBars).show(summary)
+        self.query_one(HostHistory).show(summary.paths)
+
+    def _tick(self) -> None:
+        if self.stats.requests:
+            self.query_one(HostBars).show(self.stats.summary(int(self.clock() * 1000), paths=0))

@@ -10,20 +10,24 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from inspector.core.monitor import monitor_cost_summary
 from inspector.core.render import safe_text
 from inspector.core.source import FeedMode
+from inspector.redis_io.monitor import MonitorStatus
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.messages import (
+    AttributionSwitched,
     ConnectionLost,
     ConnectionRestored,
     FeedAdvice,
     FeedModeChanged,
     FeedReady,
+    MonitorStatusRead,
     ServerSummaryRead,
     SourceFailed,
 )
 
-__all__ = ["ServerPane", "mode_text"]
+__all__ = ["ServerPane", "mode_text", "monitor_text"]
 
 _MODE_TEXT = {
     FeedMode.NOTIFICATIONS: "on: requests seen as keyspace notifications",
@@ -35,6 +39,28 @@ _MODE_TEXT = {
 def mode_text(mode: FeedMode | None) -> str:
     """How the Server tab says where requests come from."""
     return _MODE_TEXT.get(mode, "?") if mode is not None else "?"
+
+
+def monitor_text(status: MonitorStatus | None, *, running: bool) -> str:
+    """The Server tab's MONITOR line: where it runs, what it read and dropped, how far behind."""
+    if status is None:
+        return "not available (no server to run it on)"
+    if status.refused:
+        return "refused by the server (requests attributed by the host attribute)"
+    if not running:
+        return "off (a: attribute requests by connection)"
+    stats = status.stats
+    if not status.attached:
+        where = f"attaching to {status.primaries} primar{'y' if status.primaries == 1 else 'ies'}"
+    else:
+        where = f"on {', '.join(status.attached)}"
+        if len(status.attached) < status.primaries:
+            where += f" ({len(status.attached)} of {status.primaries} primaries)"
+    return (
+        f"{where}: {stats.lines:,} lines read, {stats.writes:,} session writes, "
+        f"{stats.dropped:,} dropped, {status.lag_s:.1f} s behind, "
+        f"{stats.disconnects:,} reconnects"
+    )
 
 
 class ServerPane(Static):
@@ -55,7 +81,11 @@ class ServerPane(Static):
     ) -> None:
         super().__init__(id=id)
         self.settings = settings
-        self.facts: dict[str, str] = {"connection": "connecting…"}
+        self.facts: dict[str, str] = {
+            "connection": "connecting…",
+            "attribution": "by the session's host attribute",
+            "MONITOR cost": monitor_cost_summary(),
+        }
         if banner:
             self.facts["demo"] = banner
 
@@ -82,6 +112,15 @@ class ServerPane(Static):
 
     def on_source_failed(self, message: SourceFailed) -> None:
         self.set(connection=f"failed: {message.message}")
+
+    def on_attribution_switched(self, message: AttributionSwitched) -> None:
+        self.set(attribution=message.text)
+
+    def on_monitor_status_read(self, message: MonitorStatusRead) -> None:
+        facts = {"MONITOR": monitor_text(message.status, running=message.running)}
+        if message.status is not None:
+            facts["MONITOR cost"] = message.status.cost_summary
+        self.set(**facts)
 
     def on_server_summary_read(self, message: ServerSummaryRead) -> None:
         summary = message.summary
@@ -126,6 +165,9 @@ class ServerPane(Static):
             "memory",
             "clients",
             "keys",
+            "attribution",
+            "MONITOR",
+            "MONITOR cost",
             "demo",
         )
         rows.extend((name, self.facts[name]) for name in order if name in self.facts)

@@ -22,8 +22,10 @@ from textual.worker import Worker, get_current_worker
 
 from inspector.core.render import safe_text
 from inspector.tui.messages import (
+    AttributionSwitched,
     FeedReady,
     KeysSkipped,
+    RequestsSeen,
     ScanProgress,
     SessionsChanged,
     SourceFailed,
@@ -124,6 +126,18 @@ class SessionsPane(Vertical):
             self.store.refresh_view()
         self.table.sync()
         self.update_status()
+
+    def on_requests_seen(self, message: RequestsSeen) -> None:
+        # The host column names the container of each session's last request,
+        # by the active attribution (the VIA column says how, once by connection).
+        if self.store.attribute(message.requests, int(self.clock() * 1000)):
+            self.table.set_show_via(True)
+        self.table.sync()
+
+    def on_attribution_switched(self, message: AttributionSwitched) -> None:
+        self.store.forget_attribution()
+        self.table.set_show_via(message.by_connection)
+        self.table.sync()
 
     def on_scan_progress(self, message: ScanProgress) -> None:
         progress = message.progress

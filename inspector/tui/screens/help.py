@@ -18,6 +18,7 @@ Everywhere
   1 2 3 4 5     Sessions, Live, Console, Server, Keys tabs
   ?             this help          ctrl+p   command palette
   q             quit               escape   back / close
+  a             containers by connection (MONITOR) on / off; else by host attribute
 
 Sessions
   /             filter by id prefix, host, principal, attribute name or value
@@ -41,7 +42,11 @@ Keys (every key, as a tree; SCAN on every primary, never KEYS)
                 d delete, t set TTL, p remove TTL, e edit a string or a hash field
 
 Live
-  requests as they happen: container ← previous container [attributes written]
+  requests as they happen: container (how named) ← previous [attributes written]
+  names by connection: client-name, map (--client-map), dns, else the address;
+  ≠ attribute X: the session's host attribute names another container
+  per container: share, requests/s, sessions served; per session: its containers
+  MONITOR costs the server capacity: the Server tab shows how much, and its state
 
 Console
   type Redis commands as in redis-cli; ↑ history, tab completes;

@@ -25,8 +25,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from inspector.core.attribution import NameSource
 from inspector.core.render import format_time, safe_text
 from inspector.tui.store import Row, SessionStore
+from inspector.tui.widgets.host_bars import via_short
 
 __all__ = ["Column", "SessionTable", "TableHeader", "layout_columns"]
 
@@ -55,21 +57,26 @@ COLUMNS = (
 )
 FRAMEWORK_COLUMN = Column("framework", "FRAMEWORK", 16, 70)
 """Shown (after the id) once the store holds another framework's sessions than Spring's."""
+VIA_COLUMN = Column("via", "VIA", 5, 92)
+"""Where the host column's name came from: shown once requests are attributed by connection."""
 GAP = 2
 TICK = 1.0
 """Seconds between repaints of the visible rows, so relative times and TTLs count down."""
 
 
-def layout_columns(width: int, *, frameworks: bool = False) -> list[Column]:
+def layout_columns(width: int, *, frameworks: bool = False, via: bool = False) -> list[Column]:
     """The columns that fit ``width``, dropping the least important first, in display order.
 
     ``frameworks``: the store holds other frameworks' sessions: a framework column
-    (and no namespace column, which only Spring's sessions have).
+    (and no namespace column, which only Spring's sessions have). ``via``: the
+    :data:`VIA_COLUMN` follows the host's.
     """
     chosen = list(COLUMNS)
     if frameworks:
         chosen = [c for c in chosen if c.key != "namespace"]
         chosen.insert(1, FRAMEWORK_COLUMN)
+    if via:
+        chosen.insert([c.key for c in chosen].index("host") + 1, VIA_COLUMN)
     while chosen and sum(c.width for c in chosen) + GAP * (len(chosen) - 1) > width:
         chosen.remove(min(chosen, key=lambda c: c.priority))
     return chosen
@@ -107,7 +114,12 @@ def cell_text(row: Row, key: str, now_ms: int, tz: dt.tzinfo | None = None) -> s
     if key == "id":
         return safe_text(row.id[:8])
     if key == "host":
-        return safe_text(row.host or "-")
+        return safe_text(row.container or "-")
+    if key == "via":
+        if row.via is None:
+            return "attr" if row.host else "-"
+        # `!`: the session's host attribute names another container.
+        return via_short(NameSource(row.via)) + ("!" if row.disagrees else "")
     if key == "last":
         return _ago(row.last_access, now_ms)
     if key == "state":
@@ -216,9 +228,11 @@ class SessionTable(ScrollView, can_focus=True):
         self.clock = clock
         self.tz = tz
         self.header = header
-        self.columns = layout_columns(80)
+        self.show_via = False
+        """Show the VIA column (requests are, or were, attributed by connection)."""
         self._frameworks = False
         self._width = 80
+        self.columns = layout_columns(self._width)
 
     def on_mount(self) -> None:
         # Only this widget's own clock: data changes arrive as messages to the
@@ -248,9 +262,16 @@ class SessionTable(ScrollView, can_focus=True):
         self._relayout()
         self.sync()
 
+    def set_show_via(self, show: bool) -> None:
+        """Show or hide the VIA column (requests are attributed by connection)."""
+        if show != self.show_via:
+            self.show_via = show
+            self._relayout()
+            self.sync()
+
     def _relayout(self) -> None:
         self._frameworks = self.store.frameworks_seen
-        self.columns = layout_columns(self._width, frameworks=self._frameworks)
+        self.columns = layout_columns(self._width, frameworks=self._frameworks, via=self.show_via)
         if self.header is not None:
             self.header.show(self.columns)
 

@@ -1,0 +1,353 @@
+"""Which container served each request, in the TUI: the host attribute or the connection.
+
+Offline (an in-memory source and :class:`~tests.fake_monitor.FakeMonitor`, the
+real pure attribution model fed MONITOR commands by the test): the ``a``
+toggle and its palette entry, ``--attribute-by monitor`` from the start, the
+Live view and the sessions table naming containers and where the names come
+from, disagreement flagged, the per-container figures, the Server tab's
+MONITOR status and cost, refusal in one line; a snapshot.
+
+Against real redis-server: sample apps writing no host attribute, the TUI
+named their containers by client name (bridge-like) and by a client map of
+their source addresses (awsvpc-like), the helpers of tests/redis/test_attribution.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from textual.pilot import Pilot
+from textual.widgets import RichLog, Static
+
+from inspector.core.attribution import Attributor, ClientMap, ConnectionNamer, NameSource
+from inspector.core.memory_source import MemorySource
+from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.app import AppOptions, InspectorApp, make_app
+from inspector.tui.panes.live import LivePane
+from inspector.tui.panes.server import ServerPane
+from inspector.tui.widgets.session_table import SessionTable, cell_text
+from tests.factories import NOW_MS, request_event, spring_session
+from tests.fake_monitor import NODE, FakeMonitor
+from tests.harness import RedisServer, start_redis_server
+from tests.live_processes import App, Running
+from tests.redis.test_attribution import OPEN, at, awsvpc_apps, plain_apps
+from tests.tui_helpers import settled, source_of, wait_until
+
+S1 = "0a000001-5646-4382-aa12-41435ed09dc7"
+S2 = "0a000002-5646-4382-aa12-41435ed09dc7"
+
+
+def key_of(sid: str) -> str:
+    return f"spring:session:sessions:{sid}"
+
+
+def attributed_app(
+    *, refuse: str | None = None, **options: Any
+) -> tuple[InspectorApp, FakeMonitor]:
+    """The app on an in-memory source with a fake MONITOR (frozen clock, UTC)."""
+    attributor = Attributor(namer=ConnectionNamer(use_dns=False))
+    monitor = FakeMonitor(attributor, refuse=refuse)
+    settings: dict[str, Any] = {"clock": lambda: NOW_MS / 1000, "tz": dt.UTC, **options}
+    app = make_app(AppOptions(**settings), MemorySource(), attributor=attributor, monitor=monitor)
+    return app, monitor
+
+
+def request(
+    app: InspectorApp,
+    monitor: FakeMonitor,
+    sid: str,
+    client: str,
+    stamp: int,
+    *,
+    name: str | None = None,
+    host: str | None = None,
+) -> None:
+    """Connection ``client`` wrote the session (MONITOR saw it), then the feed saw the request."""
+    monitor.write(key_of(sid), client, stamp, name=name)
+    source_of(app).events([request_event(sid, host, time_ms=stamp)])
+
+
+def log_lines(app: InspectorApp) -> list[str]:
+    return [strip.text.rstrip() for strip in app.query_one("#requests", RichLog).lines]
+
+
+def static_text(app: InspectorApp, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+async def switched(pilot: Pilot[int], on: bool) -> None:
+    app = pilot.app
+    assert isinstance(app, InspectorApp)
+    want = "by connection (MONITOR on" if on else "by the session's host attribute"
+    await wait_until(
+        pilot,
+        lambda: app.by_connection is on and want in app.attribution_text,
+        f"attribution {'on' if on else 'off'}",
+    )
+    await pilot.pause()
+
+
+async def offline_sessions(pilot: Pilot[int]) -> None:
+    app = pilot.app
+    assert isinstance(app, InspectorApp)
+    # S1 writes no host attribute (a stock app); S2's names another container.
+    source_of(app).add([spring_session(S1, None), spring_session(S2, "container-9")])
+    await settled(pilot)
+
+
+async def test_the_toggle_names_containers_by_connection_and_back() -> None:
+    app, monitor = attributed_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await offline_sessions(pilot)
+        await pilot.press("2")  # the Live tab (a log writes once it has a size)
+        request(app, monitor, S1, "10.0.1.23:50312", NOW_MS - 3000)  # MONITOR is off
+        await settled(pilot)
+        assert app.store.rows[key_of(S1)].container is None
+        await pilot.press("a")
+        await switched(pilot, True)
+        assert monitor.active
+        request(app, monitor, S1, "10.0.1.23:50312", NOW_MS - 2000, name="web-1")
+        request(app, monitor, S1, "10.0.1.24:40000", NOW_MS - 1000)
+        request(app, monitor, S2, "10.0.1.23:50312", NOW_MS, host="container-9")
+        await settled(pilot)
+
+        # Live: the attributed name, where it came from, disagreement flagged.
+        lines = log_lines(app)
+        assert lines[0].endswith("0a000001  -")  # before MONITOR: nothing names it
+        assert "0a000001  web-1            (client-name)" in lines[1]
+        assert "10.0.1.24        (address)  ← web-1" in lines[2]
+        assert "0a000002  web-1            (client-name)" in lines[3]
+        assert "≠ attribute container-9" in lines[3]
+        assert "≠" not in lines[1]
+
+        # The sessions table: the container column and where its name came from.
+        table = app.query_one(SessionTable)
+        assert table.show_via
+        assert [c.key for c in table.columns][:3] == ["id", "host", "via"]
+        one, two = app.store.rows[key_of(S1)], app.store.rows[key_of(S2)]
+        assert (cell_text(one, "host", NOW_MS), cell_text(one, "via", NOW_MS)) == (
+            "10.0.1.24",
+            "addr",
+        )
+        assert (cell_text(two, "host", NOW_MS), cell_text(two, "via", NOW_MS)) == (
+            "web-1",
+            "name!",
+        )
+
+        # Per container: from the attribution by connection only (since it was switched on).
+        live = app.query_one(LivePane)
+        summary = live.stats.summary(NOW_MS)
+        assert [(f.name, f.source, f.requests, f.sessions) for f in summary.containers] == [
+            ("web-1", NameSource.CLIENT_NAME, 2, 2),
+            ("10.0.1.24", NameSource.ADDRESS, 1, 1),
+        ]
+        assert [step.container for step in live.stats.path(key_of(S1))] == ["web-1", "10.0.1.24"]
+        assert summary.switched == 1
+        bars = str(app.query_one("#bars", Static).render())
+        for shown in ("web-1", "name", "10.0.1.24", "addr"):
+            assert shown in bars
+
+        # The Server tab: where MONITOR runs, what it read, what it costs.
+        await pilot.press("4")
+        server = app.query_one(ServerPane)
+        await wait_until(pilot, lambda: "session writes" in server.facts.get("MONITOR", ""))
+        assert server.facts["MONITOR"].startswith(f"on {NODE}: 4 lines read, 3 session writes")
+        assert "70%" in server.facts["MONITOR cost"]
+        assert "by connection" in server.facts["attribution"]
+
+        # Off again: the host attribute answers, the figures start afresh.
+        await pilot.press("a")
+        await switched(pilot, False)
+        assert not monitor.running
+        request(app, monitor, S2, "10.0.1.23:50312", NOW_MS + 1000, host="container-9")
+        await settled(pilot)
+        assert "0a000002  container-9       ← web-1" in log_lines(app)[-1]
+        assert [(f.name, f.source) for f in live.stats.summary(NOW_MS).containers] == [
+            ("container-9", NameSource.ATTRIBUTE)
+        ]
+        assert not app.query_one(SessionTable).show_via
+        assert app.store.rows[key_of(S1)].container is None  # no stale name by connection
+        await wait_until(pilot, lambda: server.facts.get("MONITOR", "").startswith("off"))
+
+
+async def test_monitor_refused_says_so_in_one_line_and_keeps_the_host_attribute() -> None:
+    app, monitor = attributed_app(refuse="NOPERM this user has no permissions to run 'monitor'")
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await offline_sessions(pilot)
+        await pilot.press("2", "a")
+        await wait_until(
+            pilot,
+            lambda: any(n.title == "MONITOR" for n in app._notifications),
+            "the refusal",
+        )
+        await wait_until(pilot, lambda: not app.by_connection, "the fallback")
+        refusals = [n.message for n in app._notifications if "MONITOR refused" in n.message]
+        assert len(refusals) == 1
+        assert "NOPERM" in refusals[0]
+        assert "host attribute instead" in refusals[0]
+        assert "\n" not in refusals[0]
+        assert not monitor.running  # nothing left running after a refusal
+        assert static_text(app, "#attribution").startswith(
+            "MONITOR refused: Containers by the session's host attribute"
+        )
+        request(app, monitor, S2, "10.0.1.23:50312", NOW_MS, host="container-9")
+        await settled(pilot)
+        assert "0a000002  container-9" in log_lines(app)[-1]
+        assert app.query_one(LivePane).stats.summary(NOW_MS).containers[0].source is (
+            NameSource.ATTRIBUTE
+        )
+
+
+async def test_attribute_by_monitor_attaches_before_the_first_request() -> None:
+    app, monitor = attributed_app(attribute_by="monitor")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await switched(pilot, True)
+        assert monitor.starts == 1
+        await offline_sessions(pilot)
+        await pilot.press("2")
+        request(app, monitor, S1, "10.0.1.23:50312", NOW_MS, name="web-1")
+        await settled(pilot)
+        assert "web-1            (client-name)" in log_lines(app)[-1]
+
+
+async def test_the_palette_entry_toggles_and_a_source_without_monitor_says_why() -> None:
+    app, monitor = attributed_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        toggle = commands["Attribution by connection (MONITOR) on/off"]
+        assert "costs the server" in toggle.help
+        toggle.callback()
+        await switched(pilot, True)
+        toggle.callback()
+        await switched(pilot, False)
+        assert monitor.starts == 1
+
+    bare = make_app(AppOptions(clock=lambda: NOW_MS / 1000), MemorySource())
+    async with bare.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("a")
+        await wait_until(pilot, lambda: bool(bare._notifications), "the explanation")
+        assert "needs MONITOR" in next(iter(bare._notifications)).message
+        assert not bare.by_connection
+
+
+@pytest.mark.parametrize(
+    ("tab", "size"), [("2", (80, 24)), ("1", (120, 20))], ids=["live-80x24", "sessions-120x20"]
+)
+def test_snapshot_by_connection(
+    snap_compare: Callable[..., bool], tab: str, size: tuple[int, int]
+) -> None:
+    app, monitor = attributed_app()
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await offline_sessions(pilot)
+        await pilot.press("a")
+        await switched(pilot, True)
+        plan = [
+            (S1, "10.0.1.23:50312", "web-1", None),
+            (S1, "10.0.2.7:41000", None, None),
+            (S2, "10.0.1.23:50312", None, "container-9"),
+            (S1, "10.0.1.23:50312", None, None),
+        ]
+        for n, (sid, client, name, host) in enumerate(plan):
+            stamp = NOW_MS - (len(plan) - n) * 1000
+            request(app, monitor, sid, client, stamp, name=name, host=host)
+        await settled(pilot)
+        await pilot.press(tab)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+# ----------------------------------------------------------------- real redis-server
+
+
+@pytest.fixture
+def running() -> Iterator[Running]:
+    started = Running()
+    try:
+        yield started
+    finally:
+        for app in started.apps:
+            app.stop()
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis_server(tmp_path_factory.mktemp("tui-attribution"), *OPEN)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(open_server: RedisServer) -> RedisServer:
+    client = redis.Redis(**open_server.client_kwargs())  # type: ignore[arg-type]
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return open_server
+
+
+async def drive_tui(
+    app: InspectorApp, pilot: Pilot[int], plan: list[tuple[App, str, NameSource]]
+) -> None:
+    """Requests in order through the sample apps; the TUI must name each one's container."""
+    await wait_until(pilot, lambda: app.ready, "the feed's first full read")
+    await switched(pilot, True)
+    live = app.query_one(LivePane)
+    cookie: str | None = None
+    for sample_app, container, via in plan:
+        before = live.total
+        cookie = await asyncio.to_thread(sample_app.request, cookie)
+        await wait_until(pilot, lambda b=before: live.total > b, f"{sample_app.name}'s request")  # type: ignore[misc]
+        (row,) = app.store.rows.values()
+        assert row.host is None  # the apps write no host attribute
+        assert (row.served_by, row.via) == (container, via.value), app.attribution_text
+    (row,) = app.store.rows.values()
+    summary = live.stats.summary(NOW_MS)
+    assert [step.container for step in live.stats.path(row.key)] == [c for _, c, _ in plan]
+    assert {(f.name, f.source) for f in summary.containers} == {(c, v) for _, c, v in plan}
+
+
+async def test_on_redis_bridge_mode_containers_named_by_client_name(
+    server: RedisServer, running: Running
+) -> None:
+    one, two = plain_apps(running, at(server))  # one address; client name = container name
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor", dns=False)
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        plan = [
+            (one, "container-1", NameSource.CLIENT_NAME),
+            (two, "container-2", NameSource.CLIENT_NAME),
+        ]
+        await drive_tui(app, pilot, plan * 2)
+        await pilot.press("2")
+        await pilot.pause()
+        assert "container-2      (client-name)  ← container-1" in log_lines(app)[-1]
+
+
+async def test_on_redis_awsvpc_task_addresses_named_by_a_client_map(
+    server: RedisServer, running: Running, tmp_path: Path
+) -> None:
+    one, two = awsvpc_apps(running, server)  # 127.0.0.2 and 127.0.0.3, no client names
+    tasks = ClientMap("127.0.0.2 sample-app/3f2a9c0d\n127.0.0.0/24 sample-app/other\n")
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=server.port), client_map=tasks, dns=False)
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_until(pilot, lambda: app.ready, "the feed's first full read")
+        await pilot.press("a")  # switched on live, after the feed started
+        plan = [
+            (one, "sample-app/3f2a9c0d", NameSource.MAP),
+            (two, "sample-app/other", NameSource.MAP),
+        ]
+        await drive_tui(app, pilot, plan * 2)
