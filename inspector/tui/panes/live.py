@@ -19,6 +19,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import RichLog, Static
 
 from inspector.core.attribution import AttributedRequest, NameSource
@@ -179,5 +180,10 @@ class LivePane(Vertical):
         self.query_one(HostHistory).show(summary.paths)
 
     def _tick(self) -> None:
-        if self.stats.requests:
-            self.query_one(HostBars).show(self.stats.summary(int(self.clock() * 1000), paths=0))
+        if not self.stats.requests:
+            return
+        try:
+            bars = self.query_one(HostBars)
+        except NoMatches:
+            return  # the app is closing: its widgets are going
+        bars.show(self.stats.summary(int(self.clock() * 1000), paths=0))
