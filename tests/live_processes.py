@@ -18,11 +18,11 @@ import urllib.request
 from collections.abc import Sequence
 
 from tests.harness import free_port
+from tests.waiting import DEADLINE
 
 __all__ = ["DEADLINE", "INSPECTOR", "App", "PortTaken", "Running", "Watch"]
 
 INSPECTOR = [sys.executable, "-m", "inspector"]
-DEADLINE = 30.0
 
 
 class PortTaken(Exception):

@@ -12,11 +12,12 @@ from textual.pilot import Pilot
 from inspector.core.memory_source import MemorySource
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from tests.factories import NOW_MS
+from tests.waiting import DEADLINE
 
 __all__ = ["WAIT_SECONDS", "offline_app", "settled", "source_of", "wait_until"]
 
-WAIT_SECONDS = 15.0
-"""How long a test waits for a condition before it fails (a guard against hangs)."""
+WAIT_SECONDS = DEADLINE
+"""How long a test waits for a condition before it fails: the suite's one deadline."""
 
 
 async def wait_until(

@@ -23,6 +23,7 @@ from tests.cli_run import inspector
 from tests.harness import RedisServer, start_redis_server
 from tests.pty_session import PtySession
 from tests.redis.test_cli_vs_redis_cli import CASES, populate
+from tests.waiting import DEADLINE
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
 def wait_for_rehash(client: redis.Redis) -> None:
     """SCAN's order changes while the server rehashes its keyspace table (serverCron
     finishes it within a few ticks): both programs must scan the same table."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + DEADLINE
     while b"Hash table 1" in client.execute_command("DEBUG", "HTSTATS", "0"):
         assert time.monotonic() < deadline, "the keyspace never stopped rehashing"
         client.ping()  # one round trip between checks

@@ -20,6 +20,7 @@ from inspector.redis_io.console_session import HISTORY_ENV
 from tests.cli_run import ENDPOINT_VARIABLES
 from tests.harness import ADMIN_PASSWORD, RedisServer, free_port, key_on, key_slot
 from tests.pty_session import PtySession
+from tests.waiting import poll_until
 
 _pending: dict[int, bytes] = {}
 
@@ -67,10 +68,10 @@ def publisher(redis_standalone: RedisServer) -> Iterator[redis.Redis]:
 
 
 def wait_for_subscribers(client: redis.Redis, channel: str, count: int) -> None:
-    deadline = time.monotonic() + 15
-    while dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) < count:
-        assert time.monotonic() < deadline, "subscribers never arrived"
-        client.ping()  # one round trip between checks
+    poll_until(
+        lambda: dict(client.pubsub_numsub(channel)).get(channel.encode(), 0) >= count,
+        "subscribers never arrived",
+    )
 
 
 @pytest.mark.parametrize("mode", ["--no-raw", "--raw"])
@@ -227,9 +228,10 @@ def test_repl_ctrl_c_stops_a_blocking_command(
         repl.mark()
         repl.send(b"BLPOP nothing 0\r")
         client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
-        deadline = time.monotonic() + 15
-        while b"cmd=blpop" not in client.execute_command("CLIENT", "LIST"):
-            assert time.monotonic() < deadline
+        poll_until(
+            lambda: b"cmd=blpop" in client.execute_command("CLIENT", "LIST"),
+            "the REPL never sent its BLPOP",
+        )
         client.close()
         repl.send(b"\x03")  # Ctrl-C, as the terminal delivers it
         repl.expect(prompt)

@@ -37,6 +37,7 @@ from tests.sshd import (
     netns_unavailable,
     ssh_keygen,
 )
+from tests.waiting import DEADLINE
 
 BASTION_PORT = 2222
 NO_FORWARDING_PORT = 2223
@@ -219,7 +220,7 @@ def announce_hostnames(nodes: Sequence[RedisServer], names: Sequence[str]) -> No
             client.config_set("cluster-announce-hostname", name)
             client.config_set("cluster-preferred-endpoint-type", "hostname")
     expected = {node.client_port: name for node, name in zip(nodes, names, strict=True)}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + DEADLINE
     while True:
         seen: list[dict[int, str]] = []
         for node in nodes:

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from tests.harness import RedisServer, free_port
 from tests.pty_session import PtySession
 from tests.ssh.conftest import BASTION_PORT, KEY_PASSPHRASE
 from tests.sshd import USER_PASSWORD, Namespace, SSHServer, SSHUser, ssh_flags, ssh_keygen
+from tests.waiting import poll_until
 
 PROG = b"session-inspector: "
 
@@ -221,11 +221,12 @@ def agent(tmp_path: Path, ssh_user: SSHUser) -> Iterator[str]:
         ["ssh-agent", "-D", "-a", sock], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        deadline = time.monotonic() + 15
-        while not Path(sock).exists():
-            assert time.monotonic() < deadline, "ssh-agent never made its socket"
+
+        def ready() -> bool:
             assert process.poll() is None, "ssh-agent exited"
-            time.sleep(0.02)  # wait-on-condition poll interval
+            return Path(sock).exists()
+
+        poll_until(ready, "ssh-agent never made its socket", interval=0.02)
         subprocess.run(
             ["ssh-add", "-q", str(ssh_user.key)],
             env={**os.environ, "SSH_AUTH_SOCK": sock},

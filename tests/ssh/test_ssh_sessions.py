@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -25,6 +24,7 @@ from tests.ssh.conftest import NODE_NAMES
 from tests.sshd import USER_PASSWORD, Namespace, SSHServer, SSHUser, ssh_flags
 from tests.tmux import Tmux
 from tests.tui_helpers import WAIT_SECONDS, wait_until
+from tests.waiting import poll_until
 
 SESSIONS = 30
 
@@ -224,10 +224,11 @@ def test_demo_writes_through_the_bastion(
 
     with running_demo(DemoOptions(redis=settings, users=3, rate=30)):
         # Both sample apps (the demo's background loop) write through the tunnel.
-        deadline = time.monotonic() + 30
-        while netns.run(hosts) != {b"container-1", b"container-2"}:
-            assert time.monotonic() < deadline, "the demo never wrote both containers' sessions"
-            time.sleep(0.1)  # wait-on-condition poll interval
+        poll_until(
+            lambda: netns.run(hosts) == {b"container-1", b"container-2"},
+            "the demo never wrote both containers' sessions",
+            interval=0.1,
+        )
 
 
 def test_tui_in_a_terminal_asks_the_password_first(
