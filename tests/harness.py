@@ -48,6 +48,7 @@ __all__ = [
     "RedisServer",
     "TLSFiles",
     "add_replica",
+    "emptied",
     "fail_over",
     "free_port",
     "generate_tls_files",
@@ -1010,3 +1011,19 @@ def key_on(nodes: Sequence[RedisServer], owner: RedisServer, prefix: str = "key"
         if any(start <= slot <= end for start, end in ranges):
             return key
     raise HarnessError(f"no key found for {owner.address}")
+
+
+def emptied(
+    deployment: RedisServer | list[RedisServer],
+) -> tuple[redis.Redis | redis.RedisCluster, int]:
+    """A client on a standalone server or a cluster (its nodes), every node flushed
+    first; and the port a command under test connects to."""
+    if isinstance(deployment, RedisServer):
+        client: redis.Redis | redis.RedisCluster = redis.Redis(**deployment.client_kwargs())  # type: ignore[arg-type]
+        client.flushall()
+        return client, deployment.port
+    for node in deployment:
+        direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+        direct.flushall()
+        direct.close()
+    return redis.RedisCluster(host="127.0.0.1", port=deployment[0].port), deployment[0].port

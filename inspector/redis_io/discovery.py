@@ -276,6 +276,16 @@ def session_candidates(
     return candidates
 
 
+def _hash_ttl(reply: Any) -> int:
+    """A session hash's PTTL reply as RawSession holds it (-1 when it is not a number)."""
+    return reply if isinstance(reply, int) else -1
+
+
+def _shadow_ttl(reply: Any) -> int | None:
+    """A shadow key's PTTL reply as RawSession holds it (``None`` when the key is gone)."""
+    return reply if isinstance(reply, int) and reply != -2 else None
+
+
 def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
     """Confirm a hash is a session by its metadata fields, not just its name."""
     present = sum(1 for name in METADATA_FIELDS if name in fields)
@@ -344,10 +354,8 @@ async def read_raw_sessions(
                 namespace=namespace,
                 session_id=session_id,
                 fields=fields,
-                hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
-                shadow_ttl_ms=(
-                    shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
-                ),
+                hash_ttl_ms=_hash_ttl(hash_ttl),
+                shadow_ttl_ms=_shadow_ttl(shadow_ttl),
                 observed_at_ms=observed,
             )
         )
@@ -417,10 +425,8 @@ async def _read_bounded(
                 namespace=namespace,
                 session_id=session_id,
                 fields=fields,
-                hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
-                shadow_ttl_ms=(
-                    shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
-                ),
+                hash_ttl_ms=_hash_ttl(hash_ttl),
+                shadow_ttl_ms=_shadow_ttl(shadow_ttl),
                 observed_at_ms=observed,
                 value_sizes=over or None,
                 value_limit=limit if over else None,
@@ -604,10 +610,8 @@ class SpringProjection:
                     namespace=namespace,
                     session_id=session_id,
                     fields=fields,
-                    hash_ttl_ms=hash_ttl if isinstance(hash_ttl, int) else -1,
-                    shadow_ttl_ms=(
-                        shadow_ttl if isinstance(shadow_ttl, int) and shadow_ttl != -2 else None
-                    ),
+                    hash_ttl_ms=_hash_ttl(hash_ttl),
+                    shadow_ttl_ms=_shadow_ttl(shadow_ttl),
                     observed_at_ms=observed,
                 )
             )

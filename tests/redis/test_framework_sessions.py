@@ -15,7 +15,7 @@ import redis
 
 from tests.cli_run import inspector
 from tests.frameworks_oracle import FRAMEWORKS, manifest_entries, shown_as
-from tests.harness import RedisServer
+from tests.harness import RedisServer, emptied
 
 ENTRIES = manifest_entries()
 HOSTS = {
@@ -43,18 +43,11 @@ def write_fixtures(client: redis.Redis | redis.RedisCluster) -> None:
 @pytest.fixture(params=["standalone", "cluster"])
 def store(request: pytest.FixtureRequest, redis_standalone: RedisServer) -> Iterator[int]:
     """Every fixture written to a fresh server; yields the port to connect to."""
-    if request.param == "standalone":
-        client: redis.Redis | redis.RedisCluster = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
-        client.flushall()
-        port = redis_standalone.port
-    else:
-        nodes: list[RedisServer] = request.getfixturevalue("redis_cluster")
-        for node in nodes:
-            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-            direct.flushall()
-            direct.close()
-        client = redis.RedisCluster(host="127.0.0.1", port=nodes[0].port)
-        port = nodes[0].port
+    client, port = emptied(
+        redis_standalone
+        if request.param == "standalone"
+        else request.getfixturevalue("redis_cluster")
+    )
     try:
         write_fixtures(client)
         yield port

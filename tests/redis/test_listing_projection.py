@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from inspector.core.session import NOT_READ, HostField, Session
 from inspector.core.values import JsonValue
@@ -23,7 +22,7 @@ from inspector.redis_io.discovery import (
 )
 from inspector.redis_io.settings import ConnectionSettings
 from tests.cli_run import inspector
-from tests.harness import RedisServer
+from tests.harness import RedisServer, emptied
 from tests.spring_layouts import Expected, jdk_string, write_layouts
 
 EXTRA_ATTRIBUTES = {
@@ -43,18 +42,11 @@ def deployment(
 ) -> Iterator[tuple[int, list[Expected]]]:
     """Every layout of the fixtures, and two sessions shaped unlike the others."""
     now = int(time.time() * 1000)
-    if request.param == "standalone":
-        client: redis.Redis | redis.RedisCluster = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
-        client.flushall()
-        port = redis_standalone.port
-    else:
-        nodes: list[RedisServer] = request.getfixturevalue("redis_cluster")
-        for node in nodes:
-            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-            direct.flushall()
-            direct.close()
-        client = redis.RedisCluster(host="127.0.0.1", port=nodes[0].port)
-        port = nodes[0].port
+    client, port = emptied(
+        redis_standalone
+        if request.param == "standalone"
+        else request.getfixturevalue("redis_cluster")
+    )
     try:
         expected = write_layouts(client, now)
         # Layout 1 with more attributes than it had; layout 2 (JDK, logged in)

@@ -10,13 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
 from tests.cli_run import inspector
-from tests.harness import RedisServer
+from tests.harness import RedisServer, emptied
 from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY, Expected, write_layouts
 
 
@@ -27,18 +26,11 @@ def deployment(
 ) -> Iterator[tuple[int, list[Expected]]]:
     """Fresh data in every layout; yields (port to connect to, expected sessions)."""
     now = int(time.time() * 1000)
-    if request.param == "standalone":
-        client: redis.Redis | redis.RedisCluster = redis.Redis(**redis_standalone.client_kwargs())  # type: ignore[arg-type]
-        client.flushall()
-        port = redis_standalone.port
-    else:
-        nodes: list[RedisServer] = request.getfixturevalue("redis_cluster")
-        for node in nodes:
-            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-            direct.flushall()
-            direct.close()
-        client = redis.RedisCluster(host="127.0.0.1", port=nodes[0].port)
-        port = nodes[0].port
+    client, port = emptied(
+        redis_standalone
+        if request.param == "standalone"
+        else request.getfixturevalue("redis_cluster")
+    )
     try:
         yield port, write_layouts(client, now)
     finally:
