@@ -109,6 +109,8 @@ def is_connection_lost(exc: BaseException) -> bool:
 READS_AHEAD = 1
 """Pages whose reads are in flight while the caller works on the one before."""
 LEARNED_ATTRIBUTES = 8
+LEARNED_VALUE_BYTES = 64 << 10
+"""An attribute seen longer than this (64 KiB) is never learned (read blind by HMGET)."""
 """At most this many attribute names are learned for the projection's HMGET."""
 
 # `<namespace>:sessions:<uuid>` or `<namespace>:sessions:expires:<uuid>`, the
@@ -504,8 +506,14 @@ class SpringProjection:
             what :meth:`learn` adds.
     """
 
-    def __init__(self, host_field: HostField | None = None, attributes: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        host_field: HostField | None = None,
+        attributes: Iterable[str] = (),
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+    ) -> None:
         self.host_field = host_field
+        self.max_value_bytes = max_value_bytes
         names = list(attributes)
         if host_field is not None:
             names.extend(_path_prefixes(host_field.path))
@@ -543,18 +551,32 @@ class SpringProjection:
         Those the host was found in, and every attribute the host rule looks at
         before it (it looks at them in name order); ``SPRING_SECURITY_CONTEXT``
         when the principal came from it (the principal index attribute sorts
-        before most, and is then read too). The most common few are kept.
+        before most, and is then read too). The most common few are kept,
+        never one whose value was long (over :data:`LEARNED_VALUE_BYTES`, or
+        left unread): the ``HMGET`` reads learned values without asking their
+        lengths, so a big one is measured first by the follow-up instead.
         """
         self.learned = True
         if self.host_field is not None:
             return
         seen: Counter[str] = Counter()
+        long: set[str] = set()
         for session in sessions:
             names = sorted(session.attribute_names)
             source = session.host_source
             if source in names:
                 names = names[: names.index(source) + 1]
             seen.update(names)
+            raw = session.raw
+            long.update(
+                name[len(ATTRIBUTE_PREFIX) :]
+                for name, value in raw.fields.items()
+                if len(value) > LEARNED_VALUE_BYTES
+            )
+            if raw.value_sizes:
+                long.update(name[len(ATTRIBUTE_PREFIX) :] for name in raw.value_sizes)
+        for name in long:
+            seen.pop(name, None)
             if SECURITY_CONTEXT_ATTRIBUTE in session.attribute_names and not _principal_known(
                 dict(session.raw.fields)
             ):
@@ -637,12 +659,19 @@ class SpringProjection:
         results: list[RawSession | None],
         partial: list[tuple[int, dict[str, bytes]]],
     ) -> None:
-        """Name every field of the hashes the HMGET did not cover; read what the list needs."""
+        """Name every field of the hashes the HMGET did not cover; read what the list needs.
+
+        With ``max_value_bytes``, the values the host and principal rules need
+        are measured (``HSTRLEN``) before they are read, one more round trip for
+        the sessions that need any.
+        """
+        limit = self.max_value_bytes
         keys = [(b"HKEYS", _raw_key(results[index]).encode()) for index, _ in partial]
         all_names = await run_pipeline(client, keys)
         check_replies(client, keys, all_names, wrongtype_ok=True)
         plans: list[tuple[int, list[str], list[str], list[str]]] = []
         commands: list[tuple[bytes, ...]] = []
+        measured: list[tuple[int, str]] = []
         for (index, fields), reply in zip(partial, all_names, strict=True):
             if not isinstance(reply, list):
                 continue  # replaced by another type since: keep what was read
@@ -653,6 +682,11 @@ class SpringProjection:
             fetch = self._needed(order, fields)
             sizes = [name for name in order if name not in fields and name not in fetch]
             encoded = _raw_key(results[index]).encode()
+            if limit is not None:
+                # Lengths first, so a value over --max-value-bytes is never sent.
+                measured.extend((index, name) for name in fetch)
+                sizes = [*fetch, *sizes]
+                fetch = []
             for name in fetch:
                 commands.append((b"HGET", encoded, name.encode("utf-8", "surrogateescape")))
             for name in sizes:
@@ -661,7 +695,9 @@ class SpringProjection:
         replies = await run_pipeline(client, commands)
         check_replies(client, commands, replies, wrongtype_ok=True)
         position = 0
-        for index, order, fetch, sizes in plans:
+        reads: dict[int, dict[str, bytes]] = {}
+        all_lengths: dict[int, dict[str, int]] = {}
+        for index, _, fetch, sizes in plans:
             raw = results[index]
             assert raw is not None
             read = dict(raw.fields)
@@ -676,6 +712,19 @@ class SpringProjection:
                 position += 1
                 if isinstance(length, int):
                     lengths[name] = length
+            reads[index] = read
+            all_lengths[index] = lengths
+        if measured:
+            assert limit is not None
+            wanted = [
+                (i, name) for i, name in measured if all_lengths[i].get(name, limit + 1) <= limit
+            ]
+            await _fetch_within(client, results, wanted, reads, all_lengths)
+        for index, order, _, _ in plans:
+            raw = results[index]
+            assert raw is not None
+            read = reads[index]
+            lengths = all_lengths[index]
             # Hash order, as HGETALL gives it; a field deleted since is left out.
             results[index] = RawSession(
                 key=raw.key,
@@ -686,6 +735,7 @@ class SpringProjection:
                 shadow_ttl_ms=raw.shadow_ttl_ms,
                 observed_at_ms=raw.observed_at_ms,
                 value_sizes={name: lengths[name] for name in order if name in lengths} or None,
+                value_limit=_limit_hit(limit, lengths),
             )
 
     def _needed(self, order: Sequence[str], fields: dict[str, bytes]) -> list[str]:
@@ -716,6 +766,39 @@ class SpringProjection:
         ):
             needed.append(context)
         return needed
+
+
+async def _fetch_within(
+    client: RedisClient,
+    results: Sequence[RawSession | None],
+    wanted: Sequence[tuple[int, str]],
+    reads: dict[int, dict[str, bytes]],
+    lengths: dict[int, dict[str, int]],
+) -> None:
+    """``HGET`` the ``(result index, field)`` s in ``wanted`` (measured within the limit).
+
+    What is read moves from ``lengths`` to ``reads``; the values longer than
+    the limit stay sizes, shown as not read (``--max-value-bytes``).
+    """
+    if not wanted:
+        return
+    commands = [
+        (b"HGET", _raw_key(results[index]).encode(), name.encode("utf-8", "surrogateescape"))
+        for index, name in wanted
+    ]
+    replies = await run_pipeline(client, commands)
+    check_replies(client, commands, replies, wrongtype_ok=True)
+    for (index, name), value in zip(wanted, replies, strict=True):
+        if isinstance(value, bytes):
+            reads[index][name] = value
+            lengths[index].pop(name, None)
+
+
+def _limit_hit(limit: int | None, lengths: dict[str, int]) -> int | None:
+    """``limit`` when a value was left unread for being longer (``RawSession.value_limit``)."""
+    if limit is None or not any(size > limit for size in lengths.values()):
+        return None
+    return limit
 
 
 def _raw_key(raw: RawSession | None) -> str:
@@ -764,7 +847,7 @@ class SessionScanner:
         """Framework keys that could not be read, and keys matching no store."""
         self.full_reader = SpringFullReader(host_field, max_value_bytes)
         self.projection: SpringProjection | None = (
-            SpringProjection(host_field) if projection else None
+            SpringProjection(host_field, max_value_bytes=max_value_bytes) if projection else None
         )
         self.reconnects = 0
         """Times the connection was lost and the scan went on over a new one."""

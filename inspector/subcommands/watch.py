@@ -270,6 +270,7 @@ def run_watch(
             enable_notifications=enable_notifications,
             registry=registry,
             spring=spring,
+            max_value_bytes=options.max_value_bytes,
         )
         shown = 0
         deadline = asyncio.timeout(timeout)

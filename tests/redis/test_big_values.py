@@ -19,6 +19,9 @@ import uuid
 import redis
 
 from inspector.core.render import LIST_WIDTH, VALUE_WIDTH
+from inspector.redis_io.client import open_client
+from inspector.redis_io.discovery import Candidate, SpringFullReader, SpringProjection
+from inspector.redis_io.settings import ConnectionSettings
 from tests.cli_run import inspector
 from tests.harness import RedisServer
 from tests.spring_layouts import write_request
@@ -97,3 +100,84 @@ def test_long_hosts_are_cut_in_lines_with_their_length(redis_clean: RedisServer)
         watch.communicate()
         client.config_set("notify-keyspace-events", "")
         client.close()
+
+
+def _net_out(client: redis.Redis) -> int:
+    return int(client.info("stats")["total_net_output_bytes"])
+
+
+def test_watch_rereads_leave_a_big_value_unread(redis_clean: RedisServer) -> None:
+    """A request on a session holding a 20 MB attribute: watch re-reads it without the value."""
+    client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    size = 20 << 20
+    sid = str(uuid.uuid4())
+    write_request(client, sid, "container-1")
+    client.hset(f"{NS}:sessions:{sid}", "sessionAttr:cart", b"c" * size)
+    client.config_set("notify-keyspace-events", "KEA")
+    port = str(redis_clean.port)
+    before = _net_out(client)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "-p", port, "watch", "--json", "--count", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert watch.stderr is not None
+        assert watch.stdout is not None
+        err = b""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while b"watching" not in err:
+            ready, _, _ = select.select([watch.stderr], [], [], deadline - time.monotonic())
+            assert ready, f"watch did not start: {err!r}"
+            err += os.read(watch.stderr.fileno(), 65536)
+        for host in ("container-2", "container-1"):
+            write_request(client, sid, host)
+            ready, _, _ = select.select([watch.stdout], [], [], WAIT_SECONDS)
+            assert ready, "no event from watch"
+            event = json.loads(watch.stdout.readline())
+            assert event["host"] == host
+        assert watch.wait(WAIT_SECONDS) == 0
+    finally:
+        watch.kill()
+        watch.communicate()
+        client.config_set("notify-keyspace-events", "")
+    # The baseline and both re-reads asked lengths first: the 20 MB never left the server.
+    assert _net_out(client) - before < size // 4
+    client.close()
+
+
+async def test_the_list_projection_measures_before_it_reads(redis_clean: RedisServer) -> None:
+    """The projection reads what the host rule needs only once its length fits.
+
+    Each session holds a 6 MB attribute that sorts before its host attribute,
+    so the host rule needs its value: HSTRLEN says it is too long, it is not
+    sent, and the host is found in the next attribute. Learning from sessions
+    that hold it does not make the HMGET read it blind either.
+    """
+    sync = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    size = 6 << 20
+    big = b'"' + b"a" * (size - 2) + b'"'
+    candidates: list[Candidate] = []
+    for index in range(12):
+        sid = f"big-session-{index:03d}"
+        _session(sync, sid, f'"container-{index % 3}"'.encode())
+        sync.hset(f"{NS}:sessions:{sid}", "sessionAttr:aaa", big)
+        candidates.append((f"{NS}:sessions:{sid}", NS, sid))
+    client = await open_client(ConnectionSettings(port=redis_clean.port))
+    try:
+        full = await SpringFullReader().read(client, candidates[:2])
+        taught = SpringProjection()
+        taught.learn(full)
+        assert "aaa" not in taught.attributes
+        for projection in (SpringProjection(), taught):
+            before = _net_out(sync)
+            listed = await projection.read(client, candidates)
+            assert _net_out(sync) - before < size
+            assert [s.host for s in listed] == [f"container-{i % 3}" for i in range(12)]
+            unread = listed[0].attribute("aaa")
+            assert unread.size == size
+            assert (
+                unread.error == f"not read: {size:,} bytes, more than --max-value-bytes 4,194,304"
+            )
+    finally:
+        await client.aclose()
+        sync.close()

@@ -23,6 +23,7 @@ from inspector.core.source import FeedMode, FeedNotice, NoticeKind, SourceItem
 from inspector.core.spring import normalize_namespace
 from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient, open_client
+from inspector.redis_io.discovery import DEFAULT_MAX_VALUE_BYTES
 from inspector.redis_io.errors import Failure, describe_failure
 from inspector.redis_io.feed.frameworks import (
     KEYEVENT_NAMES,
@@ -75,6 +76,8 @@ class ChangeFeed:
         registry: Other frameworks' adapters whose sessions are watched too
             (``None``: Spring's only).
         spring: Whether Spring's sessions are watched.
+        max_value_bytes: Session values longer than this are not read
+            (``--max-value-bytes``; ``None``: all are).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class ChangeFeed:
         topology_interval: float = 10.0,
         registry: Registry | None = None,
         spring: bool = True,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
         self.settings = settings
         self.namespace = normalize_namespace(namespace) if namespace else None
@@ -110,6 +114,7 @@ class ChangeFeed:
             host_field=host_field,
             frameworks=self._frameworks,
             spring=spring,
+            max_value_bytes=max_value_bytes,
         )
         self._poller = Poller(self._tracker, interval=poll_interval)
         self._pending = PendingReads(self._tracker)

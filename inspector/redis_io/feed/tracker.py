@@ -18,7 +18,12 @@ from inspector.core.frameworks import FrameworkSession, Registry
 from inspector.core.session import HostField, Session
 from inspector.core.source import NoticeKind, ScanProgressed, SessionsRead
 from inspector.redis_io.client import RedisClient
-from inspector.redis_io.discovery import ScanProgress, SessionScanner, read_raw_sessions
+from inspector.redis_io.discovery import (
+    DEFAULT_MAX_VALUE_BYTES,
+    ScanProgress,
+    SessionScanner,
+    read_raw_sessions,
+)
 from inspector.redis_io.feed.report import Reporter, now_ms
 
 
@@ -88,6 +93,8 @@ class SessionTracker:
         frameworks: Other frameworks' sessions, watched beside Spring's (the
             baseline reads both in one pass).
         spring: Whether Spring's sessions are watched.
+        max_value_bytes: Values longer than this are not read, by the baseline
+            or by a re-read (``--max-value-bytes``; ``None``: all are).
     """
 
     def __init__(
@@ -98,8 +105,10 @@ class SessionTracker:
         host_field: HostField | None,
         frameworks: FrameworkWatch | None = None,
         spring: bool = True,
+        max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
     ) -> None:
         self.reporter = reporter
+        self.max_value_bytes = max_value_bytes
         self.namespace = namespace
         self.host_field = host_field
         self.frameworks = frameworks
@@ -130,6 +139,7 @@ class SessionTracker:
             host_field=self.host_field,
             registry=frameworks.registry if frameworks is not None else None,
             spring=self.spring,
+            max_value_bytes=self.max_value_bytes,
         )
         progress = scanner.progress
         async for mixed in scanner.mixed_batches():
@@ -154,7 +164,10 @@ class SessionTracker:
         self, client: RedisClient, batch: list[Candidate], source: EventSource
     ) -> Changes:
         """Read ``batch`` in one pipeline; report each session read and each change."""
-        raws = {raw.key: raw for raw in await read_raw_sessions(client, batch)}
+        # Lengths before values (three round trips, not one): a request that
+        # wrote a 50 MB attribute must not cost 50 MB per re-read.
+        read = await read_raw_sessions(client, batch, max_value_bytes=self.max_value_bytes)
+        raws = {raw.key: raw for raw in read}
         self.reporter.stats.reads += len(batch)
         now = now_ms()
         changes = Changes()
