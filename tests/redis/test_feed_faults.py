@@ -191,6 +191,63 @@ def test_least_privilege_acl_gives_every_feature_end_to_end(
         server.stop()
 
 
+def test_least_privilege_acl_on_an_elasticache_like_cluster(
+    tmp_path: Path, running: Running
+) -> None:
+    """The same string on a 3-primary cluster (CONFIG and KEYS renamed on every node).
+
+    Cluster mode adds the topology reads (``CLUSTER SLOTS``/``SHARDS``/``NODES``)
+    and a subscriber per primary; every feature must still work as that user.
+    """
+    nodes = start_cluster(
+        tmp_path,
+        extra_args=(
+            "--rename-command", "CONFIG", "",
+            "--rename-command", "KEYS", "",
+            "--user", "inspector", *LEAST_PRIVILEGE.split(), ">least-secret",
+            "--notify-keyspace-events", "KEA",
+        ),
+    )  # fmt: skip
+    admin = redis.RedisCluster(host="127.0.0.1", port=nodes[0].port)
+    try:
+        # Enough sessions that every primary holds some.
+        sids = [str(uuid.uuid4()) for _ in range(12)]
+        for sid in sids:
+            write_request(admin, sid, "container-1", created_ms=NOW)
+        owners = {admin.keyslot(f"spring:session:sessions:{sid}") * 3 // 16384 for sid in sids}
+        assert len(owners) > 1
+        user = as_user(nodes[1], "inspector", "least-secret")
+        listed = inspector(*user, "ls", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(sids)
+        shown = inspector(*user, "show", sids[0], "--json")
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout)["id"] == sids[0]
+        stats = inspector(*user, "stats", "--json")
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["sessions"] == len(sids)
+        for result in (listed, shown, stats):
+            assert b"NOPERM" not in result.stderr
+        watch = running.watch(user)
+        watch.notice("listening as well")  # CONFIG is renamed away: probe by listening
+        write_request(admin, sids[1], "container-2", created_ms=NOW)
+        event = watch.line()
+        assert (event["session"], event["host"]) == (sids[1], "container-2")
+        watch.notice("now notifications")  # subscribed on the primaries, as this user
+        for sid in sids[2:6]:  # keys of more than one primary: each node's subscription
+            write_request(admin, sid, "container-3", created_ms=NOW)
+            event = watch.line()
+            assert (event["session"], event["host"], event["source"]) == (
+                sid, "container-3", "notification",
+            )  # fmt: skip
+        assert not any(
+            "subscribing to keyspace notifications is refused" in n for n in watch.notices
+        )
+    finally:
+        admin.close()
+        stop_servers(nodes)
+
+
 def _stop(server: RedisServer) -> None:
     server.process.send_signal(signal.SIGSTOP)
 
