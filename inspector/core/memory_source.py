@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.session import Session
 from inspector.core.source import (
+    FeedHealth,
     FeedNotice,
     ScanProgressed,
     ServerSummary,
@@ -83,6 +84,10 @@ class MemorySource:
     def progress(self, progress: ScanProgressed) -> None:
         """How far the first pass has come."""
         self._push(progress)
+
+    def health(self, health: FeedHealth) -> None:
+        """The feed's measured state (lag, last pass)."""
+        self._push(health)
 
     def fail(self, error: BaseException) -> None:
         """Make :meth:`items` raise ``error`` once what was fed before it is yielded."""

@@ -21,6 +21,7 @@ from inspector.core.frameworks.base import FrameworkSession
 from inspector.core.session import Session
 
 __all__ = [
+    "FeedHealth",
     "FeedMode",
     "FeedNotice",
     "NoticeKind",
@@ -78,6 +79,29 @@ class FeedNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedHealth:
+    """How current the data is, measured (a newer one replaces an older one).
+
+    Reported after each polling pass and each subscriber PING.
+    """
+
+    time_ms: int
+    mode: FeedMode
+    events: int
+    """Requests reported so far."""
+    reads: int
+    """Sessions re-read so far."""
+    reconnects: int
+    subscriber_lag_ms: int | None
+    """How far the slowest subscriber was behind the server at its last PING;
+    ``None`` when nothing is subscribed (polling only)."""
+    last_complete_pass_ms: int
+    """When the last polling pass (or the first full read) ended, epoch ms; 0 before."""
+    last_pass_seconds: float
+    """How long that pass took."""
+
+
+@dataclass(frozen=True, slots=True)
 class SessionsRead:
     """Sessions as just read: the first full pass (``baseline``) or re-reads after changes."""
 
@@ -129,7 +153,7 @@ class ServerSummary:
         return f"{version}, {mode}, {keys}"
 
 
-SourceItem = SessionsRead | RequestEvent | FeedNotice | ScanProgressed
+SourceItem = SessionsRead | RequestEvent | FeedNotice | ScanProgressed | FeedHealth
 """One thing a source reports. A DESTROYED :class:`RequestEvent` means the session is gone."""
 
 

@@ -44,6 +44,7 @@ from inspector.core.changes import EventKind, RequestEvent
 from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
 from inspector.core.source import (
+    FeedHealth,
     FeedMode,
     FeedNotice,
     NoticeKind,
@@ -60,6 +61,7 @@ __all__ = [
     "ConnectionLost",
     "ConnectionRestored",
     "FeedAdvice",
+    "FeedHealthRead",
     "FeedModeChanged",
     "FeedReady",
     "KeysSkipped",
@@ -243,6 +245,20 @@ class ScanProgress(SourceMessage):
         return isinstance(message, ScanProgress)
 
 
+class FeedHealthRead(SourceMessage):
+    """The feed's measured state (lag, last pass); a newer one replaces a queued older one."""
+
+    def __init__(self, health: FeedHealth) -> None:
+        super().__init__()
+        self.health = health
+
+    def copy(self) -> Self:
+        return type(self)(self.health)
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FeedHealthRead)
+
+
 class SourceFailed(SourceMessage):
     """The source stopped: it never connected, or the server refused it.
 
@@ -336,6 +352,7 @@ def batch_messages(batch: Sequence[SourceItem] | Sequence[AttributedItem]) -> li
     attributed: list[AttributedRequest] = []
     baseline = False
     progress: ScanProgressed | None = None
+    health: FeedHealth | None = None
 
     def flush() -> None:
         nonlocal sessions, others, gone, events, attributed, baseline, progress
@@ -372,6 +389,8 @@ def batch_messages(batch: Sequence[SourceItem] | Sequence[AttributedItem]) -> li
                 gone[item.key] = None
         elif isinstance(item, ScanProgressed):
             progress = item
+        elif isinstance(item, FeedHealth):
+            health = item  # only the newest counts: one message per batch
         elif isinstance(item, AttributionNotice):
             flush()
             messages.append(AttributionNoticed(item))
@@ -379,4 +398,6 @@ def batch_messages(batch: Sequence[SourceItem] | Sequence[AttributedItem]) -> li
             flush()
             messages.append(_NOTICES[item.kind](item))
     flush()
+    if health is not None:
+        messages.append(FeedHealthRead(health))
     return messages

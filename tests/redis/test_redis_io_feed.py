@@ -14,7 +14,7 @@ import redis
 from redis.asyncio import Redis
 
 from inspector.core.changes import EventSource, RequestEvent, notify_flags_support
-from inspector.core.source import FeedMode, FeedNotice, NoticeKind
+from inspector.core.source import FeedHealth, FeedMode, FeedNotice, NoticeKind
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.discovery import scan_keys
 from inspector.redis_io.feed import ChangeFeed, FeedItem
@@ -229,6 +229,11 @@ async def test_listener_delivers_notifications_and_measures_its_lag(
             while listener.in_sync_ms == synced:  # noqa: ASYNC110 (a public counter, no event)
                 await asyncio.sleep(0.05)  # wait-on-condition poll interval
         assert 0 <= listener.lag_ms < DEADLINE * 1000
+        # Each PONG is reported as the feed's health: the Server tab's live figure.
+        reported = [i for i in await reporter.batch() if isinstance(i, FeedHealth)]
+        assert reported
+        assert reported[-1].subscriber_lag_ms is not None
+        assert 0 <= reported[-1].subscriber_lag_ms < DEADLINE * 1000
     finally:
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -11,6 +11,7 @@ from inspector.core.changes import EventKind
 from inspector.core.memory_source import MemorySource
 from inspector.core.session import Session
 from inspector.core.source import (
+    FeedHealth,
     FeedMode,
     FeedNotice,
     NoticeKind,
@@ -20,6 +21,7 @@ from inspector.core.source import (
 )
 from inspector.tui.messages import (
     ConnectionRestored,
+    FeedHealthRead,
     FeedReady,
     RequestsSeen,
     ScanProgress,
@@ -168,3 +170,42 @@ async def test_escape_leaves_a_detail_screen_while_it_decodes(
         await pilot.pause()
         assert app.is_running
         assert screen.state is DetailState.LOADING  # the superseded result was dropped
+
+
+def health(events: int, lag_ms: int | None = 300) -> FeedHealth:
+    return FeedHealth(
+        time_ms=NOW_MS,
+        mode=FeedMode.NOTIFICATIONS,
+        events=events,
+        reads=2 * events,
+        reconnects=0,
+        subscriber_lag_ms=lag_ms,
+        last_complete_pass_ms=NOW_MS,
+        last_pass_seconds=0.25,
+    )
+
+
+def test_feed_health_is_one_message_per_batch_the_newest() -> None:
+    batch: list[SourceItem] = [health(1), request_event("a", "c1"), health(2), health(3)]
+    messages = batch_messages(batch)
+    assert [type(m) for m in messages] == [RequestsSeen, FeedHealthRead]
+    last = messages[-1]
+    assert isinstance(last, FeedHealthRead)
+    assert last.health.events == 3
+    assert last.can_replace(FeedHealthRead(health(1)))
+
+
+async def test_the_server_tab_shows_the_feeds_lag_and_last_pass_live() -> None:
+    from inspector.tui.panes.server import ServerPane
+
+    app = offline_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        source = source_of(app)
+        source.health(health(5))
+        pane = app.query_one(ServerPane)
+        await wait_until(pilot, lambda: "feed" in pane.facts)
+        assert pane.facts["feed"].startswith("5 requests, 10 re-reads, subscriber 0.3 s behind")
+        assert "last complete pass at " in pane.facts["feed"]
+        source.health(health(6, lag_ms=None))  # polling only: no subscriber to measure
+        await wait_until(pilot, lambda: pane.facts["feed"].startswith("6 requests"))
+        assert "subscriber" not in pane.facts["feed"]

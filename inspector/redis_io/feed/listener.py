@@ -159,6 +159,7 @@ class NodeListener:
             self._pings.popleft()
         self.lag_ms = max(0, now_ms() - sent)
         self.reporter.stats.subscriber_lag_ms = self.lag_ms
+        self.reporter.health(subscribed=True)
         if self.lag_ms <= self.lag_warning * 1000:
             self.in_sync_ms = sent
             if self._lag_said:
@@ -179,6 +180,7 @@ class NodeListener:
                     )
                 self.lag_ms = max(self.lag_ms, now - self._pings[0])
                 self.reporter.stats.subscriber_lag_ms = self.lag_ms
+                self.reporter.health(subscribed=True)
             if self.lag_ms > self.lag_warning * 1000 and not self._lag_said:
                 self._lag_said = True
                 self.reporter.notice(

@@ -139,6 +139,7 @@ class Poller:
         stats.last_poll_commands = commands
         stats.last_poll_seconds = time.monotonic() - started
         stats.last_complete_pass_ms = now_ms()
+        self.reporter.health(subscribed=self.reporter.mode is not FeedMode.POLLING)
         return changes
 
     async def _say_when_late(self, started: float) -> None:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from inspector.core.changes import RequestEvent
-from inspector.core.source import FeedMode, FeedNotice, NoticeKind, SourceItem
+from inspector.core.source import FeedHealth, FeedMode, FeedNotice, NoticeKind, SourceItem
 
 __all__ = ["FeedStats", "Reporter", "clock", "now_ms"]
 
@@ -53,6 +53,22 @@ class Reporter:
     def notice(self, kind: NoticeKind, message: str, gap: tuple[int, int] | None = None) -> None:
         """Queue a notice stamped now, with the current mode."""
         self.emit(FeedNotice(now_ms(), kind, message, gap, mode=self.mode))
+
+    def health(self, *, subscribed: bool) -> None:
+        """Queue the measured state of the feed (:class:`FeedHealth`) from the counters."""
+        stats = self.stats
+        self.emit(
+            FeedHealth(
+                time_ms=now_ms(),
+                mode=self.mode,
+                events=stats.events,
+                reads=stats.reads,
+                reconnects=stats.reconnects,
+                subscriber_lag_ms=stats.subscriber_lag_ms if subscribed else None,
+                last_complete_pass_ms=stats.last_complete_pass_ms,
+                last_pass_seconds=stats.last_poll_seconds,
+            )
+        )
 
     def fail(self, exc: BaseException) -> None:
         """End the feed with ``exc``: the reader gets what came before, then the exception."""

@@ -213,6 +213,7 @@ class ChangeFeed:
                 else:
                     recovery.caught_up(await self._poller.run_pass(client))
                 recovery.ready(_ready_text(self, len(nodes)))
+                self._reporter.health(subscribed=bool(listeners))
                 group.create_task(self._pending.run(client))
                 group.create_task(self._poller.run(client))
                 if isinstance(client, RedisCluster):

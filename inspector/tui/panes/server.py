@@ -7,12 +7,14 @@ the app's :class:`~inspector.tui.messages.ServerSummaryRead`).
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widgets import Static
 
 from inspector.core.monitor import monitor_cost_summary
 from inspector.core.render import safe_text
-from inspector.core.source import FeedMode
+from inspector.core.source import FeedHealth, FeedMode
 from inspector.redis_io.monitor import MonitorStatus
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.messages import (
@@ -20,6 +22,7 @@ from inspector.tui.messages import (
     ConnectionLost,
     ConnectionRestored,
     FeedAdvice,
+    FeedHealthRead,
     FeedModeChanged,
     FeedReady,
     MonitorStatusRead,
@@ -27,7 +30,7 @@ from inspector.tui.messages import (
     SourceFailed,
 )
 
-__all__ = ["ServerPane", "mode_text", "monitor_text"]
+__all__ = ["ServerPane", "health_text", "mode_text", "monitor_text"]
 
 _MODE_TEXT = {
     FeedMode.NOTIFICATIONS: "on: requests seen as keyspace notifications",
@@ -39,6 +42,23 @@ _MODE_TEXT = {
 def mode_text(mode: FeedMode | None) -> str:
     """How the Server tab says where requests come from."""
     return _MODE_TEXT.get(mode, "?") if mode is not None else "?"
+
+
+def health_text(health: FeedHealth) -> str:
+    """The Server tab's feed line: requests and reads so far, subscriber lag, last pass.
+
+    Times are clock times, not ages: the line is redrawn when the feed reports,
+    and an age would stop ticking while it is silent.
+    """
+    parts = [f"{health.events:,} requests, {health.reads:,} re-reads"]
+    if health.subscriber_lag_ms is not None:
+        parts.append(f"subscriber {health.subscriber_lag_ms / 1000:.1f} s behind the server")
+    if health.last_complete_pass_ms:
+        at = time.strftime("%H:%M:%S", time.localtime(health.last_complete_pass_ms / 1000))
+        parts.append(f"last complete pass at {at} ({health.last_pass_seconds:.2f} s)")
+    if health.reconnects:
+        parts.append(f"{health.reconnects:,} reconnects")
+    return ", ".join(parts)
 
 
 def monitor_text(status: MonitorStatus | None, *, running: bool) -> str:
@@ -104,6 +124,9 @@ class ServerPane(Static):
     def on_feed_advice(self, message: FeedAdvice) -> None:
         self.set(notifications=message.text)
 
+    def on_feed_health_read(self, message: FeedHealthRead) -> None:
+        self.set(feed=health_text(message.health))
+
     def on_connection_lost(self, _message: ConnectionLost) -> None:
         self.set(connection="reconnecting…")
 
@@ -162,6 +185,7 @@ class ServerPane(Static):
             "engine",
             "mode",
             "notifications",
+            "feed",
             "memory",
             "clients",
             "keys",
