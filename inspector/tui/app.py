@@ -438,6 +438,13 @@ class InspectorApp(App[int]):
             "MONITOR costs the server (see the Server tab)",
             self.action_toggle_attribution,
         )
+        try:
+            pane = self.query_one(SessionsPane)
+        except NoMatches:
+            pane = None
+        if pane is not None:
+            for title, help_text, callback in pane.sort_commands():
+                yield SystemCommand(title, help_text, callback)
         yield SystemCommand("Help", "Every key", self.action_help)
 
 

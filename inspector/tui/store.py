@@ -13,6 +13,7 @@ stay under a gigabyte (benchmarks/bench_tui.py).
 from __future__ import annotations
 
 import heapq
+import math
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from inspector.core.frameworks import FrameworkSession
 from inspector.core.session import Session
 from inspector.core.spring import ATTRIBUTE_PREFIX
 
-__all__ = ["SEARCH_BYTES", "Row", "SessionStore", "SortKey"]
+__all__ = ["SEARCH_BYTES", "Row", "SessionStore", "SortKey", "expiry_ms", "sorted_keys"]
 
 SEARCH_BYTES = 160
 """Bytes of each attribute's value kept for the filter's value search (twice that per row
@@ -38,12 +39,31 @@ FLASH_MS = 3000
 
 
 class SortKey(StrEnum):
-    """Orders the table can show."""
+    """Orders the table can show: one per column, and the order sessions were found in."""
 
     LAST_ACCESS = "last access"
     CREATED = "created"
     HOST = "host"
     FOUND = "discovery order"
+    ID = "id"
+    STATE = "state"
+    TTL = "TTL"
+    PRINCIPAL = "principal"
+    ATTRIBUTES = "attributes"
+    SIZE = "size"
+    NAMESPACE = "namespace"
+    FRAMEWORK = "framework"
+    VIA = "via"
+
+    @property
+    def descending(self) -> bool:
+        """Whether this order, not reversed, puts the biggest first (newest, largest)."""
+        return self in _DESCENDING
+
+
+_DESCENDING = frozenset({SortKey.LAST_ACCESS, SortKey.CREATED, SortKey.ATTRIBUTES, SortKey.SIZE})
+"""Orders whose natural direction is the highest first (the newest, the largest); the others
+go A to Z, soonest to expire, first found first."""
 
 
 @dataclass(slots=True)
@@ -74,6 +94,8 @@ class Row:
     """Where that name came from (a :class:`~inspector.core.attribution.NameSource` value)."""
     disagrees: bool = False
     """The session's host attribute names another container than its connection."""
+    size: int = 0
+    """Bytes of the session's field names and values, as last read."""
 
     @property
     def container(self) -> str | None:
@@ -148,6 +170,73 @@ def _sorted(rows: list[Row], key: Callable[[Row], Any], *, reverse: bool) -> Ite
     return heapq.merge(*chunks, key=key, reverse=reverse)
 
 
+def expiry_ms(row: Row) -> float | None:
+    """When the session expires (epoch ms; infinite if never), for the TTL order."""
+    if row.state == "never-expires":
+        return math.inf
+    if row.expires_at is not None:
+        return row.expires_at
+    if row.hash_ttl_ms >= 0:
+        return row.observed_at + row.hash_ttl_ms
+    return None
+
+
+_NUMBERS: dict[SortKey, Callable[[Row], float | None]] = {
+    SortKey.LAST_ACCESS: lambda r: r.last_access,
+    SortKey.CREATED: lambda r: r.created,
+    SortKey.TTL: expiry_ms,
+    SortKey.ATTRIBUTES: lambda r: r.attributes,
+    SortKey.SIZE: lambda r: r.size,
+    SortKey.FOUND: lambda r: r.order,
+}
+_TEXTS: dict[SortKey, Callable[[Row], str | None]] = {
+    SortKey.HOST: lambda r: r.container,
+    SortKey.ID: lambda r: r.id,
+    SortKey.STATE: lambda r: r.state,
+    SortKey.PRINCIPAL: lambda r: r.principal,
+    SortKey.NAMESPACE: lambda r: r.namespace,
+    SortKey.FRAMEWORK: lambda r: r.framework,
+    SortKey.VIA: lambda r: r.via or ("attribute" if r.host else None),
+}
+
+
+def sorted_keys(rows: list[Row], sort: SortKey, *, reverse: bool = False) -> list[str]:
+    """The keys of ``rows`` in ``sort``'s order (``reverse``: the other direction).
+
+    Rows without a value for the order (no principal, no TTL...) come last in
+    either direction, newest access first; ties go newest access first too,
+    then in discovery order (the sort is stable).
+    """
+    descending = sort.descending != reverse
+    key: Callable[[Row], Any]
+    number = _NUMBERS.get(sort)
+    if number is not None:
+        value: Callable[[Row], Any] = number
+        sign = -1 if descending else 1
+        if sort in (SortKey.LAST_ACCESS, SortKey.FOUND):
+            key = lambda r: sign * (number(r) or 0)  # noqa: E731 - no tie to break
+        else:
+            key = lambda r: (sign * (number(r) or 0), -(r.last_access or 0))  # noqa: E731
+        flip = False
+    else:
+        text = _TEXTS[sort]
+        value = text
+        if descending:
+            # reverse=True turns the tie-break round too: newest access first again.
+            key = lambda r: (text(r), r.last_access or 0)  # noqa: E731
+        else:
+            key = lambda r: (text(r), -(r.last_access or 0))  # noqa: E731
+        flip = descending
+    present = [row for row in rows if value(row) is not None]
+    missing = [row for row in rows if value(row) is None]
+    ordered = [row.key for row in _sorted(present, key, reverse=flip)]
+    if missing:
+        ordered.extend(
+            row.key for row in _sorted(missing, lambda r: -(r.last_access or 0), reverse=False)
+        )
+    return ordered
+
+
 def _match(row: Row, needle: str) -> bool:
     """Case-insensitive substring match on id, host, principal, namespace, attributes."""
     return (
@@ -167,6 +256,8 @@ class SessionStore:
         self.view: list[str] = []
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
+        self.reverse = False
+        """The order's natural direction turned round (choosing the same order again)."""
         self._counter = 0
         self.frameworks_seen = False
         """Whether any other framework's session was added (the table then shows the column)."""
@@ -199,7 +290,7 @@ class SessionStore:
                     hash_ttl_ms=session.ttl_ms, observed_at=now_ms,
                     attributes=len(session.attributes), state=state, search=search,
                     order=self._counter, framework=sys.intern(session.framework),
-                    session_id=session.session_id,
+                    session_id=session.session_id, size=session.size,
                 )  # fmt: skip
                 self.rows[session.key] = row
                 if self._matches(row):
@@ -217,6 +308,7 @@ class SessionStore:
             row.attributes = len(session.attributes)
             row.state = state
             row.search = search
+            row.size = session.size
         return switched
 
     def upsert(self, sessions: Iterable[Session], now_ms: int) -> list[str]:
@@ -233,7 +325,7 @@ class SessionStore:
                     expires_at=session.expires_at, hash_ttl_ms=session.raw.hash_ttl_ms,
                     observed_at=session.raw.observed_at_ms,
                     attributes=len(session.attribute_names), state=session.state.value,
-                    search=_search_text(session), order=self._counter,
+                    search=_search_text(session), order=self._counter, size=session.size,
                 )  # fmt: skip
                 self.rows[session.key] = row
                 if self._matches(row):
@@ -251,6 +343,7 @@ class SessionStore:
             row.attributes = len(session.attribute_names)
             row.state = session.state.value
             row.search = _search_text(session)
+            row.size = session.size
         return switched
 
     def attribute(self, requests: Iterable[AttributedRequest], now_ms: int) -> bool:
@@ -310,8 +403,12 @@ class SessionStore:
     def _matches(self, row: Row) -> bool:
         return not self.query or _match(row, self.query)
 
-    def compute_view(self, query: str, sort: SortKey, *, since: int | None = None) -> list[str]:
+    def compute_view(
+        self, query: str, sort: SortKey, *, since: int | None = None, reverse: bool = False
+    ) -> list[str]:
         """The keys to show for a filter and an order (pure; safe in a worker thread).
+
+        ``reverse`` turns the order's natural direction (:attr:`SortKey.descending`) round.
 
         With ``since`` (:attr:`sequence` read when the computation was started),
         rows added later are left out: :meth:`apply_view` appends them, so a
@@ -321,29 +418,27 @@ class SessionStore:
         # full collections, each walking every young object with the GIL held:
         # paused while the view is computed (it makes no cycles).
         with BulkLoad(freeze=False):
-            return self._compute_view(query, sort, since)
+            return self._compute_view(query, sort, since, reverse)
 
-    def _compute_view(self, query: str, sort: SortKey, since: int | None) -> list[str]:
+    def _compute_view(
+        self, query: str, sort: SortKey, since: int | None, reverse: bool
+    ) -> list[str]:
         needle = query.strip().lower()
         rows = [
             row
             for row in list(self.rows.values())
             if (since is None or row.order <= since) and (not needle or _match(row, needle))
         ]
-        key: Callable[[Row], Any]
-        reverse = False
-        if sort is SortKey.LAST_ACCESS:
-            key, reverse = (lambda r: r.last_access or 0), True
-        elif sort is SortKey.CREATED:
-            key, reverse = (lambda r: r.created or 0), True
-        elif sort is SortKey.HOST:
-            key = lambda r: (r.container or "\uffff", -(r.last_access or 0))  # noqa: E731
-        else:
-            key = lambda r: r.order  # noqa: E731
-        return [row.key for row in _sorted(rows, key, reverse=reverse)]
+        return sorted_keys(rows, sort, reverse=reverse)
 
     def apply_view(
-        self, query: str, sort: SortKey, view: list[str], *, since: int | None = None
+        self,
+        query: str,
+        sort: SortKey,
+        view: list[str],
+        *,
+        since: int | None = None,
+        reverse: bool = False,
     ) -> None:
         """Install a view computed by :meth:`compute_view` (keys gone since are skipped).
 
@@ -352,6 +447,7 @@ class SessionStore:
         """
         self.query = query.strip().lower()
         self.sort = sort
+        self.reverse = reverse
         if since is None:
             installed = [key for key in view if key in self.rows]
         else:
@@ -375,7 +471,7 @@ class SessionStore:
 
     def refresh_view(self) -> None:
         """Filter and sort again now, with the current filter and order (small stores)."""
-        self.view = self.compute_view(self.query, self.sort)
+        self.view = self.compute_view(self.query, self.sort, reverse=self.reverse)
 
     def row_at(self, index: int) -> Row | None:
         """The row shown at a view position, if any."""

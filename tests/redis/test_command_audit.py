@@ -149,7 +149,8 @@ async def _tui_session(port: int, expected: list[Expected], tmp_path: Path) -> N
         await pilot.press("slash", *"container", "enter")  # filter
         await wait_until(pilot, lambda: pane.views_installed > before, "the filtered view")
         await pilot.press("escape")
-        await pilot.press("s", "s")  # sort, twice
+        await pilot.press("s", "down", "enter")  # sort: choose an order (TTL)
+        await pilot.press("S")  # and reverse it
         await pilot.pause(0.2)
         pane.table.cursor = 0
         await pilot.press("enter")  # open the session: its detail screen

@@ -5,14 +5,21 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from inspector.core.render import format_time
 from inspector.core.session import Session
 from inspector.tui import store as store_module
-from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey
-from inspector.tui.widgets.session_table import cell_text, layout_columns
+from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey, expiry_ms
+from inspector.tui.widgets.session_table import (
+    cell_text,
+    last_first,
+    layout_columns,
+    table_columns,
+)
 from tests.factories import NOW_MS, spring_session
 from tests.spring_layouts import jvm_fixture
 
@@ -90,8 +97,10 @@ def test_sort_orders() -> None:
     assert ids(SortKey.FOUND) == ["b", "a", "c"]
 
 
-def test_columns_drop_by_priority() -> None:
-    assert [c.key for c in layout_columns(80)] == [
+def test_columns_scroll_sideways_after_the_id() -> None:
+    # 80 columns (76 inside the padding and the scrollbar's gutter) keep what an
+    # operator needs first; the others are reached by scrolling, the id stays.
+    assert [c.key for c in layout_columns(76)] == [
         "id",
         "host",
         "last",
@@ -99,8 +108,17 @@ def test_columns_drop_by_priority() -> None:
         "ttl",
         "principal",
     ]
-    wide = [c.key for c in layout_columns(140)]
-    assert {"created", "attrs", "namespace"} <= set(wide)
+    assert [c.key for c in layout_columns(76, via=True)] == [
+        "id", "host", "via", "last", "state", "ttl",
+    ]  # fmt: skip
+    every = [c.key for c in table_columns()]
+    assert every[-4:] == ["attrs", "size", "created", "namespace"]
+    limit = last_first(table_columns(), 76)
+    assert [c.key for c in layout_columns(76, first=limit)][-1] == "namespace"
+    assert layout_columns(76, first=limit)[0].key == "id"
+    shown = {c.key for first in range(limit + 1) for c in layout_columns(76, first=first)}
+    assert shown == set(every)  # every column is reachable
+    assert "framework" in [c.key for c in table_columns(frameworks=True)]
     assert [c.key for c in layout_columns(30)] == ["id", "host"]
 
 
@@ -168,6 +186,34 @@ def test_created_column_uses_the_given_time_zone() -> None:
     assert cell_text(row, "created", NOW, tokyo) != cell_text(row, "created", NOW, dt.UTC)
 
 
+def reference_order(rows: list[Row], value: Callable[[Row], Any], *, descending: bool) -> list[str]:
+    """What the table's orders promise, by plain stable sorts: ``value`` in its direction,
+    ties newest access first then in discovery order, rows without a value last."""
+    present = [r for r in rows if value(r) is not None]
+    missing = [r for r in rows if value(r) is None]
+    present = sorted(present, key=lambda r: -(r.last_access or 0))
+    present = sorted(present, key=value, reverse=descending)
+    missing = sorted(missing, key=lambda r: -(r.last_access or 0))
+    return [r.key for r in present + missing]
+
+
+VALUES: dict[SortKey, Callable[[Row], Any]] = {
+    SortKey.LAST_ACCESS: lambda r: r.last_access,
+    SortKey.CREATED: lambda r: r.created,
+    SortKey.HOST: lambda r: r.container,
+    SortKey.FOUND: lambda r: r.order,
+    SortKey.ID: lambda r: r.id,
+    SortKey.STATE: lambda r: r.state,
+    SortKey.TTL: expiry_ms,
+    SortKey.PRINCIPAL: lambda r: r.principal,
+    SortKey.ATTRIBUTES: lambda r: r.attributes,
+    SortKey.SIZE: lambda r: r.size,
+    SortKey.NAMESPACE: lambda r: r.namespace,
+    SortKey.FRAMEWORK: lambda r: r.framework,
+    SortKey.VIA: lambda r: r.via or ("attribute" if r.host else None),
+}
+
+
 def test_big_views_sort_in_chunks_to_the_order_one_sort_gives(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -175,25 +221,56 @@ def test_big_views_sort_in_chunks_to_the_order_one_sort_gives(
     # the whole sort); ties keep their discovery order, as a stable sort does.
     monkeypatch.setattr(store_module, "SORT_CHUNK", 7)
     rows = {}
+    states = ("active", "expired", "invalidated", "never-expires")
     for i in range(100):
-        key = f"spring:session:sessions:{i:08x}-5646-4382-aa12-41435ed09dc7"
+        key = f"spring:session:sessions:{i % 13:08x}-{i:04x}-4382-aa12-41435ed09dc7"
         rows[key] = Row(
-            key=key, namespace="spring:session", host=f"c{i % 3}" if i % 5 else None,
-            principal=None, created=i % 4, last_access=i % 9, expires_at=None,
-            hash_ttl_ms=-1, observed_at=0, attributes=1, state="active", search="", order=i,
+            key=key, namespace=f"ns{i % 2}", host=f"c{i % 3}" if i % 5 else None,
+            principal=f"p{i % 4}" if i % 3 else None, created=i % 4 if i % 7 else None,
+            last_access=i % 9 if i % 11 else None, expires_at=i % 6 if i % 2 else None,
+            hash_ttl_ms=-1 if i % 4 else i, observed_at=i % 3, attributes=i % 5,
+            state=states[i % 4], search="", order=i, size=i % 8,
+            via=("client-name" if i % 6 == 0 else None),
         )  # fmt: skip
     store = SessionStore()
     store.rows = rows
-    expected = {
-        SortKey.LAST_ACCESS: sorted(rows.values(), key=lambda r: r.last_access or 0, reverse=True),
-        SortKey.CREATED: sorted(rows.values(), key=lambda r: r.created or 0, reverse=True),
-        SortKey.HOST: sorted(
-            rows.values(), key=lambda r: (r.host or "\uffff", -(r.last_access or 0))
-        ),
-        SortKey.FOUND: sorted(rows.values(), key=lambda r: r.order),
-    }
-    for sort, want in expected.items():
-        assert store.compute_view("", sort) == [row.key for row in want], sort
+    assert set(VALUES) == set(SortKey)
+    for sort, value in VALUES.items():
+        for reverse in (False, True):
+            want = reference_order(
+                list(rows.values()), value, descending=sort.descending != reverse
+            )
+            assert store.compute_view("", sort, reverse=reverse) == want, (sort, reverse)
     assert store.compute_view("c1", SortKey.HOST) == [
-        row.key for row in expected[SortKey.HOST] if row.host == "c1"
+        key
+        for key in reference_order(list(rows.values()), VALUES[SortKey.HOST], descending=False)
+        if rows[key].host == "c1"
     ]
+
+
+def test_every_order_and_its_reverse_on_real_sessions() -> None:
+    # Newest first by access and creation; soonest to expire first; A to Z; and
+    # choosing the same order again (reverse) turns it round, missing values last.
+    store = SessionStore()
+    store.upsert(
+        [
+            session("b", "z-host", NOW - 10, principal=b'"bob"', extra=b"x" * 500),
+            session("a", "a-host", NOW - 20),
+            session("c", "m", NOW, principal=b'"alice"'),
+        ],
+        NOW,
+    )
+
+    def ids(sort: SortKey, reverse: bool = False) -> list[str]:
+        return [store.rows[k].id for k in store.compute_view("", sort, reverse=reverse)]
+
+    assert ids(SortKey.LAST_ACCESS) == ["c", "b", "a"]
+    assert ids(SortKey.LAST_ACCESS, True) == ["a", "b", "c"]
+    assert ids(SortKey.TTL) == ["a", "b", "c"]  # expires 30 min after its last access
+    assert ids(SortKey.TTL, True) == ["c", "b", "a"]
+    assert ids(SortKey.SIZE) == ["b", "c", "a"]
+    assert ids(SortKey.PRINCIPAL) == ["c", "b", "a"]  # alice, bob, then none
+    assert ids(SortKey.PRINCIPAL, True) == ["b", "c", "a"]  # none stays last
+    assert ids(SortKey.ID) == ["a", "b", "c"]
+    assert ids(SortKey.ID, True) == ["c", "b", "a"]
+    assert ids(SortKey.HOST, True) == ["b", "c", "a"]

@@ -11,6 +11,7 @@ import datetime as dt
 import gc
 import time
 from collections.abc import Callable
+from functools import partial
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -30,12 +31,11 @@ from inspector.tui.messages import (
     SessionsChanged,
     SourceFailed,
 )
+from inspector.tui.screens.sort import SORT_CHOICES, SortScreen, sort_label
 from inspector.tui.store import SessionStore, SortKey
 from inspector.tui.widgets.session_table import SessionTable, TableHeader
 
 __all__ = ["SessionsPane"]
-
-_SORTS = list(SortKey)
 
 LIVE_SORT_ROWS = 20_000
 """Up to this many sessions the table is re-sorted on every change; above, on `s` or `/`."""
@@ -62,6 +62,7 @@ class SessionsPane(Vertical):
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
+        Binding("S", "reverse", "Reverse order", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -104,7 +105,13 @@ class SessionsPane(Vertical):
         parts = [f"{total:,} sessions"]
         if self.store.query:
             parts.append(f"{shown:,} match '{safe_text(self.store.query)}'")
-        parts.append(f"by {self.store.sort.value}")
+        parts.append(f"by {sort_label(self.store.sort, self.store.reverse)}")
+        table = self.table
+        if table.follow_newest:
+            parts.append("following newest (f: stay on the session)")
+        hidden = len(table.hidden_columns)
+        if hidden:
+            parts.append(f"← → {hidden} more column{'s' if hidden > 1 else ''}")
         if self.progress_text:
             parts.append(self.progress_text)
         parts.extend(self.skipped)
@@ -120,8 +127,8 @@ class SessionsPane(Vertical):
             self.store.upsert_others(message.others.values(), now_ms)
         if message.gone:
             self.store.remove_many(message.gone)
-        # Small stores re-sort live (updated rows move); big ones keep their
-        # order until `s` or `/`, with new rows appended.
+        # Small stores re-sort live (updated rows move; the cursor follows its
+        # session); big ones keep their order until `s` or `/`, new rows appended.
         if len(self.store) <= LIVE_SORT_ROWS:
             self.store.refresh_view()
         self.table.sync()
@@ -179,8 +186,48 @@ class SessionsPane(Vertical):
             self.recompute()
 
     def action_sort(self) -> None:
-        self.store.sort = _SORTS[(_SORTS.index(self.store.sort) + 1) % len(_SORTS)]
+        """``s``: choose the order in a list (the current one again reverses it)."""
+
+        def chosen(sort: SortKey | None) -> None:
+            if sort is not None:
+                self.sort_by(sort)
+
+        self.app.push_screen(SortScreen(self.store.sort, self.store.reverse), chosen)
+
+    def action_reverse(self) -> None:
+        """``S``: the current order, the other way round."""
+        self.sort_by(self.store.sort)
+
+    def sort_by(self, sort: SortKey) -> None:
+        """Sort by ``sort``; if it is the current order, reverse its direction."""
+        if sort is self.store.sort:
+            self.store.reverse = not self.store.reverse
+        else:
+            self.store.sort, self.store.reverse = sort, False
+        self.table.sync()  # the header's arrow now; the rows once sorted
+        self.update_status()
         self.recompute()
+
+    def sort_commands(self) -> list[tuple[str, str, Callable[[], None]]]:
+        """The command palette's entries: sort by each order (again: reversed)."""
+        commands: list[tuple[str, str, Callable[[], None]]] = []
+        for sort, natural in SORT_CHOICES:
+            title = f"Sort sessions by {sort.value}"
+            commands.append(
+                (title, f"{natural}; chosen again: reversed", partial(self.sort_by, sort))
+            )
+        commands.append(
+            ("Sort sessions the other way round", "reverse the current order", self.action_reverse)
+        )
+        return commands
+
+    @on(TableHeader.Clicked)
+    def _title_clicked(self, event: TableHeader.Clicked) -> None:
+        self.sort_by(event.sort)
+
+    @on(SessionTable.Shown)
+    def _table_shown(self, _event: SessionTable.Shown) -> None:
+        self.update_status()
 
     @on(Input.Changed, "#filter")
     def _typed(self, event: Input.Changed) -> None:
@@ -198,25 +245,32 @@ class SessionsPane(Vertical):
         # Read here, on the UI thread: rows the tick adds after this point are
         # appended when the view is installed instead of being dropped by it.
         since = self.store.sequence
-        self._compute(self.query_one("#filter", Input).value, self.store.sort, since)
+        query = self.query_one("#filter", Input).value
+        self._compute(query, self.store.sort, since, self.store.reverse)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
-    def _compute(self, query: str, sort: SortKey, since: int) -> None:
+    def _compute(self, query: str, sort: SortKey, since: int, reverse: bool = False) -> None:
         worker = get_current_worker()
-        view = self.store.compute_view(query, sort, since=since)
+        view = self.store.compute_view(query, sort, since=since, reverse=reverse)
         # A thread cannot be interrupted: a superseded computation runs to its
         # end, and must not then install its outdated view.
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._install, worker, query, sort, view, since)
+            self.app.call_from_thread(self._install, worker, query, (sort, reverse), view, since)
 
     def _install(
-        self, worker: Worker[None], query: str, sort: SortKey, view: list[str], since: int
+        self,
+        worker: Worker[None],
+        query: str,
+        order: tuple[SortKey, bool],
+        view: list[str],
+        since: int,
     ) -> None:
         # Checked again here, on the UI thread where workers are cancelled: the
         # worker may have been superseded after it posted this call.
         if worker.is_cancelled or not self.is_attached:
             return  # superseded, or the app closed while the view was computed
-        self.store.apply_view(query, sort, view, since=since)
+        sort, reverse = order
+        self.store.apply_view(query, sort, view, since=since, reverse=reverse)
         self.views_installed += 1
         self.table.sync()
         self.update_status()

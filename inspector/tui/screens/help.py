@@ -22,8 +22,12 @@ Everywhere
 
 Sessions
   /             filter by id prefix, host, principal, attribute name or value
-  s             change the order (last access, created, host, discovery)
+  s             sort by any column (the current one again: reversed)
+  S             reverse the order; a click on a title sorts by it
   ↑ ↓ PgUp PgDn Home End           move       enter   open the session
+  ← →           the columns after the id, on narrow terminals
+  f             follow newest: the cursor stays on the top line
+                (by default it stays on its session as rows move)
 
 Session detail
   ↑ ↓ / tab     choose an attribute, walk its tree (→ expands, ← collapses)
