@@ -51,6 +51,8 @@ class MemorySource:
         """Raised by :meth:`delete` when set."""
         self.finds = 0
         """How many times :meth:`find` was called (tests check that nothing reads)."""
+        self.finds_many = 0
+        """How many batches :meth:`find_many` was asked for."""
         self.closed = False
         self.batches = 0
         """Batches yielded so far."""
@@ -139,6 +141,17 @@ class MemorySource:
         if self.find_error is not None:
             raise self.find_error
         return self.sessions.get(key)
+
+    async def find_many(self, keys: Sequence[str]) -> list[Session]:
+        """The sessions fed last under ``keys`` (those still held), in that order.
+
+        Raises:
+            BaseException: :attr:`find_error`, when set.
+        """
+        self.finds_many += 1
+        if self.find_error is not None:
+            raise self.find_error
+        return [session for key in keys if (session := self.sessions.get(key)) is not None]
 
     async def delete(self, session: Session) -> int:
         """Forget the session; returns 1 if it was there, else 0.

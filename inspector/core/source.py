@@ -180,6 +180,17 @@ class SessionSource(Protocol):
         """
         ...
 
+    async def find_many(self, keys: Sequence[str]) -> list[Session]:
+        """Read Spring sessions in full, in one pipelined batch (the filter's value search).
+
+        Sessions gone since they were listed are left out; the others come in
+        the order of ``keys``.
+
+        Raises:
+            Failure: Not connected, or refused (explained in one line).
+        """
+        ...
+
     async def delete(self, session: Session) -> int:
         """Delete a session and its bookkeeping keys; returns how many were removed.
 

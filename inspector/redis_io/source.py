@@ -23,7 +23,11 @@ from inspector.core.frameworks import Registry
 from inspector.core.session import HostField, Session
 from inspector.core.source import ServerSummary, SourceItem
 from inspector.redis_io.client import RedisClient, open_client
-from inspector.redis_io.discovery import find_session
+from inspector.redis_io.discovery import (
+    DEFAULT_MAX_VALUE_BYTES,
+    find_session,
+    read_raw_sessions,
+)
 from inspector.redis_io.errors import Failure, Problem, describe_failure
 from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.server import server_summary
@@ -139,6 +143,28 @@ class RedisSource:
             )
         except Exception as exc:
             raise describe_failure(exc, self.settings) from exc
+
+    async def find_many(self, keys: Sequence[str]) -> list[Session]:
+        """Read Spring sessions in full with one pipeline (HGETALL and both PTTLs each).
+
+        Values over ``--max-value-bytes``' default stay unread (their sizes are
+        known), as in :meth:`find`; sessions gone since are left out.
+
+        Raises:
+            Failure: Not connected, or refused (in one line).
+        """
+        if not keys:
+            return []
+        candidates = [(key, *split_key(key)) for key in keys]
+        try:
+            client = await self.browse()
+            raws = await read_raw_sessions(
+                client, candidates, max_value_bytes=DEFAULT_MAX_VALUE_BYTES
+            )
+        except Exception as exc:
+            raise describe_failure(exc, self.settings) from exc
+        host_field = self.host_field
+        return [Session.from_raw(raw, host_field=host_field) for raw in raws]
 
     async def delete(self, session: Session) -> int:
         """Delete a session, its shadow key and index entries; returns how many were removed.

@@ -140,7 +140,11 @@ class InspectorApp(App[int]):
         with TabbedContent(id="tabs", initial="sessions"):
             with TabPane("Sessions", id="sessions"):
                 yield SessionsPane(
-                    self.store, clock=options.clock, tz=options.tz, id="sessions-pane"
+                    self.store,
+                    clock=options.clock,
+                    tz=options.tz,
+                    source=self.source,
+                    id="sessions-pane",
                 )
             with TabPane("Live", id="live"):
                 yield LivePane(tz=options.tz, clock=options.clock, id="live-pane")

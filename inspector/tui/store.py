@@ -5,9 +5,11 @@ sorted in a worker thread. Rows are updated in place by key (never rebuilt),
 which is what keeps the table's live updates cheap: the table only redraws the
 rows on screen.
 
-Memory: a row keeps a dozen small fields plus a lower-cased search text of at
-most :data:`SEARCH_BYTES` characters of attribute values, so a million sessions
-stay under a gigabyte (benchmarks/bench_tui.py).
+Memory: a row keeps a dozen small fields plus its attribute names (lower-cased,
+for the filter), so a million sessions stay under a gigabyte
+(benchmarks/bench_tui.py). Values are not kept: the filter's value search
+(:mod:`inspector.core.search`) reads sessions in full when a term needs them,
+and marks the rows it found (:attr:`Row.hit`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,11 @@ from inspector.core.attribution import AttributedRequest
 from inspector.core.changes import EventKind
 from inspector.core.collection import BulkLoad
 from inspector.core.frameworks import FrameworkSession
+from inspector.core.search import names_text, parse_query
 from inspector.core.session import Session
-from inspector.core.spring import ATTRIBUTE_PREFIX
 
-__all__ = ["SEARCH_BYTES", "Row", "SessionStore", "SortKey", "expiry_ms", "sorted_keys"]
+__all__ = ["Row", "SessionStore", "SortKey", "expiry_ms", "sorted_keys"]
 
-SEARCH_BYTES = 160
-"""Bytes of each attribute's value kept for the filter's value search (twice that per row
-at most)."""
 SORT_CHUNK = 32_768
 """Rows sorted in one C call (one hold of the GIL) by :meth:`SessionStore.compute_view`."""
 FLASH_MS = 3000
@@ -96,6 +95,9 @@ class Row:
     """The session's host attribute names another container than its connection."""
     size: int = 0
     """Bytes of the session's field names and values, as last read."""
+    hit: str = ""
+    """The filter (as :attr:`SessionStore.query` holds it) whose value search found this
+    session; a value term matches only through it."""
 
     @property
     def container(self) -> str | None:
@@ -119,31 +121,13 @@ class Row:
 
 
 def _search_text(session: Session) -> str:
-    # Only what the row does not already hold: attribute names and the start of
-    # their values (id, host and principal are matched from their own fields).
-    parts = list(session.attribute_names)
-    # Up to SEARCH_BYTES of each attribute, at most twice that in all, so one big
-    # attribute neither hides the others nor grows the row without bound.
-    budget = 2 * SEARCH_BYTES
-    for name in session.attribute_names:
-        value = session.raw.fields.get(ATTRIBUTE_PREFIX + name, b"")[: min(SEARCH_BYTES, budget)]
-        budget -= len(value)
-        # Latin-1 maps bytes 1:1: JSON text and the ASCII inside Java
-        # serialization stay searchable without decoding anything.
-        parts.append(value.decode("latin-1"))
-    return "\n".join(parts).lower()
+    # Only the attribute names: id, host and principal are matched from their
+    # own fields, values by the value search (which reads them in full).
+    return names_text(session.attribute_names)
 
 
 def _other_search_text(session: FrameworkSession) -> str:
-    parts = [session.framework, *session.attributes]
-    budget = 2 * SEARCH_BYTES
-    for decoded in session.attributes.values():
-        if budget <= 0:
-            break
-        text = str(decoded.value)[: min(SEARCH_BYTES, budget)]
-        budget -= len(text)
-        parts.append(text)
-    return "\n".join(parts).lower()
+    return names_text([session.framework, *session.attributes])
 
 
 def _shared(text: str | None) -> str | None:
@@ -238,14 +222,17 @@ def sorted_keys(rows: list[Row], sort: SortKey, *, reverse: bool = False) -> lis
 
 
 def _match(row: Row, needle: str) -> bool:
-    """Case-insensitive substring match on id, host, principal, namespace, attributes."""
-    return (
-        needle in row.key.lower()  # the id, and the namespace
-        or (row.host is not None and needle in row.host.lower())
-        or (row.served_by is not None and needle in row.served_by.lower())
-        or (row.principal is not None and needle in row.principal.lower())
-        or needle in row.search
-    )
+    """Whether a row matches a filter (:mod:`inspector.core.search`), by metadata or by a hit.
+
+    A term only a value can satisfy matches once the value search has found
+    the session for this very filter (``row.hit``).
+    """
+    verdict = parse_query(needle).metadata_verdict(row)
+    return verdict is True or (verdict is None and row.hit == needle)
+
+
+def _match_by_metadata(row: Row, needle: str) -> bool:
+    return parse_query(needle).metadata_verdict(row) is True
 
 
 class SessionStore:
@@ -402,6 +389,46 @@ class SessionStore:
 
     def _matches(self, row: Row) -> bool:
         return not self.query or _match(row, self.query)
+
+    def unsearched(self, query: str) -> list[str]:
+        """Keys whose match on ``query`` only their values can tell (safe in a worker thread).
+
+        The rows the metadata rules out, or that were found already, are left out.
+        """
+        needle = query.strip().lower()
+        parsed = parse_query(needle)
+        if not parsed.needs_values:
+            return []
+        return [
+            row.key
+            for row in list(self.rows.values())
+            if row.hit != needle and parsed.metadata_verdict(row) is None
+        ]
+
+    def found(self, key: str, query: str, *, hit: bool) -> bool:
+        """Record what the value search said of a session; whether the view changed.
+
+        A hit on the current filter is appended to the view (results stream in);
+        a session that no longer matches leaves it.
+        """
+        row = self.rows.get(key)
+        if row is None:
+            return False
+        needle = query.strip().lower()
+        if hit:
+            if row.hit == needle:
+                return False  # found before: in the view already
+            row.hit = needle
+            if needle == self.query and not _match_by_metadata(row, needle):
+                self.view.append(key)
+                return True
+            return False
+        if row.hit == needle:
+            row.hit = ""
+            if needle == self.query and key in self.view and not _match(row, needle):
+                self.view.remove(key)
+                return True
+        return False
 
     def compute_view(
         self, query: str, sort: SortKey, *, since: int | None = None, reverse: bool = False

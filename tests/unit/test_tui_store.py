@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from inspector.core.render import format_time
+from inspector.core.search import parse_query, session_text
 from inspector.core.session import Session
 from inspector.tui import store as store_module
 from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey, expiry_ms
@@ -60,22 +61,56 @@ def test_upsert_updates_in_place_and_flashes_host_changes() -> None:
 
 def test_filter_by_id_host_principal_attribute_name_and_value() -> None:
     store = SessionStore()
-    store.upsert([
+    sessions = [
         session("11111111-aaaa", "container-1", NOW - 3, principal=b'"alice"'),
         session("22222222-bbbb", "container-2", NOW - 2, extra=b'{"item":"Blue Widget"}'),
         session("33333333-cccc", "container-2", NOW - 1, extra=jvm_fixture("sample_session")),
-    ], NOW)  # fmt: skip
+    ]
+    store.upsert(sessions, NOW)
+    full = {s.key: s for s in sessions}
 
     def ids(query: str) -> list[str]:
+        """What the metadata alone matches (the view before any value is searched)."""
         return [store.rows[key].id[:8] for key in store.compute_view(query, SortKey.FOUND)]
 
+    def searched(query: str) -> list[str]:
+        """The view once the value search has checked what the metadata could not decide."""
+        store.apply_view(query, SortKey.FOUND, store.compute_view(query, SortKey.FOUND))
+        parsed = parse_query(query)
+        for key in store.unsearched(query):
+            hit = parsed.matches(store.rows[key], session_text(full[key]))
+            store.found(key, query, hit=hit)
+        store.refresh_view()
+        return [store.rows[key].id[:8] for key in store.view]
+
     assert ids("2222") == ["22222222"]
-    assert ids("container-2") == ["22222222", "33333333"]
+    assert ids("id:2222") == ["22222222"]
+    # Session 3's host is the one in its JDK-serialized cart (c95883d5424d); the
+    # sample attribute's "container-2" is a value.
+    assert ids("container-2") == ["22222222"]
+    assert searched("container-2") == ["22222222", "33333333"]
+    assert ids("host:container-2") == ["22222222"]
+    assert store.unsearched("host:container-2") == []  # metadata-only: nothing to read
     assert ids("ALICE") == ["11111111"]
+    assert ids("principal:alice") == ["11111111"]
+    assert ids("principal:container") == []
     assert ids("cart") == ["22222222", "33333333"]
-    assert ids("blue widget") == ["22222222"]
-    assert ids("c95883d5424d") == ["33333333"]  # a string inside JDK-serialized bytes
-    assert ids("nothing-matches") == []
+    assert ids("attr:cart") == ["22222222", "33333333"]
+    assert ids("blue widget") == []  # values only once searched
+    assert searched('"blue widget"') == ["22222222"]
+    assert searched("blue widget") == ["22222222"]  # two terms, both in the cart
+    assert searched("c95883d5424d") == ["33333333"]  # the host, from JDK-serialized bytes
+    assert searched("value:c95883d5424d") == ["33333333"]
+    assert searched("attr:cart widget") == ["22222222"]
+    assert searched("nothing-matches") == []
+    # A hit counts for its own filter only.
+    assert ids("widget") == []
+    assert searched("widget") == ["22222222"]
+    # A session whose values no longer match leaves the view.
+    key = sessions[1].key
+    store.found(key, "widget", hit=False)
+    assert store.rows[key].hit == ""
+    assert store.view == []
 
 
 def test_sort_orders() -> None:

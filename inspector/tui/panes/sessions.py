@@ -7,10 +7,12 @@ posts (one per batch, however many sessions changed) and redraws the visible row
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 from textual import on, work
@@ -21,7 +23,12 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import Worker, get_current_worker
 
+from inspector.core.frameworks import FrameworkSession
 from inspector.core.render import safe_text
+from inspector.core.search import Query, framework_text, parse_query, session_text
+from inspector.core.session import Session
+from inspector.core.source import SessionSource
+from inspector.redis_io.errors import Failure
 from inspector.tui.messages import (
     AttributionSwitched,
     FeedReady,
@@ -39,6 +46,47 @@ __all__ = ["SessionsPane"]
 
 LIVE_SORT_ROWS = 20_000
 """Up to this many sessions the table is re-sorted on every change; above, on `s` or `/`."""
+SEARCH_BATCH = 100
+"""Sessions the value search reads in one pipeline (then decodes in a thread)."""
+
+
+@dataclass(slots=True)
+class SearchProgress:
+    """How far the value search of one filter has come (the status line shows it)."""
+
+    query: str
+    total: int = 0
+    """Sessions whose values are searched (those the metadata alone could not decide)."""
+    done: int = 0
+    found: int = 0
+    finished: bool = False
+    error: str | None = None
+
+    def describe(self) -> str:
+        """E.g. ``searching values: 1,200 of 5,000 sessions, 3 found``."""
+        if self.error is not None:
+            return f"value search stopped after {self.done:,} sessions: {self.error}"
+        if self.finished:
+            return f"values of {self.total:,} sessions searched, {self.found:,} found"
+        return f"searching values: {self.done:,} of {self.total:,} sessions, {self.found:,} found"
+
+
+_Checked = Session | FrameworkSession | None
+"""A session to check against the filter's values: as read (complete), or ``None``: read it."""
+
+
+def _verdicts(
+    store: SessionStore, query: Query, sessions: Sequence[Session | FrameworkSession]
+) -> list[tuple[str, bool]]:
+    """Whether each session matches ``query`` on its row and its decoded values (a thread)."""
+    verdicts = []
+    for session in sessions:
+        row = store.rows.get(session.key)
+        if row is None:
+            continue  # gone meanwhile
+        text = session_text(session) if isinstance(session, Session) else framework_text(session)
+        verdicts.append((session.key, query.matches(row, text)))
+    return verdicts
 
 
 class SessionsPane(Vertical):
@@ -72,10 +120,20 @@ class SessionsPane(Vertical):
         *,
         clock: Callable[[], float] = time.time,
         tz: dt.tzinfo | None = None,
+        source: SessionSource | None = None,
         id: str | None = None,  # noqa: A002
     ) -> None:
         super().__init__(id=id)
         self.store = store
+        self.source = source
+        """Where the value search reads sessions in full (``None``: values are not searched)."""
+        self.search: SearchProgress | None = None
+        """The value search of the current filter, running or done."""
+        self._hits: list[str] = []
+        """Keys the running value search found (re-added to a view computed meanwhile)."""
+        self._rechecks: dict[str, _Checked] = {}
+        """Sessions changed under a value filter, to check again (:meth:`_recheck`)."""
+        self._rechecking = False
         self.clock = clock
         self.tz = tz
         self.progress_text = "connecting…"
@@ -114,6 +172,8 @@ class SessionsPane(Vertical):
             parts.append(f"← → {hidden} more column{'s' if hidden > 1 else ''}")
         if self.progress_text:
             parts.append(self.progress_text)
+        if self.search is not None:
+            parts.append(self.search.describe())
         parts.extend(self.skipped)
         self.query_one("#status", Static).update("  ·  ".join(parts))
 
@@ -127,6 +187,7 @@ class SessionsPane(Vertical):
             self.store.upsert_others(message.others.values(), now_ms)
         if message.gone:
             self.store.remove_many(message.gone)
+        self._changed_under_filter(message.sessions, message.others)
         # Small stores re-sort live (updated rows move; the cursor follows its
         # session); big ones keep their order until `s` or `/`, new rows appended.
         if len(self.store) <= LIVE_SORT_ROWS:
@@ -234,6 +295,7 @@ class SessionsPane(Vertical):
         # Recompute once typing pauses: a million rows take a moment to filter.
         if self._debounce is not None:
             self._debounce.stop()
+        self._stop_search()  # what it would find is for another filter
         self._debounce = self.set_timer(0.15, self.recompute)
 
     @on(Input.Submitted, "#filter")
@@ -271,6 +333,135 @@ class SessionsPane(Vertical):
             return  # superseded, or the app closed while the view was computed
         sort, reverse = order
         self.store.apply_view(query, sort, view, since=since, reverse=reverse)
+        self._after_view()
         self.views_installed += 1
         self.table.sync()
         self.update_status()
+
+    # ---------------------------------------------------------------- value search
+
+    def _stop_search(self) -> None:
+        self.workers.cancel_group(self, "search")
+        self.search = None
+        self._hits = []
+        self._rechecks.clear()
+
+    def _after_view(self) -> None:
+        """A view was installed: start the value search its filter needs (once per filter)."""
+        needle = self.store.query
+        if self.source is None or not parse_query(needle).needs_values:
+            if self.search is not None:
+                self._stop_search()
+            return
+        if self.search is not None and self.search.query == needle:
+            # The same filter re-sorted: hits found while the view was computed
+            # may be missing from it.
+            if self._hits:
+                present = set(self.store.view)
+                self.store.view.extend(key for key in self._hits if key not in present)
+            return
+        self._stop_search()
+        self.search = SearchProgress(needle)
+        self._search_values(needle)
+
+    @work(exclusive=True, group="search", exit_on_error=False)
+    async def _search_values(self, needle: str) -> None:
+        """Read every session the metadata cannot decide, in pipelined batches; stream hits.
+
+        Reads run on the UI loop (I/O), decoding and matching in a thread; a
+        newer filter cancels this worker at its next read.
+        """
+        progress = self.search
+        source = self.source
+        assert progress is not None
+        assert source is not None
+        query = parse_query(needle)
+        keys = await asyncio.to_thread(self.store.unsearched, needle)
+        progress.total = len(keys)
+        self.update_status()
+        for start in range(0, len(keys), SEARCH_BATCH):
+            chunk = keys[start : start + SEARCH_BATCH]
+            others = self.store.others
+            sessions: list[Session | FrameworkSession] = [
+                others[key] for key in chunk if key in others
+            ]
+            spring = [key for key in chunk if key not in others]
+            try:
+                if spring:
+                    sessions.extend(await source.find_many(spring))
+            except Exception as exc:
+                # Said in the status line; the filter keeps what it found.
+                progress.error = exc.message if isinstance(exc, Failure) else str(exc)
+                self.update_status()
+                return
+            verdicts = await asyncio.to_thread(_verdicts, self.store, query, sessions)
+            if self.search is not progress:
+                return  # superseded while this batch was decoded
+            progress.done += len(chunk)
+            self._apply(needle, verdicts, progress)
+        progress.finished = True
+        if len(self.store) > LIVE_SORT_ROWS:
+            self.recompute()  # the hits streamed in at the end: now in order
+        self.update_status()
+
+    def _apply(
+        self, needle: str, verdicts: list[tuple[str, bool]], progress: SearchProgress
+    ) -> None:
+        changed = False
+        for key, hit in verdicts:
+            if hit:
+                progress.found += 1
+                self._hits.append(key)
+            changed = self.store.found(key, needle, hit=hit) or changed
+        if changed and len(self.store) <= LIVE_SORT_ROWS:
+            self.store.refresh_view()
+        self.table.sync()
+        self.update_status()
+
+    def _changed_under_filter(
+        self, sessions: Mapping[str, Session], others: Mapping[str, FrameworkSession]
+    ) -> None:
+        """Sessions read while a value filter is on: check them (values may have changed)."""
+        progress = self.search
+        if progress is None:
+            return
+        query = parse_query(progress.query)
+        for group in (sessions, others):
+            for key, session in group.items():
+                row = self.store.rows.get(key)
+                if row is None or query.metadata_verdict(row) is not None:
+                    continue  # the metadata decides
+                complete = not isinstance(session, Session) or session.raw.complete
+                self._rechecks[key] = session if complete else None
+        if self._rechecks and not self._rechecking:
+            self._rechecking = True
+            self._recheck(progress)
+
+    @work(group="recheck", exit_on_error=False)
+    async def _recheck(self, progress: SearchProgress) -> None:
+        """Check changed sessions against the value filter until none is left to check."""
+        source = self.source
+        assert source is not None
+        query = parse_query(progress.query)
+        try:
+            await self._recheck_all(source, query, progress)
+        finally:
+            self._rechecking = False
+
+    async def _recheck_all(
+        self, source: SessionSource, query: Query, progress: SearchProgress
+    ) -> None:
+        while self._rechecks and self.search is progress:
+            batch, self._rechecks = self._rechecks, {}
+            given = [session for session in batch.values() if session is not None]
+            unread = [key for key, session in batch.items() if session is None]
+            try:
+                for start in range(0, len(unread), SEARCH_BATCH):
+                    given.extend(await source.find_many(unread[start : start + SEARCH_BATCH]))
+            except Exception as exc:
+                # Not connected: the next change of these sessions brings them again.
+                self.progress_text = exc.message if isinstance(exc, Failure) else str(exc)
+            verdicts = await asyncio.to_thread(_verdicts, self.store, query, given)
+            if self.search is not progress:
+                return
+            self._apply(progress.query, verdicts, SearchProgress(progress.query))

@@ -21,7 +21,7 @@ Everywhere
   a             containers by connection (MONITOR) on / off; else by host attribute
 
 Sessions
-  /             filter by id prefix, host, principal, attribute name or value
+  /             filter: any text, values too; host: principal: id: attr: narrow
   s             sort by any column (the current one again: reversed)
   S             reverse the order; a click on a title sorts by it
   ↑ ↓ PgUp PgDn Home End           move       enter   open the session
