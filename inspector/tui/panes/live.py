@@ -133,7 +133,7 @@ class LivePane(Vertical):
             bars.border_title = "Per container: req/s, sessions"
             yield bars
             history = HostHistory(id="history")
-            history.border_title = "Per session"
+            history.border_title = "Per session: containers"
             yield history
 
     def on_mount(self) -> None:
