@@ -12,12 +12,12 @@ import redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from inspector.core.session import RawSession, Session
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.app import COOKIE, create_app
 from inspector.sample_app.settings import SampleAppSettings
 from inspector.sample_app.store import SAMPLE_SESSION_CLASS, sample_session_json
 from tests.cli_run import inspector
+from tests.factories import spring_session
 from tests.harness import RedisServer, start_redis_server
 from tests.live_processes import App
 
@@ -80,8 +80,7 @@ async def test_no_host_attribute_leaves_nothing_that_names_the_container(
     assert fields[b"sessionAttr:scopedTarget.sampleSession"] == sample_session_json(None, last)
     assert b"container-1" not in b"".join(k + v for k, v in fields.items())
     decoded = {k.decode(): v for k, v in fields.items()}
-    raw = RawSession(key, "spring:session", sid, decoded, 2_100_000, 1_800_000, last)
-    assert Session.from_raw(raw).host is None
+    assert spring_session(sid, last=last, fields=decoded).host is None
 
 
 async def test_client_name_and_source_address_reach_the_server(
