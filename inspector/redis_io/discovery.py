@@ -81,6 +81,7 @@ __all__ = [
     "SpringFullReader",
     "SpringProjection",
     "find_session",
+    "glob_escape",
     "is_connection_lost",
     "primaries",
     "read_raw_sessions",
@@ -1099,6 +1100,11 @@ class SessionScanner:
         return owners
 
 
+def glob_escape(text: str) -> str:
+    """``text`` with SCAN MATCH's glob characters escaped, so it matches only itself."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
 async def find_session(
     client: RedisClient,
     session_id: str,
@@ -1131,7 +1137,7 @@ async def find_session(
     if not found and namespace is None and scan:
         seen: set[str] = set()
         for node in primaries(client):
-            async for keys in scan_keys(client, node, match=f"*sessions:{session_id}"):
+            async for keys in scan_keys(client, node, match=f"*sessions:{glob_escape(session_id)}"):
                 candidates = session_candidates(keys, namespace=None, seen=seen)
                 found = await read_raw_sessions(client, candidates, max_value_bytes=max_value_bytes)
                 if found:

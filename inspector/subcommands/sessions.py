@@ -20,7 +20,7 @@ import argparse
 import datetime as dt
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from inspector.core.values import JsonValue
     from inspector.redis_io.client import RedisClient
     from inspector.redis_io.discovery import SessionScanner
+    from inspector.redis_io.prefix_lookup import PrefixMatch
 
 __all__ = [
     "SPRING",
@@ -368,6 +369,7 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
     from inspector.core.session import Session
     from inspector.redis_io.discovery import find_session
     from inspector.redis_io.framework_reads import find_framework_session
+    from inspector.redis_io.prefix_lookup import find_by_prefix, read_match
 
     try:
         registry, spring = framework_selection(options)
@@ -399,6 +401,24 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
                 host_field=options.host_field,
                 max_value_bytes=options.max_value_bytes,
             )
+        if found is None and session_id.strip():
+            matches = await find_by_prefix(
+                client,
+                session_id.strip(),
+                registry=registry,
+                spring=spring,
+                namespace=options.namespace,
+            )
+            if len(matches) > 1:
+                return _ambiguous(session_ref, matches)
+            if matches:
+                found = await read_match(
+                    client,
+                    matches[0],
+                    registry,
+                    host_field=options.host_field,
+                    max_value_bytes=options.max_value_bytes,
+                )
         if found is None:
             where = (
                 f"namespace {options.namespace}"
@@ -420,6 +440,21 @@ def run_show(settings: ConnectionSettings, options: SessionOptions, session_ref:
         return int(ExitCode.OK)
 
     return _run(settings, work)
+
+
+def _ambiguous(session_ref: str, matches: Sequence[PrefixMatch]) -> int:
+    """Say which sessions an id prefix matches (exit 1): the user picks one."""
+    from inspector.core.render import safe_text
+    from inspector.redis_io.prefix_lookup import MAX_MATCHES
+
+    more = " or more" if len(matches) >= MAX_MATCHES else ""
+    lines = [
+        f"{PROG}: {safe_text(session_ref.strip())} is the start of {len(matches)}{more} "
+        "session ids; give more of the id:"
+    ]
+    lines += [f"  {safe_text(m.session_id)}  {m.framework}  {safe_text(m.key)}" for m in matches]
+    sys.stderr.write("\n".join(lines) + "\n")
+    return int(ExitCode.ERROR_REPLY)
 
 
 def _top(counter: Counter[str], n: int = 10) -> list[JsonValue]:
