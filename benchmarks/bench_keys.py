@@ -37,7 +37,7 @@ from inspector.redis_io.client import open_client
 from inspector.redis_io.keys import KeyspaceScan
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.app import AppOptions, make_app
-from inspector.tui.panes.keys import KeysPane
+from inspector.tui.panes.keys import KeysPane, ScanState
 from inspector.tui.widgets.key_tree import KeyTreeView
 from tests.harness import start_redis_server
 
@@ -178,17 +178,27 @@ async def keys_tab(port: int) -> list[tuple[str, str]]:
             return render_line(y)
 
         view.render_line = timed_render  # type: ignore[method-assign]
+        listed, finished = asyncio.Event(), asyncio.Event()
+
+        def scan_state(state: ScanState) -> None:
+            if state is not ScanState.STARTING:
+                listed.set()
+            if state in (ScanState.DONE, ScanState.FAILED):
+                finished.set()
+
+        pane.watch(pane, "scan_state", scan_state, init=False)
         watcher = asyncio.create_task(ticker())
         started = time.perf_counter()
         # Not pilot.press: it waits for the app to be idle, which it is not
         # while the scan runs.
         app.post_message(events.Key("5", "5"))
-        await pane.first_level.wait()
+        await listed.wait()
         ready = time.perf_counter() - started
         await shown.wait()
         first = painted[0] - started
         view.render_line = render_line  # type: ignore[method-assign]
-        await pane.scanned.wait()
+        await finished.wait()
+        assert pane.scan_state is ScanState.DONE, pane.problem
         whole = time.perf_counter() - started
         stop.set()
         await watcher

@@ -4,7 +4,6 @@ pattern and type filters, typed values with paging, writes only with --allow-wri
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import threading
@@ -18,7 +17,7 @@ from textual.pilot import Pilot
 from inspector.core.memory_source import MemorySource
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.app import AppOptions, InspectorApp, make_app
-from inspector.tui.panes.keys import KeysPane
+from inspector.tui.panes.keys import KeysPane, ScanState
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import SessionDetailScreen
 from inspector.tui.screens.key_value import ElementScreen, KeyValueScreen
@@ -59,9 +58,44 @@ def server(redis_clean: RedisServer) -> Iterator[tuple[RedisServer, redis.Redis]
 async def keys_tab(app: InspectorApp, pilot: Pilot[int]) -> KeysPane:
     await pilot.press("5")
     pane = app.query_one(KeysPane)
-    await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
+    await scanned(pilot, pane, 0)
     await pilot.pause()
     return pane
+
+
+async def scanned(pilot: Pilot[int], pane: KeysPane, before: int) -> None:
+    """Until a scan started after scan number ``before`` is done (exact counts)."""
+    await wait_until(
+        pilot, lambda: pane.scans > before and pane.scan_state is ScanState.DONE, "the scan"
+    )
+
+
+async def measured(pilot: Pilot[int], pane: KeysPane) -> list[bytes]:
+    """``m``, then until MEMORY USAGE of every key on screen with facts arrived."""
+    keys = [key for key in pane.tree_view.visible_keys() if pane.facts.get(key) is not None]
+    assert keys
+    await pilot.press("m")
+
+    def all_measured() -> bool:
+        facts = [pane.facts.get(key) for key in keys]
+        return all(fact is not None and fact.memory is not None for fact in facts)
+
+    await wait_until(pilot, all_measured, "MEMORY USAGE")
+    return keys
+
+
+async def reread(pilot: Pilot[int], screen: KeyValueScreen, *keys: str) -> None:
+    """Press ``keys``, then until the screen read its key again (after a write)."""
+    before = screen.reads
+    await pilot.press(*keys)
+    await wait_until(pilot, lambda: screen.reads > before, "the key read again")
+
+
+async def next_page(pilot: Pilot[int], screen: KeyValueScreen) -> None:
+    """``end``, then until the page it asked for arrived."""
+    before = screen.pages
+    await pilot.press("end")
+    await wait_until(pilot, lambda: screen.pages > before, "the next page")
 
 
 def lines(pane: KeysPane) -> list[str]:
@@ -82,7 +116,7 @@ async def open_key(pilot: Pilot[int], pane: KeysPane, path: bytes) -> KeyValueSc
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, KeyValueScreen), "the value")
     screen = pilot.app.screen
     assert isinstance(screen, KeyValueScreen)
-    await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+    await wait_until(pilot, lambda: screen.reads > 0, "the key read")
     await pilot.pause()
     return screen
 
@@ -127,9 +161,7 @@ async def test_tree_folders_counts_facts_and_delimiter(
         # m: MEMORY USAGE of the keys on screen.
         pane.set_delimiter(":")
         await wait_until(pilot, lambda: pane.facts.get(b"tags") is not None, "facts again")
-        pane.described.clear()
-        await pilot.press("m")
-        await asyncio.wait_for(pane.described.wait(), WAIT_SECONDS)
+        assert b"tags" in await measured(pilot, pane)
         fact = pane.facts.get(b"tags")
         assert fact is not None
         assert fact.memory is not None
@@ -159,18 +191,18 @@ async def test_pattern_and_type_go_to_the_server(server: tuple[RedisServer, redi
     app = make_app(AppOptions(settings=ConnectionSettings(port=redis_server.port)))
     async with app.run_test(size=(100, 40)) as pilot:
         pane = await keys_tab(app, pilot)
-        pane.scanned.clear()
+        scans = pane.scans
         await pilot.press("slash", *"user:0*", "enter")
-        await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
+        await scanned(pilot, pane, scans)
         assert pane.scan is not None
         assert pane.scan.pattern == b"user:0*"
         assert pane.rows.tree.count() == 11  # user:00..09:name and user:00:profile
-        pane.scanned.clear()
+        scans = pane.scans
         pane.set_pattern("")
-        await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
-        pane.scanned.clear()
+        await scanned(pilot, pane, scans)
+        scans = pane.scans
         await pilot.press("t", "t")  # any → string → hash
-        await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
+        await scanned(pilot, pane, scans + 1)
         assert pane.key_type == "hash"
         assert [row.node.path for row in pane.rows.rows if row.node] == [b"cart:"]
 
@@ -198,9 +230,7 @@ async def test_values_by_type_with_paging(server: tuple[RedisServer, redis.Redis
         table = screen.query_one(PagedTable)
         assert (len(table.rows), table.more) == (200, True)
         for _ in range(3):
-            screen.paged.clear()
-            await pilot.press("end")
-            await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+            await next_page(pilot, screen)
             await pilot.pause()
             if not table.more:
                 break
@@ -213,9 +243,7 @@ async def test_values_by_type_with_paging(server: tuple[RedisServer, redis.Redis
         screen = await open_key(pilot, pane, b"cart:1")
         table = screen.query_one(PagedTable)
         while table.more:
-            screen.paged.clear()
-            await pilot.press("end")
-            await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+            await next_page(pilot, screen)
             await pilot.pause()
         assert len(table.rows) == 1000 == len(set(screen.fields))
         await pilot.press("home", "enter")
@@ -301,20 +329,16 @@ async def test_without_allow_writes_nothing_is_written(
         await pilot.press("right")
         for key in (b"queue:jobs", b"tags", b"scores", b"events"):
             screen = await open_key(pilot, pane, key)
-            screen.paged.clear()
-            await pilot.press("end")
-            await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+            await next_page(pilot, screen)
             await pilot.press("d", "t", "p", "e")
             await pilot.pause()
             assert not any(isinstance(s, ConfirmScreen | PromptScreen) for s in app.screen_stack)
             await pilot.press("escape")
         # The facts' MEMORY USAGE, a rescan, a pattern: still no write.
-        pane.described.clear()
-        await pilot.press("m")
-        await asyncio.wait_for(pane.described.wait(), WAIT_SECONDS)
-        pane.scanned.clear()
+        await measured(pilot, pane)
+        scans = pane.scans
         await pilot.press("slash", *"user:*", "enter")
-        await asyncio.wait_for(pane.scanned.wait(), WAIT_SECONDS)
+        await scanned(pilot, pane, scans)
     commands = monitor.stop(redis_server)
     assert any(c.startswith("SCAN") for c in commands)
     written = [c for c in commands if c.split(" ", 1)[0].upper() in WRITES]
@@ -346,31 +370,23 @@ async def test_writes_after_confirmation_whose_default_is_cancel(
         await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
         await pilot.press(*["backspace"] * 10, *"renamed", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        screen.loaded.clear()
-        await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await reread(pilot, screen, "y")
         assert client.get("user:00:name") == b"renamed"
         # A TTL, then none.
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
         await pilot.press(*"120", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        screen.loaded.clear()
-        await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await reread(pilot, screen, "y")
         assert 0 < client.pttl("user:00:name") <= 120_000
         await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        screen.loaded.clear()
-        await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await reread(pilot, screen, "y")
         assert client.pttl("user:00:name") == -1
         # Delete, for real this time.
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        screen.loaded.clear()
-        await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await reread(pilot, screen, "y")
         assert client.exists("user:00:name") == 0
         await pilot.press("escape")
         await wait_until(pilot, lambda: pane.rows.index_of(b"user:00:name") is None, "gone")
@@ -384,9 +400,7 @@ async def test_writes_after_confirmation_whose_default_is_cancel(
         await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen), "the prompt")
         await pilot.press(*["backspace"] * 10, *"42", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        screen.loaded.clear()
-        await pilot.press("y")
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await reread(pilot, screen, "y")
         assert client.hget("cart:1", field) == b"42"
 
 
@@ -411,9 +425,7 @@ async def test_cluster_every_primary(redis_cluster: list[RedisServer]) -> None:
             await pilot.press("right")
             await wait_until(pilot, lambda: pane.facts.get(b"k:000") is not None, "facts")
             # MEMORY USAGE goes to each key's own node.
-            pane.described.clear()
-            await pilot.press("m")
-            await asyncio.wait_for(pane.described.wait(), WAIT_SECONDS)
+            await measured(pilot, pane)
             sizes = [pane.facts.get(k) for k in pane.tree_view.visible_keys()]
             assert sizes
             assert all(f is not None and f.memory and f.memory.bytes for f in sizes)
@@ -425,9 +437,7 @@ async def test_cluster_every_primary(redis_cluster: list[RedisServer]) -> None:
             screen = await open_key(pilot, pane, b"k:000h")
             table = screen.query_one(PagedTable)
             while table.more:
-                screen.paged.clear()
-                await pilot.press("end")
-                await asyncio.wait_for(screen.paged.wait(), WAIT_SECONDS)
+                await next_page(pilot, screen)
                 await pilot.pause()
             assert sorted(screen.fields) == [b"f%03d" % i for i in range(500)]
     finally:
@@ -446,7 +456,7 @@ async def test_session_key_links_to_its_detail_and_back(redis_clean: RedisServer
         pane = await keys_tab(app, pilot)
         screen = KeyValueScreen(pane.client, key, settings=pane.settings)
         await app.push_screen(screen)
-        await asyncio.wait_for(screen.loaded.wait(), WAIT_SECONDS)
+        await wait_until(pilot, lambda: screen.reads > 0, "the key read")
         assert screen.session is not None
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen), "detail")
@@ -488,7 +498,7 @@ async def test_unreachable_server_is_one_line_in_the_status() -> None:
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("5")
         pane = app.query_one(KeysPane)
-        await asyncio.wait_for(pane.first_level.wait(), WAIT_SECONDS)
+        await wait_until(pilot, lambda: pane.scan_state is ScanState.FAILED, "the failure")
         status = pane.status_text()
         assert status.startswith("cannot list keys: ")
         assert "\n" not in status

@@ -27,6 +27,7 @@ import datetime as dt
 import gc
 import time
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 
 from textual import on, work
@@ -34,6 +35,7 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.reactive import var
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
@@ -48,7 +50,7 @@ from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.screens.key_value import KeyValueScreen
 from inspector.tui.widgets.key_tree import KeyFacts, KeyTreeView, TreeRows, key_text
 
-__all__ = ["FACTS_MAX_AGE_MS", "KEY_TYPES", "KeysPane"]
+__all__ = ["FACTS_MAX_AGE_MS", "KEY_TYPES", "KeysPane", "ScanState"]
 
 KEY_TYPES: tuple[str | None, ...] = (None, "string", "hash", "list", "set", "zset", "stream")
 """What ``t`` cycles through (``SCAN TYPE``); ``None``: every type."""
@@ -58,6 +60,19 @@ SCAN_REFRESH = 0.5
 """Seconds between tree refreshes while the scan runs."""
 REBUILD_ROWS = 1000
 """While scanning, up to this many lines are re-read on each refresh; more: the visible counts."""
+
+
+class ScanState(StrEnum):
+    """Where the current scan of the Keys tab is."""
+
+    STARTING = "starting"
+    """Connecting, or waiting for the first page: the tree is empty."""
+    LISTING = "listing"
+    """The first level is shown; the scan runs on, counts are lower bounds (``≥``)."""
+    DONE = "done"
+    """Every key is indexed: the counts are exact."""
+    FAILED = "failed"
+    """Refused or disconnected: :attr:`KeysPane.problem` says why in one line."""
 
 
 class KeysPane(Vertical):
@@ -72,6 +87,8 @@ class KeysPane(Vertical):
         Binding("r", "rescan", "Rescan"),
         Binding("escape", "close_inputs", "Close", show=False),
     ]
+    scan_state: var[ScanState] = var(ScanState.STARTING)
+    """Where scan number :attr:`scans` is (a Textual var: watchable)."""
 
     def __init__(
         self,
@@ -105,12 +122,8 @@ class KeysPane(Vertical):
         self._describing = False
         self._describe_again = False
         self._load: BulkLoad | None = None
-        self.first_level = asyncio.Event()
-        """Set when the first tree level of the current scan is shown (tests wait on it)."""
-        self.scanned = asyncio.Event()
-        """Set when the current scan is done and the tree shows exact counts."""
-        self.described = asyncio.Event()
-        """Set after each batch of facts (type, TTL, size) arrived."""
+        self.scans = 0
+        """How many scans this pane started (``r``, a pattern, a type each start one)."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="keys-bar", markup=False)
@@ -159,8 +172,8 @@ class KeysPane(Vertical):
 
     def start_scan(self) -> None:
         """(Re)build the tree from a new scan with the current pattern and type."""
-        self.first_level.clear()
-        self.scanned.clear()
+        self.scans += 1
+        self.scan_state = ScanState.STARTING
         self.facts.clear()
         self.problem = None
         self._scan_seconds = None
@@ -201,7 +214,7 @@ class KeysPane(Vertical):
                 first.cancel()
                 if not task.done():
                     self._refresh_tree()
-                    self.first_level.set()
+                    self.scan_state = ScanState.LISTING
                 await task  # raises what the scan raised
             finally:
                 if not task.done():
@@ -211,13 +224,12 @@ class KeysPane(Vertical):
             self.problem = failure.message
             self._update_bar()
             self.notify(safe_text(failure.message), title="Keys", severity="error", markup=False)
-            self.first_level.set()
+            self.scan_state = ScanState.FAILED
             return
         self._scan_seconds = time.perf_counter() - self._scan_started
         self.rows.exact = True
         self._refresh_tree()
-        self.first_level.set()
-        self.scanned.set()
+        self.scan_state = ScanState.DONE
 
     def _refresh_tree(self) -> None:
         """Read the lines again (new keys and counts), the cursor staying on its key or folder."""
@@ -236,7 +248,7 @@ class KeysPane(Vertical):
             self._load.tick()
         view = self.tree_view
         scan = self.scan
-        if scan is not None and not scan.progress.done and self.first_level.is_set():
+        if scan is not None and not scan.progress.done and self.scan_state is ScanState.LISTING:
             if len(self.rows) <= REBUILD_ROWS:
                 self._refresh_tree()
             else:
@@ -306,7 +318,6 @@ class KeysPane(Vertical):
         try:
             self.facts.put(await describe_keys(await self.client(), keys))
             self.tree_view.refresh()
-            self.described.set()
         except Exception as exc:
             failure = _failure(exc, self.settings)
             self.notify(safe_text(failure.message), title="Keys", severity="error", markup=False)
@@ -334,7 +345,6 @@ class KeysPane(Vertical):
         if refused:
             self.notify(f"MEMORY USAGE refused: {safe_text(refused)}", title="Keys", markup=False)
         self.tree_view.refresh()
-        self.described.set()
 
     # ---------------------------------------------------------------- filters
 

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
@@ -204,10 +203,10 @@ class KeyValueScreen(Screen[bytes | None]):
         self._seen: set[bytes] = set()
         self._next: Any = None
         self.changed = False
-        self.loaded = asyncio.Event()
-        """Set each time the key's facts and first page are shown (tests wait on it)."""
-        self.paged = asyncio.Event()
-        """Set after each further page of the value arrived."""
+        self.reads = 0
+        """How many times the key was read and shown (on open, and again after each write)."""
+        self.pages = 0
+        """How many further pages of the value were read (the cursor neared the end)."""
         spring = classify_key(key.decode("utf-8", "surrogateescape"))
         self.session = (
             spring if spring is not None and spring.kind in _SESSION_KINDS and spring.session_id
@@ -286,7 +285,7 @@ class KeyValueScreen(Screen[bytes | None]):
             failure = exc if isinstance(exc, Failure) else describe_failure(exc, self.settings)
             message.update(f"Cannot read the key: {safe_text(failure.message)}")
             switcher.current = "kv-message"
-        self.loaded.set()
+        self.reads += 1
 
     @on(PagedTable.NeedMore)
     def _more(self) -> None:
@@ -300,7 +299,7 @@ class KeyValueScreen(Screen[bytes | None]):
         except Exception as exc:
             failure = exc if isinstance(exc, Failure) else describe_failure(exc, self.settings)
             self.notify(safe_text(failure.message), title="Reading", severity="error", markup=False)
-        self.paged.set()
+        self.pages += 1
 
     async def _read_page(self, client: RedisClient, table: PagedTable, *, first: bool) -> None:
         kind = self.info.type if self.info is not None else ""
