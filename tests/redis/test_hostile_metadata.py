@@ -20,12 +20,13 @@ import pytest
 import redis
 
 from inspector.core.render import session_summary
-from inspector.core.session import RawSession, Session
+from inspector.core.session import Session
 from inspector.redis_io.client import open_client
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import SpringSessionStore
 from inspector.tui.widgets.session_table import cell_text
 from tests.cli_run import inspector
+from tests.factories import raw_session
 from tests.harness import RedisServer
 
 NS = "spring:session"
@@ -145,9 +146,8 @@ async def test_invalidation_raced_by_a_request_is_flagged(
     assert "warning: inconsistent: invalidated" in shown
     # The detail screen shows the same summary block.
     stored: dict[bytes, bytes] = data.hgetall(f"{NS}:sessions:{created.id}")  # type: ignore[assignment]
-    raw = RawSession(
-        key=f"{NS}:sessions:{created.id}", namespace=NS, session_id=created.id,
-        fields={k.decode(): v for k, v in stored.items()},
+    raw = raw_session(
+        created.id, {k.decode(): v for k, v in stored.items()}, namespace=NS,
         hash_ttl_ms=int(data.pttl(f"{NS}:sessions:{created.id}")),
         shadow_ttl_ms=int(data.pttl(f"{NS}:sessions:expires:{created.id}")),
         observed_at_ms=int(time.time() * 1000),
