@@ -30,12 +30,12 @@ from collections.abc import Iterable, Sequence
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.css.query import NoMatches
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from inspector import __version__
 from inspector.core.attribution import (
     AttributionNotice,
     AttributionNoticeKind,
@@ -77,6 +77,7 @@ from inspector.tui.screens.detail import SessionDetailScreen
 from inspector.tui.screens.framework_detail import FrameworkDetailScreen
 from inspector.tui.screens.help import HelpScreen
 from inspector.tui.store import SessionStore
+from inspector.tui.title import endpoint_title
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.session_table import SessionTable
 
@@ -88,7 +89,6 @@ class InspectorApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "session-inspector"
-    SUB_TITLE = __version__
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
@@ -129,8 +129,9 @@ class InspectorApp(App[int]):
         """How the source finds requests, as its last notice said."""
         self.batches = 0
         """Batches from the source handled so far (the app and the panes are done with them)."""
-        if options.allow_writes:
-            self.sub_title = f"{__version__} — writes allowed"
+        self.server_mode: str | None = None
+        """``standalone`` or ``cluster (N primaries)``, once the server's summary said."""
+        self._retitle()
 
     # ---------------------------------------------------------------- layout
 
@@ -351,6 +352,21 @@ class InspectorApp(App[int]):
             markup=False,
         )
 
+    # ---------------------------------------------------------------- the title bar
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # Where am I before the program's name: at 80 columns the end is cut
+        # off (…), and the endpoint is what tells two terminals apart.
+        if not sub_title:
+            return Content(title)
+        return Content.assemble(Content(sub_title), (" — ", "dim"), Content(title).stylize("dim"))
+
+    def _retitle(self) -> None:
+        # Where am I, on every tab and screen: the Header shows the app's sub-title.
+        self.sub_title = endpoint_title(
+            self.options.settings, mode=self.server_mode, writes=self.options.allow_writes
+        )
+
     # ---------------------------------------------------------------- the server tab
 
     def _server_shown(self) -> bool:
@@ -369,8 +385,13 @@ class InspectorApp(App[int]):
             summary = await self.source.summary()
         except Exception:
             return  # the feed reports connection problems; the next refresh tries again
-        if summary is not None:
-            self.query_one(ServerPane).post_message(ServerSummaryRead(summary))
+        if summary is None:
+            return
+        mode = summary.mode + (f" ({summary.nodes} primaries)" if summary.nodes > 1 else "")
+        if mode != self.server_mode:
+            self.server_mode = mode
+            self._retitle()
+        self.query_one(ServerPane).post_message(ServerSummaryRead(summary))
 
     # ---------------------------------------------------------------- actions
 

@@ -484,6 +484,8 @@ def test_snapshot_keys_tab_and_a_hash(
             lambda: all(pane.facts.get(k) for k in pane.tree_view.visible_keys()),
             "the facts on screen",
         )
+        # The title bar names the endpoint (issue 16.8): the server's port changes per run.
+        app.sub_title = app.sub_title.replace(f":{redis_server.port} ", ":PORT ")
         await pilot.pause()
 
     options = AppOptions(
