@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any, TypeAlias
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import Connection, ConnectionPool
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 
 from inspector.core.pinned import require_members
 from inspector.redis_io.connection import connection_class_and_kwargs
@@ -155,6 +155,40 @@ def _cluster_client(settings: ConnectionSettings, read_timeout: float | None) ->
 
 
 async def open_client(
+    settings: ConnectionSettings,
+    *,
+    read_timeout: float | None = None,
+    single_node: bool = False,
+    on_notice: Callable[[str], None] | None = None,
+) -> RedisClient:
+    """:func:`_open_client`; with ``on_notice``, a password the server has none for is dropped.
+
+    ``REDISCLI_AUTH`` set for another server is common: as redis-cli does,
+    ``on_notice`` is told the server's answer and the connection goes on
+    without the password. Without ``on_notice`` that is a failure.
+
+    Raises:
+        Failure: Described in one line (unreachable, TLS, auth, permission...).
+    """
+    try:
+        return await _open_client(settings, read_timeout=read_timeout, single_node=single_node)
+    except Failure as failure:
+        if (
+            on_notice is None
+            or failure.problem is not Problem.NO_PASSWORD_SET
+            or settings.password is None
+        ):
+            raise
+        cause = failure.__cause__
+        reply = error_reply(cause) if isinstance(cause, RedisError) else None
+        text = reply.message.decode("utf-8", "replace") if reply else failure.message
+        on_notice(f"AUTH failed: {text}; going on without a password")
+        return await _open_client(
+            replace(settings, password=None), read_timeout=read_timeout, single_node=single_node
+        )
+
+
+async def _open_client(
     settings: ConnectionSettings,
     *,
     read_timeout: float | None = None,

@@ -32,7 +32,7 @@ from typing import BinaryIO
 
 from inspector import __version__
 from inspector.redis_io.command_help import CommandHelp, load_help
-from inspector.redis_io.errors import Failure
+from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.redis_cli import (
     COMMAND_NAMES,
     ErrorReply,
@@ -398,6 +398,8 @@ class ConsoleSession:
         self._on_notice = on_notice
         self.runner = self._new_runner(settings)
         self.connected = False
+        self.auth_pending = False
+        """Connected to a server that wants a password, before any ``AUTH`` (``auth_later``)."""
         self.names: list[str] = sorted(COMMAND_NAMES)
         """Command names to complete: the built-in list plus what the server adds."""
         self.help: CommandHelp | None = None
@@ -423,20 +425,37 @@ class ConsoleSession:
         """redis-cli's prompt: ``host:port[db]> ``, or ``not connected> ``."""
         return self.runner.settings.prompt if self.connected else "not connected> "
 
-    async def connect(self) -> None:
+    async def connect(self, *, auth_later: bool = False) -> None:
         """(Re)connect from clean connections and learn the server's command names.
+
+        Args:
+            auth_later: A server that wants a password none was given for
+                counts as connected (:attr:`auth_pending`): as in redis-cli,
+                commands answer ``NOAUTH`` until ``AUTH`` is typed.
 
         Raises:
             Failure: Unreachable, TLS mismatch, wrong password...
         """
         await self.runner.aclose()
         self.connected = False
-        await self.runner.connect()
+        self.auth_pending = False
+        try:
+            await self.runner.connect()
+        except Failure as failure:
+            if not auth_later or failure.problem is not Problem.AUTH_REQUIRED:
+                raise
+            self.connected = self.auth_pending = True
+            return
         self.connected = True
         await self._learn_command_names()
 
-    async def switch(self, host: str, port: int) -> None:
+    async def switch(self, host: str, port: int, *, auth_later: bool = False) -> None:
         """``connect HOST PORT``: the same settings (user, TLS, db) on another server.
+
+        Args:
+            host: The server's host.
+            port: Its port.
+            auth_later: As for :meth:`connect`.
 
         Raises:
             Failure: The new server cannot be reached; the session stays on it,
@@ -447,7 +466,7 @@ class ConsoleSession:
         self.connected = False
         self.runner = self._new_runner(settings)
         self.help = None  # another server, maybe another version
-        await self.connect()
+        await self.connect(auth_later=auth_later)
 
     async def aclose(self) -> None:
         """Close the connections."""

@@ -7,8 +7,10 @@ to do, and an exit code. Nothing else in the product formats connection errors.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import errno
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -244,6 +246,34 @@ def _from_network(exc: BaseException, settings: ConnectionSettings) -> Failure |
 _TIMEOUTS = (rexc.TimeoutError, asyncio.TimeoutError, TimeoutError, socket.timeout)
 
 
+_GOT_BYTE = re.compile(r'got "(.*)" as reply type byte', re.DOTALL)
+_GOT_LINE = re.compile(r"(?:Protocol Error: |unexpected reply )(b'.*'|b\".*\")", re.DOTALL)
+
+
+def _answered(text: str) -> str:
+    """What the server sent instead of RESP, as redis-cli says it (``got "H"``).
+
+    hiredis names the first byte (``got "H" as reply type byte``), redis-py's
+    own parser and :mod:`~inspector.redis_io.resp` the first line
+    (``Protocol Error: b'HTTP/1.1 400 ...'``, ``unexpected reply b'...'``).
+    """
+    found = _GOT_BYTE.search(text)
+    if found is not None:
+        got = found[1]
+    else:
+        line = _GOT_LINE.search(text)
+        if line is None:
+            return f"it answered {text}"
+        try:
+            raw = ast.literal_eval(line[1])
+        except (ValueError, SyntaxError):
+            return f"it answered {line[1]}"
+        got = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in got[:80])
+    http = " (an HTTP server, not Redis)" if got == "H" or got.startswith("HTTP/") else ""
+    return f'got "{shown}"{http}'
+
+
 def _from_protocol(exc: BaseException, settings: ConnectionSettings) -> Failure | None:
     where, text = settings.endpoint, str(exc)
     stalled = _first(exc, RoundTripTimeout)
@@ -270,10 +300,9 @@ def _from_protocol(exc: BaseException, settings: ConnectionSettings) -> Failure 
             return Failure(
                 Problem.PLAIN_TO_TLS, f"{where} answered with TLS: add --tls (or use rediss://)"
             )
-        shown = text.split("reply ", 1)[-1] if "reply " in text else text
         return Failure(
             Problem.CLOSED,
-            f"{where} does not speak the Redis protocol (it answered {shown}); check -h/-p",
+            f"{where} does not speak the Redis protocol: {_answered(text)}; check -h/-p",
         )
     if isinstance(exc, (rexc.ConnectionError, ConnectionError)):
         lowered = text.lower()
@@ -333,6 +362,12 @@ def describe_failure(
     # Cluster errors wrap the node's real failure (TLS, refused...), which the
     # classifiers above found in the chain; only a genuine cluster fault is left.
     if isinstance(exc, (rexc.ClusterError, rexc.ClusterDownError, rexc.RedisClusterException)):
+        if "cluster mode is not enabled" in text.lower():
+            return Failure(
+                Problem.CLUSTER,
+                f"{settings.endpoint} is not a cluster (cluster_enabled:0): drop -c, the "
+                "command works without it",
+            )
         return Failure(Problem.CLUSTER, f"cluster at {settings.endpoint}: {text}")
     if isinstance(exc, rexc.ResponseError):
         return Failure(Problem.OTHER, f"{settings.endpoint} answered with an error: {text}")

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, RedisError, ResponseError
 
 from inspector.redis_io.connection import connection_class_and_kwargs
 from inspector.redis_io.errors import Failure, Problem, describe_failure
@@ -144,7 +144,19 @@ class CommandRunner:
             raise
         except Exception as exc:
             await connection.disconnect()
-            raise describe_failure(exc, settings) from exc
+            failure = describe_failure(exc, settings)
+            if failure.problem is not Problem.NO_PASSWORD_SET or settings.password is None:
+                raise failure from exc
+            # REDISCLI_AUTH (or -a) names a password the server does not have:
+            # redis-cli prints the server's answer and goes on without one.
+            if self.on_notice is not None:
+                reply = error_reply(exc) if isinstance(exc, RedisError) else None
+                text = reply.message.decode("utf-8", "replace") if reply else str(exc)
+                self.on_notice(f"AUTH failed: {text}")
+            unauthenticated = replace(settings, password=None)
+            if self.settings.endpoint == key:
+                self.settings = replace(self.settings, password=None)
+            return await self._connection(unauthenticated)
         self._connections[key] = connection
         return connection
 

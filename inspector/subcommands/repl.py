@@ -139,9 +139,12 @@ class Repl:
         """Run until ``quit``, Ctrl-D or Ctrl-C at the prompt; returns the exit code."""
         with asyncio.Runner() as loop:
             try:
-                loop.run(self.session.connect())
-                # redis-cli loads its help table (and help <Tab>) at start.
-                loop.run(self.session.load_help())
+                loop.run(self.session.connect(auth_later=True))
+                if self.session.auth_pending:
+                    self._say_auth()
+                else:
+                    # redis-cli loads its help table (and help <Tab>) at start.
+                    loop.run(self.session.load_help())
             except Failure as failure:
                 # redis-cli starts anyway and shows "not connected>"; do the same,
                 # after saying why.
@@ -226,6 +229,18 @@ class Repl:
             print(f"Invalid port: {port_text}")
             return
         try:
-            loop.run(self.session.switch(host, port))
+            loop.run(self.session.switch(host, port, auth_later=True))
         except Failure as failure:
             print(f"Could not connect: {failure.message}", file=sys.stderr)
+            return
+        if self.session.auth_pending:
+            self._say_auth()
+
+    def _say_auth(self) -> None:
+        # redis-cli says nothing and lets AUTH be typed; one line saying so
+        # beats a first command's bare NOAUTH.
+        endpoint = self.session.settings.endpoint
+        print(
+            f"{endpoint} requires a password: type AUTH <password> (or AUTH <user> <password>)",
+            file=sys.stderr,
+        )

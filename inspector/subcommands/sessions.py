@@ -245,7 +245,7 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
     from inspector.redis_io.errors import Failure, Problem
 
     async def main() -> int:
-        client = await open_client(settings)
+        client = await open_client(settings, on_notice=_notice)
         try:
             return await work(client)
         except Exception as exc:
