@@ -431,7 +431,9 @@ def test_cluster_output_matches_redis_cli_c(redis_cluster: list[RedisServer]) ->
 def test_tls_cluster(redis_tls_cluster: list[RedisServer], tls_files: TLSFiles) -> None:
     entry = redis_tls_cluster[0]
     base = ["-p", str(entry.tls_port), "--tls", "--cacert", str(tls_files.ca_cert)]
-    for i in range(20):
-        key = f"tls-key:{i}"
+    # One key on each primary (the entry's own and two reached by MOVED over TLS):
+    # every redirect a spread of random keys would take, and surely each.
+    for i, node in enumerate(redis_tls_cluster):
+        key = key_on(redis_tls_cluster, node, "tls-key")
         assert inspector(*base, "-c", "cli", "SET", key, str(i)).stdout == b"OK\n"
         assert inspector(*base, "cli", "GET", key).stdout == f"{i}\n".encode()
