@@ -54,6 +54,7 @@ __all__ = [
     "count_values",
     "find_host",
     "host_in_attribute",
+    "listing_json",
 ]
 
 HOST_FIELD_NAMES = ("host", "hostname", "hostName", "container", "instance", "server")
@@ -512,6 +513,99 @@ class Session:
         if attributes:
             out["attributes"] = {name: decoded.to_json() for name, decoded in self.attributes()}
         return out
+
+
+def listing_json(raw: RawSession, *, host_field: HostField | None = None) -> dict[str, JsonValue]:
+    """The ``ls --json`` object of a listed Spring session, without building a :class:`Session`.
+
+    The same keys, values and order as ``Session.from_raw(raw).to_json()``
+    followed by ``"framework": "spring"``: the common case (times and interval
+    stored as decimal text, no ``--host-field``, no principal attribute) is
+    computed here, straight from the fields; anything else, and anything a
+    warning could be said about, is left to :class:`Session` itself, so the
+    rules live in one place and only their cheapest branch is repeated.
+    """
+    fields = raw.fields
+    creation = fields.get(CREATION_TIME)
+    last = fields.get(LAST_ACCESSED_TIME)
+    interval_data = fields.get(MAX_INACTIVE_INTERVAL)
+    if (
+        host_field is None
+        and creation is not None
+        and last is not None
+        and interval_data is not None
+        and creation.isdigit()
+        and last.isdigit()
+        and interval_data.isdigit()
+        and len(creation) < 17
+        and len(last) < 17
+        and len(interval_data) < 10
+    ):
+        names: list[str] = []
+        removed: list[str] = []
+        skip = len(ATTRIBUTE_PREFIX)
+        for name, value in fields.items():
+            if name.startswith(ATTRIBUTE_PREFIX):
+                (names if value else removed).append(name[skip:])
+        sizes = raw.value_sizes
+        if sizes:
+            for name, length in sizes.items():
+                if name.startswith(ATTRIBUTE_PREFIX):
+                    (names if length else removed).append(name[skip:])
+        creation_time, last_access, interval = int(creation), int(last), int(interval_data)
+        horizon = raw.observed_at_ms + _FUTURE_SLACK_MS
+        if (
+            creation_time <= horizon
+            and last_access <= horizon
+            and interval in _JAVA_INT
+            and PRINCIPAL_INDEX_ATTRIBUTE not in names
+            and SECURITY_CONTEXT_ATTRIBUTE not in names
+        ):
+            expires_at = last_access + interval * 1000 if interval > 0 else None
+            layout = _layout(raw, expires_at)
+            state = _state(raw, interval, expires_at, layout)
+            if state is not SessionState.INVALIDATED or raw.shadow_ttl_ms is None:
+                host = source = None
+                for name in sorted(names):
+                    data = fields.get(ATTRIBUTE_PREFIX + name)
+                    if data is None:
+                        continue
+                    host = host_in_attribute(name, data)
+                    if host:
+                        source = name
+                        break
+                size = len("".join(fields).encode("utf-8", "surrogateescape")) + sum(
+                    map(len, fields.values())
+                )
+                if sizes:
+                    size += len("".join(sizes).encode("utf-8", "surrogateescape")) + sum(
+                        sizes.values()
+                    )
+                shadow = raw.shadow_ttl_ms
+                return {
+                    "id": raw.session_id,
+                    "namespace": raw.namespace,
+                    "key": raw.key,
+                    "creationTime": creation_time,
+                    "lastAccessedTime": last_access,
+                    "maxInactiveInterval": interval,
+                    "ttl": ceil_seconds(raw.hash_ttl_ms),
+                    "shadowTtl": None if shadow is None else ceil_seconds(shadow),
+                    "expiresAt": expires_at,
+                    "state": state.value,
+                    "layout": layout.value,
+                    "host": host or None,
+                    "hostSource": source,
+                    "principal": None,
+                    "attributeNames": list(names),
+                    "removedAttributes": list(removed),
+                    "size": size,
+                    "warnings": [],
+                    "framework": "spring",
+                }
+    out = Session.from_raw(raw, host_field=host_field).to_json()
+    out["framework"] = "spring"
+    return out
 
 
 _JAVA_INT = range(-(1 << 31), 1 << 31)

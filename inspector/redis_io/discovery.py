@@ -38,13 +38,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+import orjson
 from redis import exceptions as rexc
 from redis.asyncio import RedisCluster
 
 from inspector.core.collection import BulkLoad
 from inspector.core.decoders import decode_value
 from inspector.core.frameworks import FrameworkSession, Registry
-from inspector.core.session import HostField, RawSession, Session, host_in_attribute
+from inspector.core.session import (
+    HostField,
+    RawSession,
+    Session,
+    host_in_attribute,
+    listing_json,
+)
 from inspector.core.spring import (
     ATTRIBUTE_PREFIX,
     DEFAULT_NAMESPACE,
@@ -124,7 +131,8 @@ _FAST_KEY = re.compile(
 
 Candidate = tuple[str, str, str]
 """``(key, namespace, session id)`` of a session candidate, as SCAN named it."""
-_Page = tuple[list[Session], list[FrameworkSession]]
+_Page = tuple[list[Session], list[FrameworkSession], list[bytes]]
+"""Spring's sessions, the other frameworks', Spring's as ``ls --json`` lines (``json_lines``)."""
 
 
 @dataclass(slots=True)
@@ -591,6 +599,18 @@ class SpringProjection:
         Raises:
             Failure: A read was refused (NOPERM for an ACL user without HMGET...).
         """
+        host_field = self.host_field
+        raws = await self.read_raw(client, candidates)
+        return [Session.from_raw(raw, host_field=host_field) for raw in raws]
+
+    async def read_raw(
+        self, client: RedisClient, candidates: Sequence[Candidate]
+    ) -> list[RawSession]:
+        """What :meth:`read` decodes: the sessions among ``candidates``, as read.
+
+        Raises:
+            Failure: A read was refused (NOPERM for an ACL user without HMGET...).
+        """
         if not candidates:
             return []
         names = self._fields
@@ -611,7 +631,6 @@ class SpringProjection:
             if first_error(replies, wrongtype_ok=True) is not None:
                 check_replies(client, self._commands(candidates), replies, wrongtype_ok=True)
         observed = int(time.time() * 1000)
-        host_field = self.host_field
         results: list[RawSession | None] = []
         partial: list[tuple[int, dict[str, bytes]]] = []
         for index, (key, namespace, session_id) in enumerate(candidates):
@@ -640,7 +659,7 @@ class SpringProjection:
             )
         if partial:
             await self._complete(client, results, partial)
-        return [Session.from_raw(raw, host_field=host_field) for raw in results if raw is not None]
+        return [raw for raw in results if raw is not None]
 
     def _commands(self, candidates: Sequence[Candidate]) -> list[tuple[bytes, ...]]:
         """The commands :meth:`read` sends first, as tuples (cluster, error messages)."""
@@ -850,6 +869,10 @@ class SessionScanner:
         self.projection: SpringProjection | None = (
             SpringProjection(host_field, max_value_bytes=max_value_bytes) if projection else None
         )
+        self.json_lines = False
+        """Set by ``ls --json``: once the projection has learned, Spring's sessions
+        come as their JSON lines (:func:`~inspector.core.session.listing_json`),
+        in :meth:`json_pages`, without a :class:`Session` built for each."""
         self.reconnects = 0
         """Times the connection was lost and the scan went on over a new one."""
         self.notice: Callable[[str], None] | None = None
@@ -936,7 +959,7 @@ class SessionScanner:
 
         With ``projection`` later batches hold only the values a list needs.
         """
-        async for batch, _ in self._pages():
+        async for batch, _, _ in self._pages():
             if batch:
                 yield [session.raw for session in batch]
 
@@ -955,29 +978,39 @@ class SessionScanner:
             self.progress.nodes_done += 1
         self.progress.done = True
 
-    async def _read_spring(self, candidates: Sequence[Candidate]) -> list[Session]:
+    async def _read_spring(
+        self, candidates: Sequence[Candidate]
+    ) -> tuple[list[Session], list[bytes]]:
         projection = self.projection
         if projection is None or not projection.learned:
             batch = await self.full_reader.read(self.client, candidates)
             if projection is not None and batch:
                 projection.learn(batch)
-            return batch
-        return await projection.read(self.client, candidates)
+            return batch, []
+        if self.json_lines:
+            raws = await projection.read_raw(self.client, candidates)
+            host_field = self.host_field
+            dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+            return [], [
+                dumps(listing_json(raw, host_field=host_field), option=newline) for raw in raws
+            ]
+        return await projection.read(self.client, candidates), []
 
     async def _read_page(self, candidates: list[Candidate], found: list[Any] | None) -> _Page:
         registry = self.registry
         if registry is None or found is None:
-            return await self._read_spring(candidates), []
+            batch, lines = await self._read_spring(candidates)
+            return batch, [], lines
         # Both reads in flight at once: two pipelines, one round trip's wait.
-        batch, others = await asyncio.gather(
+        (batch, lines), others = await asyncio.gather(
             self._read_spring(candidates),
             read_framework_sessions(
                 self.client, found, registry, self.tally, host_field=self.host_field
             ),
         )
-        return batch, others
+        return batch, others, lines
 
-    async def _pages(self) -> AsyncIterator[tuple[list[Session], list[FrameworkSession]]]:
+    async def _pages(self) -> AsyncIterator[_Page]:
         """Per SCAN page that found any: Spring's sessions and the other frameworks'.
 
         The reads of one page are sent before the previous page is handed
@@ -1002,12 +1035,12 @@ class SessionScanner:
                         page = await self._next(pending)
                     except Exception:
                         break
-                    if page[0] or page[1]:
+                    if page[0] or page[1] or page[2]:
                         yield page
                 raise self._gave_up(*self._given_up) from None
             while pending:
                 page = await self._next(pending)
-                if page[0] or page[1]:
+                if page[0] or page[1] or page[2]:
                     yield page
         finally:
             load.__exit__(None, None, None)
@@ -1052,7 +1085,7 @@ class SessionScanner:
                 if len(pending) > (READS_AHEAD if self.progress.sessions_found else 0):
                     page = await self._next(pending)
                     load.tick()
-                    if page[0] or page[1]:
+                    if page[0] or page[1] or page[2]:
                         yield page
             self.progress.nodes_done += 1
 
@@ -1062,12 +1095,12 @@ class SessionScanner:
         page = await future
         pending.popleft()
         self._pending -= count
-        self.progress.sessions_found += len(page[0]) + len(page[1])
+        self.progress.sessions_found += len(page[0]) + len(page[1]) + len(page[2])
         return page
 
     async def batches(self) -> AsyncIterator[list[Session]]:
         """Decoded Spring sessions (times, state, host, principal), one list per batch."""
-        async for batch, _ in self._pages():
+        async for batch, _, _ in self._pages():
             if batch:
                 yield batch
 
@@ -1076,10 +1109,24 @@ class SessionScanner:
 
         Needs a ``registry``; without one this is :meth:`batches`.
         """
-        async for batch, others in self._pages():
+        async for batch, others, _ in self._pages():
             mixed: list[Session | FrameworkSession] = list(batch)
             mixed.extend(others)
             yield mixed
+
+    async def json_pages(
+        self,
+    ) -> AsyncIterator[tuple[list[bytes], list[Session | FrameworkSession]]]:
+        """With ``json_lines``: per page, Spring's sessions as JSON lines, or as sessions.
+
+        The first pages (read in full, while the projection learns) come as
+        sessions; later ones as lines. Spring's sessions come first either way,
+        then the other frameworks', as in :meth:`mixed_batches`.
+        """
+        async for batch, others, lines in self._pages():
+            mixed: list[Session | FrameworkSession] = list(batch)
+            mixed.extend(others)
+            yield lines, mixed
 
     async def principal_index(self) -> dict[str, str]:
         """Session id -> principal, from the principal index sets the scan saw.

@@ -338,13 +338,14 @@ def run_ls(
         import orjson
 
         dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        # --json without --attributes: the projection's pages come as JSON
+        # lines (no Session built per session), the same bytes session_json gives.
+        scanner.json_lines = options.json and not attributes
         shown = 0
-        async for batch in scanner.mixed_batches():
-            if limit is not None and shown + len(batch) >= limit:
-                batch = batch[: limit - shown]
+        async for given, batch in scanner.json_pages():
             # One write per batch: the lines of a thousand sessions in one buffer.
             if options.json:
-                lines = [
+                lines = given + [
                     dumps(session_json(session, attributes=attributes), option=newline)
                     for session in batch
                 ]
@@ -352,9 +353,11 @@ def run_ls(
                 lines = [
                     _ls_line(session, None).encode("utf-8", "replace") + b"\n" for session in batch
                 ]
+            if limit is not None and shown + len(lines) >= limit:
+                lines = lines[: limit - shown]
             out.write(b"".join(lines))
             out.flush()
-            shown += len(batch)
+            shown += len(lines)
             if limit is not None and shown >= limit:
                 return int(ExitCode.OK)
         _tell(scanner, shown)
