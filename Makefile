@@ -59,7 +59,12 @@ types: $(STAMP)
 pytest: $(STAMP) system-deps
 	$(BIN)/python -m pytest -n auto $(ARGS)
 
-test: lint types pytest
+# Lint and mypy (~30 s on a fresh clone, mypy without its cache) run beside
+# pytest, whose workers spend much of their time waiting on servers and
+# subprocesses; each target's output is printed whole when it ends (pytest's,
+# the longest, last). Any of the three failing fails `make test`.
+test: $(STAMP) system-deps
+	$(MAKE) --no-print-directory -j 3 --output-sync=target lint types pytest
 
 # The TUI and feed test modules STRESS_RUNS times (default 20) while one
 # CPU-bound process per core spins: flaky tests show up here, not in CI.
