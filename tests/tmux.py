@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -28,6 +29,9 @@ class Tmux:
                 command,
             ],
             check=True,
+            # COLUMNS/LINES (set in the test process by the time some tests run)
+            # would pin the program's idea of its size: resizes would go unseen.
+            env={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")},
         )
 
     def screen(self) -> str:
@@ -49,6 +53,14 @@ class Tmux:
 
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "main", *keys], check=True)
+
+    def resize(self, width: int, height: int) -> None:
+        """Make the terminal ``width`` x ``height`` (the program gets a SIGWINCH)."""
+        subprocess.run(
+            ["tmux", "-L", self.socket, "resize-window", "-t", "main", "-x", str(width),
+             "-y", str(height)],
+            check=True,
+        )  # fmt: skip
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False, capture_output=True)

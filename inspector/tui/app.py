@@ -27,11 +27,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.css.query import NoMatches
+from textual.geometry import Size
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
@@ -76,12 +77,16 @@ from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.detail import SessionDetailScreen
 from inspector.tui.screens.framework_detail import FrameworkDetailScreen
 from inspector.tui.screens.help import HelpScreen
+from inspector.tui.screens.too_small import TooSmallScreen, too_small
 from inspector.tui.store import SessionStore
 from inspector.tui.title import endpoint_title
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.session_table import SessionTable
 
-__all__ = ["AppOptions", "InspectorApp", "make_app", "run_tui"]
+__all__ = ["BANNER_SECONDS", "AppOptions", "InspectorApp", "make_app", "run_tui"]
+
+BANNER_SECONDS = 6
+"""How long the demo's URL notice shows (it covers the bottom right of the table)."""
 
 
 class InspectorApp(App[int]):
@@ -167,10 +172,30 @@ class InspectorApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(SessionTable).focus()
         if self.options.banner:
-            self.notify(self.options.banner, title="Demo", timeout=20, markup=False)
+            # A toast covers the table's last lines at 80x24: short, since the
+            # URLs stay in the Server tab (and were printed before the start).
+            banner = f"{self.options.banner}\n(also in the Server tab: 4)"
+            self.notify(banner, title="Demo", timeout=BANNER_SECONDS, markup=False)
+        self._fit(self.size)
         self.read_source()
         self._refresh_server()  # once, so the tab is ready when first shown
         self.set_interval(self.options.server_refresh, self._refresh_server_if_shown)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # After the app has taken the new size (its own handler runs after this
+        # one): a screen pushed before would be laid out for the old size.
+        self.call_after_refresh(self._fit, event.size)
+
+    def _fit(self, size: Size) -> None:
+        """Below the minimum size, one notice covers the app; it goes once the terminal grows."""
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if too_small(size):
+            if isinstance(top, TooSmallScreen):
+                top.show(size)
+            else:
+                self.push_screen(TooSmallScreen(size))
+        elif isinstance(top, TooSmallScreen):
+            self.pop_screen()
 
     async def on_unmount(self) -> None:
         # The reader first: it holds the feed's connections.

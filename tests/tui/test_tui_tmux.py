@@ -1,8 +1,9 @@
 """The real command in a real terminal (tmux): sessions with their hosts, a new
-request's host appearing live, and `q` to quit."""
+request's host appearing live, and `q` to quit; the layout at 80x24 and below (issue 16.7)."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import uuid
@@ -40,3 +41,42 @@ def test_sessions_hosts_live_change_and_quit(tmux_app: tuple[Tmux, redis.Redis])
     terminal.wait_for("Requests (1)", "container-9")
     terminal.keys("q")
     terminal.wait_for("EXITED=0")
+
+
+def test_the_layout_at_80x24_and_below_the_minimum(redis_clean: RedisServer) -> None:
+    client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    write_layouts(client, int(time.time() * 1000))
+    command = f"{sys.executable} -m inspector -p {redis_clean.port}; echo EXITED=$?; sleep 30"
+    terminal = Tmux(command, width=80, height=24)
+    try:
+        # What an operator needs first, visible at once; the rest to the right.
+        terminal.wait_for("SESSION", "HOST", "ACCESSED", "STATE", "TTL", "10 sessions")
+        screen = terminal.wait_for("more columns")
+        assert "container-1" in screen
+        assert "CREATED" not in screen
+        terminal.keys("Right", "Right", "Right", "Right", "Right", "Right")
+        terminal.wait_for("SIZE", "CREATED", "SESSION")
+        terminal.keys("Home", "Left", "Left", "Left", "Left", "Left", "Left")
+        terminal.wait_for("HOST", "ACCESSED")
+        # The newest session (a Spring one): its detail's footer and hex dump fit.
+        sid = str(uuid.uuid4())
+        write_request(client, sid, "container-9")
+        terminal.wait_for("container-9", "11 sessions")
+        terminal.keys("Home", "Enter")
+        screen = terminal.wait_for(sid, "esc Back", "d Delete", "? Help")
+        terminal.keys("r", "Tab", "End")
+        screen = terminal.wait_for("00000000: ")
+        rows = re.findall(r"[0-9a-f]{8}: (?:[0-9a-f]{4} ){3}[0-9a-f]{4}  .{8}", screen)
+        assert rows, screen  # whole 8-byte rows, text column included
+        terminal.keys("Escape")
+        terminal.wait_for("11 sessions")
+        # Below the minimum: one clear line instead of a garbled layout.
+        terminal.resize(50, 12)
+        terminal.wait_for("terminal too small (50\u00d712, needs 60\u00d715)")
+        terminal.resize(80, 24)
+        terminal.wait_for("SESSION", "11 sessions")
+        terminal.keys("q")
+        terminal.wait_for("EXITED=0")
+    finally:
+        terminal.close()
+        client.close()

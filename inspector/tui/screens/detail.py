@@ -97,10 +97,10 @@ class SessionDetailScreen(Screen[None]):
     """
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("r", "toggle_raw", "Raw/tree"),
+        Binding("r", "toggle_raw", "Raw"),
         Binding("c", "copy_id", "Copy id"),
         Binding("y", "copy_value", "Copy value"),
-        Binding("e", "export", "Export JSON"),
+        Binding("e", "export", "Export"),
         Binding("d", "delete", "Delete"),
     ]
 
@@ -152,7 +152,9 @@ class SessionDetailScreen(Screen[None]):
                     "attribute", Decoded(ValueFormat.EMPTY, None, 0), tz=self.tz, id="tree"
                 )
                 yield RawView(b"", id="raw")
-        yield Footer()
+        # Every key of the screen fits 80 columns; ctrl+p still opens the
+        # palette (the main screen's footer says so).
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         if self._given is not None:

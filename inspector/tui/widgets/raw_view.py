@@ -24,11 +24,20 @@ from textual.strip import Strip
 
 from inspector.redis_io.redis_cli import quote
 
-__all__ = ["RawView", "hex_dump", "hex_dump_line", "wrap_escaped"]
+__all__ = ["RawView", "hex_dump", "hex_dump_line", "hex_row_width", "wrap_escaped"]
 
 BYTES_PER_ROW = 16
 HEX_WIDTH = 39  # 8 groups of 2 bytes ("4865") and the 7 spaces between them
 ROW_WIDTH = 8 + 2 + HEX_WIDTH + 2 + BYTES_PER_ROW  # what xxd prints for an 8-digit offset
+NARROW_BYTES_PER_ROW = 8
+"""Bytes per hex row where 16 do not fit (``xxd -c 8``): 39 columns, so the dump fits the
+detail screen's value pane at 80 columns instead of scrolling sideways."""
+
+
+def hex_row_width(per_row: int) -> int:
+    """Columns of a hex-dump row of ``per_row`` bytes (offset, pairs, text column)."""
+    return 8 + 2 + per_row * 2 + (per_row // 2 - 1) + 2 + per_row
+
 
 # Escaping 64 KiB takes about 12 ms in the worst case (every byte -> "\xNN");
 # values up to that size are escaped at once, larger ones step by step.
@@ -40,15 +49,20 @@ MIN_WRAP = 32
 _TEXT_COLUMN = bytes(b if 0x20 <= b <= 0x7E else 0x2E for b in range(256))
 
 
-def hex_dump_line(data: bytes, offset: int) -> str:
+def hex_dump_line(data: bytes, offset: int, per_row: int = BYTES_PER_ROW) -> str:
     r"""The hex-dump row of ``data`` starting at ``offset``, laid out as ``xxd`` does.
+
+    ``per_row``: bytes per row (``xxd -c``; even).
 
     >>> hex_dump_line(b"Hello, world!\n", 0)
     '00000000: 4865 6c6c 6f2c 2077 6f72 6c64 210a       Hello, world!.'
+    >>> hex_dump_line(b"Hello, world!\n", 8, per_row=8)
+    '00000008: 6f72 6c64 210a       orld!.'
     """
-    chunk = data[offset : offset + BYTES_PER_ROW]
+    chunk = data[offset : offset + per_row]
     text = chunk.translate(_TEXT_COLUMN).decode("ascii")
-    return f"{offset:08x}: {chunk.hex(' ', -2):<{HEX_WIDTH}}  {text}"
+    hex_width = per_row * 2 + per_row // 2 - 1
+    return f"{offset:08x}: {chunk.hex(' ', -2):<{hex_width}}  {text}"
 
 
 def hex_dump(data: bytes) -> Iterator[str]:
@@ -97,8 +111,8 @@ class RawView(ScrollView, can_focus=True):
     """A value's bytes as redis-cli prints them, then as a hex dump.
 
     The escaped form wraps to the widget's width; the hex dump is 67 columns
-    (offset, 16 bytes in pairs, text column) and scrolls sideways when the
-    widget is narrower.
+    (offset, 16 bytes in pairs, text column), 8 bytes a row (39 columns) when
+    the widget is narrower, and scrolls sideways only below that.
 
     Args:
         data: The raw bytes.
@@ -147,6 +161,8 @@ class RawView(ScrollView, can_focus=True):
         self._starts: list[int] = [0]
         self._wrap_width = 0
         self._generation = 0
+        self.per_row = BYTES_PER_ROW
+        """Bytes per hex-dump row: 16, or 8 when the widget is narrower than 16 need."""
         self._prepare(data)
 
     @property
@@ -221,14 +237,16 @@ class RawView(ScrollView, can_focus=True):
         if self._escaped is not None and width != self._wrap_width:
             self._starts = wrap_escaped(self._escaped, width)
             self._wrap_width = width
-        self.virtual_size = Size(max(width, ROW_WIDTH), self._line_count())
+        fits = self.scrollable_content_region.width >= ROW_WIDTH
+        self.per_row = BYTES_PER_ROW if fits else NARROW_BYTES_PER_ROW
+        self.virtual_size = Size(max(width, hex_row_width(self.per_row)), self._line_count())
         self.refresh()
 
     def _escaped_rows(self) -> int:
         return len(self._starts) if self._escaped is not None else 1
 
     def _hex_rows(self) -> int:
-        return max(1, -(-len(self._data) // BYTES_PER_ROW))
+        return max(1, -(-len(self._data) // self.per_row))
 
     def _line_count(self) -> int:
         # title, escaped rows, blank, title, hex rows
@@ -257,8 +275,9 @@ class RawView(ScrollView, can_focus=True):
             return [Segment("(no bytes)", self._style("pending", base))]
         if index >= self._hex_rows():
             return []
-        row = hex_dump_line(self._data, index * BYTES_PER_ROW)
-        split = len(row) - min(BYTES_PER_ROW, len(self._data) - index * BYTES_PER_ROW)
+        per_row = self.per_row
+        row = hex_dump_line(self._data, index * per_row, per_row)
+        split = len(row) - min(per_row, len(self._data) - index * per_row)
         offset_end = row.index(":")
         return [
             Segment(row[:offset_end], self._style("offset", base)),
