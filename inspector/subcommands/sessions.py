@@ -17,7 +17,6 @@ the parser is built.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -39,6 +38,7 @@ from inspector.subcommands.outcome import run_to_exit_code
 
 if TYPE_CHECKING:
     from inspector.core.frameworks import FrameworkSession, Registry
+    from inspector.core.listing import ListRow
     from inspector.core.session import HostField, Session
     from inspector.core.values import JsonValue
     from inspector.redis_io.client import RedisClient
@@ -175,7 +175,9 @@ def _usage(message: str) -> int:
     return int(ExitCode.USAGE)
 
 
-def _tell(scanner: SessionScanner, shown: int) -> None:
+def _tell(
+    scanner: SessionScanner, shown: int, *, found: int | None = None, filtered: bool = False
+) -> None:
     """Say on stderr what the scan passed over or could not read, and when nothing was found."""
     from inspector.core.render import safe_text
 
@@ -185,7 +187,10 @@ def _tell(scanner: SessionScanner, shown: int) -> None:
             f"the connection was lost {scanner.reconnects} time(s); the scan went on over a "
             "new one each time, so every session was read once"
         )
-    if not shown:
+    if filtered and found:
+        if not shown:
+            lines.insert(0, f"no session of the {found:,} found matches the filters")
+    elif not shown:
         lines.insert(0, f"no sessions found ({scanner.progress.keys_scanned:,} keys scanned)")
     for line in lines:
         sys.stderr.write(f"# {safe_text(line)}\n")
@@ -195,7 +200,47 @@ def _tell(scanner: SessionScanner, shown: int) -> None:
 def register(subparsers: Subparsers) -> None:
     """Add ``ls``, ``show`` and ``stats``."""
     ls = add_command(subparsers, "ls", run=_run_ls, help="list sessions as they are found")
-    ls.add_argument("--limit", metavar="N", type=positive_int, help="stop after N sessions")
+    ls.add_argument(
+        "--limit", metavar="N", type=positive_int, help="stop after N sessions (after filters)"
+    )
+    ls.add_argument(
+        "--host",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        dest="filter_host",
+        help="only sessions whose host matches (container-1, 'container-*'; repeatable)",
+    )
+    ls.add_argument(
+        "--state",
+        metavar="STATE",
+        action="append",
+        default=[],
+        help="only sessions in this state (active, expired, invalidated, never-expires, "
+        "unknown; repeatable or comma-separated)",
+    )
+    ls.add_argument(
+        "--principal",
+        metavar="GLOB",
+        action="append",
+        default=[],
+        help="only sessions whose principal (user) matches (repeatable)",
+    )
+    ls.add_argument(
+        "--match", metavar="GLOB", help="only sessions whose id or key matches ('abcd*')"
+    )
+    ls.add_argument(
+        "--sort",
+        metavar="FIELD",
+        choices=sorted(SORT_FIELD_NAMES),
+        help="sort by FIELD, ascending (reads the whole scan first): "
+        + ", ".join(SORT_FIELD_NAMES),
+    )
+    ls.add_argument(
+        "--reverse",
+        action="store_true",
+        help="the other way round (newest first with --sort accessed)",
+    )
     ls.add_argument(
         "--attributes",
         action="store_true",
@@ -219,8 +264,41 @@ def register(subparsers: Subparsers) -> None:
     add_session_options(stats, json_help="one JSON object")
 
 
+SORT_FIELD_NAMES = (
+    "accessed", "attributes", "created", "framework", "host", "id", "key-ttl", "principal",
+    "size", "state", "ttl",
+)  # fmt: skip
+"""``ls --sort`` fields (:data:`inspector.core.listing.SORT_FIELDS`; kept here so
+``--help`` needs no import of the listing code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListOrder:
+    """``ls``'s filters, order and limit."""
+
+    hosts: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
+    match: str | None = None
+    sort: str | None = None
+    reverse: bool = False
+    limit: int | None = None
+
+
 def _run_ls(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
-    return run_ls(settings, session_options(ns), limit=ns.limit, attributes=ns.attributes)
+    states = tuple(s.strip() for given in ns.state for s in given.split(",") if s.strip())
+    order = ListOrder(
+        hosts=tuple(ns.filter_host),
+        states=states,
+        principals=tuple(ns.principal),
+        match=ns.match,
+        sort=ns.sort,
+        reverse=ns.reverse,
+        limit=ns.limit,
+    )
+    return run_ls(
+        settings, session_options(ns), limit=ns.limit, attributes=ns.attributes, order=order
+    )
 
 
 def _run_show(ns: argparse.Namespace, settings: ConnectionSettings) -> int:
@@ -264,35 +342,6 @@ def _run(settings: ConnectionSettings, work: Callable[[RedisClient], Awaitable[i
     return run_to_exit_code(main, settings, command="SCAN")
 
 
-def _ls_line(session: Session | FrameworkSession, tz: dt.tzinfo | None) -> str:
-    from inspector.core.render import cut_scalar, format_time, safe_text
-    from inspector.core.session import Session, ceil_seconds
-
-    if isinstance(session, Session):
-        ttl, state = session.raw.hash_ttl_ms, session.state.value
-        last_ms = session.last_accessed_time
-        session_id, names = session.id, len(session.attribute_names)
-        store = f"{SPRING} {session.namespace}"
-    else:
-        ttl, state = session.ttl_ms, session.state(_now_ms())
-        last_ms = session.last_access_ms or session.created_ms
-        session_id, names = session.session_id, len(session.attributes)
-        store = session.framework + (f" ({session.variant})" if session.variant else "")
-    ttl_text = "-" if ttl < 0 else f"{ceil_seconds(ttl)}s"
-    last = format_time(last_ms, tz)[:19]
-    return (
-        f"{safe_text(session_id):<36}  {state:<13}  "
-        f"{cut_scalar(session.host or '-'):<16}  {cut_scalar(session.principal or '-'):<16}  "
-        f"{last:<19}  {ttl_text:>7}  {names:>3} attr  {safe_text(store)}"
-    )
-
-
-LS_HEADER = (
-    f"{'ID':<36}  {'STATE':<13}  {'HOST':<16}  {'PRINCIPAL':<16}  "
-    f"{'LAST ACCESS':<19}  {'TTL':>7}  {'ATTRS':>8}  FRAMEWORK"
-)
-
-
 def _now_ms() -> int:
     import time
 
@@ -312,55 +361,102 @@ def session_json(session: Session | FrameworkSession, *, attributes: bool = Fals
     return out
 
 
+def _terminal_width() -> int | None:
+    """The terminal's width when stdout is one (``None``: piped, every column)."""
+    if not sys.stdout.isatty():
+        return None
+    import shutil
+
+    return shutil.get_terminal_size().columns
+
+
 def run_ls(
     settings: ConnectionSettings,
     options: SessionOptions,
     *,
     limit: int | None,
     attributes: bool = False,
+    order: ListOrder | None = None,
 ) -> int:
     """List sessions of every framework as they are found: one line (or JSON object) each.
 
     Without ``attributes`` only what the list shows of Spring's hashes is read
     (:class:`~inspector.redis_io.discovery.SpringProjection`); with it every
     value is read and ``--json`` objects carry every attribute, decoded.
+    ``order`` filters (``--host``, ``--state``...); with a sort (or
+    ``--reverse``) every session is read before the first line.
     """
     try:
         framework_selection(options)
     except ValueError as exc:
         return _usage(str(exc))
+    order = order or ListOrder(limit=limit)
+    limit = order.limit if order.limit is not None else limit
 
     async def work(client: RedisClient) -> int:
-        scanner = _scanner(client, options, projection=not attributes)
-        out = sys.stdout.buffer
-        if not options.json and sys.stdout.isatty():
-            out.write(LS_HEADER.encode() + b"\n")
         import orjson
 
+        from inspector.core.listing import (
+            ListFilter,
+            columns_for,
+            header,
+            line,
+            list_row,
+            sort_rows,
+        )
+
+        scanner = _scanner(client, options, projection=not attributes)
+        out = sys.stdout.buffer
+        columns = columns_for(_terminal_width())
+        if not options.json and sys.stdout.isatty():
+            out.write(header(columns).encode() + b"\n")
+        keep = ListFilter(order.hosts, order.states, order.principals, order.match)
+        buffered = order.sort is not None or order.reverse
         dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        # --json without --attributes: the projection's pages come as JSON
-        # lines (no Session built per session), the same bytes session_json gives.
-        scanner.json_lines = options.json and not attributes
-        shown = 0
-        async for given, batch in scanner.json_pages():
-            # One write per batch: the lines of a thousand sessions in one buffer.
+        # --json without --attributes, filters or an order: the projection's
+        # pages come as JSON lines (no Session built per session), the same
+        # bytes session_json gives.
+        scanner.json_lines = options.json and not attributes and not keep.active and not buffered
+        held: list[tuple[ListRow, Session | FrameworkSession]] = []
+        shown = found = 0
+
+        def encoded(batch: Sequence[tuple[ListRow, Session | FrameworkSession]]) -> list[bytes]:
             if options.json:
-                lines = given + [
+                return [
                     dumps(session_json(session, attributes=attributes), option=newline)
-                    for session in batch
+                    for _, session in batch
                 ]
-            else:
-                lines = [
-                    _ls_line(session, None).encode("utf-8", "replace") + b"\n" for session in batch
-                ]
-            if limit is not None and shown + len(lines) >= limit:
-                lines = lines[: limit - shown]
+            return [line(row, columns).encode("utf-8", "replace") + b"\n" for row, _ in batch]
+
+        def emit(lines: list[bytes]) -> None:
+            # One write per batch: the lines of a thousand sessions in one buffer.
             out.write(b"".join(lines))
             out.flush()
+
+        async for given, sessions in scanner.json_pages():
+            found += len(given) + len(sessions)
+            now = _now_ms()
+            rows = [(list_row(session, now), session) for session in sessions]
+            if keep.active:
+                rows = [pair for pair in rows if keep.accepts(pair[0])]
+            if buffered:
+                held.extend(rows)
+                continue
+            lines = given + encoded(rows)
+            if limit is not None and shown + len(lines) >= limit:
+                lines = lines[: limit - shown]
+            emit(lines)
             shown += len(lines)
             if limit is not None and shown >= limit:
                 return int(ExitCode.OK)
-        _tell(scanner, shown)
+        if buffered:
+            by_row = {id(row): session for row, session in held}
+            ordered = sort_rows([row for row, _ in held], order.sort, reverse=order.reverse)
+            if limit is not None:
+                ordered = ordered[:limit]
+            emit(encoded([(row, by_row[id(row)]) for row in ordered]))
+            shown = len(ordered)
+        _tell(scanner, shown, found=found, filtered=keep.active)
         return int(ExitCode.OK)
 
     return _run(settings, work)

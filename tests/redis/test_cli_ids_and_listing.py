@@ -4,14 +4,19 @@ and nothing `ls`/`stats` passes over is silent."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
 
-from tests.cli_run import inspector
+from inspector.core.spring import PRINCIPAL_INDEX_ATTRIBUTE
+from tests.cli_run import ENDPOINT_VARIABLES, inspector
 from tests.harness import RedisServer, emptied
+from tests.pty_session import PtySession
 from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY
 
 A = "abcd1234-1111-4111-8111-111111111111"
@@ -26,7 +31,7 @@ def spring_session(
     host: str,
     accessed_ago_ms: int = 1_000,
     interval: int = 1800,
-    key_ttl_ms: int | None = 2_100_000,
+    key_ttl_ms: int | None = None,
     namespace: str = "spring:session",
     principal: str | None = None,
 ) -> None:
@@ -39,13 +44,11 @@ def spring_session(
         "sessionAttr:host": json.dumps(host).encode(),
     }
     if principal is not None:
-        fields["sessionAttr:FindByIndexNameSessionRepository.PRINCIPAL_NAME_INDEX_NAME"] = (
-            json.dumps(principal).encode()
-        )
+        fields[f"sessionAttr:{PRINCIPAL_INDEX_ATTRIBUTE}"] = json.dumps(principal).encode()
     key = f"{namespace}:sessions:{session_id}"
     client.hset(key, mapping=fields)  # type: ignore[arg-type]
-    if key_ttl_ms is not None:
-        client.pexpire(key, key_ttl_ms)
+    # Spring Session 3: the key expires with the session (EXPIREAT).
+    client.pexpire(key, key_ttl_ms if key_ttl_ms is not None else interval * 1000 - accessed_ago_ms)
 
 
 @pytest.fixture(params=["standalone", "cluster"])
@@ -115,3 +118,84 @@ def test_show_ambiguous_prefix_lists_the_candidates(
     code, _, err = show(port, "abcd*")
     assert code == 1
     assert "no session abcd*" in err
+
+
+def ids(port: int, *flags: str) -> list[str]:
+    result = inspector("-p", str(port), "ls", "--json", *flags)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(row)["id"] for row in result.stdout.splitlines()]
+
+
+def test_ls_filters_sorts_and_limits(three: tuple[int, redis.Redis | redis.RedisCluster]) -> None:
+    port, _ = three
+    assert sorted(ids(port, "--host", "container-1")) == sorted([A, C])
+    assert sorted(ids(port, "--host", "container-*", "--framework", "spring")) == sorted([A, B, C])
+    assert ids(port, "--principal", "alice") == [A]
+    assert sorted(ids(port, "--match", "abcd*")) == sorted([A, B])
+    assert ids(port, "--match", "sess:*") == [EXPRESS_ID]  # the key counts too
+    assert sorted(ids(port, "--state", "active", "--framework", "spring")) == sorted([A, B, C])
+    assert ids(port, "--state", "expired,invalidated") == []
+    spring = ("--framework", "spring")
+    assert ids(port, "--sort", "accessed", *spring) == [C, B, A]
+    assert ids(port, "--sort", "accessed", "--reverse", *spring) == [A, B, C]
+    assert ids(port, "--sort", "ttl", "--limit", "1", *spring) == [C]
+    assert ids(port, "--sort", "id", "--limit", "2") == sorted([A, B, C, EXPRESS_ID])[:2]
+    # Nothing matches: said on stderr, exit 0.
+    none = inspector("-p", str(port), "ls", "--host", "nowhere")
+    assert none.returncode == 0
+    assert none.stdout == b""
+    assert b"no session of the 4 found matches the filters" in none.stderr
+    bad = inspector("-p", str(port), "ls", "--sort", "colour")
+    assert bad.returncode == 2
+
+
+def test_ls_ttl_is_the_sessions_life_and_times_have_their_offset(
+    three: tuple[int, redis.Redis | redis.RedisCluster],
+) -> None:
+    port, client = three
+    # An indexed (2.x) session: the hash outlives the session by 5 minutes.
+    spring_session(client, "indexed-1", host="container-3", key_ttl_ms=2_100_000)
+    result = inspector("-p", str(port), "ls", "--match", "*-1*", env={"TZ": "Asia/Tokyo"})
+    lines = {row.split()[0]: row for row in result.stdout.decode().splitlines()}
+    # Piped: every column, stable widths, no header.
+    assert "ID" not in lines
+    a = lines[A]
+    # TTL 29:59 as show and the TUI count it; the key's own TTL beside it.
+    assert re.search(r" \+0900 +29:5\d +29:5\d +2  spring spring:session$", a), a
+    indexed = lines["indexed-1"]
+    assert re.search(r" 29:5\d +35:00 ", indexed), indexed
+    shown = inspector("-p", str(port), "show", A).stdout.decode()
+    assert "in 29 min" in shown  # the same life as the TTL column
+
+
+def test_ls_on_a_terminal_has_a_header_and_fits(
+    three: tuple[int, redis.Redis | redis.RedisCluster], tmp_path: object
+) -> None:
+    port, _ = three
+    env = {k: v for k, v in os.environ.items() if k not in ENDPOINT_VARIABLES}
+    env.update(COLUMNS="80", LINES="24", TZ="UTC", TERM="xterm")
+    terminal = PtySession(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "-p",
+            str(port),
+            "ls",
+            "--sort",
+            "id",
+            "--framework",
+            "spring",
+        ],
+        env=env,
+    )
+    try:
+        assert terminal.wait() == 0
+    finally:
+        terminal.close()
+    rows = terminal.text.decode().replace("\r", "").splitlines()
+    assert rows[0].split() == ["ID", "STATE", "HOST", "LAST", "ACCESS", "TTL"]
+    assert all(len(row) <= 80 for row in rows)
+    # The 8-character ids show takes back.
+    assert rows[1].startswith(A[:8] + "  active")
+    assert "+0000" in rows[1]
