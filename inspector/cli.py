@@ -15,28 +15,34 @@ subcommand that runs, so ``--help`` and bad flags answer instantly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from inspector import __version__
 from inspector.exits import PROG
-from inspector.subcommands import (
-    decode,
-    demo,
-    outcome,
-    redis_command,
-    sample_app,
-    sessions,
-    tui,
-    watch,
-)
+from inspector.subcommands import outcome
 from inspector.subcommands.options import Parser, add_connection_options
 
-__all__ = ["DEFAULT_COMMAND", "main"]
+__all__ = ["COMMANDS", "DEFAULT_COMMAND", "SUBCOMMANDS", "main"]
 
-SUBCOMMANDS = (tui, redis_command, sessions, watch, sample_app, decode, demo)
-"""The subcommand modules, in the order ``--help`` lists them."""
+SUBCOMMANDS = ("tui", "redis_command", "sessions", "watch", "sample_app", "decode", "demo")
+"""The subcommand modules of :mod:`inspector.subcommands`, in the order ``--help`` lists them."""
+COMMANDS = {
+    "tui": "tui",
+    "cli": "redis_command",
+    "ls": "sessions",
+    "show": "sessions",
+    "stats": "sessions",
+    "watch": "watch",
+    "sample-app": "sample_app",
+    "decode": "decode",
+    "demo": "demo",
+}
+"""Each subcommand's name and the module that registers it (a test checks they agree):
+the one named on the command line is the only one imported, so ``ls`` does not
+pay for the parsers of the others."""
 DEFAULT_COMMAND = "tui"
 """What runs when no subcommand is named."""
 
@@ -59,7 +65,36 @@ EPILOG = (
 )
 
 
-def _parser() -> Parser:
+def _named_command(parser: Parser, args: Sequence[str]) -> str | None:
+    """The subcommand ``args`` name after the connection options; ``None`` when unsure.
+
+    Only exact option spellings are walked over (``-p 6380``, ``--port=6380``);
+    anything else (``-p6380``, ``--help``, a stray word) answers ``None``, and
+    every subcommand is registered, so the parse is exactly as without this.
+    """
+    # argparse keeps no public list of its actions. --help and --version list
+    # or answer without a subcommand: not walked over.
+    options = {
+        spelling: action.nargs is None
+        for action in parser._actions
+        if action.nargs in (None, 0) and action.dest not in ("help", "version")
+        for spelling in action.option_strings
+    }
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token in COMMANDS:
+            return token
+        if token.startswith("--") and "=" in token and token.split("=", 1)[0] in options:
+            index += 1
+        elif token in options:
+            index += 2 if options[token] else 1
+        else:
+            return None
+    return None
+
+
+def _parser(args: Sequence[str] = ()) -> Parser:
     parser = Parser(
         prog=PROG,
         add_help=False,
@@ -73,16 +108,17 @@ def _parser() -> Parser:
     misc.add_argument("--help", action="help", help="show this help and exit")
     misc.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.set_defaults(command=None)
+    named = _named_command(parser, args)
     subparsers = parser.add_subparsers(metavar="COMMAND", parser_class=Parser)
-    for module in SUBCOMMANDS:
-        module.register(subparsers)
+    for name in (COMMANDS[named],) if named else SUBCOMMANDS:
+        importlib.import_module(f"inspector.subcommands.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
+    parser = _parser(args)
     ns = parser.parse_args(args)
     if ns.command is None:
         # Only connection options were given: they go before the subcommand,

@@ -118,3 +118,59 @@ def test_asyncssh_only_with_ssh() -> None:
     # The SSH library loads when a connection goes through a bastion, not before.
     statement = "import inspector.cli, inspector.redis_io.client, inspector.redis_io.runner"
     assert loaded_after(statement, "asyncssh") == []
+
+
+def test_cli_commands_name_the_modules_that_register_them() -> None:
+    # cli.COMMANDS is what lets `ls` import only its own module: it must not go stale.
+    import argparse
+    import importlib
+
+    from inspector import cli
+    from inspector.subcommands.options import Parser
+
+    for module in cli.SUBCOMMANDS:
+        parser = Parser()
+        subparsers = parser.add_subparsers()
+        importlib.import_module(f"inspector.subcommands.{module}").register(subparsers)
+        action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert {cli.COMMANDS[name] for name in action.choices} == {module}
+    assert set(cli.COMMANDS.values()) == set(cli.SUBCOMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ls", "--json"], ["sessions"]),
+        (["-h", "127.0.0.1", "-p", "1", "-a", "cli", "--tls", "ls"], ["sessions"]),
+        (["--user=bob", "cli", "PING"], ["redis_command", "cli_options"]),
+        (["-p1", "ls"], None),  # not an exact spelling: every parser, as before
+        (["--help"], None),
+        ([], None),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_only_the_named_subcommand_module_is_imported(
+    argv: list[str], expected: list[str] | None
+) -> None:
+    modules = [f"inspector.subcommands.{m}" for m in ("sessions", "redis_command", "watch",
+                                                       "cli_options", "demo", "decode", "tui",
+                                                       "sample_app")]  # fmt: skip
+    code = f"from inspector import cli\ncli._parser({argv!r})"
+    loaded = loaded_after(code, *modules)
+    if expected is None:
+        assert len(loaded) == len(modules)
+    else:
+        assert loaded == [f"inspector.subcommands.{m}" for m in expected]
+
+
+def test_argv_parses_the_same_with_one_subcommand_registered() -> None:
+    from inspector import cli
+
+    for argv in (["-p", "7000", "ls", "--json", "--limit", "3"], ["-n", "2", "stats", "--json"]):
+        whole = vars(cli._parser([]).parse_args(argv))
+        alone = vars(cli._parser(argv).parse_args(argv))
+        assert whole.keys() == alone.keys()
+        assert {k: v for k, v in whole.items() if k != "command"} == {
+            k: v for k, v in alone.items() if k != "command"
+        }
+        assert whole["command"].name == alone["command"].name
