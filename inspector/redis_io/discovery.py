@@ -1058,6 +1058,7 @@ class SessionScanner:
         for node in nodes:
             async for keys in self._scan_node(node):
                 spring_before = self.inventory.total()
+                self.tally.count_names(keys)
                 candidates = (
                     session_candidates(
                         keys, namespace=self.namespace, seen=seen, inventory=self.inventory
@@ -1127,6 +1128,25 @@ class SessionScanner:
             mixed: list[Session | FrameworkSession] = list(batch)
             mixed.extend(others)
             yield lines, mixed
+
+    def skipped_lines(self) -> list[str]:
+        """What the scan passed over or could not read, one line each (after the scan).
+
+        :meth:`Tally.lines`, and first the keys named like Spring's sessions
+        that no read kept: another type (a string where a hash belongs) or a
+        hash without Spring's fields.
+        """
+        lines = self.tally.lines()
+        named = sum(n for (_, kind), n in self.inventory.kinds.items() if kind is KeyKind.SESSION)
+        listed = self.progress.sessions_found - sum(self.tally.sessions.values())
+        if self.progress.done and named > listed:
+            lines.insert(
+                0,
+                f"skipped {named - listed:,} key(s) named like Spring sessions that are not "
+                "session hashes (another type, or a hash without creationTime/lastAccessedTime/"
+                "maxInactiveInterval)",
+            )
+        return lines
 
     async def principal_index(self) -> dict[str, str]:
         """Session id -> principal, from the principal index sets the scan saw.

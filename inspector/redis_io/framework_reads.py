@@ -76,6 +76,8 @@ class Tally:
             listed (wrong type, too large, bytes that fit no framework), by framework.
         undecodable: Sessions listed whose value could not be decoded, by framework.
         examples: One example ``(key, reason)`` per framework for the two above.
+        not_utf8: Key names that are not UTF-8: no session store writes them,
+            so no reader takes them (``not_utf8_example``: the first one).
     """
 
     not_sessions: int = 0
@@ -84,6 +86,19 @@ class Tally:
     unreadable: Counter[str] = field(default_factory=Counter)
     undecodable: Counter[str] = field(default_factory=Counter)
     examples: dict[str, tuple[str, str]] = field(default_factory=dict)
+    not_utf8: int = 0
+    not_utf8_example: bytes = b""
+
+    def count_names(self, keys: Sequence[bytes]) -> None:
+        """Count the names of a SCAN page that are not UTF-8 (the ASCII ones cost one test)."""
+        for name in keys:
+            if not name.isascii():
+                try:
+                    name.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.not_utf8 += 1
+                    if not self.not_utf8_example:
+                        self.not_utf8_example = name[:80]
 
     def skipped(self, framework: str, key: str, reason: str) -> None:
         """Count a key named like a session that could not be listed."""
@@ -113,8 +128,16 @@ class Tally:
             out.append(
                 f"{count:,} {framework} session(s) listed with an undecodable value, e.g. {key}"
             )
-        if self.not_sessions:
-            out.append(f"passed over {self.not_sessions:,} keys matching no session store")
+        if self.not_utf8:
+            example = self.not_utf8_example.decode("utf-8", "backslashreplace")
+            out.append(
+                f"skipped {self.not_utf8:,} key(s) whose name is not UTF-8 (no session store "
+                f"writes such names), e.g. {example}"
+            )
+        # Those names are among the keys matching no store: said once, above.
+        passed = self.not_sessions - min(self.not_utf8, self.not_sessions)
+        if passed:
+            out.append(f"passed over {passed:,} keys matching no session store")
         return out
 
 

@@ -181,17 +181,26 @@ def _tell(
     """Say on stderr what the scan passed over or could not read, and when nothing was found."""
     from inspector.core.render import safe_text
 
-    lines = scanner.tally.lines()
+    lines = scanner.skipped_lines()
     if scanner.reconnects:
         lines.append(
             f"the connection was lost {scanner.reconnects} time(s); the scan went on over a "
             "new one each time, so every session was read once"
         )
+    scanned = scanner.progress.keys_scanned
     if filtered and found:
         if not shown:
             lines.insert(0, f"no session of the {found:,} found matches the filters")
+    elif not shown and scanner.namespace:
+        lines.insert(
+            0,
+            f"no sessions in namespace {scanner.namespace} ({scanned:,} keys scanned)",
+        )
+    elif not shown and not scanned:
+        db = scanner.client.settings.db
+        lines.insert(0, f"no sessions found: the database (db {db}) has no keys at all")
     elif not shown:
-        lines.insert(0, f"no sessions found ({scanner.progress.keys_scanned:,} keys scanned)")
+        lines.insert(0, f"no sessions found ({scanned:,} keys scanned)")
     for line in lines:
         sys.stderr.write(f"# {safe_text(line)}\n")
     sys.stderr.flush()

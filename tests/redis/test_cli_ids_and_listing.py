@@ -199,3 +199,43 @@ def test_ls_on_a_terminal_has_a_header_and_fits(
     # The 8-character ids show takes back.
     assert rows[1].startswith(A[:8] + "  active")
     assert "+0000" in rows[1]
+
+
+def test_nothing_is_silent(redis_clean: RedisServer) -> None:
+    client = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
+    try:
+        spring_session(client, A, host="container-1")
+        client.set(f"spring:session:sessions:{B}", b"a string where a hash belongs")
+        client.set(b"spring:session:sessions:\xff\xfe", b"x")
+        client.set("user:1", b"x")
+    finally:
+        client.close()
+    port = str(redis_clean.port)
+    listed = inspector("-p", port, "ls")
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 1
+    told = listed.stderr.decode().splitlines()
+    assert (
+        "# skipped 1 key(s) named like Spring sessions that are not session hashes (another "
+        "type, or a hash without creationTime/lastAccessedTime/maxInactiveInterval)" in told
+    )
+    assert (
+        "# skipped 1 key(s) whose name is not UTF-8 (no session store writes such names), "
+        "e.g. spring:session:sessions:\\xff\\xfe" in told
+    )
+    # The other key once: the non-UTF-8 one is not counted again here.
+    assert "# passed over 1 keys matching no session store" in told
+    assert len(told) == 3, told
+    stats = inspector("-p", port, "stats", "--json")
+    assert json.loads(stats.stdout)["sessions"] == 1  # as many as ls listed
+    assert stats.stderr.decode().splitlines() == told
+    # A namespace without sessions, a database without keys.
+    namespace = inspector("-p", port, "ls", "--namespace", "shop")
+    assert namespace.returncode == 0
+    assert namespace.stderr.startswith(b"# no sessions in namespace shop (0 keys scanned)\n")
+    empty = inspector("-p", port, "-n", "5", "ls")
+    assert empty.returncode == 0
+    assert empty.stderr == b"# no sessions found: the database (db 5) has no keys at all\n"
+    empty_stats = inspector("-p", port, "-n", "5", "stats", "--json")
+    assert json.loads(empty_stats.stdout)["sessions"] == 0
+    assert b"has no keys at all" in empty_stats.stderr

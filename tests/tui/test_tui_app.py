@@ -129,6 +129,10 @@ async def test_sessions_appear_with_hosts_and_states(
             lambda: "passed over 1 keys" in " ".join(app.query_one(SessionsPane).skipped),
             "the skipped keys' notice",
         )
+        # The string under Spring's session prefix (issue 16.13), from the same summary.
+        assert "named like Spring sessions that are not session hashes" in " ".join(
+            app.query_one(SessionsPane).skipped
+        )
         assert "express" in screen
         app.post_message(SessionTable.Opened(EXPRESS_KEY))
         await wait_until(pilot, lambda: isinstance(app.screen, FrameworkDetailScreen), "its detail")

@@ -156,7 +156,7 @@ class SessionTracker:
                 self.reporter.emit(SessionsRead(tuple(batch), baseline=True, others=tuple(others)))
             self.reporter.emit(_progressed(progress))
         self.reporter.emit(_progressed(progress))
-        for line in scanner.tally.lines():
+        for line in scanner.skipped_lines():
             self.reporter.notice(NoticeKind.SKIPPED, line)
         self.reporter.stats.sessions = len(self)
 
