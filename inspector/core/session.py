@@ -54,6 +54,7 @@ __all__ = [
     "count_values",
     "find_host",
     "host_in_attribute",
+    "json_line",
     "listing_json",
 ]
 
@@ -606,6 +607,28 @@ def listing_json(raw: RawSession, *, host_field: HostField | None = None) -> dic
     out = Session.from_raw(raw, host_field=host_field).to_json()
     out["framework"] = "spring"
     return out
+
+
+def json_line(value: JsonValue) -> bytes:
+    """``value`` as one JSON line; text that is not UTF-8 (surrogateescape names) as U+FFFD.
+
+    A hash field name of invalid UTF-8 would otherwise make orjson refuse the
+    whole listing; only such a value pays for the copy.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_valid_text(value), option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _valid_text(value: JsonValue) -> JsonValue:
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if isinstance(value, list):
+        return [_valid_text(item) for item in value]
+    if isinstance(value, dict):
+        return {str(_valid_text(key)): _valid_text(item) for key, item in value.items()}
+    return value
 
 
 _JAVA_INT = range(-(1 << 31), 1 << 31)

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
-import orjson
 from redis import exceptions as rexc
 from redis.asyncio import RedisCluster
 
@@ -50,6 +49,7 @@ from inspector.core.session import (
     RawSession,
     Session,
     host_in_attribute,
+    json_line,
     listing_json,
 )
 from inspector.core.spring import (
@@ -541,7 +541,7 @@ class SpringProjection:
         unique = list(dict.fromkeys(names))
         self._attributes = unique
         self._fields = (*METADATA_FIELDS, *(ATTRIBUTE_PREFIX + name for name in unique))
-        self._args = tuple(name.encode() for name in self._fields)
+        self._args = tuple(name.encode("utf-8", "surrogateescape") for name in self._fields)
         # One session's four commands in RESP, but for its key and shadow key:
         # a thousand of them are one bytes format each, not four tuples packed.
         fields = b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in self._args)
@@ -990,10 +990,7 @@ class SessionScanner:
         if self.json_lines:
             raws = await projection.read_raw(self.client, candidates)
             host_field = self.host_field
-            dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-            return [], [
-                dumps(listing_json(raw, host_field=host_field), option=newline) for raw in raws
-            ]
+            return [], [json_line(listing_json(raw, host_field=host_field)) for raw in raws]
         return await projection.read(self.client, candidates), []
 
     async def _read_page(self, candidates: list[Candidate], found: list[Any] | None) -> _Page:

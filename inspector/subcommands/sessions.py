@@ -403,8 +403,6 @@ def run_ls(
     limit = order.limit if order.limit is not None else limit
 
     async def work(client: RedisClient) -> int:
-        import orjson
-
         from inspector.core.listing import (
             ListFilter,
             columns_for,
@@ -421,7 +419,8 @@ def run_ls(
             out.write(header(columns).encode() + b"\n")
         keep = ListFilter(order.hosts, order.states, order.principals, order.match)
         buffered = order.sort is not None or order.reverse
-        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        from inspector.core.session import json_line
+
         # --json without --attributes, filters or an order: the projection's
         # pages come as JSON lines (no Session built per session), the same
         # bytes session_json gives.
@@ -432,8 +431,7 @@ def run_ls(
         def encoded(batch: Sequence[tuple[ListRow, Session | FrameworkSession]]) -> list[bytes]:
             if options.json:
                 return [
-                    dumps(session_json(session, attributes=attributes), option=newline)
-                    for _, session in batch
+                    json_line(session_json(session, attributes=attributes)) for _, session in batch
                 ]
             return [line(row, columns).encode("utf-8", "replace") + b"\n" for row, _ in batch]
 

@@ -24,6 +24,7 @@ from inspector.redis_io.discovery import (
 )
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.subcommands.sessions import session_json
+from tests.cli_run import inspector
 from tests.frameworks_oracle import FRAMEWORKS, manifest_entries
 from tests.harness import RedisServer, emptied
 from tests.spring_layouts import Expected, jdk_long, write_layouts
@@ -159,3 +160,36 @@ async def test_scanner_json_pages_list_what_mixed_batches_list(store: int) -> No
         assert lean.progress.sessions_found == len(lines)
     finally:
         await client.aclose()
+
+
+async def test_attribute_names_not_utf8_are_listed(redis_standalone: RedisServer) -> None:
+    """Hostile names (invalid UTF-8), learned by the projection and in lean lines: never raise."""
+    client, port = emptied(redis_standalone)
+    try:
+        now = int(time.time() * 1000)
+        for index in range(12):
+            fields: dict[str | bytes, bytes] = {
+                "creationTime": str(now).encode(),
+                "lastAccessedTime": str(now).encode(),
+                "maxInactiveInterval": b"1800",
+                b"sessionAttr:\xff\xfe": b'{"host":"web-\xff"}',
+            }
+            if index % 2:
+                fields["sessionAttr:a"] = b'"x"'
+            client.hset(f"spring:session:sessions:{uuid.uuid4()}", mapping=fields)  # type: ignore[arg-type]
+    finally:
+        client.close()
+    reader = await open_client(ConnectionSettings(port=port))
+    try:
+        scanner = SessionScanner(reader, count=3, projection=True)
+        scanner.json_lines = True
+        lines = [line async for given, _ in scanner.json_pages() for line in given]
+        assert lines  # the lean path was taken
+        for line in lines:
+            row = orjson.loads(line)
+            assert "\ufffd\ufffd" in row["attributeNames"]
+    finally:
+        await reader.aclose()
+    result = inspector("-p", str(port), "ls", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 12
