@@ -6,20 +6,57 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types pytest system-deps bench clean stress-test
+.PHONY: demo install uninstall test lint types pytest system-deps bench clean stress-test
 
 # The venv is rebuilt when pyproject.toml changes. The packages go in with uv
 # (from PyPI, into the venv by pip): the same versions pip resolves, in ~4 s
 # where pip took ~19 s with a warm cache (measured on 2 cores), and no pip upgrade
-# first.
+# first. The demo needs only the package and its runtime dependencies
+# (DEMO_STAMP); the tests add the test toolchain (STAMP, which covers both).
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(DEMO_STAMP): pyproject.toml
+	@echo "setting up $(VENV): session-inspector and its runtime dependencies (first time only)"
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+	$(BIN)/python -m uv pip install --python $(BIN)/python -e .
+	touch $(DEMO_STAMP)
+
 $(STAMP): pyproject.toml
+	@echo "setting up $(VENV): session-inspector and the test toolchain (first time only)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -qq --disable-pip-version-check uv
 	$(BIN)/python -m uv pip install -q --python $(BIN)/python -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/session-inspector demo
+
+# `make install` puts the command on PATH without the test toolchain: with
+# pipx when it is there (and NO_PIPX is unset), otherwise a venv of its own in
+# $(PREFIX)/share/session-inspector and a link in $(PREFIX)/bin.
+PREFIX ?= $(HOME)/.local
+INSTALL_VENV := $(PREFIX)/share/session-inspector/venv
+
+install:
+	@if [ -z "$(NO_PIPX)" ] && command -v pipx >/dev/null; then \
+	  pipx install --force . ; \
+	else \
+	  set -e; \
+	  echo "installing into $(INSTALL_VENV), linked from $(PREFIX)/bin/session-inspector"; \
+	  $(PYTHON) -m venv --clear $(INSTALL_VENV); \
+	  $(INSTALL_VENV)/bin/python -m pip install -q --disable-pip-version-check uv; \
+	  $(INSTALL_VENV)/bin/python -m uv pip install -q --python $(INSTALL_VENV)/bin/python .; \
+	  mkdir -p $(PREFIX)/bin; \
+	  ln -sf $(INSTALL_VENV)/bin/session-inspector $(PREFIX)/bin/session-inspector; \
+	  case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	    *) echo "note: $(PREFIX)/bin is not on PATH; add it (export PATH=\"$(PREFIX)/bin:\$$PATH\") or run $(PREFIX)/bin/session-inspector";; \
+	  esac; \
+	fi
+
+uninstall:
+	rm -rf $(PREFIX)/share/session-inspector
+	rm -f $(PREFIX)/bin/session-inspector
 
 # Tests start their own redis-server processes (standalone, cluster, TLS, ACL)
 # on free loopback ports; they never touch a server on 6379. The TUI's

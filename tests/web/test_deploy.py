@@ -5,6 +5,7 @@ config (`nginx -t`), the compose topology run as processes, the ECS task definit
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -122,6 +123,58 @@ def test_dockerfile_install_commands_in_a_fresh_venv(tmp_path: Path) -> None:
         env={"SAMPLE_APP_MARKER": str(tmp_path / "none")},
     )
     assert health.returncode == 0  # not running the sample app: healthy
+
+
+# ---------------------------------------------------------------- make install, make demo
+
+
+@pytest.mark.slow
+def test_make_install_puts_the_command_on_path(tmp_path: Path) -> None:
+    """The README's `make install` (without pipx) gives a working command on PATH."""
+    prefix = tmp_path / "prefix"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = f"{prefix / 'bin'}:{env['PATH']}"
+    made = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "install", f"PREFIX={prefix}", "NO_PIPX=1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    found = shutil.which("session-inspector", path=env["PATH"])
+    assert found == str(prefix / "bin" / "session-inspector")
+    # From anywhere, not from the clone: the installed package, not the source tree.
+    version = subprocess.run(
+        ["session-inspector", "--version"], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.startswith("session-inspector ")
+    unreachable = subprocess.run(
+        ["session-inspector", "-p", str(free_port()), "ls"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert unreachable.returncode == 3, unreachable.stderr
+    assert unreachable.stderr.count("\n") == 1
+    assert "could not connect" in unreachable.stderr
+
+
+def test_make_demo_installs_only_what_the_demo_needs(tmp_path: Path) -> None:
+    """`make demo` on a fresh clone installs the package without the test toolchain and says so."""
+    plan = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), "demo", f"VENV={tmp_path / 'venv'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    installs = [line for line in plan.splitlines() if "uv pip install" in line]
+    assert len(installs) == 1, plan
+    assert installs[0].rstrip().endswith("-e ."), plan
+    assert " -q" not in installs[0]  # uv's progress shows: no minutes of silence
+    assert "first time only" in plan
 
 
 # ---------------------------------------------------------------- health check
