@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 import uuid
+
+from tests.waiting import DEADLINE
 
 
 class Tmux:
@@ -40,7 +43,7 @@ class Tmux:
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
 
-    def wait_for(self, *needles: str, timeout: float = 30.0) -> str:
+    def wait_for(self, *needles: str, timeout: float = DEADLINE) -> str:
         """Wait until the terminal shows every needle (the terminal is polled; no fixed sleeps)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -49,6 +52,20 @@ class Tmux:
                 return text
             if time.monotonic() > deadline:
                 raise AssertionError(f"never saw {needles} on screen:\n{text}")
+            time.sleep(0.1)  # between two looks at the terminal
+
+    def wait_for_match(self, pattern: str, timeout: float = DEADLINE) -> str:
+        """Wait until the terminal shows text matching the regex ``pattern``.
+
+        For what a frame may show only once the layout settles (a widget's
+        first frame can be drawn before its final width is known)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.screen()
+            if re.search(pattern, text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw /{pattern}/ on screen:\n{text}")
             time.sleep(0.1)  # between two looks at the terminal
 
     def keys(self, *keys: str) -> None:
