@@ -26,7 +26,12 @@ from inspector.tui.widgets.raw_view import (
     hex_dump_line,
     wrap_escaped,
 )
-from inspector.tui.widgets.value_tree import ValueEntry, ValueTree, value_as_text
+from inspector.tui.widgets.value_tree import (
+    EXPAND_ALL_BUDGET,
+    ValueEntry,
+    ValueTree,
+    value_as_text,
+)
 from tests.spring_layouts import JVM, jvm_fixture
 
 ROLES = {
@@ -149,23 +154,82 @@ async def test_dates_default_to_local_time() -> None:
         assert label == f"lastUpdatedAt: {format_time(1552129074569)}  (Date, 1552129074569)"
 
 
-async def test_security_context_expands_to_the_principal_username() -> None:
+async def test_security_context_opens_to_the_principal_and_authorities() -> None:
+    # issue 16.4: the token, its principal's name and the roles show without a key.
+    app = TreeApp("SPRING_SECURITY_CONTEXT", decode_value(jvm_fixture("security_context")))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        tree = app.value_tree
+        labels = visible_labels(tree)
+        assert 'username: "alice"' in labels
+        assert "principal: User  (org.springframework.security.core.userdetails.User)" in labels
+        assert labels.count('role: "ROLE_ADMIN"') == 1  # the token's, not the principal's copy
+        assert 'role: "ROLE_USER"' in labels
+        # The details and the principal's own authorities stay shut.
+        assert not find(tree, "details: ").is_expanded
+        assert not find(tree, "authorities: Collections$UnmodifiableSet").is_expanded
+        tree.move_cursor(find(tree, "username: "))
+        assert tree.selected_text() == "alice"
+
+
+async def test_right_and_left_expand_and_collapse_the_node_under_the_cursor() -> None:
     app = TreeApp("SPRING_SECURITY_CONTEXT", decode_value(jvm_fixture("security_context")))
     async with app.run_test() as pilot:
         await pilot.pause()
         tree = app.value_tree
         tree.focus()
+        details = find(tree, "details: ")
         # Collapsed levels have no nodes yet: they are made on expansion.
-        assert len(find(tree, "authentication: ").children) == 0
-        for prefix in ("authentication: ", "principal: "):
-            tree.move_cursor(find(tree, prefix))
-            await pilot.press("space")
-            await pilot.pause()
-        labels = visible_labels(tree)
-        assert 'username: "alice"' in labels
-        assert "principal: User  (org.springframework.security.core.userdetails.User)" in labels
-        tree.move_cursor(find(tree, "username: "))
-        assert tree.selected_text() == "alice"
+        assert len(details.children) == 0
+        tree.move_cursor(details)
+        await pilot.press("right")
+        await pilot.pause()
+        assert details.is_expanded
+        assert 'remoteAddress: "203.0.113.7"' in visible_labels(tree)
+        assert tree.scroll_x == 0  # → no longer scrolls sideways
+        await pilot.press("right")  # open already: to its first child
+        assert tree.cursor_node is details.children[0]
+        await pilot.press("left")  # a leaf: to its parent
+        assert tree.cursor_node is details
+        await pilot.press("left")
+        await pilot.pause()
+        assert not find(tree, "details: ").is_expanded  # (a new name: mypy narrowed the old)
+        assert 'remoteAddress: "203.0.113.7"' not in visible_labels(tree)
+
+
+@pytest.mark.parametrize("key", ["asterisk", "shift+right"])
+async def test_star_and_shift_right_expand_the_whole_subtree(key: str) -> None:
+    app = TreeApp("SPRING_SECURITY_CONTEXT", decode_value(jvm_fixture("security_context")))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        tree = app.value_tree
+        tree.focus()
+        principal = find(tree, "principal: ")
+        tree.move_cursor(principal)
+        await pilot.press(key)
+        await pilot.pause()
+        inner = find(tree, "authorities: Collections$UnmodifiableSet")
+        assert inner.is_expanded
+        assert all(child.is_expanded for child in inner.children)
+        assert not find(tree, "details: ").is_expanded  # outside the subtree
+        tree.move_cursor(tree.root)
+        await pilot.press(key)
+        await pilot.pause()
+        assert all(n.is_expanded for n in all_nodes(tree.root) if n.allow_expand)
+        assert 'sessionId: "e1237df7-5646-4382-aa12-41435ed09dc7"' in visible_labels(tree)
+
+
+async def test_expand_all_on_a_huge_list_stops_at_its_budget() -> None:
+    items = ",".join(f'{{"a":{{"b":{i}}}}}' for i in range(5000))
+    app = TreeApp("big", decode_value(f"[{items}]".encode()))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        tree = app.value_tree
+        tree.focus()
+        tree.move_cursor(tree.root)
+        await pilot.press("asterisk")
+        await pilot.pause()
+        assert len(all_nodes(tree.root)) < 4 * EXPAND_ALL_BUDGET
 
 
 async def test_cycle_hash_map_and_write_object_data() -> None:

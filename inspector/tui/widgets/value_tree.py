@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Span, Text, TextType
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -65,6 +67,18 @@ NOTE = "value-tree--note"
 ERROR = "value-tree--error"
 _ROLES = frozenset({KEY, CLASS_NAME, META, STRING, NUMBER, KEYWORD, SCALAR, NOTE, ERROR})
 
+# "Expand all" stops after this many new nodes, so `*` on a 100k-item list
+# costs what one page does a few times over, not 100k nodes.
+EXPAND_ALL_BUDGET = 2000
+
+# SPRING_SECURITY_CONTEXT opens along these keys (issue 16.4): the token, its
+# principal (User.username or a plain name) and its authorities with their
+# roles. The principal's own copy of the authorities and the details stay shut.
+_SECURITY_CONTEXT_OPEN: dict[str, tuple[str, ...]] = {
+    "authentication": ("principal", "authorities"),
+    "authorities": ("*",),
+}
+
 # A 1 MiB string in one label would be measured and painted on every rebuild;
 # the full text stays available through `selected_text()` and the raw view.
 MAX_LABEL = 2000
@@ -86,6 +100,8 @@ class ValueEntry:
     """Whether the first page of children has been created."""
     more: bool = False
     """The "… N more" node: selecting it shows the next page of its parent."""
+    key: str | None = None
+    """The field name, index (``[0]``) or entry key the node is under, if any."""
 
 
 def value_as_text(decoded: Decoded, tz: dt.tzinfo | None = None) -> str:
@@ -172,6 +188,15 @@ class ValueTree(Tree[ValueEntry]):
 
     COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | set(_ROLES)
 
+    # → / ← open and close the node under the cursor (ScrollView would scroll
+    # sideways); shift+→ and * open its whole subtree (Tree's shift+→ moved
+    # to the parent's next sibling, which nobody here asked for).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "expand_node", "Expand", show=False),
+        Binding("left", "collapse_node", "Collapse", show=False),
+        Binding("shift+right,asterisk", "expand_subtree", "Expand all", show=False),
+    ]
+
     # Theme variables only: they follow dark/light themes, map to the ANSI
     # palette in 16-colour terminals and are dropped under NO_COLOR, where the
     # bold/italic text styles still tell names, classes and notes apart.
@@ -252,6 +277,31 @@ class ValueTree(Tree[ValueEntry]):
                 ValueEntry(copy_text=error),
             )
         self._open(root, 0)
+        if decoded.java_class and simple_class_name(decoded.java_class) == "SecurityContextImpl":
+            for child in root.children:
+                self._open_keys(child, _SECURITY_CONTEXT_OPEN["authentication"], "authentication")
+
+    def _open_keys(self, node: TreeNode[ValueEntry], keys: tuple[str, ...], via: str) -> None:
+        """Open the ``via`` child of ``node``, then its children named in ``keys``."""
+        self._populate(node)
+        for child in node.children:
+            if child.data is None or child.data.key != via or not child.allow_expand:
+                continue
+            self._populate(child)
+            child.expand()
+            for grandchild in child.children:
+                key = grandchild.data.key if grandchild.data else None
+                if not grandchild.allow_expand or key is None:
+                    continue
+                if "*" in keys or key in keys:
+                    self._populate(grandchild)
+                    grandchild.expand()
+                    deeper = _SECURITY_CONTEXT_OPEN.get(key)
+                    if deeper == ("*",):
+                        for item in grandchild.children:
+                            if item.allow_expand:
+                                self._populate(item)
+                                item.expand()
 
     def _open(self, node: TreeNode[ValueEntry], depth: int) -> None:
         """Expand ``node`` and its descendants down to ``expand_depth`` levels."""
@@ -269,7 +319,7 @@ class ValueTree(Tree[ValueEntry]):
             label = Text.assemble((_clip(safe_text(key)), KEY), ": ", label)
         # The pairs are kept for the first expansion. They add no more than
         # the value already holds (the decoder caps a value at 100k nodes).
-        entry = ValueEntry(value, children=children)
+        entry = ValueEntry(value, children=children, key=key)
         if children:
             parent.add(label, entry, allow_expand=True)
         else:
@@ -316,6 +366,51 @@ class ValueTree(Tree[ValueEntry]):
         parent = node.parent
         node.remove()
         self._add_page(parent)
+
+    def action_expand_node(self) -> None:
+        """→: open the node under the cursor; on an open one, go to its first child."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()  # NodeExpanded creates the children
+        elif node.is_expanded and node.children:
+            self.move_cursor(node.children[0])
+
+    def action_collapse_node(self) -> None:
+        """←: close the node under the cursor; on a closed one or a leaf, go to its parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
+
+    def action_expand_subtree(self) -> None:
+        """shift+→ / *: open everything under the cursor (the root: the whole value)."""
+        node = self.cursor_node or self.root
+        self.expand_subtree(node)
+
+    def expand_subtree(self, node: TreeNode[ValueEntry], budget: int = EXPAND_ALL_BUDGET) -> int:
+        """Open ``node`` and its descendants, creating at most ``budget`` new nodes.
+
+        Pages stay pages ("… N more" nodes are left as they are), and past the
+        budget the remaining branches stay closed, so a huge value stays cheap.
+        Returns the budget left.
+        """
+        stack = [node]
+        while stack and budget > 0:
+            current = stack.pop()
+            if not current.allow_expand:
+                continue
+            before = len(current.children)
+            self._populate(current)
+            budget -= len(current.children) - before
+            if not current.is_expanded:
+                current.expand()
+            stack.extend(reversed(current.children))
+        return budget
 
     def selected_text(self) -> str:
         """The value under the cursor as text, for the clipboard.
