@@ -21,7 +21,8 @@ Everywhere
   a             containers by connection (MONITOR) on / off; else by host attribute
 
 Sessions
-  /             filter: any text, values too; host: principal: id: attr: narrow
+  /             filter: any text, values too;
+                host: principal: id: attr: ns: value: narrow it
   s             sort by any column (the current one again: reversed)
   S             reverse the order; a click on a title sorts by it
   ↑ ↓ PgUp PgDn Home End           move       enter   open the session
@@ -31,6 +32,7 @@ Sessions
 
 Session detail
   ↑ ↓ / tab     choose an attribute, walk its tree (→ expands, ← collapses)
+  * shift+→     expand the whole subtree under the cursor (on the top line: all)
   r             raw bytes (redis-cli escaping and hex) / decoded tree
   c             copy the session id     y   copy the value shown
   e             export the session as JSON (a file in the current directory)
