@@ -190,6 +190,8 @@ def connection_class_and_kwargs(
         "driver_info": _driver_info(),
         # No retries (redis-py's clients retry with backoff by default): a
         # failure is reported as it happens, and a watch reconnects on its own.
+        # The asyncio Retry: redis-py 8.2 warns on stderr (a user would see it)
+        # when given the synchronous one.
         "retry": Retry(NoBackoff(), 0),
     }
     if settings.client_name:
