@@ -3,6 +3,7 @@
     session-inspector [connection options] [tui]          the TUI (default)
     session-inspector [connection options] cli [CMD ...]  redis-cli replacement
     session-inspector [connection options] demo           demo (embedded Redis without options)
+    session-inspector profiles                            the saved connection profiles
 
 Connection flags come before the subcommand and are spelled as in redis-cli
 (``-h`` is the host; ``--help`` is help). Each subcommand is a module of
@@ -27,7 +28,16 @@ from inspector.subcommands.options import Parser, add_connection_options
 
 __all__ = ["COMMANDS", "DEFAULT_COMMAND", "SUBCOMMANDS", "main"]
 
-SUBCOMMANDS = ("tui", "redis_command", "sessions", "watch", "sample_app", "decode", "demo")
+SUBCOMMANDS = (
+    "tui",
+    "redis_command",
+    "sessions",
+    "watch",
+    "sample_app",
+    "decode",
+    "demo",
+    "profiles",
+)
 """The subcommand modules of :mod:`inspector.subcommands`, in the order ``--help`` lists them."""
 COMMANDS = {
     "tui": "tui",
@@ -39,6 +49,7 @@ COMMANDS = {
     "sample-app": "sample_app",
     "decode": "decode",
     "demo": "demo",
+    "profiles": "profiles",
 }
 """Each subcommand's name and the module that registers it (a test checks they agree):
 the one named on the command line is the only one imported, so ``ls`` does not
@@ -59,7 +70,10 @@ EPILOG = (
     "                         by the ECS task definitions of the Spring sample app\n"
     "  SSH_PASSWORD           password for --ssh (else asked at the terminal)\n"
     "  SSH_KEY_PASSPHRASE     passphrase of encrypted SSH keys (else asked)\n"
-    "Flags beat the environment, which beats 127.0.0.1:6379.\n\n"
+    "  SESSION_INSPECTOR_PROFILE  profile to use when --profile is not given\n"
+    "  XDG_CONFIG_HOME        profiles are in $XDG_CONFIG_HOME/session-inspector/\n"
+    "                         profiles.toml (default ~/.config/...)\n"
+    "Flags beat a --profile, which beats the environment, which beats 127.0.0.1:6379.\n\n"
     "exit codes: 0 ok, 1 error reply (cli -e), 2 bad usage, 3 cannot connect or\n"
     "authenticate, 4 command refused by the server (NOPERM, unknown), 130 Ctrl-C"
 )

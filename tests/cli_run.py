@@ -18,8 +18,10 @@ ENDPOINT_VARIABLES = (
     "REDIS_CLUSTER_ENDPOINT",
     "REDIS_URL",
     "REDISCLI_AUTH",
+    "SESSION_INSPECTOR_PROFILE",
 )
-"""Environment variables that choose a server or a password; cleared for the subprocess."""
+"""Environment variables that choose a server, a password or a saved profile; cleared for
+the subprocess."""
 
 
 def inspector(

@@ -56,6 +56,9 @@ for _variable in (
     "REDIS_URL",
     "REDISCLI_AUTH",
     "SESSION_INSPECTOR_DEBUG",
+    # A saved profile (issue 16.14) would fill them too; tests point
+    # XDG_CONFIG_HOME at their own profiles.toml.
+    "SESSION_INSPECTOR_PROFILE",
     # The --ssh tests bring their own keys, agent and secrets.
     "SSH_AUTH_SOCK",
     "SSH_PASSWORD",

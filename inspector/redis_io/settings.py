@@ -20,6 +20,8 @@ __all__ = [
     "DEFAULT_HOST",
     "DEFAULT_PORT",
     "ENDPOINT_ENV_VARS",
+    "SSH_PASSPHRASE_ENV",
+    "SSH_PASSWORD_ENV",
     "ConnectionFlags",
     "ConnectionSettings",
     "SSHSettings",
@@ -408,7 +410,8 @@ def resolve_settings(flags: ConnectionFlags, env: Mapping[str, str]) -> Connecti
         password = env_password
     if merged.username and password is None:
         raise SettingsError(
-            f"--user {merged.username} needs a password: set REDISCLI_AUTH (or -a / --askpass)"
+            f"--user {merged.username} needs a password: set REDISCLI_AUTH (or -a / --askpass, "
+            "or a profile's password_env)"
         )
 
     tls_only_flags = [

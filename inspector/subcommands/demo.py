@@ -76,11 +76,15 @@ def demo_settings(ns: argparse.Namespace, env: Mapping[str, str]) -> ConnectionS
     Raises:
         SettingsError: ``--redis`` is malformed, or given with connection options.
     """
-    options_given = ns.askpass or connection_flags(ns) != ConnectionFlags()
+    # A profile typed as --profile is a request for its server; one named by
+    # SESSION_INSPECTOR_PROFILE is the environment's, which the demo leaves alone.
+    typed_profile = ns.profile is not None
+    options_given = ns.askpass or typed_profile or connection_flags(ns) != ConnectionFlags()
     if ns.redis is not None:
         if options_given:
             raise SettingsError(
-                "demo: give either --redis URL or connection options (-h, -p, -u...), not both"
+                "demo: give either --redis URL or connection options "
+                "(-h, -p, -u, --profile...), not both"
             )
         # Parsed first so that errors name --redis; resolve_settings says -u.
         parse_url(ns.redis, "--redis")

@@ -19,12 +19,17 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 from inspector.core.spring import DEFAULT_NAMESPACE
 from inspector.exits import PROG, ExitCode
+from inspector.redis_io.profiles import PROFILE_ENV, Profile, load_profile
 from inspector.redis_io.settings import (
     DEFAULT_CONNECT_TIMEOUT,
+    ENDPOINT_ENV_VARS,
+    SSH_PASSPHRASE_ENV,
+    SSH_PASSWORD_ENV,
     ConnectionFlags,
     ConnectionSettings,
     SettingsError,
@@ -63,6 +68,7 @@ __all__ = [
     "positive_int",
     "positive_seconds",
     "seconds",
+    "selected_profile",
     "settings_from_args",
     "with_ssh_from_args",
 ]
@@ -173,6 +179,12 @@ def per_second(text: str) -> float:
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
     """redis-cli's connection flags (and TLS), given before the subcommand."""
     conn = parser.add_argument_group("connection (as redis-cli)")
+    conn.add_argument(
+        "--profile",
+        metavar="NAME",
+        help=f"saved connection from profiles.toml (also {PROFILE_ENV}); flags typed here "
+        "beat it, it beats the environment (see `profiles`)",
+    )
     conn.add_argument("-h", dest="host", metavar="HOST", help="server host (default 127.0.0.1)")
     conn.add_argument(
         "-p", dest="port", metavar="PORT", type=port_number, help="server port (default 6379)"
@@ -320,9 +332,91 @@ def settings_from_args(ns: argparse.Namespace, env: Mapping[str, str]) -> Connec
         SettingsError: A value is invalid; the message names it and the fix.
         KeyboardInterrupt, EOFError: At the ``--askpass`` prompt.
     """
+    profile = selected_profile(ns, env)
+    typed_url = ns.url
     password = getpass.getpass("Please input password: ") if ns.askpass else None
+    if profile is None:
+        settings = resolve_settings(connection_flags(ns, password), env)
+        return checked(with_ssh_from_args(ns, env, settings), ns, typed_url=typed_url)
+    typed = connection_flags(ns, password)
+    ns, env = _with_profile(ns, env, profile)
+    url_password = parse_url(typed_url).password if typed_url else None
+    if typed.password is None and url_password is None and profile.password is not None:
+        # Read only when nothing typed beats it: the command may ask for a PIN.
+        password = profile.password.read(env)
     settings = resolve_settings(connection_flags(ns, password), env)
-    return checked(with_ssh_from_args(ns, env, settings), ns, typed_url=ns.url)
+    if profile.names_endpoint and not (typed.url or typed.socket or typed.host or typed.port):
+        settings = replace(settings, source=f"profile {profile.name}")
+    return checked(with_ssh_from_args(ns, env, settings), ns, typed_url=typed_url)
+
+
+def selected_profile(ns: argparse.Namespace, env: Mapping[str, str]) -> Profile | None:
+    """The profile ``--profile`` (else ``SESSION_INSPECTOR_PROFILE``) names; ``None`` for none.
+
+    Raises:
+        SettingsError: No such profile (the message lists them), or a bad file or profile.
+    """
+    name = ns.profile or env.get(PROFILE_ENV) or None
+    return load_profile(name, env) if name else None
+
+
+def _with_profile(
+    ns: argparse.Namespace, env: Mapping[str, str], profile: Profile
+) -> tuple[argparse.Namespace, Mapping[str, str]]:
+    """The arguments with the profile filling what was not typed, and the environment under it.
+
+    Typed flags win field by field, except that a typed ``-u`` or ``-s`` names
+    the server as a whole (the profile's host, port, URL and socket go, and its
+    user and database where the URL has its own), and ``-h``/``-p`` drop the
+    profile's socket. A profile that names the server hides the environment's
+    (``REDIS_URL``, ``REDISCLUSTERENDPOINT``); its SSH secrets beat
+    ``SSH_PASSWORD``/``SSH_KEY_PASSPHRASE``.
+    """
+    saved = profile.flags
+    if ns.url or ns.socket:
+        typed_url = parse_url(ns.url) if ns.url else None
+        saved = replace(saved, url=None, host=None, port=None, socket=None)
+        if typed_url is not None and typed_url.username is not None:
+            saved = replace(saved, username=None)
+        if typed_url is not None and typed_url.db is not None:
+            saved = replace(saved, db=None)
+    elif ns.host is not None or ns.port is not None:
+        saved = replace(saved, socket=None)
+    filled = argparse.Namespace(**vars(ns))
+    for attr, value in (
+        ("host", saved.host),
+        ("port", saved.port),
+        ("socket", saved.socket),
+        ("url", saved.url),
+        ("username", saved.username),
+        ("db", saved.db),
+        ("cacert", saved.ca_cert),
+        ("cacertdir", saved.ca_dir),
+        ("cert", saved.cert),
+        ("key", saved.key),
+        ("sni", saved.sni),
+        ("connect_timeout", saved.connect_timeout),
+        ("ssh", profile.ssh),
+        ("ssh_config", profile.ssh_config),
+    ):
+        if getattr(filled, attr) is None:
+            setattr(filled, attr, value)
+    filled.tls = ns.tls or saved.tls
+    filled.insecure = ns.insecure or saved.insecure
+    filled.cluster = ns.cluster or saved.cluster
+    filled.ssh_accept_new = ns.ssh_accept_new or profile.ssh_accept_new
+    filled.ssh_key = ns.ssh_key or list(profile.ssh_keys)
+    under = dict(env)
+    if profile.names_endpoint:
+        for name in ("REDIS_URL", *ENDPOINT_ENV_VARS):
+            under.pop(name, None)
+    for variable, secret in (
+        (SSH_PASSWORD_ENV, profile.ssh_password),
+        (SSH_PASSPHRASE_ENV, profile.ssh_passphrase),
+    ):
+        if secret is not None:
+            under[variable] = secret.read(env)
+    return filled, under
 
 
 @overload

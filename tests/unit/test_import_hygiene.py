@@ -68,6 +68,7 @@ def run_main(*argv: str) -> str:
                 "sample-app",
                 "decode",
                 "demo",
+                "profiles",
             )
         ),
     ],
