@@ -155,6 +155,7 @@ _CONNECTION: dict[str, tuple[str, Callable[[str], Any] | None]] = {
     "--cert": ("cert", str),
     "--key": ("key", str),
     "--insecure": ("insecure", None),
+    "--profile": ("profile", str),
 }
 
 _SWITCHES: dict[str, Callable[[CliOptions], None]] = {
@@ -296,8 +297,8 @@ redis-cli replacement: replies print byte for byte as redis-cli 7 prints them.
 Without COMMAND, commands are read from stdin (one per line) or, on a
 terminal, typed at a REPL (history, Tab completion, help COMMAND).
 Connection options (-h -p -s -a --user --askpass -u -n -c -t --tls --sni
---cacert --cacertdir --cert --key --insecure --no-auth-warning) may also come
-here, after `cli`, as redis-cli users type them.
+--cacert --cacertdir --cert --key --insecure --no-auth-warning --profile) may
+also come here, after `cli`, as redis-cli users type them.
 
 output:
   --raw                raw replies (default when stdout is not a terminal)

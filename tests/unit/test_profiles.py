@@ -208,6 +208,18 @@ def test_the_tui_takes_the_same_settings_path(tmp_path: Path, xdg: dict[str, str
         assert (settings.port, settings.username, settings.password) == (7009, "u", "pw")
 
 
+def test_cli_takes_profile_after_the_command_too(tmp_path: Path, xdg: dict[str, str]) -> None:
+    write(tmp_path, "[a]\nport = 7000\n[b]\nport = 7001\n")
+    for args, port in (
+        (["cli", "--profile", "a", "PING"], 7000),
+        (["--profile", "a", "cli", "--profile", "b", "PING"], 7001),
+        (["--profile", "a", "cli", "-p", "7002", "PING"], 7002),
+    ):
+        ns = cli._parser(args).parse_args(args)
+        invocation = ns.command.resolve(ns, xdg)
+        assert invocation.settings.port == port, args
+
+
 # ---------------------------------------------------------------- secrets
 
 
