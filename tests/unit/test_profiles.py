@@ -220,6 +220,23 @@ def test_cli_takes_profile_after_the_command_too(tmp_path: Path, xdg: dict[str, 
         assert invocation.settings.port == port, args
 
 
+def test_demo_leaves_its_embedded_redis_for_a_typed_profile_only(
+    tmp_path: Path, xdg: dict[str, str]
+) -> None:
+    write(tmp_path, "[p]\nport = 7003\n")
+    typed = ["--profile", "p", "demo"]
+    ns = cli._parser(typed).parse_args(typed)
+    settings = ns.command.resolve(ns, xdg)
+    assert settings is not None
+    assert (settings.port, settings.source) == (7003, "profile p")
+    ns = cli._parser(["demo"]).parse_args(["demo"])
+    assert ns.command.resolve(ns, {**xdg, "SESSION_INSPECTOR_PROFILE": "p"}) is None
+    both = [*typed, "--redis", "redis://elsewhere"]
+    ns = cli._parser(both).parse_args(both)
+    with pytest.raises(SettingsError, match="not both"):
+        ns.command.resolve(ns, xdg)
+
+
 # ---------------------------------------------------------------- secrets
 
 
