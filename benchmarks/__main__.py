@@ -7,7 +7,18 @@ million rows) does not leak into the next one's numbers.
 import subprocess
 import sys
 
-ALL = ("cli", "decoders", "sessions", "watch", "monitor", "tui", "messages", "ssh", "keys")
+ALL = (
+    "cli",
+    "decoders",
+    "sessions",
+    "frameworks",
+    "watch",
+    "monitor",
+    "tui",
+    "messages",
+    "ssh",
+    "keys",
+)
 
 names = sys.argv[1:] or list(ALL)
 unknown = sorted(set(names) - set(ALL))

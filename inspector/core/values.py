@@ -172,9 +172,11 @@ class Decoded:
         # The last guard for the texts beside the value: a class name or an error
         # message built from hostile bytes may hold lone surrogates, which no JSON
         # writer (orjson) accepts. Decoders clean the value itself as they render it.
+        if self.java_class is None and self.error is None and self.preview is None:
+            return  # the common case (an attribute's part): nothing to clean
         for name in ("java_class", "error", "preview"):
             text = getattr(self, name)
-            if text is not None:
+            if text is not None and not text.isascii():
                 object.__setattr__(self, name, clean_text(text))
 
     def to_json(self) -> dict[str, JsonValue]:
@@ -250,6 +252,8 @@ def clean_text(text: str) -> str:
 
     Decoders that read UTF-8 leniently (``surrogatepass``) or UTF-16 can produce them.
     """
+    if text.isascii():  # most texts: one C test, no encoding
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

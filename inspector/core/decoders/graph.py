@@ -37,6 +37,8 @@ from inspector.core.values import (
 __all__ = ["Link", "Map", "Node", "Obj", "Raw", "Renderer", "Scalar", "Seq"]
 
 _INT64 = range(-(1 << 63), 1 << 63)
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
 # CPython refuses int -> str past 4300 digits (and it is quadratic): show hex beyond.
 _MAX_DECIMAL_BITS = 8 * 1024
 
@@ -148,6 +150,16 @@ class Renderer:
     def render(self, node: Node, depth: int = 0) -> JsonValue:
         """One node (and what it holds) as typed JSON, counted as one value of the budget."""
         self.nodes += 1
+        # Exact types first: most nodes are short ASCII strings and small ints.
+        kind = type(node)
+        if kind is str:
+            assert isinstance(node, str)
+            if node.isascii() and len(node) <= self.limits.max_string:
+                return node
+            return self.text(node)
+        if kind is int:
+            assert isinstance(node, int)
+            return node if _INT64_MIN <= node <= _INT64_MAX else self.big_int(node)
         if node is None or isinstance(node, bool):
             return node
         if isinstance(node, int):
@@ -233,8 +245,9 @@ class Renderer:
 
     def _items(self, items: list[Node], depth: int) -> list[JsonValue]:
         out: list[JsonValue] = []
+        max_nodes = self.limits.max_nodes
         for item in items:
-            if not self.room():
+            if self.nodes >= max_nodes and not self.room():
                 break
             out.append(self.render(item, depth + 1))
         return out
@@ -268,16 +281,21 @@ class Renderer:
         self, pairs: list[tuple[Node, Node]], depth: int
     ) -> dict[str, JsonValue] | list[JsonValue]:
         """A dict when every key reads as a distinct string, else ``[[key, value], ...]``."""
-        keys = [self._key(key) for key, _ in pairs]
+        keys = [key if type(key) is str else self._key(key) for key, _ in pairs]
         # Distinct once cleaned: two keys with different lone surrogates both become U+FFFD.
         texts = [clean_text(key) for key in keys if key is not None]
         if len(texts) == len(keys) and len(set(texts)) == len(texts):
             entries: dict[str, JsonValue] = {}
+            max_nodes = self.limits.max_nodes
+            max_string = self.limits.max_string
+            render = self.render
             for text, (_, value) in zip(texts, pairs, strict=True):
-                if not self.room():
+                # Below the budget there is room (``full`` is only set at it).
+                if self.nodes >= max_nodes and not self.room():
                     break
                 self.nodes += 1  # the key
-                entries[self.text(text)] = self.render(value, depth + 1)
+                rendered = render(value, depth + 1)  # before the key, for the notes' order
+                entries[text if len(text) <= max_string else self.text(text)] = rendered
             return entries
         listed: list[JsonValue] = []
         for key, value in pairs:

@@ -183,6 +183,9 @@ class _Converter:
     def convert(self, value: object, depth: int = 0) -> JsonValue:
         """One parsed value as typed JSON, counted as one value of the budget."""
         self.nodes += 1
+        if type(value) is str:  # the commonest value: straight through when short
+            assert isinstance(value, str)
+            return value if len(value) <= self.limits.max_string else self._text(value)
         if isinstance(value, dict):
             return self._object(value, depth)
         if isinstance(value, list):
@@ -194,16 +197,19 @@ class _Converter:
 
     def _items(self, values: list[object], depth: int) -> list[JsonValue]:
         items: list[JsonValue] = []
+        max_nodes = self.limits.max_nodes
         for item in values:
-            if not self.room():
+            # Below the budget there is room (``full`` is only set at it).
+            if self.nodes >= max_nodes and not self.room():
                 break
             items.append(self.convert(item, depth + 1))
         return items
 
     def _fields(self, pairs: Iterable[tuple[str, object]], depth: int) -> dict[str, JsonValue]:
         out: dict[str, JsonValue] = {}
+        max_nodes = self.limits.max_nodes
         for key, item in pairs:
-            if not self.room():
+            if self.nodes >= max_nodes and not self.room():
                 break
             out[key] = self.convert(item, depth + 1)
         return out

@@ -114,6 +114,11 @@ class _Builder:
 
     def node(self, value: Any) -> Node:
         # msgpack's own stack limit (1024) bounds the depth of this walk.
+        kind = type(value)
+        if kind is int or kind is float or kind is bool or value is None:
+            return value  # type: ignore[no-any-return]
+        if kind is str and value.isascii():
+            return value  # type: ignore[no-any-return]
         if isinstance(value, _Pairs):
             return self._map(value)
         if isinstance(value, list):

@@ -23,6 +23,7 @@ PHP does. The ``php_serialize`` handler is one ``serialize()`` of ``$_SESSION``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import struct
 
@@ -46,6 +47,8 @@ __all__ = [
 IGBINARY_MAGIC = (b"\x00\x00\x00\x02", b"\x00\x00\x00\x01")
 _MAX_NESTING = 256
 _NUMBER = re.compile(rb"[+-]?\d+")
+_QUICK = re.compile(rb's:(\d{1,9}):"|i:([+-]?\d+);')
+"""A string's header or a whole int: what most of a session is made of."""
 _FLOAT = re.compile(rb"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NAN")
 _SERIALIZED_START = re.compile(rb"(?:a:\d+:\{|O:\d+:\"|s:\d+:\"|C:\d+:\"|E:\d+:\")")
 # A php-handler session starts with a variable name and a serialized value.
@@ -187,10 +190,7 @@ def php_date(obj: Obj) -> Node:
         return obj
     tzinfo: dt.tzinfo | None = None
     if kind == 1:
-        try:
-            tzinfo = dt.datetime.strptime(zone.replace(":", ""), "%z").tzinfo
-        except ValueError:
-            tzinfo = None
+        tzinfo = _offset_zone(zone)
     elif kind == 3 and _ZONE.fullmatch(zone):
         try:
             import zoneinfo
@@ -204,6 +204,17 @@ def php_date(obj: Obj) -> Node:
     epoch = (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(milliseconds=1)
     shown = moment.isoformat() + (f"[{zone}]" if kind == 3 and zone != "UTC" else "")
     return Scalar(obj.cls, shown, epoch)
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_zone(zone: str) -> dt.tzinfo | None:
+    """``+02:00`` as a fixed zone (``strptime`` is slow, and a store holds few offsets)."""
+    if len(zone) > 16:
+        return None
+    try:
+        return dt.datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+    except ValueError:
+        return None
 
 
 def _became(obj: Obj) -> Node | None:
@@ -277,13 +288,34 @@ class _Serialized:
         return raw
 
     def value(self, *, slot: bool = True) -> Node:
+        # The commonest values (a string, an int) in one regex match; anything
+        # else, or anything odd about them, takes the general path from the same byte.
+        match = _QUICK.match(self.data, self.pos) if self.depth < _MAX_NESTING else None
+        if match is not None:
+            size = match[1]
+            if size is None:
+                node: Node = int(match[2])
+                self.pos = match.end()
+            else:
+                start = match.end()
+                end = start + int(size)
+                if self.data[end : end + 2] != b'";':
+                    return self._deeper(slot)
+                node = _string(self.data[start:end])
+                self.pos = end + 2
+            if slot:
+                self.slots.append(node)
+            return node
+        return self._deeper(slot)
+
+    def _deeper(self, slot: bool) -> Node:
+        # No try/finally: an exception ends the whole read, so the depth need not unwind.
         self.depth += 1
         if self.depth > _MAX_NESTING:
             raise PhpError(f"nested deeper than {_MAX_NESTING} levels")
-        try:
-            return self._value(slot)
-        finally:
-            self.depth -= 1
+        node = self._value(slot)
+        self.depth -= 1
+        return node
 
     def _push(self, node: Node, slot: bool) -> int:
         if not slot:

@@ -93,6 +93,7 @@ class _Reader:
         self.limits = limits
         self.inner = inner
         self.symbols: list[str] = []
+        self.symbol_nodes: dict[str, Node] = {}
         self.objects: list[Node] = []
         self.notes: dict[str, None] = {}
         self.depth = 0
@@ -120,7 +121,13 @@ class _Reader:
         return chunk
 
     def long(self) -> int:
-        c = self.byte()
+        pos = self.pos
+        if pos >= len(self.data):
+            raise MarshalError("truncated: the data ends inside a value")
+        c = self.data[pos]
+        self.pos = pos + 1
+        if 4 < c < 128:  # the one-byte form of 0..122, the commonest
+            return c - 5
         if c >= 128:
             c -= 256
         if c == 0:
@@ -145,13 +152,13 @@ class _Reader:
 
     def symbol(self) -> str:
         code = self.byte()
-        if code == 0x3A:  # ':'
-            return self._symbol_real(ivars=False)
         if code == 0x3B:  # ';'
             index = self.long()
             if not 0 <= index < len(self.symbols):
                 raise MarshalError(f"symbol link {index} points nowhere")
             return self.symbols[index]
+        if code == 0x3A:  # ':'
+            return self._symbol_real(ivars=False)
         if code == 0x49 and self.byte() == 0x3A:  # 'I' ':' a symbol with an encoding
             return self._symbol_real(ivars=True)
         raise MarshalError(f"expected a symbol, found 0x{code:02x}")
@@ -179,16 +186,28 @@ class _Reader:
     # -- values
 
     def value(self, ivp: list[bool] | None = None) -> Node:
+        # No try/finally: an exception ends the whole read, so the depth need not unwind.
         self.depth += 1
         if self.depth > _MAX_NESTING:
             raise MarshalError(f"nested deeper than {_MAX_NESTING} levels")
-        try:
-            return self._value(ivp)
-        finally:
-            self.depth -= 1
+        node = self._value(ivp)
+        self.depth -= 1
+        return node
 
     def _value(self, ivp: list[bool] | None) -> Node:
-        code = self.byte()
+        pos = self.pos
+        if pos >= len(self.data):
+            raise MarshalError("truncated: the data ends inside a value")
+        code = self.data[pos]
+        self.pos = pos + 1
+        if code == 0x49 and ivp is None:
+            # The commonest value of a Rails session: a String with only its
+            # encoding flag (``I"<len><bytes>\x06`` then ``:\x06E`` or a link to
+            # that symbol, then ``T``/``F``), read in one go. Anything else (or
+            # anything odd) takes the general path below, from the same byte.
+            text = self._plain_text()
+            if text is not None:
+                return text
         if code == 0x30:  # '0'
             return None
         if code == 0x54:  # 'T'
@@ -199,7 +218,12 @@ class _Reader:
             return self.long()
         if code in (0x3A, 0x3B):  # ':' ';'
             self.pos -= 1
-            return _symbol_node(self.symbol())
+            name = self.symbol()
+            # Immutable, so one node per name serves every use (hash keys repeat).
+            symbol = self.symbol_nodes.get(name)
+            if symbol is None:
+                symbol = self.symbol_nodes[name] = _symbol_node(name)
+            return symbol
         if code == 0x40:  # '@' object link
             index = self.long()
             if not 0 <= index < len(self.objects):
@@ -301,6 +325,42 @@ class _Reader:
             self.objects[index] = node
             return node
         raise MarshalError(f"unknown type byte 0x{code:02x}")
+
+    def _plain_text(self) -> Node | None:
+        """The fast path of ``I"...`` with ``E`` as its one ivar; ``None``: not that shape."""
+        data = self.data
+        pos = self.pos
+        if self.depth >= _MAX_NESTING or data[pos : pos + 1] != b'"':
+            return None
+        c = data[pos + 1] if pos + 1 < len(data) else 0
+        if 5 < c < 128:
+            size, start = c - 5, pos + 2
+        elif c == 1 and pos + 2 < len(data):
+            size, start = data[pos + 2], pos + 3
+        else:
+            return None
+        end = start + size
+        tail = data[end : end + 5]
+        if tail[:1] != b"\x06":  # one ivar
+            return None
+        if tail == b"\x06:\x06ET" or tail == b"\x06:\x06EF":
+            define, flag = True, tail[4]
+        elif len(tail) >= 4 and tail[1] == 0x3B and (tail[2] == 0 or 4 < tail[2] < 128):
+            index = tail[2] - 5 if tail[2] else 0
+            if index >= len(self.symbols) or self.symbols[index] != "E":
+                return None
+            define, flag = False, tail[3]
+            end -= 1  # the link is one byte shorter than the definition
+        else:
+            return None
+        if flag not in (0x54, 0x46) or end + 5 > len(data):
+            return None
+        node = _text(data[start : start + size], "utf-8" if flag == 0x54 else "ascii")
+        self.objects.append(node)
+        if define:
+            self.symbols.append("E")
+        self.pos = end + 5
+        return node
 
     def _consume(self, ivp: list[bool] | None) -> list[tuple[str, Node]]:
         """The ivars that follow this value, when it is the one an ``I`` wraps."""
