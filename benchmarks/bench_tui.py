@@ -18,13 +18,16 @@ from collections.abc import Callable
 from inspector.core.memory_source import MemorySource
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.sessions import SessionsPane
-from inspector.tui.store import Row, SortKey
+from inspector.tui.store import Row, SortKey, search_text
 
 NOW_MS = int(time.time() * 1000)
 
 
 def fill(app: InspectorApp, count: int) -> None:
     rows = app.store.rows
+    # What the store keeps for a session's filter text (its attribute names,
+    # shared: inspector.tui.store.search_text), not the values.
+    search = search_text(["scopedTarget.sampleSession", "SPRING_SECURITY_CONTEXT"])
     for i in range(count):
         sid = f"{i:08x}-5646-4382-aa12-41435ed09dc7"
         key = f"spring:session:sessions:{sid}"
@@ -33,11 +36,7 @@ def fill(app: InspectorApp, count: int) -> None:
             principal=sys.intern(f"user{i % 1000}") if i % 3 else None, created=NOW_MS - i * 10,
             last_access=NOW_MS - i, expires_at=NOW_MS - i + 1_800_000, hash_ttl_ms=2_100_000,
             observed_at=NOW_MS, attributes=2, state="active",
-            search=(
-                "scopedtarget.samplesession\n"
-                '{"@class":"org.debugroom.mynavi.sample.aws.elasticache.app.web.model.samplesession",'
-                f'"host":"container-{i % 7}","lastupdatedat":["java.util.date",{NOW_MS - i}]}}'
-            ),
+            search=search, size=700,
             order=i,
         )  # fmt: skip
     app.store.view = list(rows)

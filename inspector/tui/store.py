@@ -29,9 +29,9 @@ from inspector.core.frameworks import FrameworkSession
 from inspector.core.search import names_text, parse_query
 from inspector.core.session import Session
 
-__all__ = ["Row", "SessionStore", "SortKey", "expiry_ms", "sorted_keys"]
+__all__ = ["Row", "SessionStore", "SortKey", "expiry_ms", "search_text", "sorted_keys"]
 
-SORT_CHUNK = 32_768
+SORT_CHUNK = 8_192
 """Rows sorted in one C call (one hold of the GIL) by :meth:`SessionStore.compute_view`."""
 FLASH_MS = 3000
 """How long a row whose host just changed stays highlighted."""
@@ -120,14 +120,24 @@ class Row:
         return None
 
 
+def search_text(names: Iterable[str]) -> str:
+    """What a row keeps for the filter: its attribute names, lower-cased, one string shared.
+
+    Only the names: id, host and principal are matched from their own fields,
+    values by the value search (which reads them in full). Sessions of one
+    application carry the same few sets of names, so the text is interned: a
+    million rows hold a handful of these strings, not a million copies
+    (~200 bytes each at 1M sessions: benchmarks/bench_tui.py).
+    """
+    return sys.intern(names_text(names))
+
+
 def _search_text(session: Session) -> str:
-    # Only the attribute names: id, host and principal are matched from their
-    # own fields, values by the value search (which reads them in full).
-    return names_text(session.attribute_names)
+    return search_text(session.attribute_names)
 
 
 def _other_search_text(session: FrameworkSession) -> str:
-    return names_text([session.framework, *session.attributes])
+    return search_text([session.framework, *session.attributes])
 
 
 def _shared(text: str | None) -> str | None:
