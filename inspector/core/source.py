@@ -60,6 +60,9 @@ class NoticeKind(StrEnum):
     subscriber lags behind the server. The message says by how much."""
     CURRENT = "current"
     """After STALE: the data is up to date again."""
+    CONNECTING = "connecting"
+    """Never connected yet: the first attempt failed in a way a later one may not (the
+    server is down or not there yet); the source tries again after ``retry_in`` seconds."""
     SKIPPED = "skipped"
     """The first full read passed over keys: named like sessions but unreadable, or of
     no session store at all (count, framework, one example)."""
@@ -76,6 +79,11 @@ class FeedNotice:
     """For RECONNECTED: (from, to) epoch ms during which requests may be missing."""
     mode: FeedMode | None = None
     """The feed's mode once this notice applies (readers never ask the feed)."""
+    retry_in: float | None = None
+    """For CONNECTING: seconds until the next attempt."""
+    exit_code: int | None = None
+    """For CONNECTING: the exit code the failure would end a command with (a user who
+    quits before any attempt succeeded gets it, as ``ls`` would have)."""
 
 
 @dataclass(frozen=True, slots=True)

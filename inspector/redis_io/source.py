@@ -84,8 +84,13 @@ class RedisSource:
     async def items(self) -> AsyncIterator[Sequence[SourceItem]]:
         """The feed's batches: sessions read, requests, notices and scan progress.
 
+        A first connection that fails for want of a server (refused, unreachable,
+        no such host yet) is retried with backoff, each attempt a CONNECTING
+        notice: a TUI opened before its server comes up connects when it does.
+
         Raises:
-            Failure: The first connection failed or was refused (later ones are retried).
+            Failure: The first connection failed in a way retrying cannot mend (a
+                password, TLS, an ACL refusal), or the server refused the feed later.
         """
         feed = ChangeFeed(
             self.settings,
@@ -93,6 +98,7 @@ class RedisSource:
             host_field=self.host_field,
             poll_interval=self.poll_interval,
             registry=self.registry,
+            retry_first_connect=True,
         )
         async for batch in feed.items():
             yield batch

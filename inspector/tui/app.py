@@ -60,6 +60,7 @@ from inspector.tui.messages import (
     AttributionSwitched,
     ConnectionLost,
     ConnectionRestored,
+    ConnectionRetrying,
     FeedModeChanged,
     FeedReady,
     MonitorStatusRead,
@@ -74,6 +75,7 @@ from inspector.tui.panes.keys import KeysPane
 from inspector.tui.panes.live import BY_ATTRIBUTE_TEXT, LivePane
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.panes.sessions import SessionsPane
+from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import SessionDetailScreen
 from inspector.tui.screens.framework_detail import FrameworkDetailScreen
 from inspector.tui.screens.help import HelpScreen
@@ -85,6 +87,10 @@ from inspector.tui.widgets.session_table import SessionTable
 
 __all__ = ["BANNER_SECONDS", "AppOptions", "InspectorApp", "make_app", "run_tui"]
 
+QUIT_ANYWAY = "Quit"
+"""The yes button of the quit-while-writing question (a second ctrl+c answers it)."""
+WRITE_GROUPS = frozenset({"delete", "kv-write"})
+"""Worker groups that write (the detail screen's delete, the Keys tab's d/t/p/e)."""
 BANNER_SECONDS = 6
 """How long the demo's URL notice shows (it covers the bottom right of the table)."""
 
@@ -96,6 +102,10 @@ class InspectorApp(App[int]):
     TITLE = "session-inspector"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        # Everywhere, the Console's prompt and the filter box included (a priority
+        # binding runs before the focused Input's own ctrl+c, which copies; the
+        # terminal's selection still copies). Textual's default only says "ctrl+q".
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
         Binding("1", "tab('sessions')", "Sessions", show=False),
         Binding("2", "tab('live')", "Live", show=False),
@@ -136,6 +146,13 @@ class InspectorApp(App[int]):
         """Batches from the source handled so far (the app and the panes are done with them)."""
         self.server_mode: str | None = None
         """``standalone`` or ``cluster (N primaries)``, once the server's summary said."""
+        self.connected = False
+        """The source reached the server at least once (it sent more than failures)."""
+        self.failure_code: int | None = None
+        """The exit code of the source's last failure while it had never connected, or
+        of its end (the app exits with it: as ``ls`` would have)."""
+        self.connect_state: str | None = None
+        """``cannot connect, next attempt in 4 s`` while never connected (the title shows it)."""
         self._retitle()
 
     # ---------------------------------------------------------------- layout
@@ -217,7 +234,12 @@ class InspectorApp(App[int]):
                 await self._monitor_on()
             stream = attribute_items(self.source.items(), self.attributor, self.monitor)
             async for batch in stream:
-                await self._deliver(batch_messages(batch))
+                messages = batch_messages(batch)
+                if not self.connected and any(
+                    not isinstance(m, ConnectionRetrying) for m in messages
+                ):
+                    self._reached()
+                await self._deliver(messages)
                 if not (batch and all(isinstance(i, AttributionNotice) for i in batch)):
                     self.batches += 1  # the source's batches (not MONITOR's notices)
         except Exception as exc:
@@ -225,7 +247,17 @@ class InspectorApp(App[int]):
             # same trouble as an unreachable server; say which one it is.
             failure = describe_failure(exc, self.options.settings)
             refused = failure.exit_code is ExitCode.PERMISSION
-            await self._deliver([SourceFailed(failure.message, refused=refused)])
+            self.failure_code = int(failure.exit_code)
+            self.connect_state = None
+            self._retitle()
+            failed = SourceFailed(failure.message, refused=refused, exit_code=self.failure_code)
+            await self._deliver([failed])
+
+    def _reached(self) -> None:
+        self.connected = True
+        self.failure_code = None
+        self.connect_state = None
+        self._retitle()
 
     async def _deliver(self, messages: Sequence[SourceMessage]) -> None:
         try:
@@ -365,6 +397,18 @@ class InspectorApp(App[int]):
             safe_text(message.text), title="Connection lost", severity="warning", markup=False
         )
 
+    def on_connection_retrying(self, message: ConnectionRetrying) -> None:
+        if self.connected:
+            return  # a late copy: the source has reached the server since
+        if self.connect_state is None:
+            # Once (the toast is for the first failure); the title counts down after.
+            self.notify(
+                safe_text(message.text), title="Cannot connect", severity="error", markup=False
+            )
+        self.failure_code = message.exit_code
+        self.connect_state = f"cannot connect, next attempt in {message.retry_in:g} s"
+        self._retitle()
+
     def on_connection_restored(self, message: ConnectionRestored) -> None:
         self.notify(safe_text(message.text), title="Reconnected", markup=False)
 
@@ -389,8 +433,44 @@ class InspectorApp(App[int]):
     def _retitle(self) -> None:
         # Where am I, on every tab and screen: the Header shows the app's sub-title.
         self.sub_title = endpoint_title(
-            self.options.settings, mode=self.server_mode, writes=self.options.allow_writes
+            self.options.settings,
+            mode=self.server_mode,
+            state=self.connect_state,
+            writes=self.options.allow_writes,
         )
+
+    # ---------------------------------------------------------------- quitting
+
+    async def action_quit(self) -> None:
+        """``q`` / ctrl+c: quit, asking first while a write is asked for or running.
+
+        Never having connected, the exit code is the connection error's (what
+        ``ls`` would have exited with), so a script or a shell prompt sees it.
+        """
+        top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(top, ConfirmScreen) and top.yes == QUIT_ANYWAY:
+            self._leave()  # asked already: a second ctrl+c means it
+            return
+        if not self.writes_pending():
+            self._leave()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._leave()
+
+        question = "A write is waiting for your answer or still running. Quit anyway?"
+        self.push_screen(ConfirmScreen(question, yes=QUIT_ANYWAY), answered)
+
+    def writes_pending(self) -> bool:
+        """A write confirmation is open, or a delete or key write is under way."""
+        if any(isinstance(s, ConfirmScreen) for s in self.screen_stack):
+            return True
+        return any(w.group in WRITE_GROUPS and w.is_running for w in self.workers)
+
+    def _leave(self) -> None:
+        code = self.failure_code if self.failure_code is not None else 0
+        self.exit(code, return_code=code)
 
     # ---------------------------------------------------------------- the server tab
 

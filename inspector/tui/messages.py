@@ -60,6 +60,7 @@ __all__ = [
     "AttributionSwitched",
     "ConnectionLost",
     "ConnectionRestored",
+    "ConnectionRetrying",
     "FeedAdvice",
     "FeedHealthRead",
     "FeedModeChanged",
@@ -222,6 +223,24 @@ class ConnectionLost(_Notice):
     """The connection was lost; the source is reconnecting."""
 
 
+class ConnectionRetrying(_Notice):
+    """Never connected yet: the last attempt failed; the source tries again soon."""
+
+    @property
+    def retry_in(self) -> float:
+        """Seconds until the next attempt."""
+        return self.notice.retry_in or 0.0
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code of this failure, for a user who quits before any attempt succeeds."""
+        return self.notice.exit_code
+
+    def can_replace(self, message: Message) -> bool:
+        # Only the newest attempt matters (its countdown, its reason).
+        return isinstance(message, ConnectionRetrying)
+
+
 class ConnectionRestored(_Notice):
     """Back after a loss; :attr:`gap` says when requests may have been missed."""
 
@@ -266,15 +285,18 @@ class SourceFailed(SourceMessage):
         message: One line, already explained (from the network: show it escaped).
         refused: Connected, but refused (an ACL user without a needed command),
             rather than unreachable.
+        exit_code: What a command would have exited with (the app exits with it
+            when the user quits without ever having connected).
     """
 
-    def __init__(self, message: str, *, refused: bool) -> None:
+    def __init__(self, message: str, *, refused: bool, exit_code: int = 1) -> None:
         super().__init__()
         self.message = message
         self.refused = refused
+        self.exit_code = exit_code
 
     def copy(self) -> Self:
-        return type(self)(self.message, refused=self.refused)
+        return type(self)(self.message, refused=self.refused, exit_code=self.exit_code)
 
 
 class ServerSummaryRead(SourceMessage):
@@ -327,6 +349,7 @@ _NOTICES: dict[NoticeKind, type[_Notice]] = {
     NoticeKind.MODE: FeedModeChanged,
     NoticeKind.HOWTO: FeedAdvice,
     NoticeKind.LOST: ConnectionLost,
+    NoticeKind.CONNECTING: ConnectionRetrying,
     NoticeKind.RECONNECTED: ConnectionRestored,
     # The age of the data (a late polling pass, a lagging subscriber) and its
     # recovery: shown where the Live tab says how requests are found.

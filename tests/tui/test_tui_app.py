@@ -736,3 +736,66 @@ async def test_the_age_of_the_data_shows_on_the_live_tab() -> None:
         await settled(pilot)
         assert "polling caught up" in str(shown.render())
         assert app.is_running
+
+
+@pytest.mark.parametrize("where", ["sessions", "live", "server", "console", "help", "detail"])
+async def test_ctrl_c_quits_on_every_screen(
+    server: tuple[RedisServer, redis.Redis, list[Expected]], where: str
+) -> None:
+    """Issue 16.10: ctrl+c quits everywhere, the Console's focused prompt included
+    (Textual 8 would copy there, and elsewhere only hint at ctrl+q)."""
+    redis_server, _, expected = server
+    app = on_redis(redis_server)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(app, pilot, len(expected))
+        if where == "help":
+            await pilot.press("question_mark")
+            await wait_until(pilot, lambda: app.screen is not app.screen_stack[0], "help")
+        elif where == "detail":
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionDetailScreen), "detail")
+        elif where != "sessions":
+            app.action_tab(where)
+            await pilot.pause()
+        if where == "console":
+            console = app.query_one(ConsolePane)
+            await wait_until(
+                pilot,
+                lambda: app.focused is not None and console in app.focused.ancestors_with_self,
+                "the console prompt focused",
+            )
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app._exit, "the app quitting")
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_with_a_write_pending_asks_and_no_keeps_running(
+    server: tuple[RedisServer, redis.Redis, list[Expected]],
+) -> None:
+    redis_server, client, expected = server
+    key = f"spring:session:sessions:{expected[0].id}"
+    app = on_redis(redis_server, allow_writes=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await loaded(app, pilot, len(expected))
+        app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, SessionDetailScreen)
+        await shown(pilot, screen)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "delete question")
+        delete_question = app.screen
+        await pilot.press("ctrl+c")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmScreen) and app.screen is not delete_question,
+            "the quit question",
+        )
+        await pilot.press("escape")  # no
+        await wait_until(pilot, lambda: app.screen is delete_question, "back to the delete")
+        assert not app._exit
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app.screen is not delete_question, "the quit question")
+        await pilot.click("#yes")
+        await wait_until(pilot, lambda: app._exit, "the app quitting")
+    assert client.exists(key)  # quitting answered no to the delete

@@ -23,6 +23,7 @@ KEYS = [
     "attr:",
     "ns:",
     "value:",
+    "ctrl+c",  # quits everywhere, the Console's prompt included (issue 16.10)
 ]
 # Single letters are checked as the README writes keys: `s`.
 LETTERS = ["s", "S", "f", "r", "c", "y", "e", "d", "a", "q", "?"]

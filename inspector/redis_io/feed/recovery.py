@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
-from inspector.core.source import FeedMode, NoticeKind
+from inspector.core.source import FeedMode, FeedNotice, NoticeKind
 from inspector.redis_io.client import RedisClient, open_client, round_trip
 from inspector.redis_io.errors import Failure
 from inspector.redis_io.feed.listener import NodeListener
@@ -101,6 +101,19 @@ class Recovery:
         self._lag_at_loss = max((lsn.lag_now_ms() for lsn in self._listeners), default=0)
         self.reporter.notice(
             NoticeKind.LOST, f"connection to {self.endpoint} lost ({reason}); reconnecting"
+        )
+
+    def not_yet(self, failure: Failure) -> None:
+        """Never connected, and this attempt failed: say why and when the next one is."""
+        self.reporter.emit(
+            FeedNotice(
+                now_ms(),
+                NoticeKind.CONNECTING,
+                f"{failure.message}; next attempt in {self._delay:g} s",
+                mode=self.reporter.mode,
+                retry_in=self._delay,
+                exit_code=int(failure.exit_code),
+            )
         )
 
     def restarting(self) -> None:

@@ -24,7 +24,7 @@ from inspector.core.spring import normalize_namespace
 from inspector.exits import ExitCode
 from inspector.redis_io.client import RedisClient, open_client
 from inspector.redis_io.discovery import DEFAULT_MAX_VALUE_BYTES
-from inspector.redis_io.errors import Failure, describe_failure
+from inspector.redis_io.errors import Failure, Problem, describe_failure
 from inspector.redis_io.feed.frameworks import (
     KEYEVENT_NAMES,
     FrameworkWatch,
@@ -59,6 +59,23 @@ class _Node:
     listener: NodeListener | None = None
 
 
+RETRYABLE_FIRST = frozenset(
+    {
+        Problem.REFUSED,
+        Problem.DNS,  # a compose/ECS service name appears when its container starts
+        Problem.NO_SOCKET,
+        Problem.UNREACHABLE,
+        Problem.TIMEOUT,
+        Problem.CLOSED,
+        Problem.CLUSTER,  # a cluster still forming (CLUSTERDOWN)
+        Problem.SSH_UNREACHABLE,
+        Problem.SSH_LOST,
+    }
+)
+"""First-connection failures that waiting can mend. A wrong password, a TLS
+mismatch or an ACL refusal stay as they are however often one tries."""
+
+
 class ChangeFeed:
     """Yields a :class:`RequestEvent` per observed request, and :class:`FeedNotice` s.
 
@@ -78,6 +95,10 @@ class ChangeFeed:
         spring: Whether Spring's sessions are watched.
         max_value_bytes: Session values longer than this are not read
             (``--max-value-bytes``; ``None``: all are).
+        retry_first_connect: Keep trying when the first connection fails in a way
+            a later attempt may not (refused, unreachable, no such host yet, a
+            timeout), with a CONNECTING notice per attempt: the TUI, started before
+            its server. ``watch`` fails at once instead, as scripts expect.
     """
 
     def __init__(
@@ -95,8 +116,10 @@ class ChangeFeed:
         registry: Registry | None = None,
         spring: bool = True,
         max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+        retry_first_connect: bool = False,
     ) -> None:
         self.settings = settings
+        self.retry_first_connect = retry_first_connect
         self.namespace = normalize_namespace(namespace) if namespace else None
         self.poll_interval = poll_interval
         self.enable_notifications = enable_notifications
@@ -183,6 +206,14 @@ class ChangeFeed:
                 if failure is None:
                     self._reporter.fail(exc)  # a bug: end the feed with it, not silently
                     return
+                if (
+                    not recovery.ready_once
+                    and self.retry_first_connect
+                    and failure.problem in RETRYABLE_FIRST
+                ):
+                    recovery.not_yet(failure)
+                    await recovery.backoff()
+                    continue
                 if not recovery.ready_once or failure.exit_code is ExitCode.PERMISSION:
                     # Never connected, or refused a command it needs (an ACL
                     # change): reconnecting cannot help.

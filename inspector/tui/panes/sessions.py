@@ -31,6 +31,7 @@ from inspector.core.source import SessionSource
 from inspector.redis_io.errors import Failure
 from inspector.tui.messages import (
     AttributionSwitched,
+    ConnectionRetrying,
     FeedReady,
     KeysSkipped,
     RequestsSeen,
@@ -224,6 +225,11 @@ class SessionsPane(Vertical):
     def on_keys_skipped(self, message: KeysSkipped) -> None:
         # Never silent: keys named like sessions that could not be listed.
         self.skipped.append(safe_text(message.text))
+        self.update_status()
+
+    def on_connection_retrying(self, message: ConnectionRetrying) -> None:
+        # The notice's text ends "next attempt in N s": the user sees it is trying.
+        self.progress_text = f"cannot connect: {safe_text(message.text)}"
         self.update_status()
 
     def on_source_failed(self, message: SourceFailed) -> None:

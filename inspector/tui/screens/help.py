@@ -17,7 +17,10 @@ session-inspector — what is in each session, and which container served it
 Everywhere
   1 2 3 4 5     Sessions, Live, Console, Server, Keys tabs
   ?             this help          ctrl+p   command palette
-  q             quit               escape   back / close
+  q  ctrl+c     quit (asks first while a write waits or runs)
+  escape        back / close
+  in the Console's prompt and the filter box, q ? 1-5 are typed: escape
+  leaves the box; ctrl+c quits there too
   a             containers by connection (MONITOR) on / off; else by host attribute
 
 Sessions
