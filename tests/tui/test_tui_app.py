@@ -100,6 +100,19 @@ async def shown(pilot: Pilot[int], screen: SessionDetailScreen) -> None:
     await wait_until(pilot, lambda: screen.state is not DetailState.LOADING, "the detail screen")
 
 
+async def open_detail(
+    app: InspectorApp, pilot: Pilot[int], count: int, key: str
+) -> SessionDetailScreen:
+    """Once the ``count`` sessions are listed, Enter on ``key``'s row: its detail, shown."""
+    await loaded(app, pilot, count)
+    app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
+    await pilot.press("enter")
+    screen = app.screen
+    assert isinstance(screen, SessionDetailScreen)
+    await shown(pilot, screen)
+    return screen
+
+
 def meta_text(screen: SessionDetailScreen) -> str:
     return str(screen.query_one("#meta", Static).render())
 
@@ -252,12 +265,7 @@ async def test_delete_is_refused_without_allow_writes(
     key = f"spring:session:sessions:{target.id}"
     app = on_redis(redis_server)
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(app, pilot, len(expected))
-        app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, SessionDetailScreen)
-        await shown(pilot, screen)
+        await open_detail(app, pilot, len(expected), key)
         await pilot.press("d")
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
@@ -273,12 +281,7 @@ async def test_delete_with_allow_writes_asks_then_removes_everything(
     key = f"spring:session:sessions:{target.id}"
     app = on_redis(redis_server, allow_writes=True)
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(app, pilot, len(expected))
-        app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, SessionDetailScreen)
-        await shown(pilot, screen)
+        screen = await open_detail(app, pilot, len(expected), key)
         assert screen.state is DetailState.SHOWN
         await pilot.press("d")
         await pilot.pause()
@@ -776,12 +779,7 @@ async def test_ctrl_c_with_a_write_pending_asks_and_no_keeps_running(
     key = f"spring:session:sessions:{expected[0].id}"
     app = on_redis(redis_server, allow_writes=True)
     async with app.run_test(size=(120, 36)) as pilot:
-        await loaded(app, pilot, len(expected))
-        app.query_one(SessionsPane).table.cursor = app.store.view.index(key)
-        await pilot.press("enter")
-        screen = app.screen
-        assert isinstance(screen, SessionDetailScreen)
-        await shown(pilot, screen)
+        await open_detail(app, pilot, len(expected), key)
         await pilot.press("d")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "delete question")
         delete_question = app.screen
