@@ -235,8 +235,9 @@ class InspectorApp(App[int]):
             stream = attribute_items(self.source.items(), self.attributor, self.monitor)
             async for batch in stream:
                 messages = batch_messages(batch)
+                # MONITOR's own notices (attached, retrying) say nothing of the feed.
                 if not self.connected and any(
-                    not isinstance(m, ConnectionRetrying) for m in messages
+                    not isinstance(m, (ConnectionRetrying, AttributionNoticed)) for m in messages
                 ):
                     self._reached()
                 await self._deliver(messages)
