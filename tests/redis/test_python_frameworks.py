@@ -417,7 +417,9 @@ def test_ls_and_show_list_python_frameworks_written_live(
     assert rows["flask-session"]["principal"] == "7"
     assert rows["django"]["principalSource"] == "_auth_user_id"
     for framework, cookie_value in (("flask-session", flask_cookie), ("django", django_cookie)):
-        shown = inspector("-p", str(redis_clean.port), "show", cookie_value, "--json")
+        # Flask's ids are URL-safe tokens: one may start with "-" (CI red once,
+        # argparse took "-gLp..." for a flag), so the id goes after "--".
+        shown = inspector("-p", str(redis_clean.port), "show", "--json", "--", cookie_value)
         assert shown.returncode == 0, shown.stderr
         session = json.loads(shown.stdout)
         assert session["framework"] == framework
