@@ -98,18 +98,26 @@ class Watch:
         self.notices: list[str] = []
         self._buffers = {"out": b"", "err": b""}
         self._seen = 0
+        self._closed: set[str] = set()
 
     def _pump(self, deadline: float) -> None:
         assert self.process.stdout is not None
         assert self.process.stderr is not None
         streams = {self.process.stdout.fileno(): "out", self.process.stderr.fileno(): "err"}
+        streams = {fd: name for fd, name in streams.items() if name not in self._closed}
+        if not streams:
+            raise AssertionError(f"watch ended; notices: {self.notices}")
         ready, _, _ = select.select(list(streams), [], [], max(0.0, deadline - time.monotonic()))
         if not ready:
             raise AssertionError(f"nothing from watch in time; notices: {self.notices}")
         for fd in ready:
             chunk = os.read(fd, 65536)
             if not chunk:
-                raise AssertionError(f"watch ended; notices: {self.notices}")
+                # One stream's end is not the end of what was said: a watch that
+                # stops closes stderr while its last event may still wait in
+                # stdout, and select() reports both at once.
+                self._closed.add(streams[fd])
+                continue
             self._buffers[streams[fd]] += chunk
         while b"\n" in self._buffers["err"]:
             line, self._buffers["err"] = self._buffers["err"].split(b"\n", 1)
@@ -132,6 +140,8 @@ class Watch:
     def line(self, timeout: float = DEADLINE) -> dict[str, object]:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffers["out"]:
+            if "out" in self._closed:
+                raise AssertionError(f"watch ended; notices: {self.notices}")
             self._pump(deadline)
         line, self._buffers["out"] = self._buffers["out"].split(b"\n", 1)
         parsed: dict[str, object] = json.loads(line)
