@@ -94,11 +94,13 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, verbatim: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.verbatim = verbatim
+        self._given: list[str] = []  # the arguments last parsed, for error()'s hint
 
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         """argparse's, except that a ``verbatim`` parser keeps its arguments as they are."""
+        self._given = list(sys.argv[1:] if args is None else args)
         if self.verbatim is None:
             return super().parse_known_args(args, namespace)
         parsed, _ = super().parse_known_args([], namespace)  # the defaults (the command)
@@ -109,7 +111,35 @@ class Parser(argparse.ArgumentParser):
         """Print ``message`` on one line and exit with the usage code."""
         # argparse quotes the arguments it refused, which may be a URL with a password.
         message = mask_url_passwords(message)
+        hint = self._dash_value_hint() if "arguments are required" in message else None
+        if hint is not None:
+            # An id may start with '-' (Flask's and Express's are URL-safe tokens):
+            # argparse took it for an option and then missed the value.
+            hint = mask_url_passwords(hint)
+            self.exit(
+                ExitCode.USAGE,
+                f"{PROG}: {message}: {hint!r} was read as an option; a value that starts "
+                f"with '-' goes after '--': {self.prog} -- {hint}\n",
+            )
         self.exit(ExitCode.USAGE, f"{PROG}: {message} (see {self.prog} --help)\n")
+
+    def _dash_value_hint(self) -> str | None:
+        """The first given argument that starts with '-' and is no option of this parser."""
+        known = list(self._option_string_actions)
+        for arg in self._given:
+            if arg == "--":
+                return None  # what follows is positional already
+            if not arg.startswith("-") or arg == "-":
+                continue
+            name = arg.split("=", 1)[0]
+            if name in known or any(
+                # a short option with its value attached: -p6379, -n1
+                len(option) == 2 and not option.startswith("--") and arg.startswith(option)
+                for option in known
+            ):
+                continue
+            return arg
+        return None
 
 
 # ---------------------------------------------------------------- argument types

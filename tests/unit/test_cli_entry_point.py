@@ -108,6 +108,37 @@ def test_demo_usage_errors_name_the_option(
     assert demo_calls == []
 
 
+# ---------------------------------------------------------------- ids that start with '-'
+
+
+@pytest.mark.parametrize(
+    ("args", "hinted"),
+    [
+        (["show", "-gLpF3kq"], "-gLpF3kq"),  # a Flask-Session id as it was seen in CI
+        (["-p", "7000", "show", "--json", "-x_9"], "-x_9"),
+    ],
+)
+def test_an_id_taken_for_an_option_gets_the_double_dash_hint(
+    capsys: pytest.CaptureFixture[str], args: list[str], hinted: str
+) -> None:
+    with pytest.raises(SystemExit) as ended:  # argparse's way out, as in the real program
+        cli.main(args)
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"{hinted!r} was read as an option" in err
+    assert err.rstrip().endswith(f"session-inspector show -- {hinted}")
+
+
+def test_a_missing_id_alone_gets_no_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as ended:
+        cli.main(["-p", "7000", "show", "--json"])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert "arguments are required: ID (see session-inspector show --help)" in err
+    assert "was read as an option" not in err
+
+
 # ---------------------------------------------------------------- decode: pipes and Ctrl-C
 
 
