@@ -14,21 +14,24 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from inspector.core.memory_source import MemorySource
+from inspector.core.session import Session
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.store import Row, SortKey, search_text
+from tests.factories import spring_session
 
 NOW_MS = int(time.time() * 1000)
 
 
-def fill(app: InspectorApp, count: int) -> None:
+def fill(app: InspectorApp, count: int, start: int = 0) -> None:
     rows = app.store.rows
     # What the store keeps for a session's filter text (its attribute names,
     # shared: inspector.tui.store.search_text), not the values.
     search = search_text(["scopedTarget.sampleSession", "SPRING_SECURITY_CONTEXT"])
-    for i in range(count):
+    for i in range(start, start + count):
         sid = f"{i:08x}-5646-4382-aa12-41435ed09dc7"
         key = f"spring:session:sessions:{sid}"
         rows[key] = Row(
@@ -40,6 +43,7 @@ def fill(app: InspectorApp, count: int) -> None:
             order=i,
         )  # fmt: skip
     app.store.view = list(rows)
+    app.store._counter = start + count
     # What the pane does when the first scan is done (FeedReady): the index is
     # long-lived, and a full collection walking it would stall the UI.
     gc.freeze()
@@ -63,7 +67,61 @@ def in_worker(work: Callable[[], list[str]]) -> tuple[list[str], float, float]:
     return result[0], time.perf_counter() - started, stall
 
 
+PAGE = 1000
+"""Sessions per page of the first scan (the feed's pipelines), so per SessionsChanged."""
+
+
+def page(start: int) -> list[Session]:
+    """One page of decoded sessions, as the scanner hands them to the feed."""
+    return [
+        spring_session(
+            f"{i:08x}-5646-4382-aa12-41435ed09dc7",
+            f"container-{i % 7}",
+            NOW_MS - i,
+            created=NOW_MS - i - 1000,
+            sample_updated=NOW_MS - i,
+            observed_at_ms=NOW_MS,
+        )
+        for i in range(start, start + PAGE)
+    ]
+
+
+async def painted(app: InspectorApp, pilot: Any, rows: int) -> None:
+    """Until the table holds ``rows`` and its first line has been drawn with text."""
+    table = app.query_one(SessionsPane).table
+    while len(app.store.view) < rows or not table.render_line(1).text.strip():
+        await pilot.pause(0.001)
+
+
+async def first_rows(count: int) -> tuple[float, float, float]:
+    """Cold start to the first screen of sessions, fed page by page as the scan does.
+
+    Returns the time from creating the app to its first rows painted, the part
+    of it from the first page's arrival, and the time one more page takes to
+    reach the screen once the store holds ``count`` rows (the first screen must
+    not wait on the rest of the fill: each page is shown as it comes).
+    """
+    first, second = page(0), page(PAGE)
+    source = MemorySource()
+    started = time.perf_counter()
+    app = make_app(AppOptions(), source)
+    async with app.run_test(size=(120, 36)) as pilot:
+        arrived = time.perf_counter()
+        source.add(first, baseline=True)
+        await painted(app, pilot, PAGE)
+        shown = time.perf_counter()
+        fill(app, count, start=2 * PAGE)
+        await pilot.pause()
+        t = time.perf_counter()
+        source.add(second, baseline=True)
+        await painted(app, pilot, count + 2 * PAGE)
+        await pilot.pause()
+        later = time.perf_counter() - t
+    return shown - started, shown - arrived, later
+
+
 async def measure(count: int) -> None:
+    print(f"--- {count:,} sessions")
     gc.collect()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     app = make_app(AppOptions(), MemorySource())
@@ -96,7 +154,6 @@ async def measure(count: int) -> None:
         )
         _, sort_s, sort_stall = in_worker(lambda: app.store.compute_view("", SortKey.HOST))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"--- {count:,} sessions")
     print(f"fill store + first paint: {first_paint:.2f} s")
     for key, values in samples.items():
         print(
@@ -108,6 +165,13 @@ async def measure(count: int) -> None:
         f"{sort_stall * 1000:.0f} ms"
     )
     print(f"peak RSS {rss:.0f} MB (process before the app: {base_rss:.0f} MB)")
+    # Last: its own app and store (after the peak RSS above was read).
+    cold, from_page, later = await first_rows(count)
+    print(
+        f"cold start to first rows (pages of {PAGE:,} decoded sessions): {cold:.2f} s, "
+        f"{from_page * 1000:.0f} ms of it from the first page's arrival; "
+        f"a page at {count:,} rows to repaint: {later * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":
