@@ -12,9 +12,11 @@ For each: the in-process scan as ``ls`` runs it (SessionScanner with every adapt
 projection on) and ``ls --json`` as a process, sessions/s as the median of RUNS
 interleaved runs, and the mixed/Spring ratio. Issue 15 asks the mixed rate to stay
 within 20% of the Spring-only one; ``--profile`` prints where the mixed scan spends
-its time.
+its time; ``--parse`` (no server) prints the microseconds ``parse`` takes per value,
+one line per fixture.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_frameworks.py [N] [--profile]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_frameworks.py --parse
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import redis
 
-from inspector.core.frameworks import Registry
+from inspector.core.frameworks import Registry, parse
+from inspector.core.frameworks.base import RawRecord, RedisType
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
@@ -57,14 +61,12 @@ def load_spring(client: redis.Redis, count: int) -> None:
     pipe.execute()
 
 
-def load_mixed(client: redis.Redis, count: int) -> dict[str, int]:
+def mixed_fixtures() -> list[tuple[dict[str, Any], bytes]]:
+    """Every framework fixture's (manifest entry, value), plus the Flask-Session and Django values."""
     manifest = json.loads((FRAMEWORKS / "manifest.json").read_text())
     fixtures = [
         (entry, (FRAMEWORKS / entry["path"]).read_bytes()) for entry in manifest["fixtures"]
     ]
-    spring = count // 4
-    load_spring(client, spring)
-    written = {"spring": spring}
     # Flask-Session 0.7 (msgpack) and Django's cache backend (pickle) store the
     # session dict as these libraries serialise it.
     python_session = {
@@ -89,6 +91,14 @@ def load_mixed(client: redis.Redis, count: int) -> dict[str, int]:
             pickle.dumps({**python_session, "_auth_user_id": "42"}),
         )
     )  # fmt: skip
+    return fixtures
+
+
+def load_mixed(client: redis.Redis, count: int) -> dict[str, int]:
+    fixtures = mixed_fixtures()
+    spring = count // 4
+    load_spring(client, spring)
+    written = {"spring": spring}
     pipe = client.pipeline(transaction=False)
     for i in range(count - spring):
         entry, data = fixtures[i % len(fixtures)]
@@ -193,6 +203,25 @@ def main(size: int, profile: bool) -> None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
+def parse_costs(repeat: int = 300) -> None:
+    """Microseconds per ``parse`` of each mixed-store value (no server): where a light
+    reader for ``ls`` would pay off, and how much one saved, format by format."""
+    registry = Registry()
+    for entry, data in mixed_fixtures():
+        record = RawRecord(entry["key"], RedisType.STRING, data, None, entry["ttlMs"], 0)
+        samples = []
+        for _ in range(3):
+            started = time.perf_counter()
+            for _ in range(repeat):
+                parse(record, registry=registry)
+            samples.append((time.perf_counter() - started) / repeat)
+        name = entry.get("name", entry["framework"])
+        print(f"{entry['framework']:17} {name:26} {len(data):5} B {min(samples) * 1e6:8.1f} us")
+
+
 if __name__ == "__main__":
+    if "--parse" in sys.argv:
+        parse_costs()
+        sys.exit()
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     main(int(args[0]) if args else 100_000, "--profile" in sys.argv)
