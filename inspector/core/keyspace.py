@@ -30,12 +30,14 @@ __all__ = ["DEFAULT_DELIMITER", "KeyIndex", "KeyTree", "TreeNode", "prefix_upper
 
 DEFAULT_DELIMITER = b":"
 
-_CHUNK_MAX = 16384
+_CHUNK_MAX = 8192
 """A chunk this long is split in two: merges and splits stay bounded.
 
 One merge (a sort holding the GIL) is the longest step a scan feeding the
-index takes; at 16k names it stays under the TUI's 20 ms budget on a busy
-core, where 64k names took up to 40-110 ms (p99 38 ms), for the same total."""
+index takes. 1M session-shaped keys in pages of 1000, one add each (idle
+core): at 16k names p99 10.1 ms, max 11.8 ms, twice that on a busy core (the
+TUI's 20 ms budget gone); at 8k p99 3.6 ms, max 4.1 ms, for 30% more total
+(more chunks to hand a page to); 64k names took 40-110 ms."""
 _PENDING_MIN = 2048
 """New keys a chunk collects before it merges them (or a quarter of its size)."""
 
