@@ -153,6 +153,7 @@ async def keys_tab(port: int) -> list[tuple[str, str]]:
         pane = app.query_one(KeysPane)
         lateness: list[float] = []
         busy: list[float] = []
+        ends: list[float] = []
         stop = asyncio.Event()
 
         async def ticker() -> None:
@@ -165,6 +166,7 @@ async def keys_tab(port: int) -> list[tuple[str, str]]:
                 await asyncio.sleep(0.005)
                 lateness.append((time.perf_counter() - started - 0.005) * 1000)
                 busy.append((time.thread_time() - cpu) * 1000)
+                ends.append(time.perf_counter())
 
         view = pane.tree_view
         painted: list[float] = []
@@ -204,6 +206,12 @@ async def keys_tab(port: int) -> list[tuple[str, str]]:
         await watcher
         await pilot.pause()
         after = rss_mb()
+        # Switching to the tab (Textual's layout, the footer's keys rebuilt
+        # for the new focus, the first paint) apart from the scan after it.
+        scanning = sorted(cpu for cpu, end in zip(busy, ends, strict=True) if end > painted[0])
+        switching = max(
+            (cpu for cpu, end in zip(busy, ends, strict=True) if end <= painted[0]), default=0.0
+        )
         lateness.sort()
         busy.sort()
         rows.append(
@@ -220,6 +228,13 @@ async def keys_tab(port: int) -> list[tuple[str, str]]:
                 f"late; CPU used in between: max {busy[-1]:.1f}, p99 "
                 f"{busy[int(len(busy) * 0.99)]:.1f} ms ({len(lateness):,} ticks, load "
                 f"{os.getloadavg()[0]:.1f})",
+            )
+        )
+        rows.append(
+            (
+                "tab: event-loop CPU, switch / scan",
+                f"until the first paint max {switching:.1f} ms; after it max "
+                f"{scanning[-1]:.1f}, p99 {scanning[int(len(scanning) * 0.99)]:.1f} ms",
             )
         )
         rows.append(
