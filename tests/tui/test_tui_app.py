@@ -476,9 +476,11 @@ async def test_a_burst_of_expiries_and_requests_is_applied_as_one_batch(
     formatted: list[AttributedRequest] = []
     event_text = live_module.event_text
 
-    def counting_event_text(request: AttributedRequest, tz: dt.tzinfo | None = None) -> Text:
+    def counting_event_text(
+        request: AttributedRequest, tz: dt.tzinfo | None = None, *, width: int | None = None
+    ) -> Text:
         formatted.append(request)
-        return event_text(request, tz)
+        return event_text(request, tz, width=width)
 
     monkeypatch.setattr(live_module, "event_text", counting_event_text)
     app = offline_app()

@@ -236,6 +236,41 @@ async def test_the_palette_entry_toggles_and_a_source_without_monitor_says_why()
         assert not bare.by_connection
 
 
+async def test_at_80x24_a_long_disagreement_and_long_names_go_on_indented_lines() -> None:
+    app, monitor = attributed_app(attribute_by="monitor")
+    task = "sample-app/3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"  # an ECS service/task id: 43 columns
+    other = "checkout-service-blue-7d9f8c6b5-x2k4q"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await switched(pilot, True)
+        await offline_sessions(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        request(app, monitor, S1, "10.0.1.23:50312", NOW_MS - 1000, name=task)
+        request(app, monitor, S1, "10.0.1.24:40000", NOW_MS, name=other, host="container-9")
+        await settled(pilot)
+        log = app.query_one("#requests", RichLog)
+        width = log.scrollable_content_region.width
+        assert 70 <= width < 80
+        lines = log_lines(app)
+        assert all(len(line) <= width for line in lines), lines
+        # The container first, on the request's own line; what follows is indented under it.
+        assert lines[0].endswith(f"0a000001  {task}")
+        assert lines[1] == f"{'':24}(client-name)"
+        two = next(n for n, line in enumerate(lines) if n and "0a000001" in line)
+        first, *rest = lines[two:]
+        assert f"0a000001  {other}" in first
+        assert rest, lines
+        for line in rest:
+            assert line[24:25].strip(), rest  # the part starts at the indent
+            assert line[:24] == " " * 24, rest
+        joined = " ".join(line.strip() for line in lines[two:])
+        # Nothing lost: the source, the disagreement, the previous container, whole.
+        assert "(client-name)" in joined
+        assert "≠ attribute container-9" in joined
+        assert f"← {task}" in joined
+        assert joined.index("≠ attribute") < joined.index("←")  # the flag before the rest
+
+
 @pytest.mark.parametrize(
     ("tab", "size"), [("2", (80, 24)), ("1", (120, 20))], ids=["live-80x24", "sessions-120x20"]
 )

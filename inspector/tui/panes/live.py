@@ -36,7 +36,7 @@ from inspector.tui.messages import (
 from inspector.tui.widgets.host_bars import HostBars, host_style
 from inspector.tui.widgets.host_history import KEEP_SESSIONS, HostHistory
 
-__all__ = ["BY_ATTRIBUTE_TEXT", "LivePane", "event_text"]
+__all__ = ["BY_ATTRIBUTE_TEXT", "CONTINUATION_INDENT", "LivePane", "event_text"]
 
 _KIND_MARK = {
     EventKind.CREATED: "new",
@@ -48,36 +48,85 @@ BY_ATTRIBUTE_TEXT = "Containers by the session's host attribute · a: by connect
 """The Live tab's attribution line while MONITOR is off."""
 
 
-def event_text(request: AttributedRequest, tz: dt.tzinfo | None = None) -> Text:
-    """One request as a line: time, session, container (and how named) ← previous, attributes.
+CONTINUATION_INDENT = 24
+"""Where a request's continuation lines start: under the container (time and session before it)."""
+
+
+def event_text(
+    request: AttributedRequest, tz: dt.tzinfo | None = None, *, width: int | None = None
+) -> Text:
+    """One request: time, session, container (and how named), disagreement, ← previous, attributes.
 
     By connection, the name's source follows it (``client-name``, ``map``,
     ``dns``, ``address``), and a host attribute naming another container is
-    flagged (``≠ attribute container-1``).
+    flagged (``≠ attribute container-1``). With a ``width`` (the log's), what
+    does not fit goes on continuation lines indented to
+    :data:`CONTINUATION_INDENT`, each part whole where it fits and folded where
+    it alone is wider: at 80 columns a long disagreement or container name is
+    not cut off. The container and the flag come first, so they are on the
+    request's first lines.
     """
     event = request.event
     container = request.container
     name = container.name if container else None
     moment = dt.datetime.fromtimestamp(event.time_ms / 1000, tz=dt.UTC).astimezone(tz)
-    line = Text()
-    line.append(moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}  ", style="dim")
-    line.append(safe_text(event.session_id[:8]) + "  ")
-    line.append(f"{safe_text(name or '-'):<16}", style=host_style(name))
+    head = Text()
+    head.append(moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}  ", style="dim")
+    head.append(safe_text(event.session_id[:8]) + "  ")
+    # Each part with the separator that goes before it when it follows on the same line.
+    parts: list[tuple[str, Text]] = []
+    parts.append(("", Text(f"{safe_text(name or '-'):<16}", style=host_style(name))))
     via = request.via
     if via is not None and via is not NameSource.ATTRIBUTE:
-        line.append(f" ({via.value})", style="dim")
+        parts.append((" ", Text(f"({via.value})", style="dim")))
     if request.host_disagrees and event.host:
-        line.append(f" ≠ attribute {safe_text(event.host)}", style="bold red")
+        parts.append((" ", Text(f"≠ attribute {safe_text(event.host)}", style="bold red")))
     previous = request.previous.name if request.previous else None
     if event.kind in _KIND_MARK:
-        line.append(f"  ({_KIND_MARK[event.kind]})", style="italic")
+        parts.append(("  ", Text(f"({_KIND_MARK[event.kind]})", style="italic")))
     elif previous is not None:
-        line.append("  ← ", style="dim")
-        line.append(safe_text(previous), style=host_style(previous))
+        before = Text("← ", style="dim")
+        before.append(safe_text(previous), style=host_style(previous))
+        parts.append(("  ", before))
     if event.changed:
-        line.append("  [" + ", ".join(safe_text(c) for c in event.changed) + "]", style="dim")
+        changed = "[" + ", ".join(safe_text(c) for c in event.changed) + "]"
+        parts.append(("  ", Text(changed, style="dim")))
     if event.source is EventSource.POLL:
-        line.append("  (poll)", style="dim")
+        parts.append(("  ", Text("(poll)", style="dim")))
+    return _laid_out(head, parts, width)
+
+
+def _laid_out(head: Text, parts: list[tuple[str, Text]], width: int | None) -> Text:
+    """The head then the parts, wrapped at part boundaries to ``width`` (None: one line)."""
+    line = head.copy()
+    if width is None or width < CONTINUATION_INDENT + 8:
+        for separator, part in parts:
+            line.append(separator)
+            line.append_text(part)
+        return line
+    room = width - CONTINUATION_INDENT
+    indent = " " * CONTINUATION_INDENT
+    column = line.cell_len
+    first = True
+    for separator, part in parts:
+        fits_below = part.cell_len <= room
+        if not first and column + len(separator) + part.cell_len > width and fits_below:
+            line.append("\n" + indent)
+            column = CONTINUATION_INDENT
+        elif not first:
+            line.append(separator)
+            column += len(separator)
+        first = False
+        # A part wider than a whole continuation line is folded at the line's end.
+        while column + part.cell_len > width and part.cell_len > room:
+            cut = max(width - column, 1)
+            piece, part = part[:cut], part[cut:]
+            line.append_text(piece)
+            line.append("\n" + indent)
+            column = CONTINUATION_INDENT
+        line.append_text(part)
+        column += part.cell_len
+    line.rstrip()
     return line
 
 
@@ -164,14 +213,24 @@ class LivePane(Vertical):
         # The log keeps max_lines: of a burst of 50k events only the last ones
         # would survive, so only those are formatted and written.
         shown = requests[-log.max_lines :] if log.max_lines else requests
+        width = self._log_width(log)
         for request in shown:
-            log.write(event_text(request, self.tz))
+            log.write(event_text(request, self.tz, width=width))
         for request in requests:
             self.stats.add(request)
         self.total += len(requests)
         if requests:
             self.redraw_figures()
             log.border_title = f"Requests ({self.total:,})"
+
+    def _log_width(self, log: RichLog) -> int:
+        """The width requests are laid out to: the log's, or before it has one, the screen's."""
+        width = log.scrollable_content_region.width
+        if width > 0:
+            return width
+        # A log on a tab not shown yet has no size: the Live tab's log spans the
+        # screen but for its border, and its scrollbar once it scrolls.
+        return max(self.app.size.width - 3, 1)
 
     def redraw_figures(self) -> None:
         """Per container and per session, from the figures as they are now."""
