@@ -9,7 +9,9 @@ MONITOR status and cost, refusal in one line; a snapshot.
 
 Against real redis-server: sample apps writing no host attribute, the TUI
 named their containers by client name (bridge-like) and by a client map of
-their source addresses (awsvpc-like), the helpers of tests/redis/test_attribution.py.
+their source addresses (awsvpc-like), the helpers of tests/redis/test_attribution.py;
+and on a 3-primary cluster, a primary failed over while attributing (MONITOR
+follows it, the session's later requests still named by their writers).
 """
 
 from __future__ import annotations
@@ -34,10 +36,20 @@ from inspector.tui.panes.server import ServerPane
 from inspector.tui.widgets.session_table import SessionTable, cell_text
 from tests.factories import NOW_MS, request_event, spring_session
 from tests.fake_monitor import NODE, FakeMonitor
-from tests.harness import RedisServer, start_redis_server
+from tests.harness import (
+    RedisServer,
+    add_replica,
+    fail_over,
+    key_slot,
+    slot_owner,
+    start_cluster,
+    start_redis_server,
+    stop_servers,
+)
 from tests.live_processes import App, Running
 from tests.redis.test_attribution import OPEN, at, awsvpc_apps, plain_apps
 from tests.tui_helpers import settled, source_of, wait_until
+from tests.waiting import DEADLINE
 
 S1 = "0a000001-5646-4382-aa12-41435ed09dc7"
 S2 = "0a000002-5646-4382-aa12-41435ed09dc7"
@@ -386,3 +398,79 @@ async def test_on_redis_awsvpc_task_addresses_named_by_a_client_map(
             (two, "sample-app/other", NameSource.MAP),
         ]
         await drive_tui(app, pilot, plan * 2)
+
+
+def notified(app: InspectorApp, text: str) -> bool:
+    return any(text in n.message for n in app._notifications)
+
+
+@pytest.mark.slow
+async def test_on_redis_cluster_failover_while_attributing(
+    tmp_path: Path, running: Running
+) -> None:
+    """3 primaries, the first with a replica: it fails over, MONITOR follows, names stay right."""
+    nodes = start_cluster(tmp_path / "cluster", extra_args=OPEN)
+    replica: RedisServer | None = None
+    try:
+        primary = nodes[0]
+        replica = add_replica(nodes, primary, tmp_path / "replica", extra_args=OPEN)
+        everyone = [*nodes, replica]
+        one, two = plain_apps(running, ["-c", "-p", str(primary.port)])
+        app = make_app(
+            AppOptions(
+                settings=ConnectionSettings(port=primary.port, cluster=True),
+                attribute_by="monitor",
+                dns=False,
+            )
+        )
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await wait_until(pilot, lambda: app.ready, "the feed's first full read")
+            await switched(pilot, True)
+            assert "MONITOR on" in app.attribution_text
+            assert app.monitor is not None
+            assert len(app.monitor.status().attached) == 3
+            live = app.query_one(LivePane)
+
+            async def served(sample_app: App, cookie: str | None) -> tuple[str, str]:
+                before, keys = live.total, set(app.store.rows)
+                cookie = await asyncio.to_thread(sample_app.request, cookie)
+                await wait_until(pilot, lambda: live.total > before, f"{sample_app.name}'s request")
+                new = set(app.store.rows) - keys
+                return cookie, (new.pop() if new else "")
+
+            # A session whose hash lives on the primary that will fail over.
+            for _ in range(60):
+                cookie, key = await served(one, None)
+                if key and slot_owner(nodes, key_slot(key)) is primary:
+                    break
+            else:
+                raise AssertionError("no session landed on the first primary")
+            row = app.store.rows[key]
+            assert (row.served_by, row.via) == ("container-1", "client-name")
+
+            await asyncio.to_thread(fail_over, everyone, replica)
+            await wait_until(
+                pilot,
+                lambda: notified(app, f"MONITOR attached to {replica.address}, a new primary"),
+                "MONITOR on the new primary",
+                limit=DEADLINE,
+            )
+            # The feed checks the primaries every 10 s, then re-subscribes.
+            await wait_until(
+                pilot, lambda: notified(app, "reconnected"), "the feed back", limit=2 * DEADLINE
+            )
+            assert replica.address in app.monitor.status().attached
+            plan = [(two, "container-2"), (one, "container-1")] * 2
+            for sample_app, container in plan:
+                cookie, _ = await served(sample_app, cookie)
+                row = app.store.rows[key]
+                assert row.host is None  # the apps write no host attribute
+                assert (row.served_by, row.via) == (container, "client-name"), app.attribution_text
+            assert slot_owner(everyone, key_slot(key)) is replica
+            steps = [step.container for step in live.stats.path(key)]
+            assert steps[-4:] == [c for _, c in plan]
+            await pilot.press("2")
+            await pilot.pause()
+            assert "container-1      (client-name)  ← container-2" in log_lines(app)[-1]
+    finally:
+        stop_servers([*nodes, *([replica] if replica else [])])
