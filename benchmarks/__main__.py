@@ -15,6 +15,7 @@ ALL = (
     "watch",
     "monitor",
     "tui",
+    "attribution",
     "messages",
     "ssh",
     "keys",
