@@ -4,8 +4,8 @@ With attribution active, every batch of requests the feed delivers does, on the
 UI thread: ``SessionStore.attribute`` (each request's row gets its container,
 ``via`` and disagreement: the extra row fields), ``ContainerStats.add`` per
 request, and one ``ContainerStats.summary`` (the per-container figures and
-the stickiness count, which walks every session remembered, at most
-``max_sessions`` = 100,000 whatever the store holds). Measured offline on a
+the stickiness count; the figures remember at most ``max_sessions`` = 100,000
+sessions whatever the store holds, and the count was once a walk of them all). Measured offline on a
 store filled as bench_tui fills it (1M rows), the stats already holding their
 maximum of sessions, batches of 1,000 requests (a busy feed's batch) over
 sessions spread on 7 containers. Medians of 30 batches; peak RSS with every row
@@ -109,7 +109,7 @@ async def measure(count: int) -> None:
     print(f"stats filled to {stats.max_sessions:,} sessions: {fill_stats:.2f} s")
     print(f"per batch: rows' container fields (store.attribute) {ms(attribute_s)}")
     print(f"per batch: figures, ContainerStats.add x{BATCH:,} {ms(add_s)}")
-    print(f"per batch: summary walk ({stats.max_sessions:,} sessions) {ms(summary_s)}")
+    print(f"per batch: summary ({stats.max_sessions:,} sessions remembered) {ms(summary_s)}")
     print(f"per second: rate tick summary (paths=0) {ms(tick_s)}")
     print(f"per batch, all three (UI thread): {ms(total)}")
 

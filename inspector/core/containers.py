@@ -132,6 +132,9 @@ class ContainerStats:
         self.requests = 0
         self.unattributed = 0
         self.switches = 0
+        self._switched = 0
+        """Sessions remembered that changed container at least once (kept, not counted per
+        summary: a walk of ``max_sessions`` sessions on every batch stalled the UI)."""
         self._containers: dict[str, _Container] = {}
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._first_ms: int | None = None
@@ -173,6 +176,8 @@ class ContainerStats:
             session = self._sessions[key] = _Session(deque(maxlen=self.path_length))
             if len(self._sessions) > self.max_sessions:
                 gone_key, gone = self._sessions.popitem(last=False)
+                if gone.switches:
+                    self._switched -= 1
                 for container in gone.containers:
                     figures = self._containers.get(container)
                     if figures is not None:
@@ -184,6 +189,8 @@ class ContainerStats:
             path[-1] = PathStep(name, path[-1].requests + 1)
         else:
             if path:
+                if not session.switches:
+                    self._switched += 1
                 session.switches += 1
                 self.switches += 1
             path.append(PathStep(name, 1))
@@ -234,7 +241,7 @@ class ContainerStats:
             ),
             key=lambda f: (-f.requests, f.name),
         )
-        switched = sum(1 for session in self._sessions.values() if session.switches)
+        switched = self._switched
         return StatsSummary(
             time_ms=now_ms,
             window_s=self.window_s,

@@ -387,6 +387,24 @@ def test_figures_stay_bounded() -> None:
     assert stats.summary(0).containers[-1].sessions == 1  # c1: keys[0] forgotten
 
 
+def test_the_switched_count_is_kept_as_sessions_switch_and_are_forgotten() -> None:
+    # Kept as it goes (a walk of every session per summary stalled the TUI at 1M).
+    stats = ContainerStats(max_sessions=2)
+    attributor = Attributor()
+    keys = [f"spring:session:sessions:s{i:010d}" for i in range(3)]
+    plan = [(keys[0], "c1"), (keys[0], "c2"), (keys[0], "c1"), (keys[1], "c1"), (keys[1], "c1")]
+    for key, host in plan:
+        stats.add(attributor.by_host(request(1, host=host, key=key)))
+    assert (stats.summary(0).switched, stats.summary(0).switches) == (1, 2)
+    stats.add(attributor.by_host(request(1, host="c2", key=keys[1])))
+    assert stats.summary(0).switched == 2
+    stats.add(attributor.by_host(request(1, host="c1", key=keys[2])))  # keys[0] forgotten
+    assert stats.path(keys[0]) == ()
+    assert stats.summary(0).switched == 1
+    stats.add(attributor.by_host(request(1, host="c1", key=keys[0])))  # keys[1] forgotten
+    assert stats.summary(0).switched == 0
+
+
 def test_an_event_whose_write_was_pushed_out_gets_no_other_write() -> None:
     attributor = Attributor(per_session=2)
     attributor.observe(
