@@ -9,7 +9,8 @@ MONITOR status and cost, refusal in one line; a snapshot.
 
 Against real redis-server: sample apps writing no host attribute, the TUI
 named their containers by client name (bridge-like) and by a client map of
-their source addresses (awsvpc-like), the helpers of tests/redis/test_attribution.py;
+their source addresses (awsvpc-like) or, with neither, by the address itself, the
+helpers of tests/redis/test_attribution.py;
 and on a 3-primary cluster, a primary failed over while attributing (MONITOR
 follows it, the session's later requests still named by their writers).
 """
@@ -398,6 +399,21 @@ async def test_on_redis_awsvpc_task_addresses_named_by_a_client_map(
             (two, "sample-app/other", NameSource.MAP),
         ]
         await drive_tui(app, pilot, plan * 2)
+
+
+async def test_on_redis_without_names_the_address_is_shown(
+    server: RedisServer, running: Running
+) -> None:
+    one, two = awsvpc_apps(running, server)  # 127.0.0.2 and 127.0.0.3, no client names
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor", dns=False)
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        plan = [(one, "127.0.0.2", NameSource.ADDRESS), (two, "127.0.0.3", NameSource.ADDRESS)]
+        await drive_tui(app, pilot, plan * 2)
+        await pilot.press("2")
+        await pilot.pause()
+        assert "127.0.0.3        (address)  ← 127.0.0.2" in log_lines(app)[-1]
 
 
 def notified(app: InspectorApp, text: str) -> bool:
