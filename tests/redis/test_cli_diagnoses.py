@@ -7,6 +7,7 @@ An HTTP server on the port, ``HELLO 3``, ``-c`` against a standalone server,
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -46,6 +47,10 @@ def http_port() -> Iterator[int]:
         yield listener.getsockname()[1]
     finally:
         stop.set()
+        # close() alone does not wake a thread blocked in accept() on Linux (the
+        # join then waited its full 5 s); shutdown() does, with an OSError.
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
         thread.join(timeout=5)
 
