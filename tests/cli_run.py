@@ -51,7 +51,7 @@ def inspector(
     )
 
 
-def inspector_in_process(*args: str) -> subprocess.CompletedProcess[bytes]:
+def inspector_in_process(*args: str | bytes) -> subprocess.CompletedProcess[bytes]:
     """Run ``main(args)`` in this process; stdout/stderr captured as bytes, as by
     :func:`inspector`.
 
@@ -59,10 +59,12 @@ def inspector_in_process(*args: str) -> subprocess.CompletedProcess[bytes]:
     form of each session): a subprocess costs ~0.8 s, nearly all of it importing
     redis-py, where the call itself takes milliseconds. The environment is cleaned
     as for :func:`inspector`, and restored afterwards. Use :func:`inspector` for
-    anything about the process itself (exit on a signal, a terminal, stdin).
+    anything about the process itself (exit on a signal, a terminal, stdin). Bytes
+    arguments are decoded as the interpreter decodes ``sys.argv`` (os.fsdecode).
     """
     from inspector.cli import main
 
+    argv = [os.fsdecode(a) for a in args]
     saved = {k: os.environ.pop(k) for k in ENDPOINT_VARIABLES if k in os.environ}
     out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
     # UTF-8 as the command's own streams are in the tests' locale; .buffer is there
@@ -72,11 +74,11 @@ def inspector_in_process(*args: str) -> subprocess.CompletedProcess[bytes]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                code = main(list(args))
+                code = main(argv)
             except SystemExit as exc:  # argparse's usage errors
                 code = exc.code if isinstance(exc.code, int) else 2
             out.flush()
             err.flush()
     finally:
         os.environ.update(saved)
-    return subprocess.CompletedProcess(list(args), code, out_bytes.getvalue(), err_bytes.getvalue())
+    return subprocess.CompletedProcess(argv, code, out_bytes.getvalue(), err_bytes.getvalue())

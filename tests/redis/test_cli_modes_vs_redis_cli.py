@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.cli_run import inspector
+from tests.cli_run import inspector, inspector_in_process
 from tests.harness import RedisServer, start_redis_server
 from tests.pty_session import PtySession
 from tests.redis.test_cli_vs_redis_cli import CASES, populate
@@ -93,6 +93,11 @@ def ours(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    if env is None and stdin is None:
+        # In process: a subprocess of ours costs ~0.8 s, nearly all redis-py's import,
+        # and this file compares ~200 such runs; stdin, environment and terminal
+        # cases (and tests/redis/test_cli_vs_redis_cli.py) still run the real command.
+        return inspector_in_process("-p", str(server.port), "cli", *args)
     return inspector("-p", str(server.port), "cli", *args, env=env, stdin=stdin, timeout=120)
 
 
