@@ -245,21 +245,34 @@ def test_default_stays_the_host_attribute(server: RedisServer, running: Running)
 # ----------------------------------------------------------------- refused, slow, behind
 
 
-def test_a_user_without_monitor_gets_the_host_attribute_and_one_line(
-    tmp_path: Path, running: Running
-) -> None:
-    server = start_redis_server(
-        tmp_path,
+WATCHER, WATCHER_PASSWORD = "watcher", "watcherpass"
+"""The least-privilege inspector user of :func:`start_server_without_monitor`."""
+
+
+def start_server_without_monitor(directory: Path) -> RedisServer:
+    """A server whose user :data:`WATCHER` may read, subscribe and SCAN, but not MONITOR."""
+    return start_redis_server(
+        directory,
         "--notify-keyspace-events", "KEA",
         # What a least-privilege inspector user gets: reads, pub/sub, no admin.
-        "--user", "watcher", "on", ">watcherpass", "~*", "&*",
+        "--user", WATCHER, "on", f">{WATCHER_PASSWORD}", "~*", "&*",
         "-@all", "+@read", "+@connection", "+@pubsub", "+info", "+scan",
         password="adminpass",
     )  # fmt: skip
+
+
+def as_admin(server: RedisServer) -> list[str]:
+    """The connection flags of the default user (the sample apps write as it)."""
+    return ["-p", str(server.port), "-a", "adminpass", "--no-auth-warning"]
+
+
+def test_a_user_without_monitor_gets_the_host_attribute_and_one_line(
+    tmp_path: Path, running: Running
+) -> None:
+    server = start_server_without_monitor(tmp_path)
     try:
-        admin = ["-p", str(server.port), "-a", "adminpass", "--no-auth-warning"]
-        app = running.app(admin, "container-1")  # this app does write its host
-        watcher = ["-p", str(server.port), "--user", "watcher", "-a", "watcherpass"]
+        app = running.app(as_admin(server), "container-1")  # this app does write its host
+        watcher = ["-p", str(server.port), "--user", WATCHER, "-a", WATCHER_PASSWORD]
         watch = running.watch([*watcher, "--no-auth-warning"], "--attribute-by", "monitor")
         refused = watch.notice("MONITOR refused")
         assert "NOPERM" in refused

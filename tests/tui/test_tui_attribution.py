@@ -10,7 +10,8 @@ MONITOR status and cost, refusal in one line; a snapshot.
 Against real redis-server: sample apps writing no host attribute, the TUI
 named their containers by client name (bridge-like) and by a client map of
 their source addresses (awsvpc-like) or, with neither, by the address itself, the
-helpers of tests/redis/test_attribution.py;
+helpers of tests/redis/test_attribution.py; an ACL user without ``+monitor``
+started with ``--attribute-by monitor`` (one refusal notice, the host attribute);
 and on a 3-primary cluster, a primary failed over while attributing (MONITOR
 follows it, the session's later requests still named by their writers).
 """
@@ -48,7 +49,16 @@ from tests.harness import (
     stop_servers,
 )
 from tests.live_processes import App, Running
-from tests.redis.test_attribution import OPEN, at, awsvpc_apps, plain_apps
+from tests.redis.test_attribution import (
+    OPEN,
+    WATCHER,
+    WATCHER_PASSWORD,
+    as_admin,
+    at,
+    awsvpc_apps,
+    plain_apps,
+    start_server_without_monitor,
+)
 from tests.tui_helpers import settled, source_of, wait_until
 from tests.waiting import DEADLINE
 
@@ -418,6 +428,50 @@ async def test_on_redis_without_names_the_address_is_shown(
 
 def notified(app: InspectorApp, text: str) -> bool:
     return any(text in n.message for n in app._notifications)
+
+
+async def test_on_redis_a_user_without_monitor_gets_one_refusal_and_the_host_attribute(
+    tmp_path: Path, running: Running
+) -> None:
+    """The watch test's ACL user (reads, pub/sub, SCAN, no +monitor), in the TUI."""
+    server = start_server_without_monitor(tmp_path)
+    try:
+        sample_app = running.app(as_admin(server), "container-1")  # this app writes its host
+        watcher = ConnectionSettings(port=server.port, username=WATCHER, password=WATCHER_PASSWORD)
+        app = make_app(AppOptions(settings=watcher, attribute_by="monitor", dns=False))
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            await wait_until(pilot, lambda: notified(app, "MONITOR refused"), "the refusal")
+            await wait_until(pilot, lambda: not app.by_connection, "the fallback")
+            await wait_until(pilot, lambda: app.ready, "the feed's first full read")
+            (refused,) = [n.message for n in app._notifications if "MONITOR refused" in n.message]
+            assert "NOPERM" in refused
+            assert "host attribute instead" in refused
+            assert "\n" not in refused
+            assert static_text(app, "#attribution").startswith(
+                "MONITOR refused: Containers by the session's host attribute"
+            )
+            live = app.query_one(LivePane)
+            # One request at a time, as in the watch test: the feed coalesces
+            # two writes to one session that it reads together.
+            cookie: str | None = None
+            for _ in range(2):
+                before = live.total
+                cookie = await asyncio.to_thread(sample_app.request, cookie)
+                await wait_until(pilot, lambda b=before: live.total > b, "the request")  # type: ignore[misc]
+                (row,) = app.store.rows.values()
+                assert row.host == "container-1"
+                assert (row.served_by, row.via) == ("container-1", NameSource.ATTRIBUTE.value)
+            summary = live.stats.summary(NOW_MS)
+            assert [(f.name, f.source) for f in summary.containers] == [
+                ("container-1", NameSource.ATTRIBUTE)
+            ]
+            await pilot.press("2")
+            await pilot.pause()
+            assert "container-1" in log_lines(app)[-1]
+            assert "(address)" not in "\n".join(log_lines(app))
+            assert sum("MONITOR refused" in n.message for n in app._notifications) == 1
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow
