@@ -145,15 +145,17 @@ def test_awsvpc_task_addresses_named_by_a_client_map(
     drive(watch, plan)
 
 
+HOSTS = "127.0.0.1 localhost\n127.0.0.2 task-a.ecs.internal task-a\n127.0.0.3 task-b\n"
+"""The two tasks' addresses by name (one with an alias), for a private /etc/hosts."""
+
+
 def test_awsvpc_task_addresses_named_by_the_hosts_file(
     server: RedisServer, running: Running, tmp_path: Path
 ) -> None:
     # The watch process alone gets its own /etc/hosts: a private mount
     # namespace with a test file bind-mounted over it.
     hosts = tmp_path / "hosts"
-    hosts.write_text(
-        "127.0.0.1 localhost\n127.0.0.2 task-a.ecs.internal task-a\n127.0.0.3 task-b\n"
-    )
+    hosts.write_text(HOSTS)
     wrapper = private_hosts(hosts)
     one, two = awsvpc_apps(running, server)
     watch = running.watch(at(server), "--attribute-by", "monitor", wrapper=wrapper)

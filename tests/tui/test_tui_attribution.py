@@ -7,11 +7,13 @@ Live view and the sessions table naming containers and where the names come
 from, disagreement flagged, the per-container figures, the Server tab's
 MONITOR status and cost, refusal in one line; a snapshot.
 
-Against real redis-server: sample apps writing no host attribute, the TUI
-named their containers by client name (bridge-like) and by a client map of
-their source addresses (awsvpc-like) or, with neither, by the address itself, the
-helpers of tests/redis/test_attribution.py; an ACL user without ``+monitor``
-started with ``--attribute-by monitor`` (one refusal notice, the host attribute);
+Against real redis-server, with the helpers of tests/redis/test_attribution.py:
+sample apps writing no host attribute, the TUI named their containers by client
+name (bridge-like), by a client map of their source addresses (awsvpc-like), by
+/etc/hosts-style names (the watch test's private /etc/hosts; the TUI half runs
+in a child pytest under it) or, with none of these, by the address itself; an
+ACL user without ``+monitor`` started with ``--attribute-by monitor`` (one
+refusal notice, the host attribute);
 and on a 3-primary cluster, a primary failed over while attributing (MONITOR
 follows it, the session's later requests still named by their writers).
 """
@@ -20,6 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +55,7 @@ from tests.harness import (
 )
 from tests.live_processes import App, Running
 from tests.redis.test_attribution import (
+    HOSTS,
     OPEN,
     WATCHER,
     WATCHER_PASSWORD,
@@ -57,6 +63,7 @@ from tests.redis.test_attribution import (
     at,
     awsvpc_apps,
     plain_apps,
+    private_hosts,
     start_server_without_monitor,
 )
 from tests.tui_helpers import settled, source_of, wait_until
@@ -424,6 +431,61 @@ async def test_on_redis_without_names_the_address_is_shown(
         await pilot.press("2")
         await pilot.pause()
         assert "127.0.0.3        (address)  ← 127.0.0.2" in log_lines(app)[-1]
+
+
+PRIVATE_HOSTS = "INSPECTOR_TEST_PRIVATE_HOSTS"
+"""Set (to the hosts file) in the child pytest that runs under a private /etc/hosts."""
+
+
+def test_on_redis_awsvpc_task_addresses_named_by_the_hosts_file(tmp_path: Path) -> None:
+    """The watch test's private /etc/hosts (its wrapper and its skips), for the TUI.
+
+    The TUI runs inside the test process, which must not leave the machine's
+    mount namespace (nor can, with threads running), so the test's TUI half
+    runs in a child pytest under the wrapper; the system resolver answers there.
+    """
+    hosts = tmp_path / "hosts"
+    hosts.write_text(HOSTS)
+    wrapper = private_hosts(hosts)
+    inner = test_on_redis_hosts_file_names_in_a_private_etc_hosts.__name__
+    test = f"{Path(__file__).resolve()}::{inner}"
+    child = [
+        *wrapper, sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider",
+        f"--basetemp={tmp_path / 'child'}", test,
+    ]  # fmt: skip
+    done = subprocess.run(
+        child,
+        env={**os.environ, PRIVATE_HOSTS: str(hosts)},
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=4 * DEADLINE,  # a guard against hangs: each wait inside has DEADLINE
+        check=False,
+    )
+    said = done.stdout[-6000:] + done.stderr
+    assert done.returncode == 0, said
+    assert "1 passed" in done.stdout, said  # ran, not skipped
+
+
+async def test_on_redis_hosts_file_names_in_a_private_etc_hosts(
+    server: RedisServer, running: Running
+) -> None:
+    """The TUI half of the test above: two tasks, no client name, no map, DNS on."""
+    hosts = os.environ.get(PRIVATE_HOSTS)
+    if hosts is None:
+        pytest.skip("runs only as the child of the hosts-file test, under its /etc/hosts")
+    etc_hosts = await asyncio.to_thread(Path("/etc/hosts").read_text)
+    assert etc_hosts == HOSTS, etc_hosts  # the private one, bind-mounted by the parent
+    one, two = awsvpc_apps(running, server)  # 127.0.0.2 and 127.0.0.3, no client names
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor")
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        plan = [(one, "task-a.ecs.internal", NameSource.DNS), (two, "task-b", NameSource.DNS)]
+        await drive_tui(app, pilot, plan * 3)
+        await pilot.press("2")
+        await pilot.pause()
+        assert "task-b           (dns)  ← task-a.ecs.internal" in log_lines(app)[-1]
 
 
 def notified(app: InspectorApp, text: str) -> bool:
