@@ -10,7 +10,7 @@ import select
 import subprocess
 import termios
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 def _controlling_terminal() -> None:
@@ -50,12 +50,19 @@ class PtySession:
 
     def expect(self, needle: bytes, timeout: float = 15.0) -> bytes:
         """Wait until `needle` appears in the output (after the last `mark()`)."""
+        return self._expect(lambda: needle in self.text[self._mark :], repr(needle), timeout)
+
+    def expect_raw(self, pattern: re.Pattern[bytes], timeout: float = 15.0) -> bytes:
+        """Wait until `pattern` matches the raw output, control sequences and all."""
+        return self._expect(lambda: pattern.search(self.output) is not None, pattern, timeout)
+
+    def _expect(self, seen: Callable[[], bool], needle: object, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
-        while needle not in self.text[self._mark :]:
+        while not seen():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise AssertionError(
-                    f"{needle!r} not seen; output so far:\n{self.text.decode(errors='replace')}"
+                    f"{needle} not seen; output so far:\n{self.text.decode(errors='replace')}"
                 )
             ready, _, _ = select.select([self.master], [], [], remaining)
             if ready:
@@ -65,7 +72,7 @@ class PtySession:
                     chunk = b""
                 if not chunk:
                     raise AssertionError(
-                        f"{needle!r} not seen before exit:\n{self.text.decode(errors='replace')}"
+                        f"{needle} not seen before exit:\n{self.text.decode(errors='replace')}"
                     )
                 self.output += chunk
         return self.text
