@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from inspector.core.spring import PRINCIPAL_INDEX_ATTRIBUTE
-from tests.cli_run import ENDPOINT_VARIABLES, inspector
+from tests.cli_run import ENDPOINT_VARIABLES, inspector, inspector_in_process
 from tests.harness import RedisServer, emptied
 from tests.pty_session import PtySession
 from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY
@@ -72,7 +72,7 @@ def three(
 
 
 def show(port: int, ref: str) -> tuple[int, dict[str, object] | None, str]:
-    result = inspector("-p", str(port), "show", ref, "--json")
+    result = inspector_in_process("-p", str(port), "show", ref, "--json")
     body = json.loads(result.stdout) if result.stdout else None
     return result.returncode, body, result.stderr.decode()
 
@@ -121,7 +121,8 @@ def test_show_ambiguous_prefix_lists_the_candidates(
 
 
 def ids(port: int, *flags: str) -> list[str]:
-    result = inspector("-p", str(port), "ls", "--json", *flags)
+    # In process: a dozen listings a server, each ~0.8 s as a subprocess.
+    result = inspector_in_process("-p", str(port), "ls", "--json", *flags)
     assert result.returncode == 0, result.stderr
     return [json.loads(row)["id"] for row in result.stdout.splitlines()]
 

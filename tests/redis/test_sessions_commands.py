@@ -14,7 +14,7 @@ import pytest
 from inspector.redis_io.client import open_client
 from inspector.redis_io.discovery import SessionScanner
 from inspector.redis_io.settings import ConnectionSettings
-from tests.cli_run import inspector
+from tests.cli_run import inspector, inspector_in_process
 from tests.harness import RedisServer, emptied
 from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY, Expected, write_layouts
 
@@ -137,15 +137,18 @@ def test_host_field_option(deployment: tuple[int, list[Expected]]) -> None:
 
 def test_show_every_session_and_attribute(deployment: tuple[int, list[Expected]]) -> None:
     port, expected = deployment
+    # In process: a subprocess per session and form cost ~0.8 s each (starting
+    # Python and importing redis-py), 40 s a server; the real process is shown
+    # by test_show_by_cookie_and_missing.
     for e in expected:
-        human = inspector("-p", str(port), "show", e.id)
+        human = inspector_in_process("-p", str(port), "show", e.id)
         assert human.returncode == 0, human.stderr
         text = human.stdout.decode()
         assert f"Session {e.id}  [{e.state}]" in text
         for name in e.attributes + e.removed:
             assert name in text
         assert "Traceback" not in text
-        as_json = json.loads(inspector("-p", str(port), "show", e.id, "--json").stdout)
+        as_json = json.loads(inspector_in_process("-p", str(port), "show", e.id, "--json").stdout)
         assert sorted(as_json["attributes"]) == sorted(e.attributes)
         for decoded in as_json["attributes"].values():
             assert decoded["format"] in ("java", "jackson", "json", "text")
