@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -31,10 +31,15 @@ class Watch:
     """A running `session-inspector watch --json`, read event by event."""
 
     def __init__(self, port: int, *flags: str) -> None:
+        self._start(["-p", str(port)], None, *flags)
+
+    def _start(self, before: Sequence[str], env: dict[str, str] | None, *flags: str) -> None:
+        """Start ``watch --json`` with the connection flags ``before`` it (and ``env``)."""
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "inspector", "-p", str(port), "watch", "--json", *flags],
+            [sys.executable, "-m", "inspector", *before, "watch", "--json", *flags],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=env,
         )
         self.notices: list[str] = []
         self._buffers = {"out": b"", "err": b""}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
@@ -100,15 +99,7 @@ class TunnelWatch(Watch):
     """`watch --json` through the bastion (the reading helpers are test_watch's)."""
 
     def __init__(self, flags: Sequence[str], env: dict[str, str], *extra: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "inspector", *flags, "watch", "--json", *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        self.notices = []
-        self._buffers = {"out": b"", "err": b""}
-        self._mark = 0
+        self._start(flags, env, *extra)
 
 
 @pytest.fixture
