@@ -143,6 +143,13 @@ class LivePane(Vertical):
         height: 1fr;
         border: round $primary;
         border-title-align: left;
+        /* Lines are laid out to the log's width (event_text), so it never
+           scrolls sideways; the vertical scrollbar's room is kept from the
+           start, or the lines written before it appeared would be 2 columns
+           too wide, a horizontal scrollbar would take a line, and whether the
+           newest line stays in view would depend on which came first. */
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
     }
     LivePane #bottom {
         height: 1fr;
@@ -229,8 +236,8 @@ class LivePane(Vertical):
         if width > 0:
             return width
         # A log on a tab not shown yet has no size: the Live tab's log spans the
-        # screen but for its border, and its scrollbar once it scrolls.
-        return max(self.app.size.width - 3, 1)
+        # screen but for its border (2) and the scrollbar's gutter (2).
+        return max(self.app.size.width - 4, 1)
 
     def redraw_figures(self) -> None:
         """Per container and per session, from the figures as they are now."""
