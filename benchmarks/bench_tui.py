@@ -20,40 +20,39 @@ from inspector.core.memory_source import MemorySource
 from inspector.core.session import Session
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.sessions import SessionsPane
-from inspector.tui.store import Row, SortKey, search_text
+from inspector.tui.store import KeyView, Row, SortKey, search_text
 from tests.factories import spring_session
 
 NOW_MS = int(time.time() * 1000)
 
 
 def fill(app: InspectorApp, count: int, start: int = 0) -> None:
-    rows = app.store.rows
+    store = app.store
     # What the store keeps for a session's filter text (its attribute names,
     # shared: inspector.tui.store.search_text), not the values.
     search = search_text(["scopedTarget.sampleSession", "SPRING_SECURITY_CONTEXT"])
     for i in range(start, start + count):
         sid = f"{i:08x}-5646-4382-aa12-41435ed09dc7"
         key = f"spring:session:sessions:{sid}"
-        rows[key] = Row(
-            key=key, namespace="spring:session", host=sys.intern(f"container-{i % 7}"),
-            principal=sys.intern(f"user{i % 1000}") if i % 3 else None, created=NOW_MS - i * 10,
-            last_access=NOW_MS - i, expires_at=NOW_MS - i + 1_800_000, hash_ttl_ms=2_100_000,
-            observed_at=NOW_MS, attributes=2, state="active",
-            search=search, size=700,
-            order=i,
+        store.put(
+            Row(
+                key=key, namespace="spring:session", host=f"container-{i % 7}",
+                principal=f"user{i % 1000}" if i % 3 else None, created=NOW_MS - i * 10,
+                last_access=NOW_MS - i, expires_at=NOW_MS - i + 1_800_000,
+                hash_ttl_ms=2_100_000, observed_at=NOW_MS, attributes=2, state="active",
+                search=search, size=700, order=i,
+            )
         )  # fmt: skip
-    app.store.view = list(rows)
-    app.store._counter = start + count
     # What the pane does when the first scan is done (FeedReady): the index is
     # long-lived, and a full collection walking it would stall the UI.
     gc.freeze()
 
 
-def in_worker(work: Callable[[], list[str]]) -> tuple[list[str], float, float]:
+def in_worker(work: Callable[[], KeyView]) -> tuple[KeyView, float, float]:
     """Run ``work`` in a thread, as the pane's worker does; the main thread meanwhile
     wakes every millisecond, as the UI's loop would, and the longest gap between
     two wake-ups is the longest the UI could not have painted."""
-    result: list[list[str]] = []
+    result: list[KeyView] = []
     thread = threading.Thread(target=lambda: result.append(work()))
     started = time.perf_counter()
     thread.start()

@@ -1,15 +1,22 @@
-"""The sessions table's model: one compact row per session, filtered and sorted views.
+"""The sessions table's model: sessions in columns, filtered and sorted views of them.
 
 No Textual here, so it is unit-tested without an app and can be filtered or
 sorted in a worker thread. Rows are updated in place by key (never rebuilt),
 which is what keeps the table's live updates cheap: the table only redraws the
 rows on screen.
 
-Memory: a row keeps a dozen small fields plus its attribute names (lower-cased,
-for the filter), so a million sessions stay under a gigabyte
-(benchmarks/bench_tui.py). Values are not kept: the filter's value search
-(:mod:`inspector.core.search`) reads sessions in full when a term needs them,
-and marks the rows it found (:attr:`Row.hit`).
+Memory: a session is a *slot*, an index into parallel columns (``array`` of
+machine integers for the times, TTL, size and counts; small integer codes into
+one table of strings for host, principal, namespace, state, framework, the
+attribute names and the container), its key in one list and a dict from key
+to slot. A freed slot is reused by the next session. The view is an ``array``
+of slots, and a :class:`Row` is built only for what is asked for by key or
+shown on screen. So a million sessions are a few dozen objects for the
+collector to walk, not millions, and the whole TUI holds them in about 300 MB
+(it was 585 MB with one object per row: benchmarks/bench_tui.py). Values are
+not kept: the filter's value search (:mod:`inspector.core.search`) reads
+sessions in full when a term needs them, and marks the rows it found
+(:attr:`Row.hit`).
 """
 
 from __future__ import annotations
@@ -17,24 +24,35 @@ from __future__ import annotations
 import heapq
 import math
 import sys
-from collections.abc import Callable, Iterable
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from itertools import filterfalse
+from typing import Any, overload
 
 from inspector.core.attribution import AttributedRequest
 from inspector.core.changes import EventKind
-from inspector.core.collection import BulkLoad
 from inspector.core.frameworks import FrameworkSession
-from inspector.core.search import names_text, parse_query
+from inspector.core.search import Field, names_text, parse_query
 from inspector.core.session import Session
 
-__all__ = ["Row", "SessionStore", "SortKey", "expiry_ms", "search_text", "sorted_keys"]
+__all__ = ["KeyView", "Row", "SessionStore", "SortKey", "expiry_ms", "search_text"]
 
 SORT_CHUNK = 8_192
 """Rows sorted in one C call (one hold of the GIL) by :meth:`SessionStore.compute_view`."""
 FLASH_MS = 3000
 """How long a row whose host just changed stays highlighted."""
+GROWTH = 4096
+"""Slots the columns grow by when every slot is taken."""
+FEW_GONE = 16
+"""Up to this many slots leave a view one by one (a search in its bytes each), more in one pass."""
+
+NONE = -(1 << 63)
+"""A missing time in an int64 column."""
+_LOW, _HIGH = NONE + 1, (1 << 63) - 1
+_INT_LOW, _INT_HIGH = -(1 << 31), (1 << 31) - 1
+_SPRING_PREFIX = len(":sessions:")
 
 
 class SortKey(StrEnum):
@@ -67,7 +85,7 @@ go A to Z, soonest to expire, first found first."""
 
 @dataclass(slots=True)
 class Row:
-    """What the table shows for one session."""
+    """What the table shows for one session (built from the store's columns when asked for)."""
 
     key: str
     namespace: str
@@ -109,7 +127,7 @@ class Row:
         """The session id: the end of the key for Spring's."""
         if self.session_id is not None:
             return self.session_id
-        return self.key[len(self.namespace) + len(":sessions:") :]
+        return self.key[len(self.namespace) + _SPRING_PREFIX :]
 
     def ttl_left_ms(self, now_ms: int) -> int | None:
         """Time until expiry; the hash TTL (as of the last read) when there is no expiry time."""
@@ -125,9 +143,8 @@ def search_text(names: Iterable[str]) -> str:
 
     Only the names: id, host and principal are matched from their own fields,
     values by the value search (which reads them in full). Sessions of one
-    application carry the same few sets of names, so the text is interned: a
-    million rows hold a handful of these strings, not a million copies
-    (~200 bytes each at 1M sessions: benchmarks/bench_tui.py).
+    application carry the same few sets of names: the store keeps each text
+    once (a code in its table of strings), not once per row.
     """
     return sys.intern(names_text(names))
 
@@ -138,30 +155,6 @@ def _search_text(session: Session) -> str:
 
 def _other_search_text(session: FrameworkSession) -> str:
     return search_text([session.framework, *session.attributes])
-
-
-def _shared(text: str | None) -> str | None:
-    # A million rows name a handful of hosts, principals and namespaces: one
-    # string object each instead of one per row.
-    return sys.intern(text) if text is not None else None
-
-
-def _sorted(rows: list[Row], key: Callable[[Row], Any], *, reverse: bool) -> Iterable[Row]:
-    """``sorted(rows)``, without holding the GIL for long (this runs in a worker thread).
-
-    ``list.sort`` compares in C and keeps the GIL until it is done: 0.5 s for a
-    million rows, during which the UI thread cannot paint. Chunks of
-    :data:`SORT_CHUNK` rows are sorted one by one (a few ms each) and merged by
-    ``heapq.merge``, Python code the interpreter switches threads in. The
-    merge is stable, so the order is exactly the one sort would give.
-    """
-    if len(rows) <= SORT_CHUNK:
-        rows.sort(key=key, reverse=reverse)
-        return rows
-    chunks = [rows[i : i + SORT_CHUNK] for i in range(0, len(rows), SORT_CHUNK)]
-    for chunk in chunks:
-        chunk.sort(key=key, reverse=reverse)
-    return heapq.merge(*chunks, key=key, reverse=reverse)
 
 
 def expiry_ms(row: Row) -> float | None:
@@ -175,82 +168,384 @@ def expiry_ms(row: Row) -> float | None:
     return None
 
 
-_NUMBERS: dict[SortKey, Callable[[Row], float | None]] = {
-    SortKey.LAST_ACCESS: lambda r: r.last_access,
-    SortKey.CREATED: lambda r: r.created,
-    SortKey.TTL: expiry_ms,
-    SortKey.ATTRIBUTES: lambda r: r.attributes,
-    SortKey.SIZE: lambda r: r.size,
-    SortKey.FOUND: lambda r: r.order,
-}
-_TEXTS: dict[SortKey, Callable[[Row], str | None]] = {
-    SortKey.HOST: lambda r: r.container,
-    SortKey.ID: lambda r: r.id,
-    SortKey.STATE: lambda r: r.state,
-    SortKey.PRINCIPAL: lambda r: r.principal,
-    SortKey.NAMESPACE: lambda r: r.namespace,
-    SortKey.FRAMEWORK: lambda r: r.framework,
-    SortKey.VIA: lambda r: r.via or ("attribute" if r.host else None),
-}
+def _q(value: int | None) -> int:
+    """A time for an int64 column: :data:`NONE` for none, hostile extremes clamped."""
+    if value is None:
+        return NONE
+    value = int(value)
+    return _LOW if value < _LOW else _HIGH if value > _HIGH else value
 
 
-def sorted_keys(rows: list[Row], sort: SortKey, *, reverse: bool = False) -> list[str]:
-    """The keys of ``rows`` in ``sort``'s order (``reverse``: the other direction).
+def _clamp(value: int) -> int:
+    value = int(value)
+    return _LOW if value < _LOW else _HIGH if value > _HIGH else value
 
-    Rows without a value for the order (no principal, no TTL...) come last in
-    either direction, newest access first; ties go newest access first too,
-    then in discovery order (the sort is stable).
+
+def _clamp32(value: int) -> int:
+    value = int(value)
+    return _INT_LOW if value < _INT_LOW else _INT_HIGH if value > _INT_HIGH else value
+
+
+def _opt(value: int) -> int | None:
+    return None if value == NONE else value
+
+
+def _find_slot(slots: array[int], slot: int) -> int | None:
+    """Where ``slot`` is in ``slots``: a search in the array's bytes (a few ms at a million).
+
+    ``array.index`` makes an int object of each entry it compares.
     """
-    descending = sort.descending != reverse
-    key: Callable[[Row], Any]
-    number = _NUMBERS.get(sort)
-    if number is not None:
-        value: Callable[[Row], Any] = number
-        sign = -1 if descending else 1
-        if sort in (SortKey.LAST_ACCESS, SortKey.FOUND):
-            key = lambda r: sign * (number(r) or 0)  # noqa: E731 - no tie to break
-        else:
-            key = lambda r: (sign * (number(r) or 0), -(r.last_access or 0))  # noqa: E731
-        flip = False
-    else:
-        text = _TEXTS[sort]
-        value = text
-        if descending:
-            # reverse=True turns the tie-break round too: newest access first again.
-            key = lambda r: (text(r), r.last_access or 0)  # noqa: E731
-        else:
-            key = lambda r: (text(r), -(r.last_access or 0))  # noqa: E731
-        flip = descending
-    present = [row for row in rows if value(row) is not None]
-    missing = [row for row in rows if value(row) is None]
-    ordered = [row.key for row in _sorted(present, key, reverse=flip)]
-    if missing:
-        ordered.extend(
-            row.key for row in _sorted(missing, lambda r: -(r.last_access or 0), reverse=False)
-        )
-    return ordered
+    data = slots.tobytes()
+    pattern = array("i", [slot]).tobytes()
+    width = slots.itemsize
+    at = data.find(pattern)
+    while at >= 0 and at % width:
+        at = data.find(pattern, at + 1)
+    return at // width if at >= 0 else None
 
 
-def _match(row: Row, needle: str) -> bool:
-    """Whether a row matches a filter (:mod:`inspector.core.search`), by metadata or by a hit.
+def _without(slots: array[int], gone: set[int]) -> array[int]:
+    """``slots`` less the entries in ``gone`` (each at most once in it), order kept.
 
-    A term only a value can satisfy matches once the value search has found
-    the session for this very filter (``row.hit``).
+    A few are found and deleted one by one (a search of the bytes and a
+    memmove each); many in one pass, all of it in C.
     """
-    verdict = parse_query(needle).metadata_verdict(row)
-    return verdict is True or (verdict is None and row.hit == needle)
+    if not gone:
+        return slots
+    if len(gone) <= FEW_GONE:
+        positions = [at for slot in gone if (at := _find_slot(slots, slot)) is not None]
+        for at in sorted(positions, reverse=True):
+            del slots[at]
+        return slots
+    return array("i", filterfalse(gone.__contains__, slots))
 
 
-def _match_by_metadata(row: Row, needle: str) -> bool:
-    return parse_query(needle).metadata_verdict(row) is True
+def _merged(chunks: list[Any], *, key: Callable[[Any], Any] | None = None) -> Iterable[Any]:
+    if len(chunks) == 1:
+        only: Iterable[Any] = chunks[0]
+        return only
+    return heapq.merge(*chunks, key=key)
+
+
+def _sorted_chunks(items: Sequence[Any], *, key: Callable[[Any], Any] | None = None) -> list[Any]:
+    """``items`` sorted in chunks of :data:`SORT_CHUNK` (ready for ``heapq.merge``).
+
+    ``list.sort`` compares in C and keeps the GIL until it is done: 0.5 s for a
+    million rows, during which the UI thread cannot paint. Each chunk's sort
+    takes a few ms, the merge is Python code the interpreter switches threads in.
+    """
+    chunks = []
+    for start in range(0, len(items), SORT_CHUNK):
+        chunk = list(items[start : start + SORT_CHUNK])
+        chunk.sort(key=key)
+        chunks.append(chunk)
+    return chunks
+
+
+class _Strings:
+    """Every distinct text the columns hold, once, by a small integer code (``0``: none).
+
+    Counted, so that a principal no session holds any more is dropped (a code
+    freed is reused: :attr:`freed` says when one was).
+    """
+
+    def __init__(self) -> None:
+        self.texts: list[str | None] = [None]
+        self.codes: dict[str, int] = {}
+        self.refs = array("q", [0])
+        self.free: list[int] = []
+        self.freed = 0
+
+    def acquire(self, text: str | None) -> int:
+        if text is None:
+            return 0
+        code = self.codes.get(text)
+        if code is None:
+            if self.free:
+                code = self.free.pop()
+                self.texts[code] = text
+            else:
+                code = len(self.texts)
+                self.texts.append(text)
+                self.refs.append(0)
+            self.codes[text] = code
+        self.refs[code] += 1
+        return code
+
+    def release(self, code: int) -> None:
+        if code:
+            refs = self.refs[code] - 1
+            self.refs[code] = refs
+            if refs == 0:
+                text = self.texts[code]
+                if text is not None:
+                    del self.codes[text]
+                self.texts[code] = None
+                self.free.append(code)
+                self.freed += 1
+
+
+class _Index:
+    """Session key to slot, chained through arrays: no int object, no dict entry per session.
+
+    A dict from a million keys to their slots costs ~75 bytes a session (its
+    table and an int object per slot); this is ~8 (a bucket head, and a link
+    per slot to the next slot of the same bucket). Keys are compared in the
+    store's list of keys (``hash`` of a str is kept in the str). When the
+    table doubles, its buckets move to the new one a few per insertion (as
+    Redis rehashes), not all at once on the UI thread.
+    """
+
+    STEPS = 4
+    """Old buckets moved per insertion while the table doubles."""
+
+    def __init__(self, keys: list[str | None]) -> None:
+        self.keys = keys
+        self.heads = array("i", [-1]) * 1024
+        self.links = array("i")
+        """Per slot: the next slot in its bucket (-1: none)."""
+        self.old: array[int] | None = None
+        self.moved = 0
+        """Buckets of :attr:`old` moved to :attr:`heads` so far."""
+        self.count = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    def grow(self, slots: int) -> None:
+        self.links.extend(array("i", [-1]) * slots)
+
+    def _bucket(self, code: int) -> tuple[array[int], int]:
+        old = self.old
+        if old is not None:
+            bucket = code & (len(old) - 1)
+            if bucket >= self.moved:
+                return old, bucket
+        return self.heads, code & (len(self.heads) - 1)
+
+    def get(self, key: str) -> int | None:
+        table, bucket = self._bucket(hash(key))
+        keys, links = self.keys, self.links
+        slot = table[bucket]
+        while slot >= 0:
+            if keys[slot] == key:
+                return slot
+            slot = links[slot]
+        return None
+
+    def add(self, key: str, slot: int) -> None:
+        """Index a new key (not indexed yet) at ``slot`` (whose key is ``key`` already)."""
+        if self.old is not None:
+            self._move(self.STEPS)
+        elif self.count >= len(self.heads):
+            self.old, self.heads, self.moved = (
+                self.heads,
+                array("i", [-1]) * (2 * len(self.heads)),
+                0,
+            )
+        table, bucket = self._bucket(hash(key))
+        self.links[slot] = table[bucket]
+        table[bucket] = slot
+        self.count += 1
+
+    def _move(self, steps: int) -> None:
+        old = self.old
+        assert old is not None
+        heads, links, keys = self.heads, self.links, self.keys
+        mask = len(heads) - 1
+        end = min(len(old), self.moved + steps)
+        for bucket in range(self.moved, end):
+            slot = old[bucket]
+            while slot >= 0:
+                following = links[slot]
+                target = hash(keys[slot]) & mask
+                links[slot] = heads[target]
+                heads[target] = slot
+                slot = following
+            old[bucket] = -1
+        self.moved = end
+        if end == len(old):
+            self.old = None
+
+    def pop(self, key: str) -> int | None:
+        """Unindex ``key``; its slot, if it was indexed."""
+        table, bucket = self._bucket(hash(key))
+        keys, links = self.keys, self.links
+        slot, previous = table[bucket], -1
+        while slot >= 0:
+            if keys[slot] == key:
+                if previous < 0:
+                    table[bucket] = links[slot]
+                else:
+                    links[previous] = links[slot]
+                links[slot] = -1
+                self.count -= 1
+                return slot
+            previous, slot = slot, links[slot]
+        return None
+
+
+class _Memo(dict[int, bool]):
+    """Whether a term's text is in the string of each code, worked out once per code."""
+
+    def __init__(self, texts: list[str | None], needle: str, *, lower: bool) -> None:
+        super().__init__()
+        self.texts = texts
+        self.needle = needle
+        self.lower = lower
+        self[0] = False
+
+    def __missing__(self, code: int) -> bool:
+        text = self.texts[code] if code < len(self.texts) else None
+        if text is None:
+            return False  # freed meanwhile (a worker's race): not kept
+        found = self.needle in (text.lower() if self.lower else text)
+        self[code] = found
+        return found
+
+
+class KeyView(Sequence[str]):
+    """A view's session keys, over the array of slots the store keeps for it.
+
+    What :meth:`SessionStore.compute_view` returns and :attr:`SessionStore.view`
+    is: indexing, iteration, ``in`` and ``index`` give keys, ``==`` compares
+    with a list of keys.
+    """
+
+    __slots__ = ("_store", "gone_mark", "since", "slots")
+
+    def __init__(
+        self, store: SessionStore, slots: array[int], since: int = 0, gone_mark: int = -1
+    ) -> None:
+        self._store = store
+        self.slots = slots
+        self.since = since
+        """The store's :attr:`~SessionStore.sequence` the view was computed for."""
+        self.gone_mark = gone_mark
+        """How many slots the store had freed when the computation started (-1: unknown)."""
+
+    def __len__(self) -> int:
+        return len(self.slots)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        keys = self._store._keys
+        if isinstance(index, slice):
+            return [keys[slot] or "" for slot in self.slots[index]]
+        return keys[self.slots[index]] or ""
+
+    def __iter__(self) -> Iterator[str]:
+        keys = self._store._keys
+        return (keys[slot] or "" for slot in self.slots)
+
+    def __contains__(self, key: object) -> bool:
+        slot = self._store._index.get(key) if isinstance(key, str) else None
+        return slot is not None and _find_slot(self.slots, slot) is not None
+
+    def index(self, key: Any, start: int = 0, stop: int | None = None) -> int:
+        slot = self._store._index.get(key) if isinstance(key, str) else None
+        at = None if slot is None else _find_slot(self.slots, slot)
+        if at is None or at < start or (stop is not None and at >= stop):
+            raise ValueError(f"{key!r} is not in the view")
+        return at
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KeyView):
+            return list(self) == list(other)
+        if isinstance(other, list):
+            return list(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"KeyView({list(self)!r})"
+
+
+class _Rows(Mapping[str, Row]):
+    """The store's sessions by key, as :class:`Row` objects built when asked for."""
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: SessionStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: str) -> Row:
+        row = self._store.row(key)
+        if row is None:
+            raise KeyError(key)
+        return row
+
+    def get(self, key: str, default: Any = None) -> Any:
+        row = self._store.row(key)
+        return default if row is None else row
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._store._index
+
+    def __len__(self) -> int:
+        return len(self._store._index)
+
+    def __iter__(self) -> Iterator[str]:
+        """Keys in discovery order."""
+        keys = self._store._keys
+        return (key for slot in self._store._by_order[:] if slot >= 0 and (key := keys[slot]))
+
+
+_Verdict = Callable[[int], bool | None]
 
 
 class SessionStore:
     """All known sessions, plus the filtered and sorted view the table pages through."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, Row] = {}
-        self.view: list[str] = []
+        self._strings = _Strings()
+        self._keys: list[str | None] = []
+        self._index = _Index(self._keys)
+        self._free: list[int] = []
+        self._alive = bytearray()
+        # Times (ms) and the other int64 columns; NONE where there is none.
+        self._created = array("q")
+        self._last = array("q")
+        self._expires = array("q")
+        self._hash_ttl = array("q")
+        self._observed = array("q")
+        self._order = array("q")
+        self._size = array("q")
+        self._attributes = array("i")
+        # Codes into self._strings.
+        self._namespace = array("i")
+        self._host = array("i")
+        self._principal = array("i")
+        self._state = array("i")
+        self._framework = array("i")
+        self._search = array("i")
+        self._served = array("i")
+        self._via = array("i")
+        self._hit = array("i")
+        self._disagrees = bytearray()
+        self._flash: dict[int, int] = {}
+        """Slots whose host just changed: until when they flash (few at a time)."""
+        self._ids: dict[int, str] = {}
+        """Other frameworks' session ids (Spring's is the end of the key)."""
+        self._by_order = array("i")
+        """Slots in discovery order (-1: removed since), for ties and the newest rows."""
+        self._position = array("i")
+        """Each slot's place in :attr:`_by_order`."""
+        self._holes = 0
+        self._gone: list[int] = []
+        """Slots freed lately (views computed before then may hold them)."""
+        self._gone_base = 0
+        """How many freed slots were dropped from the front of :attr:`_gone`."""
+        self._slots = array("i")
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
         self.reverse = False
@@ -260,15 +555,227 @@ class SessionStore:
         """Whether any other framework's session was added (the table then shows the column)."""
         self.others: dict[str, FrameworkSession] = {}
         """Other frameworks' sessions as last read (their detail screen shows them)."""
-        self._attributed: set[str] = set()
-        """Keys of rows a request named the container of (to forget on a switch)."""
+        self._attributed = 0
+        """Rows a request named the container of (to forget on a switch)."""
+        self._matcher: tuple[str, int, _Verdict] | None = None
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._index)
+
+    # ---------------------------------------------------------------- rows
+
+    @property
+    def rows(self) -> Mapping[str, Row]:
+        """Every session by key (a :class:`Row` is built for each one asked for)."""
+        return _Rows(self)
+
+    @property
+    def view(self) -> KeyView:
+        """The keys the table shows, in its order."""
+        return KeyView(self, self._slots, self._counter)
+
+    def row(self, key: str) -> Row | None:
+        """The session's row, if it is known."""
+        slot = self._index.get(key)
+        return None if slot is None else self._row(slot)
+
+    def _row(self, slot: int) -> Row | None:
+        key = self._keys[slot]
+        if key is None:
+            return None  # freed while a worker asked
+        texts = self._strings.texts
+        return Row(
+            key=key, namespace=texts[self._namespace[slot]] or "",
+            host=texts[self._host[slot]], principal=texts[self._principal[slot]],
+            created=_opt(self._created[slot]), last_access=_opt(self._last[slot]),
+            expires_at=_opt(self._expires[slot]), hash_ttl_ms=self._hash_ttl[slot],
+            observed_at=self._observed[slot], attributes=self._attributes[slot],
+            state=texts[self._state[slot]] or "", search=texts[self._search[slot]] or "",
+            order=self._order[slot], flash_until=self._flash.get(slot, 0),
+            framework=texts[self._framework[slot]] or "spring",
+            session_id=self._ids.get(slot), served_by=texts[self._served[slot]],
+            via=texts[self._via[slot]], disagrees=bool(self._disagrees[slot]),
+            size=self._size[slot], hit=texts[self._hit[slot]] or "",
+        )  # fmt: skip
+
+    def row_at(self, index: int) -> Row | None:
+        """The row shown at a view position, if any."""
+        if 0 <= index < len(self._slots):
+            return self._row(self._slots[index])
+        return None
+
+    def key_at(self, index: int) -> str | None:
+        """The key shown at a view position, if any."""
+        if 0 <= index < len(self._slots):
+            return self._keys[self._slots[index]]
+        return None
+
+    def find(self, key: str, hint: int = 0) -> int | None:
+        """The view position of ``key`` (looked for at ``hint`` and next to it first)."""
+        slot = self._index.get(key)
+        if slot is None:
+            return None
+        view = self._slots
+        for near in (hint, hint - 1, hint + 1):  # one row came or went above it
+            if 0 <= near < len(view) and view[near] == slot:
+                return near
+        return _find_slot(view, slot)
+
+    def extend_view(self, keys: Iterable[str]) -> None:
+        """Append to the view the sessions of ``keys`` it does not show yet."""
+        slots = [slot for key in keys if (slot := self._index.get(key)) is not None]
+        if not slots:
+            return
+        shown = bytearray(len(self._keys))
+        for slot in self._slots:
+            shown[slot] = 1
+        for slot in slots:
+            if not shown[slot]:
+                shown[slot] = 1
+                self._slots.append(slot)
+
+    # ---------------------------------------------------------------- columns
+
+    def _set_text(self, column: array[int], slot: int, text: str | None) -> None:
+        strings = self._strings
+        old = column[slot]
+        if strings.texts[old] == text and (old or text is None):
+            return  # the same text: most updates change no host, principal or state
+        code = strings.codes.get(text) if text is not None else 0
+        if code:
+            strings.refs[code] += 1
+        else:
+            code = strings.acquire(text)
+        strings.release(old)
+        column[slot] = code
+
+    def _grow(self) -> None:
+        """Room for :data:`GROWTH` more slots, in every column at once (one C call each)."""
+        start = len(self._keys)
+        self._keys.extend([None] * GROWTH)
+        zeros = array("q", bytes(8 * GROWTH))
+        for column in (
+            self._created, self._last, self._expires, self._hash_ttl, self._observed,
+            self._order, self._size,
+        ):  # fmt: skip
+            column.extend(zeros)
+        small = array("i", bytes(4 * GROWTH))
+        for column in (
+            self._attributes, self._namespace, self._host, self._principal, self._state,
+            self._framework, self._search, self._served, self._via, self._hit, self._position,
+        ):  # fmt: skip
+            column.extend(small)
+        self._alive.extend(bytes(GROWTH))
+        self._disagrees.extend(bytes(GROWTH))
+        self._index.grow(GROWTH)
+        # Popped from the end: the lowest slot first.
+        self._free.extend(range(start + GROWTH - 1, start - 1, -1))
+
+    def _new_slot(self, key: str) -> int:
+        if not self._free:
+            self._grow()
+        slot = self._free.pop()
+        self._counter += 1
+        self._order[slot] = self._counter
+        self._keys[slot] = key
+        self._index.add(key, slot)
+        self._alive[slot] = 1
+        self._position[slot] = len(self._by_order)
+        self._by_order.append(slot)
+        return slot
+
+    def _write(
+        self,
+        slot: int,
+        *,
+        host: str | None,
+        principal: str | None,
+        last: int | None,
+        expires: int | None,
+        hash_ttl: int,
+        observed: int,
+        attributes: int,
+        state: str,
+        search: str,
+        size: int,
+    ) -> None:
+        text = self._set_text
+        text(self._host, slot, host)
+        text(self._principal, slot, principal)
+        text(self._state, slot, state)
+        text(self._search, slot, search)
+        try:
+            self._last[slot] = NONE if last is None else last
+            self._expires[slot] = NONE if expires is None else expires
+            self._hash_ttl[slot] = hash_ttl
+            self._observed[slot] = observed
+            self._attributes[slot] = attributes
+            self._size[slot] = size
+        except (OverflowError, TypeError):
+            # Hostile extremes (or a float from some framework's JSON): clamped.
+            self._last[slot] = _q(last)
+            self._expires[slot] = _q(expires)
+            self._hash_ttl[slot] = _clamp(hash_ttl)
+            self._observed[slot] = _clamp(observed)
+            self._attributes[slot] = _clamp32(attributes)
+            self._size[slot] = _clamp(size)
+
+    def _free_slot(self, slot: int) -> None:
+        self._keys[slot] = None
+        self._alive[slot] = 0
+        self._by_order[self._position[slot]] = -1
+        self._holes += 1
+        release = self._strings.release
+        for column in (
+            self._namespace, self._host, self._principal, self._state, self._framework,
+            self._search, self._served, self._via, self._hit,
+        ):  # fmt: skip
+            release(column[slot])
+            column[slot] = 0
+        self._disagrees[slot] = 0
+        self._flash.pop(slot, None)
+        self._ids.pop(slot, None)
+        self._free.append(slot)
+        self._gone.append(slot)
+
+    def _flash_slot(self, slot: int, now_ms: int) -> None:
+        if len(self._flash) > 1024:
+            self._flash = {s: t for s, t in self._flash.items() if t > now_ms}
+        self._flash[slot] = now_ms + FLASH_MS
+
+    def put(self, row: Row) -> None:
+        """Add a row as given (benchmarks and tests build rows directly).
+
+        It is the newest row: its ``order`` is the store's next, not the row's.
+        """
+        if row.key in self._index:
+            self.remove(row.key)
+        slot = self._new_slot(row.key)
+        self._set_text(self._namespace, slot, row.namespace)
+        self._set_text(self._framework, slot, row.framework)
+        self._created[slot] = _q(row.created)
+        self._write(
+            slot, host=row.host, principal=row.principal, last=row.last_access,
+            expires=row.expires_at, hash_ttl=row.hash_ttl_ms, observed=row.observed_at,
+            attributes=row.attributes, state=row.state, search=row.search, size=row.size,
+        )  # fmt: skip
+        self._set_text(self._served, slot, row.served_by)
+        self._set_text(self._via, slot, row.via)
+        self._set_text(self._hit, slot, row.hit or None)
+        self._disagrees[slot] = row.disagrees
+        if row.served_by is not None or row.via is not None:
+            self._attributed += 1
+        if row.flash_until:
+            self._flash[slot] = row.flash_until
+        if row.session_id is not None:
+            self._ids[slot] = row.session_id
+        if self._matches(slot):
+            self._slots.append(slot)
 
     def upsert_others(self, sessions: Iterable[FrameworkSession], now_ms: int) -> list[str]:
         """Add or update other frameworks' sessions; returns keys whose host changed."""
         switched = []
+        texts = self._strings.texts
         for session in sessions:
             self.frameworks_seen = True
             self.others[session.key] = session
@@ -276,71 +783,56 @@ class SessionStore:
             last = session.last_access_ms or session.created_ms
             # The TTL counts down from the key's (most frameworks' expiry).
             expires = session.expires_at_ms if session.ttl_ms < 0 else None
-            row = self.rows.get(session.key)
-            search = _other_search_text(session)
-            if row is None:
-                self._counter += 1
-                row = Row(
-                    key=session.key, namespace=_shared(session.framework) or "",
-                    host=_shared(session.host), principal=_shared(session.principal),
-                    created=session.created_ms, last_access=last, expires_at=expires,
-                    hash_ttl_ms=session.ttl_ms, observed_at=now_ms,
-                    attributes=len(session.attributes), state=state, search=search,
-                    order=self._counter, framework=sys.intern(session.framework),
-                    session_id=session.session_id, size=session.size,
-                )  # fmt: skip
-                self.rows[session.key] = row
-                if self._matches(row):
-                    self.view.append(row.key)
-                continue
-            if row.host != session.host and row.host is not None:
-                row.flash_until = now_ms + FLASH_MS
-                switched.append(row.key)
-            row.host = _shared(session.host)
-            row.principal = _shared(session.principal)
-            row.last_access = last
-            row.expires_at = expires
-            row.hash_ttl_ms = session.ttl_ms
-            row.observed_at = now_ms
-            row.attributes = len(session.attributes)
-            row.state = state
-            row.search = search
-            row.size = session.size
+            slot = self._index.get(session.key)
+            new = slot is None
+            if slot is None:
+                slot = self._new_slot(session.key)
+                self._set_text(self._namespace, slot, session.framework or "")
+                self._set_text(self._framework, slot, session.framework)
+                self._created[slot] = _q(session.created_ms)
+                if session.session_id is not None:
+                    self._ids[slot] = session.session_id
+            else:
+                host = texts[self._host[slot]]
+                if host != session.host and host is not None:
+                    self._flash_slot(slot, now_ms)
+                    switched.append(session.key)
+            self._write(
+                slot, host=session.host, principal=session.principal, last=last,
+                expires=expires, hash_ttl=session.ttl_ms, observed=now_ms,
+                attributes=len(session.attributes), state=state,
+                search=_other_search_text(session), size=session.size,
+            )  # fmt: skip
+            if new and self._matches(slot):
+                self._slots.append(slot)
         return switched
 
     def upsert(self, sessions: Iterable[Session], now_ms: int) -> list[str]:
         """Add or update rows; returns keys whose host changed (they flash)."""
         switched = []
+        texts = self._strings.texts
         for session in sessions:
-            row = self.rows.get(session.key)
-            if row is None:
-                self._counter += 1
-                row = Row(
-                    key=session.key, namespace=sys.intern(session.namespace),
-                    host=_shared(session.host), principal=_shared(session.principal),
-                    created=session.creation_time, last_access=session.last_accessed_time,
-                    expires_at=session.expires_at, hash_ttl_ms=session.raw.hash_ttl_ms,
-                    observed_at=session.raw.observed_at_ms,
-                    attributes=len(session.attribute_names), state=session.state.value,
-                    search=_search_text(session), order=self._counter, size=session.size,
-                )  # fmt: skip
-                self.rows[session.key] = row
-                if self._matches(row):
-                    self.view.append(row.key)
-                continue
-            if row.host != session.host and row.host is not None:
-                row.flash_until = now_ms + FLASH_MS
-                switched.append(row.key)
-            row.host = _shared(session.host)
-            row.principal = _shared(session.principal)
-            row.last_access = session.last_accessed_time
-            row.expires_at = session.expires_at
-            row.hash_ttl_ms = session.raw.hash_ttl_ms
-            row.observed_at = session.raw.observed_at_ms
-            row.attributes = len(session.attribute_names)
-            row.state = session.state.value
-            row.search = _search_text(session)
-            row.size = session.size
+            slot = self._index.get(session.key)
+            new = slot is None
+            if slot is None:
+                slot = self._new_slot(session.key)
+                self._set_text(self._namespace, slot, session.namespace)
+                self._set_text(self._framework, slot, "spring")
+                self._created[slot] = _q(session.creation_time)
+            else:
+                host = texts[self._host[slot]]
+                if host != session.host and host is not None:
+                    self._flash_slot(slot, now_ms)
+                    switched.append(session.key)
+            self._write(
+                slot, host=session.host, principal=session.principal,
+                last=session.last_accessed_time,
+                expires=session.expires_at, hash_ttl=session.raw.hash_ttl_ms,
+                observed=session.raw.observed_at_ms, attributes=len(session.attribute_names),
+                state=session.state.value, search=_search_text(session), size=session.size,
+            )  # fmt: skip
+            if new and self._matches(slot):
+                self._slots.append(slot)
         return switched
 
     def attribute(self, requests: Iterable[AttributedRequest], now_ms: int) -> bool:
@@ -349,31 +841,37 @@ class SessionStore:
         A row whose container changes flashes, as for a host attribute change.
         """
         by_connection = False
+        texts = self._strings.texts
         for request in requests:
             if request.event.kind is EventKind.DESTROYED:
                 continue
-            row = self.rows.get(request.event.key)
+            slot = self._index.get(request.event.key)
             container = request.container
-            if row is None or container is None:
+            if slot is None or container is None:
                 continue
-            name = _shared(container.name)
-            if row.served_by is not None and row.served_by != name:
-                row.flash_until = now_ms + FLASH_MS
-            row.served_by = name
-            row.via = container.source.value
-            row.disagrees = request.host_disagrees
-            self._attributed.add(row.key)
-            by_connection = by_connection or row.via != "attribute"
+            name = container.name
+            served = texts[self._served[slot]]
+            if served is not None and served != name:
+                self._flash_slot(slot, now_ms)
+            self._set_text(self._served, slot, name)
+            self._set_text(self._via, slot, container.source.value)
+            self._disagrees[slot] = request.host_disagrees
+            self._attributed += 1
+            by_connection = by_connection or container.source.value != "attribute"
         return by_connection
 
     def forget_attribution(self) -> None:
         """The attribution was switched: what rows say of their containers is stale."""
-        for key in self._attributed:
-            row = self.rows.get(key)
-            if row is not None:
-                row.served_by = row.via = None
-                row.disagrees = False
-        self._attributed.clear()
+        if not self._attributed:
+            return
+        served, via, release = self._served, self._via, self._strings.release
+        for slot in range(len(self._keys)):
+            if served[slot] or via[slot]:
+                release(served[slot])
+                release(via[slot])
+                served[slot] = via[slot] = 0
+                self._disagrees[slot] = 0
+        self._attributed = 0
 
     @property
     def sequence(self) -> int:
@@ -388,17 +886,126 @@ class SessionStore:
         """Forget sessions (deleted or expired), rebuilding the view once.
 
         A burst of expiries is thousands of keys; removing each from a view of a
-        million keys would be a scan per key, this is one scan in all.
+        million slots would be a scan per key, this is one scan in all.
         """
-        gone = {key for key in keys if self.rows.pop(key, None) is not None}
-        for key in gone:
-            self.others.pop(key, None)
-        self._attributed.difference_update(gone)
-        if gone:
-            self.view = [key for key in self.view if key not in gone]
+        gone = set()
+        for key in keys:
+            slot = self._index.pop(key)
+            if slot is not None:
+                self.others.pop(key, None)
+                self._free_slot(slot)
+                gone.add(slot)
+        if not gone:
+            return
+        self._slots = _without(self._slots, gone)
+        if len(self._gone) > 1 << 16:
+            # Only views computed meanwhile need these; older ones are checked in full.
+            half = len(self._gone) // 2
+            del self._gone[:half]
+            self._gone_base += half
+        if self._holes > max(1 << 16, len(self._by_order) // 2):
+            self._pack()
 
-    def _matches(self, row: Row) -> bool:
-        return not self.query or _match(row, self.query)
+    def _pack(self) -> None:
+        """Drop the removed rows' holes from the discovery order."""
+        packed = array("i", filterfalse((-1).__eq__, self._by_order))
+        position = self._position
+        for at, slot in enumerate(packed):
+            position[slot] = at
+        self._by_order = packed
+        self._holes = 0
+
+    # ---------------------------------------------------------------- filter
+
+    def _verdict(self, needle: str) -> _Verdict:
+        """``metadata_verdict`` of :mod:`inspector.core.search`, on a slot's columns.
+
+        The same rules as ``inspector.core.search._in_metadata`` (a unit test
+        holds them together), with each text column's answer worked out once
+        per distinct string instead of once per row.
+        """
+        checks = [self._term_check(term.field, term.text) for term in parse_query(needle).terms]
+        if len(checks) == 1:
+            return checks[0]
+
+        def verdict(slot: int) -> bool | None:
+            result: bool | None = True
+            for check in checks:
+                found = check(slot)
+                if found is False:
+                    return False
+                if found is None:
+                    result = None
+            return result
+
+        return verdict
+
+    def _term_check(self, field: Field, text: str) -> _Verdict:
+        """One term's verdict on a slot (``None``: only a value can tell)."""
+        texts, keys, ids = self._strings.texts, self._keys, self._ids
+        namespace, host, served = self._namespace, self._host, self._served
+        principal, search = self._principal, self._search
+        lower = _Memo(texts, text, lower=True)
+        exact = _Memo(texts, text, lower=False)  # the names are lower-cased already
+        if field is Field.ANY:
+
+            def anywhere(slot: int) -> bool | None:
+                key = keys[slot]
+                if key is None:
+                    return False  # freed meanwhile (a worker's race)
+                if (
+                    text in key.lower()  # the id and the namespace
+                    or lower[host[slot]]
+                    or lower[served[slot]]
+                    or lower[principal[slot]]
+                    or exact[search[slot]]
+                ):
+                    return True
+                return None
+
+            return anywhere
+        if field is Field.HOST:
+            return lambda slot: lower[host[slot]] or lower[served[slot]]
+        if field is Field.PRINCIPAL:
+            return lambda slot: lower[principal[slot]]
+        if field is Field.ATTR:
+            return lambda slot: exact[search[slot]]
+        if field is Field.NAMESPACE:
+            return lambda slot: lower[namespace[slot]]
+        if field is Field.ID:
+
+            def in_id(slot: int) -> bool | None:
+                key = keys[slot]
+                if key is None:
+                    return False
+                sid = ids.get(slot)
+                if sid is None:
+                    sid = key[len(texts[namespace[slot]] or "") + _SPRING_PREFIX :]
+                return text in sid.lower()
+
+            return in_id
+        return lambda slot: None  # Field.VALUE
+
+    def _match(self, needle: str) -> Callable[[int], bool]:
+        """Whether a slot matches a filter: by its metadata, or by a hit of the value search."""
+        verdict = self._verdict(needle)
+        texts, hit = self._strings.texts, self._hit
+
+        def match(slot: int) -> bool:
+            found = verdict(slot)
+            return found is True or (found is None and texts[hit[slot]] == needle)
+
+        return match
+
+    def _matches(self, slot: int) -> bool:
+        if not self.query:
+            return True
+        cached = self._matcher
+        strings = self._strings
+        if cached is None or cached[0] != self.query or cached[1] != strings.freed:
+            # A code freed may come back as another text: the memos would lie.
+            cached = self._matcher = (self.query, strings.freed, self._match(self.query))
+        return cached[2](slot) is True
 
     def unsearched(self, query: str) -> list[str]:
         """Keys whose match on ``query`` only their values can tell (safe in a worker thread).
@@ -406,13 +1013,17 @@ class SessionStore:
         The rows the metadata rules out, or that were found already, are left out.
         """
         needle = query.strip().lower()
-        parsed = parse_query(needle)
-        if not parsed.needs_values:
+        if not parse_query(needle).needs_values:
             return []
+        verdict = self._verdict(needle)
+        keys, texts, hit = self._keys, self._strings.texts, self._hit
         return [
-            row.key
-            for row in list(self.rows.values())
-            if row.hit != needle and parsed.metadata_verdict(row) is None
+            key
+            for slot in self._by_order[:]
+            if slot >= 0
+            and (key := keys[slot]) is not None
+            and texts[hit[slot]] != needle
+            and verdict(slot) is None
         ]
 
     def found(self, key: str, query: str, *, hit: bool) -> bool:
@@ -421,97 +1032,310 @@ class SessionStore:
         A hit on the current filter is appended to the view (results stream in);
         a session that no longer matches leaves it.
         """
-        row = self.rows.get(key)
-        if row is None:
+        slot = self._index.get(key)
+        if slot is None:
             return False
         needle = query.strip().lower()
+        previous = self._strings.texts[self._hit[slot]]
         if hit:
-            if row.hit == needle:
+            if previous == needle:
                 return False  # found before: in the view already
-            row.hit = needle
-            if needle == self.query and not _match_by_metadata(row, needle):
-                self.view.append(key)
+            self._set_text(self._hit, slot, needle or None)
+            if needle == self.query and self._verdict(needle)(slot) is not True:
+                self._slots.append(slot)
                 return True
             return False
-        if row.hit == needle:
-            row.hit = ""
-            if needle == self.query and key in self.view and not _match(row, needle):
-                self.view.remove(key)
-                return True
+        if previous == needle:
+            self._set_text(self._hit, slot, None)
+            if needle == self.query and not self._match(needle)(slot):
+                at = _find_slot(self._slots, slot)
+                if at is not None:
+                    del self._slots[at]
+                    return True
         return False
+
+    # ---------------------------------------------------------------- views
 
     def compute_view(
         self, query: str, sort: SortKey, *, since: int | None = None, reverse: bool = False
-    ) -> list[str]:
+    ) -> KeyView:
         """The keys to show for a filter and an order (pure; safe in a worker thread).
 
         ``reverse`` turns the order's natural direction (:attr:`SortKey.descending`) round.
+        Rows without a value for the order (no principal, no TTL...) come last in
+        either direction, newest access first; ties go newest access first too,
+        then in discovery order.
 
         With ``since`` (:attr:`sequence` read when the computation was started),
         rows added later are left out: :meth:`apply_view` appends them, so a
         row found while a worker computed is neither lost nor shown twice.
         """
-        # The sort keys (a million tuples for the host order) would set off
-        # full collections, each walking every young object with the GIL held:
-        # paused while the view is computed (it makes no cycles).
-        with BulkLoad(freeze=False):
-            return self._compute_view(query, sort, since, reverse)
-
-    def _compute_view(
-        self, query: str, sort: SortKey, since: int | None, reverse: bool
-    ) -> list[str]:
+        if since is None:
+            since = self._counter
+        mark = self._gone_base + len(self._gone)
         needle = query.strip().lower()
-        rows = [
-            row
-            for row in list(self.rows.values())
-            if (since is None or row.order <= since) and (not needle or _match(row, needle))
-        ]
-        return sorted_keys(rows, sort, reverse=reverse)
+        order, alive = self._order, self._alive
+        match = self._match(needle) if needle else None
+        candidates = array("i")
+        append = candidates.append
+        # A copy (one memcpy): the UI thread may pack the original meanwhile.
+        for slot in self._by_order[:]:
+            if (
+                slot >= 0
+                and alive[slot]
+                and order[slot] <= since
+                and (match is None or match(slot))
+            ):
+                append(slot)
+        return KeyView(self, self._sorted(candidates, sort, reverse), since, mark)
+
+    def _sorted(self, candidates: array[int], sort: SortKey, reverse: bool) -> array[int]:
+        """``candidates`` (in discovery order) in ``sort``'s order, without long holds of the GIL.
+
+        Each candidate's sort key is one int: its value for the order (its
+        rank among the distinct strings for a text order), then its last
+        access, newest first, then its place in ``candidates``, which breaks
+        the remaining ties by discovery order and says which slot it is. Ints
+        compare in C with no key function (no tuple per row either); they are
+        sorted in chunks of :data:`SORT_CHUNK` (a few ms each: ``list.sort``
+        keeps the GIL until it is done, 0.5 s for a million rows) and merged
+        by ``heapq.merge``, Python code the interpreter switches threads in.
+        The id order compares strings: its key function makes them per chunk.
+        """
+        count = len(candidates)
+        if count == 0:
+            return candidates
+        descending = sort.descending != reverse
+        value = self._value_of(sort)
+        by_text = sort in _TEXT_ORDERS and sort is not SortKey.ID
+        by_id = sort is SortKey.ID
+        last = self._last
+        tie = sort not in (SortKey.LAST_ACCESS, SortKey.FOUND)
+        # First pass: the spans of the values, for the widths of the packed keys.
+        low: Any = None
+        high: Any = None
+        last_low = last_high = 0
+        infinite = False
+        distinct: set[str] = set()
+        for slot in candidates:
+            at = last[slot]
+            if at != NONE:
+                if at < last_low:
+                    last_low = at
+                elif at > last_high:
+                    last_high = at
+            if by_id:
+                continue
+            found = value(slot)
+            if found is None:
+                continue
+            if by_text:
+                distinct.add(found)
+            elif found is math.inf:
+                infinite = True
+            else:
+                if low is None or found < low:
+                    low = found
+                if high is None or found > high:
+                    high = found
+        ranks: dict[str, int] = {}
+        if by_text:
+            names = (
+                sorted(distinct)
+                if len(distinct) <= SORT_CHUNK
+                else list(_merged(_sorted_chunks(list(distinct))))
+            )
+            ranks = {name: at for at, name in enumerate(names)}
+            low, high = 0, max(0, len(names) - 1)
+        if low is None or high is None:
+            low = high = 0
+        if infinite:
+            high += 1  # never expires: after every time
+        index_bits = max(1, (count - 1).bit_length())
+        last_bits = (last_high - last_low).bit_length() if tie else 0
+        shift = last_bits + index_bits
+
+        present: list[Sequence[int]] = []
+        missing: list[Sequence[int]] = []
+        id_key = self._id_key(candidates, index_bits, descending)
+        for start in range(0, count, SORT_CHUNK):
+            these: list[int] = []
+            absent: list[int] = []
+            for at in range(start, min(count, start + SORT_CHUNK)):
+                slot = candidates[at]
+                newest = last[slot]
+                newest = last_high - (0 if newest == NONE else newest)
+                found = value(slot)
+                if found is None:
+                    absent.append(newest << index_bits | at)
+                    continue
+                rest = (newest << index_bits | at) if tie else at
+                if by_id:
+                    these.append(rest)
+                    continue
+                if by_text:
+                    found = ranks[found]
+                elif found is math.inf:
+                    found = high
+                primary = (high - found) if descending else (found - low)
+                these.append(primary << shift | rest)
+            if by_id:
+                these.sort(key=id_key, reverse=descending)
+            else:
+                these.sort()
+            absent.sort()
+            present.append(_compact(these))
+            missing.append(_compact(absent))
+        mask = (1 << index_bits) - 1
+        out = array("i")
+        append = out.append
+        merged = (
+            heapq.merge(*present, key=id_key, reverse=descending)
+            if by_id and len(present) > 1
+            else _merged(present)
+        )
+        for key in merged:
+            append(candidates[key & mask])
+        for key in _merged(missing):
+            append(candidates[key & mask])
+        return out
+
+    def _id_key(
+        self, candidates: array[int], index_bits: int, descending: bool
+    ) -> Callable[[int], tuple[str, int]]:
+        """The id order's key of a packed key: the id, then the packed key's own order.
+
+        Sorted in reverse for the descending direction, the packed key is
+        turned round so that its ties still go newest access, then first found, first.
+        """
+        keys, ids, namespace, texts = self._keys, self._ids, self._namespace, self._strings.texts
+        mask = (1 << index_bits) - 1
+        sign = -1 if descending else 1
+
+        def key(packed: int) -> tuple[str, int]:
+            slot = candidates[packed & mask]
+            sid = ids.get(slot)
+            if sid is None:
+                sid = (keys[slot] or "")[len(texts[namespace[slot]] or "") + _SPRING_PREFIX :]
+            return sid, sign * packed
+
+        return key
+
+    def _value_of(self, sort: SortKey) -> Callable[[int], Any]:
+        """A slot's value for an order: an int, a string, ``math.inf`` or ``None`` (missing)."""
+        texts = self._strings.texts
+        numbers = {
+            SortKey.LAST_ACCESS: self._last,
+            SortKey.CREATED: self._created,
+            SortKey.ATTRIBUTES: self._attributes,
+            SortKey.SIZE: self._size,
+            SortKey.FOUND: self._order,
+        }
+        if sort in numbers:
+            col = numbers[sort]  # NONE only in the times: none there
+            return lambda slot: _opt(col[slot])
+        if sort is SortKey.TTL:
+            state, expires = self._state, self._expires
+            hash_ttl, observed = self._hash_ttl, self._observed
+
+            def ttl(slot: int) -> float | None:
+                if texts[state[slot]] == "never-expires":
+                    return math.inf
+                at = expires[slot]
+                if at != NONE:
+                    return at
+                left = hash_ttl[slot]
+                return observed[slot] + left if left >= 0 else None
+
+            return ttl
+        if sort is SortKey.HOST:
+            host, served = self._host, self._served
+            return lambda slot: texts[served[slot] or host[slot]]
+        if sort is SortKey.ID:
+            return lambda slot: True  # every session has one (compared by _id_key)
+        if sort is SortKey.VIA:
+            host, via = self._host, self._via
+
+            def via_of(slot: int) -> str | None:
+                name = texts[via[slot]]
+                return name or ("attribute" if texts[host[slot]] else None)
+
+            return via_of
+        column = {
+            SortKey.STATE: self._state,
+            SortKey.PRINCIPAL: self._principal,
+            SortKey.NAMESPACE: self._namespace,
+            SortKey.FRAMEWORK: self._framework,
+        }[sort]
+        return lambda slot: texts[column[slot]]
 
     def apply_view(
         self,
         query: str,
         sort: SortKey,
-        view: list[str],
+        view: KeyView,
         *,
         since: int | None = None,
         reverse: bool = False,
     ) -> None:
-        """Install a view computed by :meth:`compute_view` (keys gone since are skipped).
+        """Install a view computed by :meth:`compute_view` (rows gone since are skipped).
 
-        With the ``since`` given to :meth:`compute_view`, the matching rows
-        added after it are appended, as :meth:`upsert` appends new rows.
+        With the ``since`` given to :meth:`compute_view` (without: the one it
+        used), the matching rows added after it are appended, as :meth:`upsert`
+        appends new rows.
         """
         self.query = query.strip().lower()
         self.sort = sort
         self.reverse = reverse
         if since is None:
-            installed = [key for key in view if key in self.rows]
+            since = view.since
+        slots = array("i", view.slots)
+        mark = view.gone_mark
+        if mark >= self._gone_base:
+            # The slots freed since the computation started (some may hold a
+            # newer row now: appended below, like any new row).
+            gone = set(self._gone[mark - self._gone_base :])
+            slots = _without(slots, gone)
         else:
-            # A key whose row is newer than `since` was removed and added again
-            # meanwhile: it is appended below, like any new row, not kept here.
-            installed = [
-                key
-                for key in view
-                if (row := self.rows.get(key)) is not None and row.order <= since
-            ]
-            newer: list[str] = []
-            # Rows enter the dict in ``order`` (a re-added key is a new entry at
-            # the end), so the newer rows are its tail: no scan of a million.
-            for row in reversed(self.rows.values()):
-                if row.order <= since:
-                    break
-                if self._matches(row):
-                    newer.append(row.key)
-            installed.extend(reversed(newer))
-        self.view = installed
+            # Too long ago to know which: check every slot (rare).
+            order, alive = self._order, self._alive
+            slots = array("i", (s for s in slots if alive[s] and order[s] <= since))
+        newer: list[int] = []
+        order = self._order
+        # The discovery order's tail holds the rows added since: no scan of a million.
+        by_order = self._by_order
+        for at in range(len(by_order) - 1, -1, -1):
+            slot = by_order[at]
+            if slot < 0:
+                continue
+            if order[slot] <= since:
+                break
+            if self._matches(slot):
+                newer.append(slot)
+        slots.extend(reversed(newer))
+        self._slots = slots
 
     def refresh_view(self) -> None:
         """Filter and sort again now, with the current filter and order (small stores)."""
-        self.view = self.compute_view(self.query, self.sort, reverse=self.reverse)
+        self._slots = self.compute_view(self.query, self.sort, reverse=self.reverse).slots
 
-    def row_at(self, index: int) -> Row | None:
-        """The row shown at a view position, if any."""
-        if 0 <= index < len(self.view):
-            return self.rows.get(self.view[index])
-        return None
+
+_TEXT_ORDERS = frozenset(
+    {
+        SortKey.HOST,
+        SortKey.ID,
+        SortKey.STATE,
+        SortKey.PRINCIPAL,
+        SortKey.NAMESPACE,
+        SortKey.FRAMEWORK,
+        SortKey.VIA,
+    }
+)
+
+
+def _compact(keys: list[int]) -> Sequence[int]:
+    """A sorted chunk of packed keys, in 8 bytes each when they fit (not an int object each)."""
+    try:
+        return array("Q", keys)
+    except OverflowError:
+        return keys

@@ -41,7 +41,7 @@ from inspector.tui.panes.sessions import SessionsPane
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.detail import DetailState, SessionDetailScreen, export_name
 from inspector.tui.screens.framework_detail import FrameworkDetailScreen
-from inspector.tui.store import FLASH_MS, SortKey
+from inspector.tui.store import FLASH_MS, KeyView, SortKey
 from inspector.tui.widgets.console import ConsolePane
 from inspector.tui.widgets.host_history import HostHistory
 from inspector.tui.widgets.session_table import SessionTable
@@ -664,7 +664,7 @@ async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.M
 
         def slow_when_stale(
             query: str, sort: SortKey, *, since: int | None = None, reverse: bool = False
-        ) -> list[str]:
+        ) -> KeyView:
             if query == "edge":
                 started.set()
                 release.wait(10)

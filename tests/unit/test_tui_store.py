@@ -14,7 +14,7 @@ from inspector.core.render import format_time
 from inspector.core.search import parse_query, session_text
 from inspector.core.session import Session
 from inspector.tui import store as store_module
-from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey, expiry_ms
+from inspector.tui.store import FLASH_MS, Row, SessionStore, SortKey, expiry_ms, search_text
 from inspector.tui.widgets.session_table import (
     cell_text,
     last_first,
@@ -268,7 +268,9 @@ def test_big_views_sort_in_chunks_to_the_order_one_sort_gives(
             via=("client-name" if i % 6 == 0 else None),
         )  # fmt: skip
     store = SessionStore()
-    store.rows = rows
+    for row in rows.values():
+        store.put(row)
+    rows = {key: store.rows[key] for key in rows}  # as the store holds them (its `order`)
     assert set(VALUES) == set(SortKey)
     for sort, value in VALUES.items():
         for reverse in (False, True):
@@ -309,3 +311,159 @@ def test_every_order_and_its_reverse_on_real_sessions() -> None:
     assert ids(SortKey.ID) == ["a", "b", "c"]
     assert ids(SortKey.ID, True) == ["c", "b", "a"]
     assert ids(SortKey.HOST, True) == ["b", "c", "a"]
+
+
+# ---------------------------------------------------------------- the columnar store
+
+
+def made_row(i: int, **changes: Any) -> Row:
+    """A varied row: hosts, principals, namespaces and frameworks shared by some, times missing."""
+    namespace = f"ns{i % 3}"
+    fields: dict[str, Any] = dict(
+        key=f"{namespace}:sessions:{i % 17:04x}-{i:05d}-Ab", namespace=namespace,
+        host=f"Host-{i % 4}" if i % 5 else None, principal=f"User{i % 6}" if i % 3 else None,
+        created=NOW - i * 7 if i % 7 else None, last_access=NOW - (i % 9) if i % 11 else None,
+        expires_at=NOW + i % 6 if i % 2 else None, hash_ttl_ms=-1 if i % 4 else i,
+        observed_at=NOW - i % 3, attributes=i % 5,
+        state=("active", "expired", "invalidated", "never-expires")[i % 4],
+        search=search_text(["cart", "SPRING_SECURITY_CONTEXT"] if i % 2 else ["theme"]),
+        order=0, size=i % 8, served_by=f"task-{i % 3}" if i % 6 == 0 else None,
+        via="client-name" if i % 6 == 0 else None,
+    )  # fmt: skip
+    if i % 10 == 9:
+        fields.update(framework="express", session_id=f"Sid{i}", namespace="express")
+    fields.update(changes)
+    return Row(**fields)
+
+
+def test_rows_read_back_as_they_were_put_and_freed_slots_are_reused() -> None:
+    store = SessionStore()
+    rows = [made_row(i) for i in range(40)]
+    for row in rows:
+        store.put(row)
+    for row in rows:
+        assert store.rows[row.key] == dataclasses.replace(row, order=store.rows[row.key].order)
+    slots = {row.key: store._index.get(row.key) for row in rows}
+    gone = [rows[i].key for i in (3, 4, 20)]
+    store.remove_many(gone)
+    assert len(store) == 37
+    assert all(key not in store.rows and store.row(key) is None for key in gone)
+    assert store.view == [row.key for row in rows if row.key not in gone]
+    # New sessions take the freed slots; the view and the discovery order know them as new.
+    fresh = [made_row(100 + i) for i in range(3)]
+    for row in fresh:
+        store.put(row)
+    assert {store._index.get(row.key) for row in fresh} == {slots[key] for key in gone}
+    assert store.view[-3:] == [row.key for row in fresh]
+    assert store.compute_view("", SortKey.FOUND)[-3:] == [row.key for row in fresh]
+    assert list(store.rows)[-3:] == [row.key for row in fresh]
+    # A key that comes back is a new row (its discovery order too), nothing left of the old one.
+    store.remove(rows[0].key)
+    store.put(dataclasses.replace(rows[0], principal="carol", hit="x"))
+    back = store.rows[rows[0].key]
+    assert (back.principal, back.hit, back.order) == ("carol", "x", store.sequence)
+    assert store.compute_view("", SortKey.FOUND)[-1] == rows[0].key
+    # A text no row holds any more leaves the store's table of strings.
+    store.remove_many([row.key for row in [*rows, *fresh]])
+    assert len(store) == 0
+    assert store.view == []
+    assert set(store._strings.codes) == set()
+
+
+def test_hostile_extremes_are_clamped_not_raised() -> None:
+    store = SessionStore()
+    store.put(
+        made_row(1, created=1 << 70, last_access=-(1 << 70), size=1 << 64, attributes=1 << 40)
+    )
+    row = store.rows[made_row(1).key]
+    assert (row.created, row.last_access) == ((1 << 63) - 1, -(1 << 63) + 1)
+    assert row.attributes == (1 << 31) - 1
+    assert store.compute_view("", SortKey.CREATED) == [row.key]
+
+
+QUERIES = [
+    "", "host-1", "HOST:host-2", "host:task", "user3", "principal:user", "principal:host",
+    "id:00", "id:sid1", "attr:cart", "cart", "ns:ns1", "ns:express", "ab", "sessions",
+    "value:anything", "host:host-1 cart", "nothing", "ns1 user2", "task-0",
+]  # fmt: skip
+
+
+def test_the_columnar_filter_agrees_with_the_metadata_rules() -> None:
+    # The store answers each term on its columns (inspector.tui.store._term_check);
+    # inspector.core.search.Query.metadata_verdict on a Row is the reference.
+    store = SessionStore()
+    for i in range(120):
+        store.put(made_row(i, hit="cart" if i % 13 == 0 else ""))
+    store.remove_many([made_row(i).key for i in range(0, 120, 9)])
+    rows = [store.rows[key] for key in store.rows]
+    for query in QUERIES:
+        parsed = parse_query(query)
+        shown = [
+            row.key
+            for row in rows
+            if (verdict := parsed.metadata_verdict(row)) is True
+            or (verdict is None and row.hit == query)
+        ]
+        assert store.compute_view(query, SortKey.FOUND) == shown, query
+        unsearched = [
+            row.key for row in rows if row.hit != query and parsed.metadata_verdict(row) is None
+        ]
+        assert store.unsearched(query) == (unsearched if parsed.needs_values else []), query
+
+
+def test_orders_hold_when_slots_are_reused_out_of_discovery_order() -> None:
+    # Ties go newest access first, then by discovery order, which a reused slot's
+    # number no longer follows.
+    store = SessionStore()
+    rows = [made_row(i, last_access=NOW - i % 3) for i in range(60)]
+    for row in rows:
+        store.put(row)
+    store.remove_many([row.key for row in rows[:30:2]])
+    for row in reversed(rows[:30:2]):
+        store.put(row)  # back in the freed slots, in the other order
+    held = [store.rows[key] for key in store.rows]
+    for sort, value in VALUES.items():
+        for reverse in (False, True):
+            want = reference_order(held, value, descending=sort.descending != reverse)
+            assert store.compute_view("", sort, reverse=reverse) == want, (sort, reverse)
+
+
+def test_a_view_after_since_skips_slots_freed_and_reused_meanwhile() -> None:
+    store = SessionStore()
+    rows = [made_row(i, host="c1", served_by=None) for i in range(8)]
+    for row in rows:
+        store.put(row)
+    since = store.sequence
+    view = store.compute_view("host:c1", SortKey.FOUND, since=since)
+    # Meanwhile: two sessions expire, one new (matching) session takes a freed slot.
+    store.remove_many([rows[2].key, rows[5].key])
+    newcomer = made_row(50, host="c1", served_by=None)
+    store.put(newcomer)
+    store.put(made_row(51, host="elsewhere", served_by=None))
+    store.apply_view("host:c1", SortKey.FOUND, view, since=since)
+    assert store.view == [r.key for r in rows if r not in (rows[2], rows[5])] + [newcomer.key]
+    assert len(set(store.view)) == len(store.view)
+
+
+def test_the_key_index_through_doublings_and_removals() -> None:
+    # The index moves its buckets to a doubled table a few at a time: lookups,
+    # insertions and removals in the middle of a move.
+    store = SessionStore()
+    want: dict[str, int] = {}
+    for i in range(5000):
+        row = made_row(i, key=f"k:{i}")
+        store.put(row)
+        want[row.key] = i
+        if i % 3 == 0:
+            gone = f"k:{i // 2}"
+            store.remove(gone)
+            want.pop(gone, None)
+        if i % 97 == 0:
+            assert all(key in store.rows for key in want)
+            assert f"k:{i // 2}" not in store.rows or f"k:{i // 2}" in want
+    assert len(store) == len(want) == len(store._index)
+    assert set(store.rows) == set(want)
+    assert store.view == [key for key in want]
+    assert store.find("k:4999", 0) == len(want) - 1
+    assert store.view.index("k:4999") == len(want) - 1
+    assert "k:1" not in store.view

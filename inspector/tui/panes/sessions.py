@@ -40,7 +40,7 @@ from inspector.tui.messages import (
     SourceFailed,
 )
 from inspector.tui.screens.sort import SORT_CHOICES, SortScreen, sort_label
-from inspector.tui.store import SessionStore, SortKey
+from inspector.tui.store import KeyView, SessionStore, SortKey
 from inspector.tui.widgets.session_table import SessionTable, TableHeader
 
 __all__ = ["SessionsPane"]
@@ -330,7 +330,7 @@ class SessionsPane(Vertical):
         worker: Worker[None],
         query: str,
         order: tuple[SortKey, bool],
-        view: list[str],
+        view: KeyView,
         since: int,
     ) -> None:
         # Checked again here, on the UI thread where workers are cancelled: the
@@ -363,8 +363,7 @@ class SessionsPane(Vertical):
             # The same filter re-sorted: hits found while the view was computed
             # may be missing from it.
             if self._hits:
-                present = set(self.store.view)
-                self.store.view.extend(key for key in self._hits if key not in present)
+                self.store.extend_view(self._hits)
             return
         self._stop_search()
         self.search = SearchProgress(needle)

@@ -388,24 +388,14 @@ class SessionTable(ScrollView, can_focus=True):
         self.refresh()
 
     def _find(self, key: str, hint: int) -> int | None:
-        view = self.store.view
-        if 0 <= hint < len(view) and view[hint] == key:
-            return hint
-        for near in (hint - 1, hint + 1):  # one row came or went above it
-            if 0 <= near < len(view) and view[near] == key:
-                return near
-        try:
-            # Keys in the view are the rows' own objects: the scan compares
-            # identities first, a few ms at a million rows.
-            return view.index(key)
-        except ValueError:
-            return None  # filtered out or gone: the cursor keeps its line
+        # None: filtered out or gone: the cursor keeps its line.
+        return self.store.find(key, hint)
 
     @property
     def selected(self) -> Row | None:
         """The row under the cursor."""
         if self.cursor_key is not None:
-            row = self.store.rows.get(self.cursor_key)
+            row = self.store.row(self.cursor_key)
             if row is not None:
                 return row
         return self.store.row_at(self.cursor)
@@ -482,8 +472,7 @@ class SessionTable(ScrollView, can_focus=True):
     # ---------------------------------------------------------------- moving
 
     def watch_cursor(self, cursor: int) -> None:
-        view = self.store.view
-        self.cursor_key = view[cursor] if 0 <= cursor < len(view) else None
+        self.cursor_key = self.store.key_at(cursor)
         _, top = self.scroll_offset
         height = max(1, self.scrollable_content_region.height)
         if cursor < top:
@@ -531,7 +520,7 @@ class SessionTable(ScrollView, can_focus=True):
             # Rows moved under the cursor since the last paint: open the one the
             # user saw there, not the one that took its place meanwhile.
             key = self._painted_key
-        if key is not None and key in self.store.rows:
+        if key is not None and self.store.row(key) is not None:
             self.post_message(self.Opened(key))
 
     def on_click(self, event: events.Click) -> None:
