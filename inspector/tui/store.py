@@ -8,15 +8,16 @@ rows on screen.
 Memory: a session is a *slot*, an index into parallel columns (``array`` of
 machine integers for the times, TTL, size and counts; small integer codes into
 one table of strings for host, principal, namespace, state, framework, the
-attribute names and the container), its key in one list and a dict from key
-to slot. A freed slot is reused by the next session. The view is an ``array``
-of slots, and a :class:`Row` is built only for what is asked for by key or
-shown on screen. So a million sessions are a few dozen objects for the
-collector to walk, not millions, and the whole TUI holds them in about 300 MB
-(it was 585 MB with one object per row: benchmarks/bench_tui.py). Values are
-not kept: the filter's value search (:mod:`inspector.core.search`) reads
-sessions in full when a term needs them, and marks the rows it found
-(:attr:`Row.hit`).
+attribute names and the container), its key in one list and an index from key
+to slot chained through arrays. A freed slot is reused by the next session.
+The view is an ``array`` of slots, and a :class:`Row` is built only for what is
+asked for by key or shown on screen. So a session costs ~230 bytes (its key
+string is half of it) and the collector has a few dozen objects to walk, not
+millions: at a million sessions the whole TUI peaks at ~313 MB RSS, filter and
+sort included (591 MB with one Row object per session; benchmarks/bench_tui.py,
+README). Values are not kept: the filter's value search
+(:mod:`inspector.core.search`) reads sessions in full when a term needs them,
+and marks the rows it found (:attr:`Row.hit`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 import sys
+import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -308,6 +310,9 @@ class _Index:
         self.moved = 0
         """Buckets of :attr:`old` moved to :attr:`heads` so far."""
         self.count = 0
+        self.changes = 0
+        """Bumped before and after every change (odd: one is under way): a reader
+        in another thread that found nothing while the chains changed looks again."""
 
     def __len__(self) -> int:
         return self.count
@@ -327,20 +332,30 @@ class _Index:
         return self.heads, code & (len(self.heads) - 1)
 
     def get(self, key: str) -> int | None:
-        table, bucket = self._bucket(hash(key))
+        code = hash(key)
         keys, links = self.keys, self.links
-        slot = table[bucket]
-        while slot >= 0:
-            if keys[slot] == key:
-                return slot
-            slot = links[slot]
-        return None
+        while True:
+            changes = self.changes
+            if changes & 1:
+                time.sleep(0)  # the UI thread is in the middle of a change
+                continue
+            table, bucket = self._bucket(code)
+            slot = table[bucket]
+            steps = self.count + 1  # a chain changed mid-walk may lead astray, never forever
+            while slot >= 0 and steps:
+                if keys[slot] == key:
+                    return slot
+                slot = links[slot]
+                steps -= 1
+            if changes == self.changes:
+                return None
 
     def add(self, key: str, slot: int) -> None:
         """Index a new key (not indexed yet) at ``slot`` (whose key is ``key`` already)."""
         if self.old is not None:
             self._move(self.STEPS)
-        elif self.count >= len(self.heads):
+        self.changes += 1
+        if self.old is None and self.count >= len(self.heads):
             self.old, self.heads, self.moved = (
                 self.heads,
                 array("i", [-1]) * (2 * len(self.heads)),
@@ -350,12 +365,14 @@ class _Index:
         self.links[slot] = table[bucket]
         table[bucket] = slot
         self.count += 1
+        self.changes += 1
 
     def _move(self, steps: int) -> None:
         old = self.old
         assert old is not None
         heads, links, keys = self.heads, self.links, self.keys
         mask = len(heads) - 1
+        self.changes += 1
         end = min(len(old), self.moved + steps)
         for bucket in range(self.moved, end):
             slot = old[bucket]
@@ -369,9 +386,17 @@ class _Index:
         self.moved = end
         if end == len(old):
             self.old = None
+        self.changes += 1
 
     def pop(self, key: str) -> int | None:
         """Unindex ``key``; its slot, if it was indexed."""
+        self.changes += 1
+        try:
+            return self._pop(key)
+        finally:
+            self.changes += 1
+
+    def _pop(self, key: str) -> int | None:
         table, bucket = self._bucket(hash(key))
         keys, links = self.keys, self.links
         slot, previous = table[bucket], -1
@@ -1154,6 +1179,10 @@ class SessionStore:
         index_bits = max(1, (count - 1).bit_length())
         last_bits = (last_high - last_low).bit_length() if tie else 0
         shift = last_bits + index_bits
+        last_span, span = last_high - last_low, high - low
+        # The UI thread may change a row between the two passes: values out of
+        # the first pass's spans are clamped into them, so that no field of a
+        # packed key runs into the next (the slot it names stays the right one).
 
         present: list[Sequence[int]] = []
         missing: list[Sequence[int]] = []
@@ -1165,6 +1194,8 @@ class SessionStore:
                 slot = candidates[at]
                 newest = last[slot]
                 newest = last_high - (0 if newest == NONE else newest)
+                if not 0 <= newest <= last_span:
+                    newest = 0 if newest < 0 else last_span
                 found = value(slot)
                 if found is None:
                     absent.append(newest << index_bits | at)
@@ -1174,10 +1205,12 @@ class SessionStore:
                     these.append(rest)
                     continue
                 if by_text:
-                    found = ranks[found]
+                    found = ranks.get(found, 0)
                 elif found is math.inf:
                     found = high
                 primary = (high - found) if descending else (found - low)
+                if not 0 <= primary <= span:
+                    primary = 0 if primary < 0 else span
                 these.append(primary << shift | rest)
             if by_id:
                 these.sort(key=id_key, reverse=descending)
