@@ -580,8 +580,8 @@ class SessionStore:
         """Whether any other framework's session was added (the table then shows the column)."""
         self.others: dict[str, FrameworkSession] = {}
         """Other frameworks' sessions as last read (their detail screen shows them)."""
-        self._attributed = 0
-        """Rows a request named the container of (to forget on a switch)."""
+        self._attributed: set[int] = set()
+        """Slots of rows a request named the container of (to forget on a switch)."""
         self._matcher: tuple[str, int, _Verdict] | None = None
 
     def __len__(self) -> int:
@@ -760,6 +760,7 @@ class SessionStore:
         self._disagrees[slot] = 0
         self._flash.pop(slot, None)
         self._ids.pop(slot, None)
+        self._attributed.discard(slot)
         self._free.append(slot)
         self._gone.append(slot)
 
@@ -789,7 +790,7 @@ class SessionStore:
         self._set_text(self._hit, slot, row.hit or None)
         self._disagrees[slot] = row.disagrees
         if row.served_by is not None or row.via is not None:
-            self._attributed += 1
+            self._attributed.add(slot)
         if row.flash_until:
             self._flash[slot] = row.flash_until
         if row.session_id is not None:
@@ -881,22 +882,19 @@ class SessionStore:
             self._set_text(self._served, slot, name)
             self._set_text(self._via, slot, container.source.value)
             self._disagrees[slot] = request.host_disagrees
-            self._attributed += 1
+            self._attributed.add(slot)
             by_connection = by_connection or container.source.value != "attribute"
         return by_connection
 
     def forget_attribution(self) -> None:
         """The attribution was switched: what rows say of their containers is stale."""
-        if not self._attributed:
-            return
         served, via, release = self._served, self._via, self._strings.release
-        for slot in range(len(self._keys)):
-            if served[slot] or via[slot]:
-                release(served[slot])
-                release(via[slot])
-                served[slot] = via[slot] = 0
-                self._disagrees[slot] = 0
-        self._attributed = 0
+        for slot in self._attributed:
+            release(served[slot])
+            release(via[slot])
+            served[slot] = via[slot] = 0
+            self._disagrees[slot] = 0
+        self._attributed.clear()
 
     @property
     def sequence(self) -> int:

@@ -467,3 +467,18 @@ def test_the_key_index_through_doublings_and_removals() -> None:
     assert store.find("k:4999", 0) == len(want) - 1
     assert store.view.index("k:4999") == len(want) - 1
     assert "k:1" not in store.view
+
+
+def test_a_switch_of_attribution_forgets_every_container_named_by_requests() -> None:
+    store = SessionStore()
+    for i in range(12):
+        store.put(made_row(i))  # every sixth named by a request (served_by, via)
+    named = [key for key in store.rows if store.rows[key].served_by is not None]
+    assert len(named) == 2
+    store.remove(named[0])
+    store.put(made_row(99, served_by=None, via=None))  # in the freed slot, named by nothing
+    store.forget_attribution()
+    rows = [store.rows[key] for key in store.rows]
+    assert all((r.served_by, r.via, r.disagrees) == (None, None, False) for r in rows)
+    assert [r.container for r in rows] == [r.host for r in rows]
+    assert not any(text.startswith("task-") for text in store._strings.codes)
