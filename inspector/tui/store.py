@@ -45,6 +45,10 @@ SORT_CHUNK = 8_192
 """Rows sorted in one C call (one hold of the GIL) by :meth:`SessionStore.compute_view`."""
 FLASH_MS = 3000
 """How long a row whose host just changed stays highlighted."""
+PACK_HOLES = 1 << 16
+"""Holes in the discovery order (and half of it) before it is packed."""
+PACK_STEP = 32_768
+"""Entries of the discovery order a packing step goes through (a few ms)."""
 GROWTH = 4096
 """Slots the columns grow by when every slot is taken."""
 FEW_GONE = 16
@@ -197,13 +201,16 @@ def _find_slot(slots: array[int], slot: int) -> int | None:
 
     ``array.index`` makes an int object of each entry it compares.
     """
-    data = slots.tobytes()
+    return _find_in(slots.tobytes(), slot)
+
+
+def _find_in(data: bytes, slot: int) -> int | None:
+    """Where ``slot`` is in an ``array('i')``'s bytes (a match must start on an entry)."""
     pattern = array("i", [slot]).tobytes()
-    width = slots.itemsize
     at = data.find(pattern)
-    while at >= 0 and at % width:
+    while at >= 0 and at % 4:
         at = data.find(pattern, at + 1)
-    return at // width if at >= 0 else None
+    return at // 4 if at >= 0 else None
 
 
 def _without(slots: array[int], gone: set[int]) -> array[int]:
@@ -215,7 +222,8 @@ def _without(slots: array[int], gone: set[int]) -> array[int]:
     if not gone:
         return slots
     if len(gone) <= FEW_GONE:
-        positions = [at for slot in gone if (at := _find_slot(slots, slot)) is not None]
+        data = slots.tobytes()
+        positions = [at for slot in gone if (at := _find_in(data, slot)) is not None]
         for at in sorted(positions, reverse=True):
             del slots[at]
         return slots
@@ -522,7 +530,7 @@ class _Rows(Mapping[str, Row]):
     def __iter__(self) -> Iterator[str]:
         """Keys in discovery order."""
         keys = self._store._keys
-        return (key for slot in self._store._by_order[:] if slot >= 0 and (key := keys[slot]))
+        return (key for slot in self._store._discovered() if (key := keys[slot]) is not None)
 
 
 _Verdict = Callable[[int], bool | None]
@@ -566,6 +574,8 @@ class SessionStore:
         self._position = array("i")
         """Each slot's place in :attr:`_by_order`."""
         self._holes = 0
+        self._packing: tuple[int, int] | None = None
+        """Where a packing of :attr:`_by_order` reads and writes next (None: not packing)."""
         self._gone: list[int] = []
         """Slots freed lately (views computed before then may hold them)."""
         self._gone_base = 0
@@ -859,6 +869,8 @@ class SessionStore:
             )  # fmt: skip
             if new and self._matches(slot):
                 self._slots.append(slot)
+        if self._packing is not None:
+            self._pack_step()
         return switched
 
     def attribute(self, requests: Iterable[AttributedRequest], now_ms: int) -> bool:
@@ -926,17 +938,37 @@ class SessionStore:
             half = len(self._gone) // 2
             del self._gone[:half]
             self._gone_base += half
-        if self._holes > max(1 << 16, len(self._by_order) // 2):
-            self._pack()
+        self._pack_step()
 
-    def _pack(self) -> None:
-        """Drop the removed rows' holes from the discovery order."""
-        packed = array("i", filterfalse((-1).__eq__, self._by_order))
-        position = self._position
-        for at, slot in enumerate(packed):
-            position[slot] = at
-        self._by_order = packed
-        self._holes = 0
+    def _pack_step(self) -> None:
+        """Pack the removed rows' holes out of the discovery order, a bounded part per call.
+
+        Live entries move down over the holes, keeping their order, so the
+        holes gather in a gap that travels to the end, where it is cut off:
+        a million entries are never rewritten on the UI thread at once. The
+        order is valid between two steps (holes are -1 wherever they are).
+        """
+        by_order, position = self._by_order, self._position
+        if self._packing is None:
+            if self._holes <= max(PACK_HOLES, len(by_order) // 2):
+                return
+            self._packing = (0, 0)
+        read, write = self._packing
+        end = min(len(by_order), read + PACK_STEP)
+        for at in range(read, end):
+            slot = by_order[at]
+            if slot >= 0:
+                if write != at:
+                    by_order[write] = slot
+                    position[slot] = write
+                    by_order[at] = -1
+                write += 1
+        if end < len(by_order):
+            self._packing = (end, write)
+            return
+        del by_order[write:]
+        self._holes = by_order.count(-1)  # those made behind the sweep meanwhile
+        self._packing = None
 
     # ---------------------------------------------------------------- filter
 
@@ -1042,12 +1074,25 @@ class SessionStore:
         keys, texts, hit = self._keys, self._strings.texts, self._hit
         return [
             key
-            for slot in self._by_order[:]
-            if slot >= 0
-            and (key := keys[slot]) is not None
+            for slot in self._discovered()
+            if (key := keys[slot]) is not None
             and texts[hit[slot]] != needle
             and verdict(slot) is None
         ]
+
+    def _discovered(self) -> Iterator[int]:
+        """The slots in discovery order, as of now (safe in a worker thread).
+
+        A copy (one memcpy), read once per slot: a packing step on the UI
+        thread writes an entry where it moves to before it clears where it
+        was, so a copy taken in between holds it twice, never not at all.
+        """
+        order = self._by_order[:]
+        seen = bytearray(len(self._keys))
+        for slot in order:
+            if slot >= 0 and not seen[slot]:
+                seen[slot] = 1
+                yield slot
 
     def found(self, key: str, query: str, *, hit: bool) -> bool:
         """Record what the value search said of a session; whether the view changed.
@@ -1101,14 +1146,8 @@ class SessionStore:
         match = self._match(needle) if needle else None
         candidates = array("i")
         append = candidates.append
-        # A copy (one memcpy): the UI thread may pack the original meanwhile.
-        for slot in self._by_order[:]:
-            if (
-                slot >= 0
-                and alive[slot]
-                and order[slot] <= since
-                and (match is None or match(slot))
-            ):
+        for slot in self._discovered():
+            if alive[slot] and order[slot] <= since and (match is None or match(slot)):
                 append(slot)
         return KeyView(self, self._sorted(candidates, sort, reverse), since, mark)
 

@@ -482,3 +482,48 @@ def test_a_switch_of_attribution_forgets_every_container_named_by_requests() -> 
     assert all((r.served_by, r.via, r.disagrees) == (None, None, False) for r in rows)
     assert [r.container for r in rows] == [r.host for r in rows]
     assert not any(text.startswith("task-") for text in store._strings.codes)
+
+
+def test_the_discovery_order_is_packed_a_step_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Removed rows leave holes in the discovery order; a packing sweep moves
+    # the live entries down a few per call, and the order stays right between
+    # two steps: for the rows, the views, and a worker's copy taken mid-sweep.
+    monkeypatch.setattr(store_module, "PACK_HOLES", 10)
+    monkeypatch.setattr(store_module, "PACK_STEP", 7)
+    store = SessionStore()
+    want: list[str] = []
+    for i in range(120):
+        row = made_row(i, key=f"k:{i:03d}")
+        store.put(row)
+        want.append(row.key)
+    swept = False
+    for burst in range(12):
+        gone = want[burst::5][:6]
+        store.remove_many(gone)
+        want = [key for key in want if key not in gone]
+        row = made_row(500 + burst, key=f"n:{burst:02d}")
+        store.put(row)
+        want.append(row.key)
+        swept = swept or store._packing is not None
+        # Mid-sweep, a worker's copy may hold the entry being moved twice (written
+        # where it goes, not yet cleared where it was): it counts once.
+        if store._packing is not None:
+            read, write = store._packing
+            by_order = store._by_order
+            ahead = next((at for at in range(read, len(by_order)) if by_order[at] >= 0), None)
+            if ahead is not None and by_order[write] < 0:
+                by_order[write] = by_order[ahead]
+                assert list(store.rows) == want, burst
+                by_order[write] = -1
+        assert list(store.rows) == want, burst
+        assert store.compute_view("", SortKey.FOUND) == want, burst
+        assert store.view == want, burst
+        for at, slot in enumerate(store._by_order):
+            assert slot < 0 or store._position[slot] == at
+    assert swept
+    while store._packing is not None:
+        store.remove_many([want.pop(0)])
+    # Only the holes made behind the sweep are left.
+    assert len(store._by_order) - store._by_order.count(-1) == len(store) == len(want)
+    assert store._holes == store._by_order.count(-1) <= len(store._by_order) // 2
+    assert list(store.rows) == want == store.compute_view("", SortKey.FOUND)
