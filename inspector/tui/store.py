@@ -175,21 +175,26 @@ def expiry_ms(row: Row) -> float | None:
 
 
 def _q(value: int | None) -> int:
-    """A time for an int64 column: :data:`NONE` for none, hostile extremes clamped."""
+    """A time for an int64 column: :data:`NONE` for none (or no number), extremes clamped."""
     if value is None:
         return NONE
-    value = int(value)
+    try:
+        value = int(value)
+    except (ValueError, OverflowError, TypeError):
+        return NONE  # NaN, an infinity: no time
     return _LOW if value < _LOW else _HIGH if value > _HIGH else value
 
 
-def _clamp(value: int) -> int:
-    value = int(value)
-    return _LOW if value < _LOW else _HIGH if value > _HIGH else value
+def _clamp(value: int, low: int = _LOW, high: int = _HIGH) -> int:
+    try:
+        value = int(value)
+    except (ValueError, OverflowError, TypeError):
+        return 0
+    return low if value < low else high if value > high else value
 
 
 def _clamp32(value: int) -> int:
-    value = int(value)
-    return _INT_LOW if value < _INT_LOW else _INT_HIGH if value > _INT_HIGH else value
+    return _clamp(value, _INT_LOW, _INT_HIGH)
 
 
 def _opt(value: int) -> int | None:
@@ -746,7 +751,7 @@ class SessionStore:
             self._observed[slot] = observed
             self._attributes[slot] = attributes
             self._size[slot] = size
-        except (OverflowError, TypeError):
+        except (OverflowError, TypeError, ValueError):
             # Hostile extremes (or a float from some framework's JSON): clamped.
             self._last[slot] = _q(last)
             self._expires[slot] = _q(expires)

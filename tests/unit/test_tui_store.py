@@ -379,6 +379,10 @@ def test_hostile_extremes_are_clamped_not_raised() -> None:
     assert (row.created, row.last_access) == ((1 << 63) - 1, -(1 << 63) + 1)
     assert row.attributes == (1 << 31) - 1
     assert store.compute_view("", SortKey.CREATED) == [row.key]
+    odd = made_row(2, created=float("nan"), last_access=float("inf"), size=2.5, hash_ttl_ms=7.0)
+    store.put(odd)
+    row = store.rows[odd.key]
+    assert (row.created, row.last_access, row.size, row.hash_ttl_ms) == (None, None, 2, 7)
 
 
 QUERIES = [
