@@ -663,16 +663,20 @@ class SessionStore:
 
     def extend_view(self, keys: Iterable[str]) -> None:
         """Append to the view the sessions of ``keys`` it does not show yet."""
-        slots = [slot for key in keys if (slot := self._index.get(key)) is not None]
+        slots = list(
+            dict.fromkeys(slot for key in keys if (slot := self._index.get(key)) is not None)
+        )
         if not slots:
+            return
+        if len(slots) <= FEW_GONE:
+            # A search of the view's bytes each, not a pass over a million slots.
+            data = self._slots.tobytes()
+            self._slots.extend(slot for slot in slots if _find_in(data, slot) is None)
             return
         shown = bytearray(len(self._keys))
         for slot in self._slots:
             shown[slot] = 1
-        for slot in slots:
-            if not shown[slot]:
-                shown[slot] = 1
-                self._slots.append(slot)
+        self._slots.extend(slot for slot in slots if not shown[slot])
 
     # ---------------------------------------------------------------- columns
 

@@ -531,3 +531,20 @@ def test_the_discovery_order_is_packed_a_step_at_a_time(monkeypatch: pytest.Monk
     assert len(store._by_order) - store._by_order.count(-1) == len(store) == len(want)
     assert store._holes == store._by_order.count(-1) <= len(store._by_order) // 2
     assert list(store.rows) == want == store.compute_view("", SortKey.FOUND)
+
+
+@pytest.mark.parametrize("few", [16, 0])
+def test_hits_missing_from_a_view_are_appended_once(
+    monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    # What SessionsPane does when the same value filter is sorted again: hits
+    # found while the view was computed may be missing from it.
+    monkeypatch.setattr(store_module, "FEW_GONE", few)
+    store = SessionStore()
+    rows = [made_row(i, key=f"k:{i}") for i in range(10)]
+    for row in rows:
+        store.put(row)
+    store.apply_view("k:1", SortKey.FOUND, store.compute_view("k:1", SortKey.FOUND))
+    assert store.view == ["k:1"]
+    store.extend_view(["k:3", "k:1", "gone", "k:3", "k:5"])
+    assert store.view == ["k:1", "k:3", "k:5"]
