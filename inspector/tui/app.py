@@ -35,7 +35,7 @@ from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.message_pump import MessagePump
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Header, TabbedContent, TabPane
 
 from inspector.core.attribution import (
     AttributionNotice,
@@ -83,6 +83,7 @@ from inspector.tui.screens.too_small import TooSmallScreen, too_small
 from inspector.tui.store import SessionStore
 from inspector.tui.title import endpoint_title
 from inspector.tui.widgets.console import ConsolePane
+from inspector.tui.widgets.footer import BindingsFooter
 from inspector.tui.widgets.session_table import SessionTable
 
 __all__ = ["BANNER_SECONDS", "AppOptions", "InspectorApp", "make_app", "run_tui"]
@@ -184,7 +185,7 @@ class InspectorApp(App[int]):
                     tz=options.tz,
                     id="keys-pane",
                 )
-        yield Footer()
+        yield BindingsFooter()
 
     def on_mount(self) -> None:
         self.query_one(SessionTable).focus()

@@ -25,7 +25,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, OptionList, Static
+from textual.widgets import ContentSwitcher, Header, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
@@ -39,6 +39,7 @@ from inspector.redis_io.errors import Failure, describe_failure
 from inspector.tui.messages import SessionsChanged
 from inspector.tui.options import AppOptions
 from inspector.tui.screens.confirm import ConfirmScreen
+from inspector.tui.widgets.footer import BindingsFooter
 from inspector.tui.widgets.raw_view import RawView
 from inspector.tui.widgets.value_tree import ValueTree
 
@@ -154,7 +155,7 @@ class SessionDetailScreen(Screen[None]):
                 yield RawView(b"", id="raw")
         # Every key of the screen fits 80 columns; ctrl+p still opens the
         # palette (the main screen's footer says so).
-        yield Footer(show_command_palette=False)
+        yield BindingsFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         if self._given is not None:

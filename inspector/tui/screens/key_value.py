@@ -28,7 +28,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Header, Static
 
 from inspector.core.decoders import decode_value
 from inspector.core.render import safe_text
@@ -55,6 +55,7 @@ from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.messages import OpenSession
 from inspector.tui.screens.confirm import ConfirmScreen
 from inspector.tui.screens.prompt import PromptScreen
+from inspector.tui.widgets.footer import BindingsFooter
 from inspector.tui.widgets.key_tree import compact_bytes, countdown, key_text
 from inspector.tui.widgets.paged_table import PagedColumn, PagedTable
 from inspector.tui.widgets.raw_view import RawView
@@ -114,7 +115,7 @@ class ElementScreen(Screen[None]):
         with ContentSwitcher(id="kv-body", initial="kv-tree"):
             yield ValueTree(self.label, decode_value(self.data), tz=self.tz, id="kv-tree")
             yield RawView(self.data, id="kv-raw")
-        yield Footer()
+        yield BindingsFooter()
 
     def on_mount(self) -> None:
         self.query_one("#kv-tree").focus()
@@ -221,7 +222,7 @@ class KeyValueScreen(Screen[bytes | None]):
             yield Static("Reading…", id="kv-message", markup=False)
             yield ValueTree("value", Decoded(ValueFormat.EMPTY, None, 0), tz=self.tz, id="kv-tree")
             yield RawView(b"", id="kv-raw")
-        yield Footer()
+        yield BindingsFooter()
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self._show_facts)
