@@ -408,7 +408,14 @@ class KeyTreeView(ScrollView, can_focus=True):
             at = self.rows.index_of(keep)
             if at is not None:
                 self.cursor = at
-        self.virtual_size = Size(self.size.width, len(self.rows))
+        size = Size(self.size.width, len(self.rows))
+        if size != self.virtual_size:
+            # Not through the reactive: it asks for a layout of the whole
+            # screen (10-20 ms at 80x24) on every change, and this widget's
+            # size does not depend on its lines. The scrollbars are updated
+            # here; one coming or going asks for its layout itself.
+            self.set_reactive(KeyTreeView.virtual_size, size)
+            self._scroll_update(size)
         if self.cursor >= len(self.rows):
             self.cursor = max(0, len(self.rows) - 1)
         self.refresh()
