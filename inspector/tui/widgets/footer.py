@@ -14,7 +14,7 @@ and makes each key with the footer's ``compact`` already set.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -27,6 +27,23 @@ if TYPE_CHECKING:
 __all__ = ["BindingsFooter"]
 
 _Shown = tuple[tuple[str, Binding, bool, str], ...]
+
+
+def _take(widget: FooterKey, new: FooterKey) -> None:
+    """Make ``widget`` show what ``new`` (made by Footer, not mounted) would."""
+    if (widget.key, widget.key_display, widget.description, widget.action) != (
+        new.key,
+        new.key_display,
+        new.description,
+        new.action,
+    ):
+        widget.key, widget.key_display = new.key, new.key_display
+        widget.description, widget.action = new.description, new.action
+        widget.refresh(layout=True)
+    if widget._disabled != new._disabled:
+        widget._disabled = new._disabled
+        widget.set_class(new._disabled, "-disabled")
+    widget.tooltip = new.tooltip
 
 
 class BindingsFooter(Footer):
@@ -74,5 +91,55 @@ class BindingsFooter(Footer):
 
     async def _update_keys(self) -> None:
         self._pending = False
-        if self.is_attached and self._keys_now() != self._shown:
+        if not self.is_attached:
+            return
+        shown = self._keys_now()
+        if shown == self._shown:
+            return
+        if not self._relabel(shown):
             await self.recompose()
+
+    def _relabel(self, shown: _Shown | None) -> bool:
+        """Show other keys with the key widgets there are (``False``: recompose).
+
+        Mounting keys costs their styles and a message pump each, and one
+        layout more (11-16 ms at 80x24 for the Keys tab's nine, measured); the
+        keys shown are the ones Footer would make, given to the widgets already
+        mounted, with a few mounted or removed at the end (before the command
+        palette's, which stays).
+        """
+        if shown is None or any(b.group is not None for _, b, _, _ in shown):
+            return False  # grouped keys have containers of their own
+        current = list(self.children)
+        if not all(type(widget) is FooterKey for widget in current):
+            return False
+        made = list(super().compose())
+        if not all(type(widget) is FooterKey for widget in made):
+            return False
+        keys = cast(list[FooterKey], made)
+        old = cast(list[FooterKey], current)
+        palette_now = [k for k in old if k.has_class("-command-palette")]
+        palette_new = [k for k in keys if k.has_class("-command-palette")]
+        if len(palette_now) != len(palette_new):
+            return False
+        plain_now = [k for k in old if not k.has_class("-command-palette")]
+        plain_new = [k for k in keys if not k.has_class("-command-palette")]
+        for widget, new in zip(plain_now, plain_new, strict=False):
+            _take(widget, new)
+        for widget, new in zip(palette_now, palette_new, strict=True):
+            _take(widget, new)
+        self._shown = shown
+        extra = plain_new[len(plain_now) :]
+        if extra:
+            for widget in extra:
+                widget._reactive_connect = None
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            if palette_now:
+                self.mount(*extra, before=palette_now[0])
+            else:
+                self.mount(*extra)
+        for widget in plain_now[len(plain_new) :]:
+            widget.remove()
+        self.refresh(layout=True)
+        return True
