@@ -7,9 +7,11 @@ pane's own bindings come and go): measured on the Keys tab, four rebuilds,
 each key restyled three times as it is made (its own ``compact`` default,
 then the footer's through ``data_bind``, then on mount), the biggest part of
 the switch's 22-28 ms on the event loop. This one looks the same (it
-is the same widget), rebuilds at most once per refresh, not at all when the
-keys, their descriptions and their enabled state are what it shows already,
-and makes each key with the footer's ``compact`` already set.
+is the same widget) and looks at the bindings at most once per refresh; when
+the keys, their descriptions and their enabled state are what it shows
+already, it changes nothing, otherwise it relabels the key widgets it has
+(mounting or removing only the difference), and a key it makes has the
+footer's ``compact`` already set.
 """
 
 from __future__ import annotations
