@@ -1,4 +1,4 @@
-"""The private members of redis-py and javaobj-py3 the code overrides, calls or sets
+"""The private members of redis-py, javaobj-py3 and Textual the code overrides, calls or sets
 are still there, and still used by the library: an upgrade that moves one fails
 here, with the member's name, instead of leaving the tool running wrong
 (replies shaped by redis-py, TLS connections without TLS, Java names decoded
@@ -13,11 +13,15 @@ from javaobj.v2.core import JavaStreamParser
 from redis._parsers import _AsyncRESP2Parser
 from redis.asyncio.cluster import ClusterNode, NodesManager
 from redis.asyncio.connection import AbstractConnection, Connection
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from inspector.core.decoders import java
 from inspector.core.pinned import PinnedAPIError, require_members
 from inspector.redis_io import client, connection, monitor, pipeline, resp
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui.widgets import footer, key_tree
 
 
 def source(function: object) -> str:
@@ -138,3 +142,34 @@ def test_a_missing_member_fails_with_a_clear_message() -> None:
     assert message.startswith("redis ")
     assert "Connection has no _gone, which x.py relies on" in message
     assert "_connection_arguments" not in message
+
+
+# ---------------------------------------------------------------- Textual: the footer, the key tree
+
+
+def test_textual_footer_members_exist() -> None:
+    # BindingsFooter (inspector/tui/widgets/footer.py) relabels Footer's own
+    # FooterKey widgets and unbinds their data_bind link before they mount.
+    key = FooterKey("q", "q", "Quit", "quit")
+    user = "inspector/tui/widgets/footer.py"
+    require_members(key, ("_reactive_connect", "_disabled"), library="textual", user=user)
+    assert ".data_bind(compact=Footer.compact)" in source(Footer.compose), (
+        "Textual's Footer no longer binds its keys' compact: BindingsFooter's unbinding "
+        "(inspector/tui/widgets/footer.py) is out of date"
+    )
+    require_members(Footer, ("_bindings_ready", "bindings_changed"), library="textual", user=user)
+    assert "self.bindings_changed" in source(Footer.on_mount), (
+        "Textual's Footer no longer subscribes bindings_changed to the screen's signal: "
+        "BindingsFooter (inspector/tui/widgets/footer.py) would never update its keys"
+    )
+    assert "bindings_changed" in vars(footer.BindingsFooter)
+
+
+def test_textual_scroll_update_still_sets_the_scrollbars() -> None:
+    # KeyTreeView.sync sets its virtual size without the reactive's full-screen
+    # layout and updates the scrollbars itself through _scroll_update.
+    require_members(
+        Widget, ("_scroll_update",), library="textual", user="inspector/tui/widgets/key_tree.py"
+    )
+    assert "window_virtual_size" in source(Widget._scroll_update)
+    assert "self._scroll_update(" in source(key_tree.KeyTreeView.sync)
