@@ -841,6 +841,8 @@ class SessionScanner:
             (:class:`SpringProjection`): the first ones are read in full and
             teach it where the host is. ``False`` reads every value
             (:class:`SpringFullReader`).
+        light: Read only what a list shows of the other frameworks' sessions too
+            (their adapters' ``parse_light``); defaults to ``projection``.
     """
 
     def __init__(
@@ -854,6 +856,7 @@ class SessionScanner:
         spring: bool = True,
         projection: bool = False,
         max_value_bytes: int | None = DEFAULT_MAX_VALUE_BYTES,
+        light: bool | None = None,
     ) -> None:
         self.client = client
         self.namespace = normalize_namespace(namespace) if namespace else None
@@ -869,6 +872,7 @@ class SessionScanner:
         self.projection: SpringProjection | None = (
             SpringProjection(host_field, max_value_bytes=max_value_bytes) if projection else None
         )
+        self.light = projection if light is None else light
         self.json_lines = False
         """Set by ``ls --json``: once the projection has learned, Spring's sessions
         come as their JSON lines (:func:`~inspector.core.session.listing_json`),
@@ -1002,7 +1006,12 @@ class SessionScanner:
         (batch, lines), others = await asyncio.gather(
             self._read_spring(candidates),
             read_framework_sessions(
-                self.client, found, registry, self.tally, host_field=self.host_field
+                self.client,
+                found,
+                registry,
+                self.tally,
+                host_field=self.host_field,
+                light=self.light,
             ),
         )
         return batch, others, lines

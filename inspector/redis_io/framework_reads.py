@@ -267,13 +267,18 @@ def parse_records(
     *,
     limits: Limits | None = None,
     host_field: HostField | None = None,
+    light: bool = False,
 ) -> list[FrameworkSession]:
     """Decode records read by :func:`read_records` into sessions of the framework that fits.
 
     The value's first bytes (or the hash's field names) choose among the
     frameworks sharing a prefix; a value that fits none is counted, not listed.
     ``host_field`` (``--host-field``) replaces the adapter's host search.
+    ``light`` (``ls``, ``stats``): only what a list shows is read
+    (:meth:`~inspector.core.frameworks.base.Adapter.parse_light`); with a
+    ``host_field`` every value is read, as the field may be anywhere.
     """
+    light = light and host_field is None
     sessions = []
     for candidate, record in records:
         first = record.value[:64] if record.value is not None else None
@@ -287,7 +292,7 @@ def parse_records(
                 f"its {what} fit no framework's format" if record.size else "empty",
             )
             continue
-        session = parse(record, found, limits=limits, registry=registry)
+        session = parse(record, found, limits=limits, registry=registry, light=light)
         if session is None:
             continue
         if host_field is not None:
@@ -308,10 +313,13 @@ async def read_framework_sessions(
     *,
     limits: Limits | None = None,
     host_field: HostField | None = None,
+    light: bool = False,
 ) -> list[FrameworkSession]:
     """:func:`read_records` then :func:`parse_records`: one page's framework sessions."""
     records = await read_records(client, candidates, tally)
-    return parse_records(records, registry, tally, limits=limits, host_field=host_field)
+    return parse_records(
+        records, registry, tally, limits=limits, host_field=host_field, light=light
+    )
 
 
 async def find_framework_session(

@@ -244,8 +244,13 @@ def parse(
     *,
     limits: Limits | None = None,
     registry: Registry | None = None,
+    light: bool = False,
 ) -> FrameworkSession | None:
     """Read a record as its framework's session; ``None`` when no framework claims the key.
+
+    ``light`` (``ls``, ``stats``): the adapter's :meth:`~Adapter.parse_light` first,
+    which gives what a list shows without decoding every value; where it cannot
+    tell (or fails), the full :meth:`~Adapter.parse`, which is always right.
 
     Never raises: an adapter's failure gives a session whose value is undecodable.
     """
@@ -258,6 +263,13 @@ def parse(
     if recognition is None or recognition.kind is KeyKind.HELPER:
         return None
     adapter = recognition.adapter
+    if light:
+        try:
+            skimmed = adapter.parse_light(record, recognition.match, limits)
+        except Exception:  # a light reader's bug costs the full read, nothing more
+            skimmed = None
+        if skimmed is not None:
+            return skimmed
     try:
         return adapter.parse(record, recognition.match, limits)
     except Exception as exc:  # an adapter bug must not take the listing down

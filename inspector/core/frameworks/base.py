@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 import orjson
 
@@ -47,6 +48,8 @@ __all__ = [
     "part",
     "split_signed",
 ]
+
+_S = TypeVar("_S")
 
 HOST_NAMES = frozenset({"host", "hostname", "hostName", "container", "instance", "server"})
 """Attribute or field names taken as the container that served a request."""
@@ -167,6 +170,10 @@ class FrameworkSession:
     size: int = 0
     notes: tuple[str, ...] = ()
     """Anything the operator should know: unreadable parts, ambiguous expiry, layers."""
+    light: bool = False
+    """Read by :meth:`Adapter.parse_light` (a list's reading): every field above but
+    the values, which are decoded only where a time, the principal or the host is
+    (the others hold :func:`unread` placeholders, and ``value`` holds no value)."""
 
     def state(self, now_ms: int) -> str:
         """``active``, ``expired`` (past its expiry, the key lingering) or ``never-expires``."""
@@ -300,6 +307,20 @@ class Adapter:
         """Decode one record into a :class:`FrameworkSession`. Never raises."""
         raise NotImplementedError
 
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        """What a list shows of one record, without decoding every value; ``None``: not here.
+
+        The same framework, id, TTL, times, principal, host, attribute and
+        bookkeeping names, size, notes and readability as :meth:`parse` gives,
+        read by skipping over the values the list does not show. ``None`` (the
+        caller then runs :meth:`parse`) whenever the value is not one this light
+        reader is sure of: another encoding, a back-reference, a value near the
+        limits, anything corrupt. Never raises for the data's sake.
+        """
+        return None
+
     # -- shared helpers for subclasses
 
     def expiry_from_ttl(self, record: RawRecord) -> int | None:
@@ -320,8 +341,13 @@ class Adapter:
         variant: str | None = None,
         notes: Sequence[str] = (),
         bookkeeping: Iterable[str] | None = None,
+        light: bool = False,
     ) -> FrameworkSession:
-        """Assemble the result: split bookkeeping from attributes, find the host."""
+        """Assemble the result: split bookkeeping from attributes, find the host.
+
+        ``light``: ``entries`` hold :func:`unread` placeholders except where the
+        host may be (the light readers decode those), and ``value`` no value.
+        """
         names = self.bookkeeping_names if bookkeeping is None else frozenset(bookkeeping)
         attrs = {k: v for k, v in entries.items() if k not in names}
         books = {k: v for k, v in entries.items() if k in names}
@@ -352,10 +378,61 @@ class Adapter:
             value=value,
             size=record.size,
             notes=tuple(all_notes),
+            light=light,
         )
 
 
 # --------------------------------------------------------------------------- helpers
+
+HOST_MARKERS = (b"host", b"container", b"instance", b"server")
+"""Every name of :data:`HOST_NAMES` holds one of these: a value whose bytes hold none
+has no host in it (for formats that write each name out in full)."""
+
+
+def unread(fmt: ValueFormat) -> Decoded:
+    """The placeholder of an attribute a light reader did not decode (no value, size 0)."""
+    return _UNREAD.setdefault(fmt, Decoded(format=fmt, value=None, size=0))
+
+
+_UNREAD: dict[ValueFormat, Decoded] = {}
+
+
+def names_host(name: str) -> bool:
+    """Whether an attribute's name holds a host name's marker (so its value is needed)."""
+    return "host" in name or "container" in name or "instance" in name or "server" in name
+
+
+def light_entries(
+    spans: Sequence[tuple[str, _S]],
+    fmt: ValueFormat,
+    wanted: Callable[[str, _S], bool],
+    decode_one: Callable[[_S], JsonValue],
+) -> dict[str, Decoded] | None:
+    """A light reader's entries: the ``wanted`` ones decoded, the others :func:`unread`.
+
+    ``None`` (decode in full) when two names are the same (the full reading then
+    shows pairs, not a map) or one starts with ``@`` (it may be read as a type).
+    """
+    names = {name for name, _ in spans}
+    if len(names) != len(spans) or any(name[:1] == "@" for name in names):
+        return None
+    whole = Decoded(format=fmt, value=None, size=0)
+    placeholder = unread(fmt)
+    return {
+        name: part(whole, decode_one(span)) if wanted(name, span) else placeholder
+        for name, span in spans
+    }
+
+
+def light_value(fmt: ValueFormat, data: bytes, layers: tuple[str, ...] = ()) -> Decoded:
+    """The whole value of a light reading: its format and size, no value."""
+    return Decoded(format=fmt, value=None, size=len(data), layers=layers)
+
+
+def mentions_host(data: bytes, start: int = 0, end: int | None = None) -> bool:
+    """Whether ``data[start:end]`` holds one of :data:`HOST_MARKERS`."""
+    stop = len(data) if end is None else end
+    return any(data.find(marker, start, stop) >= 0 for marker in HOST_MARKERS)
 
 
 def part(whole: Decoded, value: JsonValue) -> Decoded:

@@ -11,13 +11,23 @@ set: ``php`` (``name|value``), ``php_serialize`` (``a:N:{...}``), ``php_binary``
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
+from inspector.core.decoders import _BINARY_STARTS, _PHP_BINARY_VALUE
 from inspector.core.decoders.msgpacked import looks_like_msgpack_map
 from inspector.core.decoders.php import (
     IGBINARY_MAGIC,
     looks_like_php_serialized,
     looks_like_php_session,
 )
+from inspector.core.decoders.php_skim import (
+    Skim,
+    decode_part,
+    skim_binary,
+    skim_serialized,
+    skim_session,
+)
+from inspector.core.decoders.pickles import looks_like_pickle
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -28,9 +38,12 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
+    light_entries,
+    light_value,
+    names_host,
     text_of,
 )
-from inspector.core.values import Limits, ValueFormat
+from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
 __all__ = ["ADAPTERS", "PhpRedis"]
 
@@ -64,6 +77,64 @@ def sniff_php(first: bytes) -> bool:
         or first[:4] in IGBINARY_MAGIC
         or looks_like_msgpack_map(first)
         or (0 < first[:1][0] < 0x80 and b":" in first[: first[0] + 4] if first else False)
+    )
+
+
+def skim_php(data: bytes, limits: Limits) -> tuple[ValueFormat, Skim] | None:
+    """The PHP session encoding ``decode_value`` would read ``data`` as, skimmed.
+
+    The same tests in the same order as ``decode_value`` (the text handlers:
+    ``php_serialize``, ``php``, ``php_binary``), so a value is skimmed as the
+    format the full reading gives it, or not at all (``None``: decode in full;
+    igbinary and msgpack among them).
+    """
+    if not data or data[0] in _BINARY_STARTS or data[0] == 0xAC or data[:1] in b'{["':
+        return None
+    found: Skim | None
+    if data[1:2] == b":" and data[:1] in b"aOsCE" and looks_like_php_serialized(data):
+        fmt, found = ValueFormat.PHP, skim_serialized(data, limits)
+    elif b"|" in data[:257] and looks_like_php_session(data):
+        fmt, found = ValueFormat.PHP_SESSION, skim_session(data, limits)
+    elif data[-1:] == b"." and looks_like_pickle(data) == 0:
+        return None
+    elif 0 < data[0] < len(data) - 1 and _PHP_BINARY_VALUE.match(data, 1 + data[0]):
+        fmt, found = ValueFormat.PHP_BINARY, skim_binary(data, limits)
+    else:
+        return None
+    return None if found is None else (fmt, found)
+
+
+PhpSpan = tuple[int, int, int]
+"""A PHP variable's value: ``(start, end, depth it renders at)``."""
+
+
+def skimmed_entries(
+    skim: Skim,
+    fmt: ValueFormat,
+    spans: list[tuple[str, PhpSpan]],
+    limits: Limits,
+    names: Collection[str],
+    bookkeeping: Collection[str] = (),
+) -> dict[str, Decoded] | None:
+    """:func:`light_entries` over PHP spans: ``names`` decoded, and where a host may be.
+
+    ``None`` (decode in full) when one of those holds a back-reference.
+    """
+    data = skim.skimmer.data
+
+    def wanted(name: str, span: PhpSpan) -> bool:
+        return name in names or (
+            name not in bookkeeping and (names_host(name) or skim.may_hold_host(span[0], span[1]))
+        )
+
+    chosen = {id(span) for name, span in spans if wanted(name, span)}
+    if any(id(span) in chosen and not skim.stands_alone(span[0], span[1]) for _, span in spans):
+        return None
+    return light_entries(
+        spans,
+        fmt,
+        lambda _, span: id(span) in chosen,
+        lambda span: decode_part(data, span[0], span[1], limits, span[2]),
     )
 
 
@@ -102,6 +173,34 @@ class PhpRedis(Adapter):
             value=value,
             principal=php_principal(dict(entries)),
             variant=VARIANTS.get(value.format),
+        )
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        data = record.value or b""
+        bounds = limits or DEFAULT_LIMITS
+        skimmed = skim_php(data, bounds)
+        if skimmed is None:
+            return None
+        fmt, skim = skimmed
+        entries = skimmed_entries(
+            skim,
+            fmt,
+            [(name, (start, end, 1)) for name, start, end in skim.spans],
+            bounds,
+            PRINCIPALS,
+        )
+        if entries is None:
+            return None
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(fmt, data),
+            principal=php_principal(dict(entries)),
+            variant=VARIANTS.get(fmt),
+            light=True,
         )
 
 

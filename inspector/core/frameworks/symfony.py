@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from inspector.core.decoders.php import PhpError, decode_php_serialized
+from inspector.core.decoders.php_skim import split_array
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -23,11 +24,20 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     epoch_ms,
+    light_value,
     part,
     walk,
 )
-from inspector.core.frameworks.php import VARIANTS, php_principal, sniff_php
-from inspector.core.values import CLASS, Decoded, JsonValue, Limits
+from inspector.core.frameworks.php import (
+    PRINCIPALS,
+    VARIANTS,
+    PhpSpan,
+    php_principal,
+    skim_php,
+    skimmed_entries,
+    sniff_php,
+)
+from inspector.core.values import CLASS, DEFAULT_LIMITS, Decoded, JsonValue, Limits
 
 __all__ = ["ADAPTERS", "SymfonySession"]
 
@@ -73,6 +83,49 @@ class SymfonySession(Adapter):
             last_access_ms=epoch_ms(walk(meta_value, ["u"])),
             principal=principal,
             variant=VARIANTS.get(value.format),
+        )
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        data = record.value or b""
+        bounds = limits or DEFAULT_LIMITS
+        skimmed = skim_php(data, bounds)
+        if skimmed is None:
+            return None
+        fmt, skim = skimmed
+        # The entries as parse() merges them: the attribute bag's members in its place.
+        merged: dict[str, PhpSpan] = {}
+        outer = {name for name, _, _ in skim.spans}
+        for name, start, end in skim.spans:
+            if name == "_sf2_attributes" and data[start:end] != b"a:0:{}":
+                inner = split_array(data, start, end, bounds)
+                if inner is None or any(n in outer for n, _, _ in inner):
+                    return None  # not a map of names (or it shadows Symfony's): in full
+                merged.update((n, (a, b, 2)) for n, a, b in inner)
+            else:
+                merged[name] = (start, end, 1)
+        if len(outer) != len(skim.spans):
+            return None
+        wanted = {"_sf2_meta", *PRINCIPALS, *(n for n in merged if n.startswith("_security_"))}
+        entries = skimmed_entries(
+            skim, fmt, list(merged.items()), bounds, wanted, self.bookkeeping_names
+        )
+        if entries is None:
+            return None
+        meta = entries.get("_sf2_meta")
+        meta_value = meta.value if meta else None
+        principal = _security_user(entries, limits) or php_principal(dict(entries))
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(fmt, data),
+            created_ms=epoch_ms(walk(meta_value, ["c"])),
+            last_access_ms=epoch_ms(walk(meta_value, ["u"])),
+            principal=principal,
+            variant=VARIANTS.get(fmt),
+            light=True,
         )
 
 

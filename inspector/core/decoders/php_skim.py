@@ -1,0 +1,438 @@
+r"""PHP session data skimmed, not decoded: where each variable's value starts and ends.
+
+A list of sessions (``ls``, ``stats``) shows a session's variable names, its
+size, the user and the host, not every value. These readers step over the
+``serialize()`` text by its length prefixes (``s:N:"..."``, ``a:N:{``) with a
+few compiled patterns, build nothing, and give each top-level variable's byte
+span; :func:`decode_part` then decodes just the values a list needs, with the
+full reader of :mod:`.php`, as it would inside the whole.
+
+They accept a subset of what :mod:`.php` accepts, never more: anything they are
+not sure of gives ``None`` and the caller decodes in full. That is every ``r:`` /
+``R:`` back-reference (a value would then depend on others read before it),
+escaped ``S:`` strings, ``C:`` custom payloads, nesting or sizes near the
+rendering limits (where the full reading would cut and note), and anything
+malformed. Never raises.
+"""
+
+from __future__ import annotations
+
+import re
+
+from inspector.core.decoders.graph import Renderer
+from inspector.core.decoders.php import PhpError, _Serialized
+from inspector.core.values import DEFAULT_LIMITS, JsonValue, Limits
+
+__all__ = [
+    "Skim",
+    "Span",
+    "decode_part",
+    "skim_binary",
+    "skim_serialized",
+    "skim_session",
+    "split_array",
+]
+
+Span = tuple[str, int, int]
+"""A variable's name and its value's ``[start, end)`` in the data (empty: no value)."""
+
+_STRING = re.compile(rb's:([+-]?\d+):"')
+_INT = re.compile(rb"i:([+-]?\d+);")
+_ARRAY = re.compile(rb"a:([+-]?\d+):\{")
+_COUNT = re.compile(rb'":(\d{1,9}):\{')
+_TOKEN = re.compile(
+    rb's:(\d{1,9}):"'
+    rb"|(i:[+-]?\d+;)"
+    rb"|(b:[01];|N;|d:(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NAN);)"
+    rb"|a:(\d{1,9}):\{"
+    rb'|O:(\d{1,9}):"'
+    rb'|E:(\d{1,9}):"'
+    rb"|[rR]:(\d{1,9});"
+)
+"""One token of ``serialize()``: its group number says which (see :meth:`_Skimmer.careful`)."""
+_FAST = re.compile(
+    rb's:(\d{1,9}):"([^"]*)";'  # 2 (lastindex)
+    rb"|(i:[+-]?\d+;)"  # 3
+    rb"|(b:[01];|N;|d:(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NAN);)"  # 4
+    rb"|a:(\d{1,9}):\{"  # 5
+    rb'|O:(\d{1,9}):"([^"]*)":(\d{1,9}):\{'  # 8
+    rb'|E:(\d{1,9}):"([^"]*)";'  # 10
+    rb"|[rR]:(\d{1,9});"  # 11
+    rb"|(\})"  # 12
+)
+""":data:`_TOKEN` with each string read to its closing quote (then its length checked)."""
+
+
+class _Odd(Exception):
+    """Something the skimmer is not sure of: the caller decodes in full."""
+
+
+class _Slow(Exception):
+    """A string holds a quote: step over the value by the lengths instead."""
+
+
+class _Skimmer:
+    """Steps over ``serialize()`` values, numbering them as the full reader's slots do.
+
+    ``r:`` / ``R:`` back-references are followed by slot number to the span they
+    point at, so a list can tell whether a variable may hold a host through one,
+    and whether the full rendering could grow past the limits by repeating shared
+    values (then: ``_Odd``).
+    """
+
+    def __init__(self, data: bytes, limits: Limits, *, trusting: bool = False) -> None:
+        self.data = data
+        self.trusting = trusting
+        """Splitting a value already skimmed: references need no checking again."""
+        self.slots: list[tuple[int, int]] = []
+        """Per slot (in the full reader's numbering): ``(start, end)`` (end -1 while open)."""
+        self.refs: list[tuple[int, int, int]] = []
+        """Per back-reference: where it is, and the span it points at."""
+        self.max_depth = min(limits.max_depth - 3, 200)
+        # A reference renders its target again: their sizes count against the budget.
+        self.budget = min(limits.max_nodes, limits.max_string // 2) - len(data)
+        self.deepest = 0
+        if self.budget < 0:
+            raise _Odd
+
+    def _reference(self, match: re.Match[bytes], depth: int) -> int:
+        if self.trusting:
+            return match.end()
+        data = self.data
+        pos = match.start()
+        index = int(match[11] if match.re is _FAST else match[7])
+        if not 1 <= index <= len(self.slots):
+            raise _Odd  # the full reading notes a missing value
+        start, end = self.slots[index - 1]
+        if end < 0 or any(start <= at < end for at, _, _ in self.refs):
+            raise _Odd  # a cycle, or a shared value that itself shares: decode in full
+        self.budget -= end - start
+        if self.budget < 0:
+            raise _Odd
+        if data[start : start + 2] in (b"a:", b"O:"):
+            # Rendered here, the target nests its own depth (at most the deepest yet).
+            self.deepest = max(self.deepest, depth + self.deepest + 1)
+        self.refs.append((pos, start, end))
+        if data[pos] == 0x72:  # "r:" takes a slot (the same value); "R:" none
+            self.slots.append((start, end))
+        return match.end()
+
+    def skip(self, pos: int, depth: int | None = None) -> int:
+        """The end of the one value at ``pos``.
+
+        First by :data:`_FAST`, which reads a string up to its closing quote
+        and checks that its length is what the prefix says; a string holding a
+        quote fails that check, and the value is stepped over again by
+        :meth:`careful` (its slots and references undone first).
+        """
+        slots, refs, deepest = len(self.slots), len(self.refs), self.deepest
+        try:
+            return self.fast(pos, depth)
+        except _Slow:
+            del self.slots[slots:]
+            del self.refs[refs:]
+            self.deepest = deepest
+            return self.careful(pos, depth)
+
+    def fast(self, pos: int, depth: int | None = None) -> int:
+        """:meth:`careful`'s walk, each token one step of a ``finditer`` (see :meth:`skip`)."""
+        data = self.data
+        size_of = len(data)
+        slots = self.slots
+        max_depth = self.max_depth if depth is None else depth
+        left: list[int] = []  # per open array/object: keys and values still to read
+        opened_slots: list[int] = []
+        for match in _FAST.finditer(data, pos):
+            if match.start() != pos:
+                raise _Odd  # bytes no token starts with
+            kind = match.lastindex
+            pos = match.end()
+            if left and not left[-1]:
+                if kind != 12:  # the members are read: "}" must follow
+                    raise _Odd
+                left.pop()
+                at = opened_slots.pop()
+                slots[at] = (slots[at][0], pos)
+                if not left:
+                    break
+                left[-1] -= 1
+                continue
+            key_turn = bool(left) and left[-1] % 2 == 0
+            if kind == 2:  # s:N:"...";
+                if len(match[2]) != int(match[1]):
+                    raise _Slow
+                if key_turn:
+                    match[2].decode("utf-8")  # the full reader refuses other keys
+            elif kind == 3:  # i:N;
+                pass
+            elif key_turn or kind == 12:
+                raise _Odd  # keys are ints or strings; "}" too soon
+            elif kind == 5 or kind == 8:  # a:N:{  O:N:"class":N:{
+                if kind == 8 and len(match[7]) != int(match[6]):
+                    raise _Slow
+                opened = int(match[kind])
+                if opened > size_of - pos + 1 or len(left) >= max_depth:
+                    raise _Odd
+                opened_slots.append(len(slots))
+                slots.append((match.start(), -1))
+                left.append(2 * opened)
+                if len(left) > self.deepest:
+                    self.deepest = len(left)
+                continue
+            elif kind == 10:  # E:N:"...";
+                if len(match[10]) != int(match[9]):
+                    raise _Slow
+            elif kind == 11:  # r:N; R:N;
+                self._reference(match, len(left))
+            if kind != 11 and not key_turn:
+                slots.append((match.start(), pos))
+            if not left:
+                break
+            left[-1] -= 1
+        else:
+            raise _Odd  # the data ended inside the value
+        if self.deepest > self.max_depth:
+            raise _Odd
+        return pos
+
+    def careful(self, pos: int, depth: int | None = None) -> int:
+        """The end of the one value at ``pos`` (iterative: a stack of members left).
+
+        One match of :data:`_TOKEN` per token; a string is stepped over by its
+        length. Stricter than the full reader where that is cheaper (lengths
+        with a sign): what this refuses is decoded in full.
+        """
+        data = self.data
+        size_of = len(data)
+        slots = self.slots
+        token = _TOKEN.match
+        max_depth = self.max_depth if depth is None else depth
+        left: list[int] = []  # per open array/object: keys and values still to read
+        opened_slots: list[int] = []
+        key_turn = False
+        while True:
+            match = token(data, pos)
+            if match is None:
+                raise _Odd  # S:, C:, a sign, or not PHP at all
+            kind = match.lastindex
+            opened = -1
+            begin = pos
+            if kind == 1:  # s:N:"
+                start = match.end()
+                end = start + int(match[1])
+                if end > size_of or data[end : end + 2] != b'";':
+                    raise _Odd
+                if key_turn:
+                    data[start:end].decode("utf-8")  # the full reader refuses other keys
+                pos = end + 2
+            elif kind == 2:  # i:N;
+                pos = match.end()
+            elif key_turn:
+                raise _Odd  # keys are ints or strings
+            elif kind == 3:  # b:, N;, d:
+                pos = match.end()
+            elif kind == 4:  # a:N:{
+                opened = int(match[4])
+                pos = match.end()
+                if opened > size_of - pos + 1:
+                    raise _Odd
+            elif kind == 5:  # O:N:"
+                end = match.end() + int(match[5])
+                counted = _COUNT.match(data, end)
+                if end > size_of or counted is None:
+                    raise _Odd
+                opened = int(counted[1])
+                pos = counted.end()
+                if opened > size_of - pos + 1:
+                    raise _Odd
+            elif kind == 6:  # E:N:"
+                end = match.end() + int(match[6])
+                if end > size_of or data[end : end + 2] != b'";':
+                    raise _Odd
+                pos = end + 2
+            else:  # r:N; R:N;
+                pos = self._reference(match, len(left))
+                begin = -1  # slotted (or not) by _reference
+            if opened >= 0:
+                if len(left) >= max_depth:
+                    raise _Odd
+                if opened:
+                    opened_slots.append(len(slots))
+                    slots.append((begin, -1))
+                    left.append(2 * opened)
+                    if len(left) > self.deepest:
+                        self.deepest = len(left)
+                    key_turn = True
+                    continue
+                if data[pos : pos + 1] != b"}":
+                    raise _Odd
+                pos += 1
+                slots.append((begin, pos))
+            elif begin >= 0 and not key_turn:
+                slots.append((begin, pos))
+            # One value read: count it, and close every container it completes.
+            while left:
+                left[-1] -= 1
+                if left[-1]:
+                    break
+                if data[pos : pos + 1] != b"}":
+                    raise _Odd
+                pos += 1
+                left.pop()
+                at = opened_slots.pop()
+                slots[at] = (slots[at][0], pos)
+            if not left:
+                if self.deepest > self.max_depth:
+                    raise _Odd
+                return pos
+            key_turn = left[-1] % 2 == 0
+
+
+_MARKS = re.compile(rb"host|container|instance|server")
+"""Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
+
+
+class Skim:
+    """A skimmed session: each variable's span, and what the skimmer learnt on the way."""
+
+    def __init__(self, spans: list[Span], skimmer: _Skimmer) -> None:
+        self.spans = spans
+        self.skimmer = skimmer
+        data = skimmer.data
+        self._marks = [(m.start(), m.end()) for m in _MARKS.finditer(data)]
+        # Back-references whose target names a host: a value holding one may too.
+        self._host_refs = [
+            at
+            for at, target, stop in skimmer.refs
+            if any(target <= a and b <= stop for a, b in self._marks)
+        ]
+
+    def may_hold_host(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)``, or a value it refers to, holds a host name's marker."""
+        return any(start <= a and b <= end for a, b in self._marks) or any(
+            start <= at < end for at in self._host_refs
+        )
+
+    def stands_alone(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` holds no back-reference (:func:`decode_part` can read it)."""
+        return not any(start <= at < end for at, _, _ in self.skimmer.refs)
+
+
+def skim_session(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
+    """The ``php`` handler's ``name|value...``: each variable's span, or ``None``."""
+    out: list[Span] = []
+    pos = 0
+    try:
+        skimmer = _Skimmer(data, limits)
+        while pos < len(data):
+            bar = data.find(b"|", pos)
+            if bar < 0:
+                return None
+            end = skimmer.skip(bar + 1)
+            out.append((data[pos:bar].decode("utf-8", "replace"), bar + 1, end))
+            pos = end
+    except (_Odd, ValueError):
+        return None
+    return Skim(out, skimmer)
+
+
+def skim_binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
+    """The ``php_binary`` handler: length byte, name, value; each variable's span."""
+    out: list[Span] = []
+    pos = 0
+    try:
+        skimmer = _Skimmer(data, limits)
+        while pos < len(data):
+            length = data[pos]
+            undefined = length & 0x80
+            length &= 0x7F
+            name = data[pos + 1 : pos + 1 + length]
+            if len(name) != length or not name:
+                return None
+            pos += 1 + length
+            end = pos if undefined else skimmer.skip(pos)
+            out.append((name.decode("utf-8", "replace"), pos, end))
+            pos = end
+    except (_Odd, ValueError):
+        return None
+    return Skim(out, skimmer) if out else None
+
+
+def _members(skimmer: _Skimmer, start: int, end: int) -> list[Span] | None:
+    """The members of the ``a:N:{...}`` that is exactly ``data[start:end]``, by key.
+
+    ``None`` unless it renders as a JSON object of distinct string keys (not as a
+    list: keys ``0..n-1``, or empty) and its values skim cleanly.
+    """
+    data = skimmer.data
+    match = _ARRAY.match(data, start)
+    if match is None:
+        return None
+    count = int(match[1])
+    if count <= 0 or count > len(data) - match.end() + 1:
+        return None
+    if not skimmer.trusting:
+        skimmer.slots.append((start, end))  # the array's slot comes before its members'
+    pos = match.end()
+    out: list[Span] = []
+    listed = True
+    for index in range(count):
+        key = _INT.match(data, pos)
+        if key is not None:
+            name = str(int(key[1]))
+            listed = listed and int(key[1]) == index
+            pos = key.end()
+        else:
+            text = _STRING.match(data, pos)
+            if text is None:
+                return None
+            size = int(text[1])
+            begin = text.end()
+            if size < 0 or data[begin + size : begin + size + 2] != b'";':
+                return None
+            # A key that is not UTF-8 is refused by the full reader.
+            name = data[begin : begin + size].decode("utf-8")
+            listed = False
+            pos = begin + size + 2
+        value_end = skimmer.skip(pos, skimmer.max_depth - 1)
+        out.append((name, pos, value_end))
+        pos = value_end
+    if listed or data[pos : pos + 1] != b"}" or pos + 1 != end:
+        return None
+    return out
+
+
+def skim_serialized(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
+    """The ``php_serialize`` handler's one ``a:N:{...}``: each key's span, or ``None``."""
+    try:
+        skimmer = _Skimmer(data, limits)
+        spans = _members(skimmer, 0, len(data))
+    except (_Odd, ValueError):
+        return None
+    return None if spans is None else Skim(spans, skimmer)
+
+
+def split_array(data: bytes, start: int, end: int, limits: Limits) -> list[Span] | None:
+    """The members of an array a skimmer already stepped over (Symfony's attribute bag)."""
+    try:
+        return _members(_Skimmer(data, limits, trusting=True), start, end)
+    except (_Odd, ValueError):
+        return None
+
+
+def decode_part(data: bytes, start: int, end: int, limits: Limits, depth: int = 1) -> JsonValue:
+    """The value at ``data[start:end]`` as the full reading renders it at ``depth``.
+
+    Only for spans a skimmer gave (no back-references: the value stands alone).
+
+    Raises:
+        PhpError: Not one value (never, for a skimmer's span).
+    """
+    if start == end:
+        return None  # php_binary's undefined variable
+    parser = _Serialized(data)
+    parser.pos = start
+    node = parser.guarded(parser.value)
+    if parser.pos != end:
+        raise PhpError("the span is not one value")
+    return Renderer(limits, int_class="int", float_class="float").render(node, depth)
