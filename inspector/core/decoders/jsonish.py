@@ -39,7 +39,13 @@ from inspector.core.values import (
     undecodable,
 )
 
-__all__ = ["decode_json_family", "looks_like_java_class", "looks_like_json"]
+__all__ = [
+    "JsonSkim",
+    "decode_json_family",
+    "looks_like_java_class",
+    "looks_like_json",
+    "skim_json_object",
+]
 
 # Packages in lower case, then a capitalised class (nested classes with $), or
 # a JVM array descriptor: what Jackson writes as a type id.
@@ -439,3 +445,76 @@ def binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
         preview=escaped_preview(data, limits.preview_bytes),
         hex=hex_preview(data, limits.preview_bytes),
     )
+
+
+# --------------------------------------------------------------------------- light reading
+
+_DIGITS = bytes.maketrans(b"0123456789E-", b"9999999999e+")
+
+
+def _may_round(data: bytes) -> bool:
+    """Whether a number may be a double past 2^63 (the full reading then parses it again).
+
+    19 digits in a row, or an exponent (also found in strings: then decoded in full).
+    """
+    shape = data.translate(_DIGITS)
+    return b"9999999999999999999" in shape or b"9e9" in shape or b"9e+9" in shape
+
+
+class JsonSkim:
+    """A plain JSON object parsed, its members converted only when asked (``ls``, ``stats``).
+
+    :func:`skim_json_object` gives one only when :func:`decode_json_family`
+    would read the bytes as that very object, untyped at its top, with no note:
+    then each member converts alone (:meth:`member`) as it does in the whole.
+    """
+
+    def __init__(self, parsed: dict[str, object], limits: Limits) -> None:
+        self.parsed = parsed
+        self._converter = _Converter(limits, "@class")
+
+    def member(self, name: str) -> JsonValue:
+        """One top-level member as the full reading converts it (one level down)."""
+        return self._converter.convert(self.parsed[name], 1)
+
+
+def skim_json_object(data: bytes, limits: Limits = DEFAULT_LIMITS) -> JsonSkim | None:
+    """``data`` parsed, when the full reading is the same object, untyped and unnoted.
+
+    ``None`` (decode in full) unless the bytes are UTF-8 JSON that orjson reads
+    as an object without ``@class`` / ``@type`` at its top, small enough that no
+    limit can cut it (nodes, string length, depth) and without a number that may
+    be a rounded double.
+    """
+    if data[:1] != b"{" or len(data) > min(limits.max_nodes, limits.max_string):
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    try:
+        parsed = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict) or "@class" in parsed or "@type" in parsed:
+        return None
+    if _may_round(data):
+        return None
+    # Brackets in strings count too: a bound, checked exactly only when it is passed.
+    if data.count(b"{") + data.count(b"[") >= limits.max_depth and (
+        _depth(parsed, 0) >= limits.max_depth
+    ):
+        return None
+    return JsonSkim(parsed, limits)
+
+
+def _depth(value: object, depth: int) -> int:
+    """The depth of the deepest container in ``value`` (at ``depth``); -1: none."""
+    if isinstance(value, dict):
+        items: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return -1
+    return max(depth, max((_depth(item, depth + 1) for item in items), default=-1))

@@ -17,6 +17,7 @@ malformed. Never raises.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from inspector.core.decoders.graph import Renderer
@@ -299,23 +300,23 @@ class Skim:
         self.spans = spans
         self.skimmer = skimmer
         data = skimmer.data
-        self._marks = [(m.start(), m.end()) for m in _MARKS.finditer(data)]
+        marks = [m.start() for m in _MARKS.finditer(data)]
         # Back-references whose target names a host: a value holding one may too.
-        self._host_refs = [
-            at
-            for at, target, stop in skimmer.refs
-            if any(target <= a and b <= stop for a, b in self._marks)
-        ]
+        held = [at for at, target, stop in skimmer.refs if any(target <= m < stop for m in marks)]
+        self._hosts = sorted(marks + held)
+        self._refs = sorted(at for at, _, _ in skimmer.refs)
 
     def may_hold_host(self, start: int, end: int) -> bool:
         """Whether ``[start, end)``, or a value it refers to, holds a host name's marker."""
-        return any(start <= a and b <= end for a, b in self._marks) or any(
-            start <= at < end for at in self._host_refs
-        )
+        hosts = self._hosts
+        at = bisect.bisect_left(hosts, start)
+        return at < len(hosts) and hosts[at] < end
 
     def stands_alone(self, start: int, end: int) -> bool:
         """Whether ``[start, end)`` holds no back-reference (:func:`decode_part` can read it)."""
-        return not any(start <= at < end for at, _, _ in self.skimmer.refs)
+        refs = self._refs
+        at = bisect.bisect_left(refs, start)
+        return at == len(refs) or refs[at] >= end
 
 
 def skim_session(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:

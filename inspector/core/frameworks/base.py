@@ -410,18 +410,38 @@ def light_entries(
 ) -> dict[str, Decoded] | None:
     """A light reader's entries: the ``wanted`` ones decoded, the others :func:`unread`.
 
-    ``None`` (decode in full) when two names are the same (the full reading then
-    shows pairs, not a map) or one starts with ``@`` (it may be read as a type).
+    A decoded one carries its value, not its size (a list shows neither; ``show``
+    reads in full). ``None`` (decode in full) when two names are the same (the
+    full reading then shows pairs, not a map) or one starts with ``@`` (it may be
+    read as a type).
     """
-    names = {name for name, _ in spans}
-    if len(names) != len(spans) or any(name[:1] == "@" for name in names):
-        return None
-    whole = Decoded(format=fmt, value=None, size=0)
     placeholder = unread(fmt)
-    return {
-        name: part(whole, decode_one(span)) if wanted(name, span) else placeholder
-        for name, span in spans
-    }
+    out: dict[str, Decoded] = {}
+    for name, span in spans:
+        if name in out or name[:1] == "@":
+            return None
+        out[name] = Decoded(fmt, decode_one(span), 0) if wanted(name, span) else placeholder
+    return out
+
+
+def holds_host_name(value: object, depth: int = 0) -> bool:
+    """Whether a parsed value (plain dicts and lists) has a key of :data:`HOST_NAMES` anywhere.
+
+    The full reading's host search only finds a host under such a key (or as an
+    attribute so named), and the JSON conversion keeps keys: a value without one
+    is not decoded by a light reader.
+    """
+    if depth > 256:
+        return True  # too deep to tell: decode it
+    if isinstance(value, dict):
+        if not HOST_NAMES.isdisjoint(value):
+            return True
+        items: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        items = value
+    else:
+        return False
+    return any(holds_host_name(item, depth + 1) for item in items if isinstance(item, dict | list))
 
 
 def light_value(fmt: ValueFormat, data: bytes, layers: tuple[str, ...] = ()) -> Decoded:

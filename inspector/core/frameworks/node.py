@@ -12,7 +12,9 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Mapping
 
+from inspector.core.decoders.jsonish import skim_json_object
 from inspector.core.frameworks.base import (
+    HOST_NAMES,
     Adapter,
     FrameworkSession,
     KeyMatch,
@@ -22,11 +24,15 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     epoch_ms,
+    holds_host_name,
+    light_entries,
+    light_value,
+    mentions_host,
     split_signed,
     text_of,
     walk,
 )
-from inspector.core.values import Decoded, Limits
+from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
 __all__ = ["ADAPTERS", "Express", "Fastify"]
 
@@ -60,7 +66,39 @@ class Express(Adapter):
         self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
     ) -> FrameworkSession:
         value = decode(record, limits)
-        entries = entries_of(value)
+        return self._session(record, match, entries_of(value), value, light=False)
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        data = record.value or b""
+        skim = skim_json_object(data, limits or DEFAULT_LIMITS)
+        if skim is None:
+            return None
+        parsed = skim.parsed
+        hosted = mentions_host(data)
+
+        def wanted(name: str, _: str) -> bool:
+            if name in ("cookie", "passport"):
+                return True
+            return hosted and (name in HOST_NAMES or holds_host_name(parsed[name]))
+
+        entries = light_entries([(n, n) for n in parsed], ValueFormat.JSON, wanted, skim.member)
+        if entries is None:
+            return None
+        return self._session(
+            record, match, entries, light_value(ValueFormat.JSON, data), light=True
+        )
+
+    def _session(
+        self,
+        record: RawRecord,
+        match: KeyMatch,
+        entries: dict[str, Decoded],
+        value: Decoded,
+        *,
+        light: bool,
+    ) -> FrameworkSession:
         cookie = entries.get("cookie")
         expires = epoch_ms(walk(cookie.value, ["expires"])) if cookie else None
         notes = [] if cookie else ["no cookie object: not written by express-session?"]
@@ -72,6 +110,7 @@ class Express(Adapter):
             expires_at_ms=expires if expires is not None else None,
             principal=_passport(entries),
             notes=notes,
+            light=light,
         )
 
 

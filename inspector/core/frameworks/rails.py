@@ -19,6 +19,7 @@ import zlib
 
 from inspector.core.decoders import decode_value
 from inspector.core.decoders.ruby import MarshalError, decode_marshal
+from inspector.core.decoders.ruby_skim import MarshalSkim, skim_marshal_entry, skim_marshal_hash
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -30,11 +31,22 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     epoch_ms,
+    light_entries,
+    light_value,
+    names_host,
     part,
     text_of,
     walk,
 )
-from inspector.core.values import CLASS, Decoded, Limits, undecodable
+from inspector.core.values import (
+    CLASS,
+    DEFAULT_LIMITS,
+    Decoded,
+    JsonValue,
+    Limits,
+    ValueFormat,
+    undecodable,
+)
 
 __all__ = ["ADAPTERS", "RailsCacheStore", "RedisActionpack", "RedisRack", "private_id"]
 
@@ -47,6 +59,33 @@ _BOOKKEEPING = frozenset({"session_id", "_csrf_token"})
 def private_id(public_id: str) -> str:
     """Rack's private session id (``Rack::Session::SessionId#private_id``)."""
     return "2::" + hashlib.sha256(public_id.encode()).hexdigest()
+
+
+_PRINCIPAL_NAMES = ("user_id", "username", "user")
+
+
+def marshal_entries(
+    skim: MarshalSkim, bookkeeping: frozenset[str], depth: int = 1
+) -> dict[str, Decoded] | None:
+    """A light reading's entries: the principal's and where a host may be decoded.
+
+    ``None`` (decode in full) when one of those links to an object outside itself.
+    """
+
+    def wanted(name: str, span: tuple[int, int, int, int]) -> bool:
+        if name in _PRINCIPAL_NAMES or (name.startswith("warden.user.") and name.endswith(".key")):
+            return True
+        return name not in bookkeeping and (names_host(name) or skim.may_hold_host(span))
+
+    chosen = {name for name, span in skim.entries if wanted(name, span)}
+    if any(name in chosen and not skim.stands_alone(span) for name, span in skim.entries):
+        return None
+    return light_entries(
+        skim.entries,
+        ValueFormat.MARSHAL,
+        lambda name, _: name in chosen,
+        lambda span: skim.decode(span, depth),
+    )
 
 
 def warden_user(entries: dict[str, Decoded]) -> tuple[str, str] | None:
@@ -91,6 +130,23 @@ class RedisRack(Adapter):
         entries = entries_of(value)
         return self.session(record, match, entries, value=value, principal=warden_user(entries))
 
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        data = record.value or b""
+        skim = skim_marshal_hash(data, limits or DEFAULT_LIMITS)
+        entries = None if skim is None else marshal_entries(skim, self.bookkeeping_names)
+        if entries is None:
+            return None
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(ValueFormat.MARSHAL, data),
+            principal=warden_user(entries),
+            light=True,
+        )
+
 
 class RedisActionpack(RedisRack):
     """``ActionDispatch::Session::RedisStore`` (redis-actionpack)."""
@@ -128,6 +184,11 @@ class RailsCacheStore(RedisRack):
     def sniff(self, first: bytes) -> bool | None:
         return first.startswith((b"\x04\x08", b"\x00\x04\x08", b"\x01x"))
 
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        return _light_cache_entry(self, record, match, limits)
+
     def parse(
         self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
     ) -> FrameworkSession:
@@ -142,17 +203,7 @@ class RailsCacheStore(RedisRack):
         ):
             entry = value.value
             inner = part(value, walk(entry, ["value"]))
-            created = epoch_ms(walk(entry, ["created_at"]))
-            expires_in = walk(entry, ["expires_in"])
-            expires_at = walk(entry, ["expires_at"])
-            if isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
-                expires = int(expires_at * 1000)
-            elif (
-                created is not None
-                and isinstance(expires_in, int | float)
-                and not isinstance(expires_in, bool)
-            ):
-                expires = created + int(expires_in * 1000)
+            created, expires = _entry_times(entry)
         elif variant == "7.0" and isinstance(value.value, list) and value.value:
             packed = value.value
             inner = part(value, packed[0])
@@ -176,6 +227,53 @@ class RailsCacheStore(RedisRack):
             variant=variant,
             notes=notes,
         )
+
+
+def _entry_times(entry: JsonValue) -> tuple[int | None, int | None]:
+    """A cache entry's created time and expiry (epoch ms), from its rendered fields."""
+    created = epoch_ms(walk(entry, ["created_at"]))
+    expires_in = walk(entry, ["expires_in"])
+    expires_at = walk(entry, ["expires_at"])
+    expires = None
+    if isinstance(expires_at, int | float) and not isinstance(expires_at, bool):
+        expires = int(expires_at * 1000)
+    elif (
+        created is not None
+        and isinstance(expires_in, int | float)
+        and not isinstance(expires_in, bool)
+    ):
+        expires = created + int(expires_in * 1000)
+    return created, expires
+
+
+def _light_cache_entry(
+    adapter: RailsCacheStore, record: RawRecord, match: KeyMatch, limits: Limits | None
+) -> FrameworkSession | None:
+    """Rails 6.1's Marshal-ed cache entry, read light (see :meth:`Adapter.parse_light`)."""
+    data = record.value or b""
+    skim = skim_marshal_entry(data, limits or DEFAULT_LIMITS)
+    if skim is None or "@value" in skim.fields or "value" in skim.fields:
+        return None
+    entries = marshal_entries(skim, adapter.bookkeeping_names, depth=2)
+    if entries is None:
+        return None
+    times = ("@created_at", "@expires_in", "@expires_at")
+    spans = [(name, skim.fields[name]) for name in times if name in skim.fields]
+    if not all(skim.stands_alone(span) for _, span in spans):
+        return None
+    entry: dict[str, JsonValue] = {name[1:]: skim.decode(span) for name, span in spans}
+    created, expires = _entry_times(entry)
+    return adapter.session(
+        record,
+        match,
+        entries,
+        value=light_value(ValueFormat.MARSHAL, data),
+        created_ms=created,
+        expires_at_ms=expires,
+        principal=warden_user(entries),
+        variant="6.1",
+        light=True,
+    )
 
 
 def _cache_value(raw: bytes, limits: Limits | None) -> tuple[Decoded, str]:
