@@ -70,6 +70,8 @@ LIGHT = {
     "redis_rack",
     "redis_actionpack",
     "rails_cache_store",
+    "phpredis_msgpack",
+    "flask-session",
 }
 """Fixtures whose format has a light reader: read light, not by the fallback."""
 
@@ -224,3 +226,30 @@ def test_light_agrees_on_random_marshal_hashes() -> None:
             light = assert_agree("rack:session:2::" + "a" * 64, changed)
             read_light += bool(light is not None and light.light)
     assert read_light > 500  # the light walker is what is being compared, mostly
+
+
+_PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers(-(1 << 63), (1 << 64) - 1) | st.floats()
+    | st.text(max_size=8) | st.binary(max_size=4) | st.sampled_from(["host", "web-1", "server"]),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.sampled_from(["host", "user_id", "a", "hostname", "b"]), inner, max_size=4),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(["user_id", "host", "server", "cart", "_permanent", "x"]),
+                    _PLAIN, min_size=1, max_size=6),
+    st.booleans(),
+)  # fmt: skip
+def test_light_agrees_on_random_msgpack_maps(session: dict[str, Any], php: bool) -> None:
+    if php:  # PHP's msgpack serializer: a nil key first, then the variables
+        value = (
+            bytes([0x81 + len(session)])
+            + b"\xc0\x01"
+            + b"".join(msgpack.packb(k) + msgpack.packb(v) for k, v in session.items())
+        )
+        assert_agree("PHPREDIS_SESSION:" + "a" * 26, value)
+    else:
+        assert_agree("session:" + "f" * 43, msgpack.packb(session))

@@ -22,7 +22,13 @@ from inspector.core.decoders.graph import top_class as graph_top_class
 from inspector.core.decoders.php import php_date, php_property
 from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
-__all__ = ["MsgpackError", "decode_msgpack", "looks_like_msgpack_map"]
+__all__ = [
+    "MsgpackError",
+    "MsgpackSkim",
+    "decode_msgpack",
+    "looks_like_msgpack_map",
+    "skim_msgpack_map",
+]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -177,3 +183,152 @@ def _property(key: Any) -> str:
     if isinstance(key, str):
         return php_property(key.encode("utf-8", "surrogateescape"))
     return str(key)
+
+
+# --------------------------------------------------------------------------- light reading
+
+_HOSTISH = ("host", "container", "instance", "server")
+"""Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
+
+
+class MsgpackSkim:
+    """A MessagePack session map unpacked (in C) but not built: names, and values on demand.
+
+    :func:`skim_msgpack_map` gives one only when :func:`decode_msgpack` would
+    render the bytes as that very map, without a note. The walk that checks it
+    numbers the arrays and maps as :class:`_Builder` does (PHP's references
+    point at them), so it knows which entries hold a reference, and which may
+    hold a host-like key, directly or through one.
+    """
+
+    def __init__(self, entries: list[tuple[str, Any]], php: bool) -> None:
+        self.entries = entries
+        """``(name, the unpacked value)`` of each top-level entry."""
+        self.php = php
+        self.slots_before: list[int] = []
+        self.refers: list[bool] = []
+        self.hosts: list[bool] = []
+
+    def decode(self, index: int, limits: Limits) -> Any:
+        """Entry ``index``'s value as the full reading renders it (for one without references)."""
+        builder = _Builder()
+        builder.php = self.php
+        builder.slots = [None] * self.slots_before[index]
+        node = builder.node(self.entries[index][1])
+        return Renderer(limits, int_class="int", float_class="float").render(node, 1)
+
+
+class _Walk:
+    """Numbers containers as :class:`_Builder` does; sizes, depths, references, host keys."""
+
+    def __init__(self, php: bool, max_depth: int) -> None:
+        self.php = php
+        self.max_depth = max_depth
+        self.slots: list[tuple[int, bool]] = []
+        """Per container: how many values it renders, whether it holds a host-like key."""
+        self.refs = 0
+        self.hosts = False
+        self.deepest = 0
+
+    def size(self, value: Any, depth: int) -> int:
+        """Values rendered for ``value`` (a reference counts its target again)."""
+        if depth > self.max_depth:
+            raise ValueError("too deep")
+        self.deepest = max(self.deepest, depth)
+        if isinstance(value, _Pairs):
+            marker = value[0][1] if value and value[0][0] is None else None
+            pairs: list[tuple[Any, Any]] = value
+            if isinstance(marker, str):
+                # An object: a nil key's map holds properties (the builder gives
+                # that map no slot of its own); its other entries are data.
+                pairs = []
+                for key, item in value[1:]:
+                    if key is None and isinstance(item, _Pairs):
+                        pairs.extend(item)
+                    else:
+                        pairs.append((key, item))
+            if isinstance(marker, int) and marker in (2, 4) and len(value) == 2:
+                target = value[1][1]
+                if not (isinstance(target, int) and 1 <= target <= len(self.slots)):
+                    raise ValueError("a reference the full reading notes")
+                self.refs += 1
+                count, hosts = self.slots[target - 1]
+                self.hosts = self.hosts or hosts
+                return count
+            at = len(self.slots)
+            self.slots.append((0, False))
+            total = 1
+            for key, item in pairs:
+                if isinstance(key, str) and any(h in key for h in _HOSTISH):
+                    self.hosts = True
+                total += 1 + self.size(item, depth + 1)
+            self.slots[at] = (total, self.hosts)
+            return total
+        if isinstance(value, list):
+            at = len(self.slots)
+            self.slots.append((0, False))
+            total = 1 + sum(self.size(item, depth + 1) for item in value)
+            self.slots[at] = (total, self.hosts)
+            return total
+        return 1
+
+
+def skim_msgpack_map(data: bytes, limits: Limits = DEFAULT_LIMITS) -> MsgpackSkim | None:
+    """A MessagePack map of text keys (a session), unpacked; ``None``: decode in full."""
+    if not data or not (0x81 <= data[0] <= 0x8F or data[0] in (0xDE, 0xDF)):
+        return None
+    if len(data) > limits.max_string // 2:
+        return None
+    try:
+        parsed = msgpack.unpackb(
+            data,
+            raw=False,
+            unicode_errors="surrogateescape",
+            strict_map_key=False,
+            object_pairs_hook=_Pairs,
+            ext_hook=_ext,
+            timestamp=0,
+            use_list=True,
+        )
+    except Exception:
+        return None
+    if not isinstance(parsed, _Pairs) or not parsed:
+        return None
+    marker = parsed[0][1] if parsed[0][0] is None else None
+    if marker is not None and marker != 1:
+        return None  # an object or a reference at the top: in full
+    php = marker is not None
+    body = parsed[1:] if php else parsed
+    entries: list[tuple[str, Any]] = []
+    for key, item in body:
+        if php and isinstance(key, int) and not isinstance(key, bool):
+            key = str(key)
+        if not isinstance(key, str) or not (key.isascii() or _utf8(key)):
+            return None  # rendered as pairs, not a map
+        entries.append((key, item))
+    skim = MsgpackSkim(entries, php)
+    walk = _Walk(php, limits.max_depth - 3)
+    walk.slots.append((0, False))  # the top map's own slot
+    total = 1
+    try:
+        for _, item in entries:
+            skim.slots_before.append(len(walk.slots))
+            refs, walk.hosts = walk.refs, False
+            total += 1 + walk.size(item, 1)
+            skim.refers.append(walk.refs > refs)
+            skim.hosts.append(walk.hosts)
+    except (ValueError, RecursionError):
+        return None
+    if total >= limits.max_nodes:
+        return None
+    if walk.refs and 2 * walk.deepest > walk.max_depth:
+        return None  # a reference renders its target's depth again where it stands
+    return skim
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -64,6 +64,48 @@ _FAST = re.compile(
 """:data:`_TOKEN` with each string read to its closing quote (then its length checked)."""
 
 
+_SCALARS = (
+    rb'(?:i:[+-]?\d+;|b:[01];|N;|s:\d{1,9}:"[^"]*";'
+    rb"|d:(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NAN);)"
+)
+_FLAT = re.compile(
+    rb'(?:a:\d{1,9}:|O:\d{1,9}:"[^"]*":\d{1,9}:)\{((?:(?:i:[+-]?\d+;|s:\d{1,9}:"[^"]*";)'
+    + _SCALARS
+    + rb")*)\}"
+)
+"""An array or object of scalars only, its strings read to their closing quote."""
+_FLAT_STRINGS = re.compile(rb's:(\d{1,9}):"([^"]*)"')
+_UNKNOWN = [(-1, -1)]
+"""The slot of a value inside a container stepped over at once (a reference to it: in full)."""
+
+
+def _flat_ok(whole: re.Match[bytes], kind: int) -> bool:
+    """Whether a :data:`_FLAT` match is the container the lengths and count describe.
+
+    Every string's length must be its prefix's (then no string held a quote, and
+    the tokens are the true ones), the keys must be text (ASCII here, else the
+    token walk checks them), and the members as many as the count says: each
+    token ends in the one ``;`` that is not inside a string.
+    """
+    body: bytes = whole[1]
+    if not body.isascii():
+        return False
+    strings: list[tuple[bytes, bytes]] = _FLAT_STRINGS.findall(body)
+    if any(len(text) != int(size) for size, text in strings):
+        return False
+    tokens: int = body.count(b";") - sum(text.count(b";") for _, text in strings)
+    count: int = (
+        int(whole[0][2 : whole[0].index(b":", 2)]) if kind == 5 else _object_count(whole[0])
+    )
+    return tokens == 2 * count
+
+
+def _object_count(head: bytes) -> int:
+    # O:N:"class":M:{ -- the class name holds no quote (checked by the caller).
+    name_end = head.index(b'"', head.index(b'"') + 1)
+    return int(head[name_end + 2 : head.index(b":", name_end + 2)])
+
+
 class _Odd(Exception):
     """Something the skimmer is not sure of: the caller decodes in full."""
 
@@ -84,6 +126,8 @@ class _Skimmer:
     def __init__(self, data: bytes, limits: Limits, *, trusting: bool = False) -> None:
         self.data = data
         self.trusting = trusting
+        self.pos = 0
+        """Where the last array split by :func:`_members` ended."""
         """Splitting a value already skimmed: references need no checking again."""
         self.slots: list[tuple[int, int]] = []
         """Per slot (in the full reader's numbering): ``(start, end)`` (end -1 while open)."""
@@ -143,9 +187,12 @@ class _Skimmer:
         max_depth = self.max_depth if depth is None else depth
         left: list[int] = []  # per open array/object: keys and values still to read
         opened_slots: list[int] = []
-        for match in _FAST.finditer(data, pos):
-            if match.start() != pos:
-                raise _Odd  # bytes no token starts with
+        fast = _FAST.match
+        flat = _FLAT.match
+        while True:
+            match = fast(data, pos)
+            if match is None:
+                raise _Odd  # bytes no token starts with, or the data ended inside the value
             kind = match.lastindex
             pos = match.end()
             if left and not left[-1]:
@@ -171,6 +218,18 @@ class _Skimmer:
             elif kind == 5 or kind == 8:  # a:N:{  O:N:"class":N:{
                 if kind == 8 and len(match[7]) != int(match[6]):
                     raise _Slow
+                whole = flat(data, match.start())
+                if whole is not None and len(left) < max_depth and _flat_ok(whole, kind):
+                    # Only scalars inside: checked as a whole, stepped over at once.
+                    pos = whole.end()
+                    slots.append((match.start(), pos))
+                    slots.extend(_UNKNOWN * int(match[kind]))
+                    if len(left) + 1 > self.deepest:
+                        self.deepest = len(left) + 1
+                    if not left:
+                        break
+                    left[-1] -= 1
+                    continue
                 opened = int(match[kind])
                 if opened > size_of - pos + 1 or len(left) >= max_depth:
                     raise _Odd
@@ -190,8 +249,6 @@ class _Skimmer:
             if not left:
                 break
             left[-1] -= 1
-        else:
-            raise _Odd  # the data ended inside the value
         if self.deepest > self.max_depth:
             raise _Odd
         return pos
@@ -305,6 +362,8 @@ class Skim:
         held = [at for at, target, stop in skimmer.refs if any(target <= m < stop for m in marks)]
         self._hosts = sorted(marks + held)
         self._refs = sorted(at for at, _, _ in skimmer.refs)
+        self.inner: dict[str, list[Span]] = {}
+        """Members of the variables the skimmer was asked to split (by name)."""
 
     def may_hold_host(self, start: int, end: int) -> bool:
         """Whether ``[start, end)``, or a value it refers to, holds a host name's marker."""
@@ -319,9 +378,16 @@ class Skim:
         return at == len(refs) or refs[at] >= end
 
 
-def skim_session(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
-    """The ``php`` handler's ``name|value...``: each variable's span, or ``None``."""
+def skim_session(
+    data: bytes, limits: Limits = DEFAULT_LIMITS, split: frozenset[str] = frozenset()
+) -> Skim | None:
+    """The ``php`` handler's ``name|value...``: each variable's span, or ``None``.
+
+    The variables named in ``split`` that hold a map (Symfony's attribute bag)
+    have their members' spans in :attr:`Skim.inner` too, read in the same pass.
+    """
     out: list[Span] = []
+    inner: dict[str, list[Span]] = {}
     pos = 0
     try:
         skimmer = _Skimmer(data, limits)
@@ -329,12 +395,25 @@ def skim_session(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
             bar = data.find(b"|", pos)
             if bar < 0:
                 return None
-            end = skimmer.skip(bar + 1)
-            out.append((data[pos:bar].decode("utf-8", "replace"), bar + 1, end))
+            name = data[pos:bar].decode("utf-8", "replace")
+            if name in split and data.startswith(b"a:", bar + 1):
+                members = _members(skimmer, bar + 1)
+                if members is None:
+                    # An empty bag is an attribute like any: skimmed again without
+                    # splitting. A list, or anything else: decoded in full.
+                    empty = data.startswith(b"a:0:{}", bar + 1)
+                    return skim_session(data, limits) if empty else None
+                inner[name] = members
+                end = skimmer.pos
+            else:
+                end = skimmer.skip(bar + 1)
+            out.append((name, bar + 1, end))
             pos = end
     except (_Odd, ValueError):
         return None
-    return Skim(out, skimmer)
+    skim = Skim(out, skimmer)
+    skim.inner = inner
+    return skim
 
 
 def skim_binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
@@ -359,11 +438,12 @@ def skim_binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
     return Skim(out, skimmer) if out else None
 
 
-def _members(skimmer: _Skimmer, start: int, end: int) -> list[Span] | None:
-    """The members of the ``a:N:{...}`` that is exactly ``data[start:end]``, by key.
+def _members(skimmer: _Skimmer, start: int, end: int | None = None) -> list[Span] | None:
+    """The members of the ``a:N:{...}`` at ``start`` (ending at ``end``, when given), by key.
 
     ``None`` unless it renders as a JSON object of distinct string keys (not as a
-    list: keys ``0..n-1``, or empty) and its values skim cleanly.
+    list: keys ``0..n-1``, or empty) and its values skim cleanly. Sets
+    ``skimmer.pos`` to the end.
     """
     data = skimmer.data
     match = _ARRAY.match(data, start)
@@ -372,8 +452,8 @@ def _members(skimmer: _Skimmer, start: int, end: int) -> list[Span] | None:
     count = int(match[1])
     if count <= 0 or count > len(data) - match.end() + 1:
         return None
-    if not skimmer.trusting:
-        skimmer.slots.append((start, end))  # the array's slot comes before its members'
+    slot = len(skimmer.slots)
+    skimmer.slots.append((start, -1))  # the array's slot comes before its members'
     pos = match.end()
     out: list[Span] = []
     listed = True
@@ -398,8 +478,10 @@ def _members(skimmer: _Skimmer, start: int, end: int) -> list[Span] | None:
         value_end = skimmer.skip(pos, skimmer.max_depth - 1)
         out.append((name, pos, value_end))
         pos = value_end
-    if listed or data[pos : pos + 1] != b"}" or pos + 1 != end:
+    if listed or data[pos : pos + 1] != b"}" or (end is not None and pos + 1 != end):
         return None
+    skimmer.pos = pos + 1
+    skimmer.slots[slot] = (start, pos + 1)
     return out
 
 

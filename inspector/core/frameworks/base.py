@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
@@ -21,6 +21,7 @@ from typing import TypeVar
 import orjson
 
 from inspector.core.decoders import decode_value
+from inspector.core.decoders.msgpacked import MsgpackSkim
 from inspector.core.values import (
     CLASS,
     ENTRIES,
@@ -422,6 +423,29 @@ def light_entries(
             return None
         out[name] = Decoded(fmt, decode_one(span), 0) if wanted(name, span) else placeholder
     return out
+
+
+def msgpack_entries(
+    skim: MsgpackSkim, limits: Limits, names: Collection[str], bookkeeping: Collection[str]
+) -> dict[str, Decoded] | None:
+    """A light reading's entries of a MessagePack map: ``names`` and where a host may be.
+
+    ``None`` (decode in full) when one of those holds a PHP reference.
+    """
+    chosen = {
+        index
+        for index, (name, _) in enumerate(skim.entries)
+        if name in names or (name not in bookkeeping and (names_host(name) or skim.hosts[index]))
+    }
+    if any(skim.refers[index] for index in chosen):
+        return None
+    spans = [(name, index) for index, (name, _) in enumerate(skim.entries)]
+    return light_entries(
+        spans,
+        ValueFormat.MSGPACK,
+        lambda _, index: index in chosen,
+        lambda index: skim.decode(index, limits),
+    )
 
 
 def holds_host_name(value: object, depth: int = 0) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from inspector.core.decoders.msgpacked import skim_msgpack_map
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -20,10 +21,12 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
+    light_value,
+    msgpack_entries,
     split_signed,
     text_of,
 )
-from inspector.core.values import Limits, ValueFormat
+from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
 __all__ = ["ADAPTERS", "FlaskSession"]
 
@@ -69,15 +72,40 @@ class FlaskSession(Adapter):
         value = decode(record, limits)
         variant = "cachelib" if "cachelib" in value.layers else _VARIANTS.get(value.format)
         entries = entries_of(value)
-        principal = None
-        for name in _PRINCIPALS:
-            found = text_of(entries[name].value) if name in entries else None
-            if found:
-                principal = (found, name)
-                break
         return self.session(
-            record, match, entries, value=value, principal=principal, variant=variant
+            record, match, entries, value=value, principal=_principal(entries), variant=variant
         )
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        data = record.value or b""
+        bounds = limits or DEFAULT_LIMITS
+        skim = skim_msgpack_map(data, bounds)
+        entries = (
+            None
+            if skim is None
+            else msgpack_entries(skim, bounds, _PRINCIPALS, self.bookkeeping_names)
+        )
+        if entries is None:
+            return None
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(ValueFormat.MSGPACK, data),
+            principal=_principal(entries),
+            variant=_VARIANTS[ValueFormat.MSGPACK],
+            light=True,
+        )
+
+
+def _principal(entries: dict[str, Decoded]) -> tuple[str, str] | None:
+    for name in _PRINCIPALS:
+        found = text_of(entries[name].value) if name in entries else None
+        if found:
+            return found, name
+    return None
 
 
 ADAPTERS = (FlaskSession(),)

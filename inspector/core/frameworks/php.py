@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection
 
 from inspector.core.decoders import _BINARY_STARTS, _PHP_BINARY_VALUE
-from inspector.core.decoders.msgpacked import looks_like_msgpack_map
+from inspector.core.decoders.msgpacked import looks_like_msgpack_map, skim_msgpack_map
 from inspector.core.decoders.php import (
     IGBINARY_MAGIC,
     looks_like_php_serialized,
@@ -40,6 +40,7 @@ from inspector.core.frameworks.base import (
     entries_of,
     light_entries,
     light_value,
+    msgpack_entries,
     names_host,
     text_of,
 )
@@ -56,6 +57,8 @@ VARIANTS = {
 }
 # session.sid_bits_per_character 4-6 gives [0-9a-v], [0-9a-zA-Z,-]; custom ids up to 256.
 _ID = re.compile(r"[0-9A-Za-z,-]{16,256}")
+_MSGPACK_MAPS = frozenset({*range(0x81, 0x90), 0xDE, 0xDF})
+"""First bytes of a non-empty MessagePack map (an empty one, 0x80, may start a pickle)."""
 PRINCIPALS = ("user_id", "userId", "username", "user", "login", "uid")
 
 
@@ -80,13 +83,15 @@ def sniff_php(first: bytes) -> bool:
     )
 
 
-def skim_php(data: bytes, limits: Limits) -> tuple[ValueFormat, Skim] | None:
+def skim_php(
+    data: bytes, limits: Limits, split: frozenset[str] = frozenset()
+) -> tuple[ValueFormat, Skim] | None:
     """The PHP session encoding ``decode_value`` would read ``data`` as, skimmed.
 
     The same tests in the same order as ``decode_value`` (the text handlers:
     ``php_serialize``, ``php``, ``php_binary``), so a value is skimmed as the
     format the full reading gives it, or not at all (``None``: decode in full;
-    igbinary and msgpack among them).
+    igbinary and msgpack among them). ``split``: see :func:`skim_session`.
     """
     if not data or data[0] in _BINARY_STARTS or data[0] == 0xAC or data[:1] in b'{["':
         return None
@@ -94,7 +99,7 @@ def skim_php(data: bytes, limits: Limits) -> tuple[ValueFormat, Skim] | None:
     if data[1:2] == b":" and data[:1] in b"aOsCE" and looks_like_php_serialized(data):
         fmt, found = ValueFormat.PHP, skim_serialized(data, limits)
     elif b"|" in data[:257] and looks_like_php_session(data):
-        fmt, found = ValueFormat.PHP_SESSION, skim_session(data, limits)
+        fmt, found = ValueFormat.PHP_SESSION, skim_session(data, limits, split)
     elif data[-1:] == b"." and looks_like_pickle(data) == 0:
         return None
     elif 0 < data[0] < len(data) - 1 and _PHP_BINARY_VALUE.match(data, 1 + data[0]):
@@ -180,6 +185,20 @@ class PhpRedis(Adapter):
     ) -> FrameworkSession | None:
         data = record.value or b""
         bounds = limits or DEFAULT_LIMITS
+        if data[:1] and data[0] in _MSGPACK_MAPS:
+            packed = skim_msgpack_map(data, bounds)
+            found = None if packed is None else msgpack_entries(packed, bounds, PRINCIPALS, ())
+            if found is None:
+                return None
+            return self.session(
+                record,
+                match,
+                found,
+                value=light_value(ValueFormat.MSGPACK, data),
+                principal=php_principal(dict(found)),
+                variant=VARIANTS[ValueFormat.MSGPACK],
+                light=True,
+            )
         skimmed = skim_php(data, bounds)
         if skimmed is None:
             return None

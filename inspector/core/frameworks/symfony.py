@@ -41,6 +41,7 @@ from inspector.core.values import CLASS, DEFAULT_LIMITS, Decoded, JsonValue, Lim
 
 __all__ = ["ADAPTERS", "SymfonySession"]
 
+_BAG = frozenset({"_sf2_attributes"})
 _USER_FIELDS = ("userIdentifier", "username", "email", "identifier")
 
 
@@ -90,7 +91,7 @@ class SymfonySession(Adapter):
     ) -> FrameworkSession | None:
         data = record.value or b""
         bounds = limits or DEFAULT_LIMITS
-        skimmed = skim_php(data, bounds)
+        skimmed = skim_php(data, bounds, _BAG)
         if skimmed is None:
             return None
         fmt, skim = skimmed
@@ -99,7 +100,7 @@ class SymfonySession(Adapter):
         outer = {name for name, _, _ in skim.spans}
         for name, start, end in skim.spans:
             if name == "_sf2_attributes" and data[start:end] != b"a:0:{}":
-                inner = split_array(data, start, end, bounds)
+                inner = skim.inner.get(name) or split_array(data, start, end, bounds)
                 if inner is None or any(n in outer for n, _, _ in inner):
                     return None  # not a map of names (or it shadows Symfony's): in full
                 merged.update((n, (a, b, 2)) for n, a, b in inner)
