@@ -71,6 +71,7 @@ LIGHT = {
     "redis_actionpack",
     "rails_cache_store",
     "phpredis_msgpack",
+    "phpredis_igbinary",
     "flask-session",
 }
 """Fixtures whose format has a light reader: read light, not by the fallback."""

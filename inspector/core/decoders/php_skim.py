@@ -519,3 +519,238 @@ def decode_part(data: bytes, start: int, end: int, limits: Limits, depth: int = 
     if parser.pos != end:
         raise PhpError("the span is not one value")
     return Renderer(limits, int_class="int", float_class="float").render(node, depth)
+
+
+# --------------------------------------------------------------------------- igbinary
+
+_WIDTH = {
+    0x06: 1, 0x07: 1, 0x08: 2, 0x09: 2, 0x0A: 4, 0x0B: 4, 0x20: 8, 0x21: 8,  # longs
+    0x11: 1, 0x12: 2, 0x13: 4, 0x0E: 1, 0x0F: 2, 0x10: 4,  # new strings, string ids
+    0x14: 1, 0x15: 2, 0x16: 4,  # arrays
+    0x17: 1, 0x18: 2, 0x19: 4, 0x1A: 1, 0x1B: 2, 0x1C: 4,  # objects: new class, class id
+    0x01: 1, 0x02: 2, 0x03: 4, 0x22: 1, 0x23: 2, 0x24: 4,  # references
+    0x1D: 1, 0x1E: 2, 0x1F: 4,  # serialized object data
+}  # fmt: skip
+_SLOTTED = frozenset(
+    {0x01, 0x02, 0x03, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1A, 0x1B, 0x1C, 0x22, 0x23, 0x24}
+)
+
+
+class _IgWalk:
+    """Steps over igbinary as ``php._Igbinary`` reads it: its string and reference tables."""
+
+    def __init__(self, data: bytes, limits: Limits) -> None:
+        self.data = data
+        self.pos = 4
+        self.strings: list[bytes] = []
+        self.refs: list[tuple[int, int]] = []
+        """Per reference slot: the span of its value (end -1 while open)."""
+        self.links: list[tuple[int, int]] = []
+        """Per value reference: where it is, and the slot it names."""
+        self.host_at: list[int] = []
+        """Where a string id names a host-like string, or a reference a value holding one."""
+        self.max_depth = min(limits.max_depth - 3, 200)
+        self.deepest = 0
+        self.budget = min(limits.max_nodes, limits.max_string // 2) - len(data)
+        if self.budget < 0:
+            raise _Odd
+
+    def uint(self, width: int) -> int:
+        end = self.pos + width
+        if end > len(self.data):
+            raise _Odd
+        number = int.from_bytes(self.data[self.pos : end], "big")
+        self.pos = end
+        return number
+
+    def text(self, code: int) -> bytes | None:
+        """A string's bytes (a new one joins the table), ``None`` when ``code`` is no string."""
+        if code == 0x0D:
+            return b""
+        if 0x11 <= code <= 0x13:
+            size = self.uint(_WIDTH[code])
+            end = self.pos + size
+            if end > len(self.data):
+                raise _Odd
+            raw = self.data[self.pos : end]
+            self.pos = end
+            self.strings.append(raw)
+            return raw
+        if 0x0E <= code <= 0x10:
+            at = self.pos - 1
+            index = self.uint(_WIDTH[code])
+            if index >= len(self.strings):
+                raise _Odd
+            raw = self.strings[index]
+            if _MARKS.search(raw):
+                self.host_at.append(at)
+            return raw
+        return None
+
+    def value(self, depth: int) -> None:
+        if depth > self.max_depth:
+            raise _Odd
+        if depth > self.deepest:
+            self.deepest = depth
+        at = self.pos
+        code = self.data[at]  # past the end: IndexError, and the caller decodes in full
+        self.pos = at + 1
+        if code in (0x00, 0x04, 0x05):
+            return
+        if code in (0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x20, 0x21):
+            self.uint(_WIDTH[code])
+        elif code == 0x0C:
+            self.uint(8)
+        elif self.text(code) is not None:
+            return
+        elif 0x14 <= code <= 0x16:
+            self.array(at, self.uint(_WIDTH[code]), depth)
+        elif 0x17 <= code <= 0x1C:
+            if code <= 0x19:
+                self.text(code - 0x17 + 0x11)
+            else:
+                self.text(code - 0x1A + 0x0E)
+            self.object(at, depth)
+        elif code in (0x01, 0x02, 0x03, 0x22, 0x23, 0x24):
+            self.link(at, self.uint(_WIDTH[code]), depth)
+        elif code == 0x25:
+            if self.pos < len(self.data) and self.data[self.pos] in _SLOTTED:
+                self.value(depth)
+                return
+            slot = len(self.refs)
+            self.refs.append((self.pos, -1))
+            self.value(depth)
+            self.refs[slot] = (self.refs[slot][0], self.pos)
+        else:
+            raise _Odd
+
+    def link(self, at: int, index: int, depth: int) -> None:
+        if index >= len(self.refs):
+            raise _Odd  # the full reading notes a missing value
+        start, end = self.refs[index]
+        if end < 0 or any(start <= where < end for where, _ in self.links):
+            raise _Odd  # a cycle, or a shared value that itself shares
+        self.budget -= end - start
+        self.deepest += depth  # rendered here, the target nests its own depth again
+        if self.budget < 0 or self.deepest > self.max_depth:
+            raise _Odd
+        if _MARKS.search(self.data, start, end) or any(start <= h < end for h in self.host_at):
+            self.host_at.append(at)
+        self.links.append((at, index))
+
+    def key(self) -> tuple[str, int | None]:
+        """A member's key as the full reading names it, and the int it is (if one)."""
+        code = self.data[self.pos]
+        self.pos += 1
+        if code in (0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x20, 0x21):
+            number = self.uint(_WIDTH[code])
+            if code not in (0x06, 0x08, 0x0A, 0x20):
+                number = -number
+            return str(number), number
+        raw = self.text(code)
+        if raw is None:
+            raise _Odd  # the full reader refuses other keys
+        return raw.decode("utf-8", "replace"), None
+
+    def members(self, count: int, depth: int) -> None:
+        """Step over ``count`` key/value pairs."""
+        if count > len(self.data) - self.pos:
+            raise _Odd
+        for _ in range(count):
+            self.key()
+            self.value(depth + 1)
+
+    def array(self, at: int, count: int, depth: int) -> None:
+        slot = len(self.refs)
+        self.refs.append((at, -1))
+        self.members(count, depth)
+        self.refs[slot] = (at, self.pos)
+
+    def object(self, at: int, depth: int) -> None:
+        slot = len(self.refs)
+        self.refs.append((at, -1))
+        code = self.data[self.pos]
+        self.pos += 1
+        if code == 0x27:  # an enum case: the class, then the case's name
+            name_code = self.data[self.pos]
+            self.pos += 1
+            if self.text(name_code) is None:
+                raise _Odd
+        elif 0x14 <= code <= 0x16:
+            self.members(self.uint(_WIDTH[code]), depth)
+        elif 0x1D <= code <= 0x1F:
+            size = self.uint(_WIDTH[code])
+            if self.pos + size > len(self.data):
+                raise _Odd
+            self.pos += size
+        else:
+            raise _Odd
+        self.refs[slot] = (at, self.pos)
+
+
+class IgbinarySkim:
+    """A skimmed igbinary session: each variable's value, and how to read one of them."""
+
+    def __init__(self, walk: _IgWalk, entries: list[tuple[str, tuple[int, int, int, int]]]) -> None:
+        self.entries = entries
+        """``(name, (start, end, strings known before, references known before))``."""
+        self._walk = walk
+        self._marks = [m.start() for m in _MARKS.finditer(walk.data)]
+
+    def may_hold_host(self, start: int, end: int) -> bool:
+        """Whether the value's bytes, or a string id or reference in it, name a host."""
+        return any(start <= m < end for m in self._marks) or any(
+            start <= h < end for h in self._walk.host_at
+        )
+
+    def stands_alone(self, start: int, end: int) -> bool:
+        """Whether the value holds no value reference (:meth:`decode` can read it)."""
+        return not any(start <= at < end for at, _ in self._walk.links)
+
+    def decode(self, span: tuple[int, int, int, int], limits: Limits) -> JsonValue:
+        """The value as the full reading renders it one level down."""
+        from inspector.core.decoders.php import _Igbinary
+
+        start, end, strings, refs = span
+        parser = _Igbinary(self._walk.data)
+        parser.pos = start
+        parser.strings = self._walk.strings[:strings]
+        parser.refs = [None] * refs
+        node = parser.value()
+        if parser.pos != end:
+            raise PhpError("the span is not one value")
+        return Renderer(limits, int_class="int", float_class="float").render(node, 1)
+
+
+def skim_igbinary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> IgbinarySkim | None:
+    """An igbinary session (an array of variables), skimmed; ``None``: decode in full.
+
+    ``None`` too unless the array renders as a map of distinct names (not a
+    list: keys ``0..n-1``), and for whatever the walk is not sure of.
+    """
+    if data[:4] not in (b"\x00\x00\x00\x02", b"\x00\x00\x00\x01") or len(data) < 6:
+        return None
+    try:
+        walk = _IgWalk(data, limits)
+        code = data[4]
+        if not 0x14 <= code <= 0x16:
+            return None
+        walk.pos = 5
+        count = walk.uint(_WIDTH[code])
+        if count == 0 or count > len(data) - walk.pos:
+            return None
+        walk.refs.append((4, -1))  # the array's slot, before its members'
+        entries: list[tuple[str, tuple[int, int, int, int]]] = []
+        listed = True
+        for index in range(count):
+            name, number = walk.key()
+            listed = listed and number == index
+            start, strings, refs = walk.pos, len(walk.strings), len(walk.refs)
+            walk.value(1)
+            entries.append((name, (start, walk.pos, strings, refs)))
+        walk.refs[0] = (4, walk.pos)
+        if listed or walk.pos != len(data):
+            return None
+    except Exception:  # _Odd, or past the end: decode in full
+        return None
+    return IgbinarySkim(walk, entries)

@@ -24,6 +24,7 @@ from inspector.core.decoders.php_skim import (
     Skim,
     decode_part,
     skim_binary,
+    skim_igbinary,
     skim_serialized,
     skim_session,
 )
@@ -199,6 +200,8 @@ class PhpRedis(Adapter):
                 variant=VARIANTS[ValueFormat.MSGPACK],
                 light=True,
             )
+        if data[:3] == b"\x00\x00\x00":
+            return self._light_igbinary(record, match, data, bounds)
         skimmed = skim_php(data, bounds)
         if skimmed is None:
             return None
@@ -219,6 +222,37 @@ class PhpRedis(Adapter):
             value=light_value(fmt, data),
             principal=php_principal(dict(entries)),
             variant=VARIANTS.get(fmt),
+            light=True,
+        )
+
+    def _light_igbinary(
+        self, record: RawRecord, match: KeyMatch, data: bytes, limits: Limits
+    ) -> FrameworkSession | None:
+        skim = skim_igbinary(data, limits)
+        if skim is None:
+            return None
+
+        def wanted(name: str, span: tuple[int, int, int, int]) -> bool:
+            return name in PRINCIPALS or names_host(name) or skim.may_hold_host(span[0], span[1])
+
+        chosen = {name for name, span in skim.entries if wanted(name, span)}
+        if any(n in chosen and not skim.stands_alone(s[0], s[1]) for n, s in skim.entries):
+            return None
+        entries = light_entries(
+            skim.entries,
+            ValueFormat.IGBINARY,
+            lambda name, _: name in chosen,
+            lambda span: skim.decode(span, limits),
+        )
+        if entries is None:
+            return None
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(ValueFormat.IGBINARY, data),
+            principal=php_principal(dict(entries)),
+            variant=VARIANTS[ValueFormat.IGBINARY],
             light=True,
         )
 
