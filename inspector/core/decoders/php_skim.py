@@ -126,6 +126,8 @@ class _Skimmer:
     def __init__(self, data: bytes, limits: Limits, *, trusting: bool = False) -> None:
         self.data = data
         self.trusting = trusting
+        self.name = ""
+        """The variable being read, in a whole-session walk (:meth:`fast` with ``names``)."""
         self.pos = 0
         """Where the last array split by :func:`_members` ended."""
         """Splitting a value already skimmed: references need no checking again."""
@@ -179,8 +181,13 @@ class _Skimmer:
             self.deepest = deepest
             return self.careful(pos, depth)
 
-    def fast(self, pos: int, depth: int | None = None) -> int:
-        """:meth:`careful`'s walk, each token one step of a ``finditer`` (see :meth:`skip`)."""
+    def fast(self, pos: int, depth: int | None = None, names: list[Span] | None = None) -> int:
+        """:meth:`careful`'s walk, one :data:`_FAST` match a token (see :meth:`skip`).
+
+        ``names``: walk a whole ``php``-handler session from the first value (its
+        name in :attr:`name`), appending each variable's span, in one loop.
+        """
+        start = pos
         data = self.data
         size_of = len(data)
         slots = self.slots
@@ -202,7 +209,12 @@ class _Skimmer:
                 at = opened_slots.pop()
                 slots[at] = (slots[at][0], pos)
                 if not left:
-                    break
+                    if names is None:
+                        break
+                    pos = start = self._next(names, start, pos)
+                    if pos < 0:
+                        break
+                    continue
                 left[-1] -= 1
                 continue
             key_turn = bool(left) and left[-1] % 2 == 0
@@ -227,7 +239,12 @@ class _Skimmer:
                     if len(left) + 1 > self.deepest:
                         self.deepest = len(left) + 1
                     if not left:
-                        break
+                        if names is None:
+                            break
+                        pos = start = self._next(names, start, pos)
+                        if pos < 0:
+                            break
+                        continue
                     left[-1] -= 1
                     continue
                 opened = int(match[kind])
@@ -247,11 +264,28 @@ class _Skimmer:
             if kind != 11 and not key_turn:
                 slots.append((match.start(), pos))
             if not left:
-                break
+                if names is None:
+                    break
+                pos = start = self._next(names, start, pos)
+                if pos < 0:
+                    break
+                continue
             left[-1] -= 1
         if self.deepest > self.max_depth:
             raise _Odd
         return pos
+
+    def _next(self, names: list[Span], start: int, end: int) -> int:
+        """Record the variable just read; where the next one's value starts (-1: none)."""
+        names.append((self.name, start, end))
+        data = self.data
+        if end == len(data):
+            return -1
+        bar = data.find(b"|", end)
+        if bar < 0:
+            raise _Odd
+        self.name = data[end:bar].decode("utf-8", "replace")
+        return bar + 1
 
     def careful(self, pos: int, depth: int | None = None) -> int:
         """The end of the one value at ``pos`` (iterative: a stack of members left).
@@ -389,6 +423,17 @@ def skim_session(
     out: list[Span] = []
     inner: dict[str, list[Span]] = {}
     pos = 0
+    bar = data.find(b"|")
+    if not split and bar >= 0:
+        # The whole session in one walk; a string holding a quote (or anything
+        # odd) sends it to the variable-by-variable walk below.
+        try:
+            skimmer = _Skimmer(data, limits)
+            skimmer.name = data[:bar].decode("utf-8", "replace")
+            skimmer.fast(bar + 1, None, out)
+            return Skim(out, skimmer)
+        except (_Odd, _Slow, ValueError, IndexError):
+            out = []
     try:
         skimmer = _Skimmer(data, limits)
         while pos < len(data):
