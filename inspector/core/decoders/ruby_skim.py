@@ -19,6 +19,7 @@ list needs that links to an object outside it, and anything malformed.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from inspector.core.decoders.graph import Renderer
@@ -278,7 +279,9 @@ class _Walker:
             start, symbols, objects = self.pos, len(self.symbols), len(self.objects)
             self.value()
             self.close(index)
-            if code == 0x55 and name in ("Date", "DateTime"):
+            # Date's reading cannot fail (the day is checked there); DateTime's
+            # adds seconds and an offset, which an absurd state overflows.
+            if code == 0x55 and name == "DateTime":
                 self._date(name, (start, self.pos, symbols, objects))
         elif code == 0x2F:  # '/'
             self.skip_blob()
@@ -382,19 +385,26 @@ class MarshalSkim:
         """A cache entry's own instance variables (``@created_at``...), by name."""
         self.limits = limits
         self._walker = walker
-        self._marks = [(m.start(), m.end()) for m in _MARKS.finditer(walker.data)]
+        # Where a host-like name starts, or a link to one is: sorted, for bisects.
+        self._hosts = sorted([m.start() for m in _MARKS.finditer(walker.data)] + walker.host_at)
+        self._links = sorted(walker.links)
 
     def may_hold_host(self, span: MarshalSpan) -> bool:
         """Whether the value, or a symbol or object it links to, holds a host name's marker."""
-        start, end = span[0], span[1]
-        return any(start <= a and b <= end for a, b in self._marks) or any(
-            start <= at < end for at in self._walker.host_at
-        )
+        hosts = self._hosts
+        at = bisect.bisect_left(hosts, span[0])
+        return at < len(hosts) and hosts[at] < span[1]
 
     def stands_alone(self, span: MarshalSpan) -> bool:
         """Whether the value links to no object outside itself (:meth:`decode` can read it)."""
         start, end, _, objects = span
-        return not any(start <= at < end and index < objects for at, index in self._walker.links)
+        links = self._links
+        at = bisect.bisect_left(links, (start, -1))
+        while at < len(links) and links[at][0] < end:
+            if links[at][1] < objects:
+                return False
+            at += 1
+        return True
 
     def decode(self, span: MarshalSpan, depth: int = 1) -> JsonValue:
         """The value as the full reading renders it at ``depth`` (for a span that stands alone).
