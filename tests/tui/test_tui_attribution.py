@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import os
 import subprocess
 import sys
@@ -36,6 +37,8 @@ from textual.widgets import RichLog, Static
 
 from inspector.core.attribution import Attributor, ClientMap, ConnectionNamer, NameSource
 from inspector.core.memory_source import MemorySource
+from inspector.redis_io import source as redis_source
+from inspector.redis_io.feed import ChangeFeed
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.live import LivePane
@@ -538,9 +541,17 @@ async def test_on_redis_a_user_without_monitor_gets_one_refusal_and_the_host_att
 
 @pytest.mark.slow
 async def test_on_redis_cluster_failover_while_attributing(
-    tmp_path: Path, running: Running
+    tmp_path: Path, running: Running, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3 primaries, the first with a replica: it fails over, MONITOR follows, names stay right."""
+    """3 primaries, the first with a replica: it fails over, MONITOR follows, names stay right.
+
+    The feed checks the cluster's primaries every 10 s by default; the Redis source
+    builds its feed here with ChangeFeed's own ``topology_interval`` at 1 s, so the test
+    does not sit out the default (the watch test in tests/redis keeps the default).
+    """
+    monkeypatch.setattr(
+        redis_source, "ChangeFeed", functools.partial(ChangeFeed, topology_interval=1.0)
+    )
     nodes = start_cluster(tmp_path / "cluster", extra_args=OPEN)
     replica: RedisServer | None = None
     try:
@@ -587,7 +598,7 @@ async def test_on_redis_cluster_failover_while_attributing(
                 "MONITOR on the new primary",
                 limit=DEADLINE,
             )
-            # The feed checks the primaries every 10 s, then re-subscribes.
+            # The feed checks the primaries every second here, then re-subscribes.
             await wait_until(
                 pilot, lambda: notified(app, "reconnected"), "the feed back", limit=2 * DEADLINE
             )
