@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.cli_run import ENDPOINT_VARIABLES, inspector
+from tests.cli_run import ENDPOINT_VARIABLES, inspector, inspector_in_process
 from tests.harness import (
     ACL_READER_PASSWORD,
     ACL_READER_USER,
@@ -75,7 +75,9 @@ def assert_one_line_failure(
     ],
 )
 def test_bad_usage_is_one_line_exit_2(args: list[str], needle: str) -> None:
-    assert_one_line_failure(inspector(*args), 2, needle)
+    """In process (a subprocess each was ~0.3 CPU-s of imports for an argparse error); the
+    real process's exit 2 in one line is checked by the two tests below."""
+    assert_one_line_failure(inspector_in_process(*args), 2, needle)
 
 
 def test_ca_file_that_is_not_a_certificate(tmp_path: Path) -> None:
@@ -401,14 +403,18 @@ def keys_on_every_primary(servers: list[RedisServer]) -> dict[int, str]:
 def test_cluster_follows_redirects_to_every_primary(
     redis_cluster: list[RedisServer], force: bool
 ) -> None:
+    """In process, as the two tests below: 6 commands each; the real process follows
+    redirects in test_cli_vs_redis_cli's piped cluster test and through the SSH bastion."""
     keys = keys_on_every_primary(redis_cluster)
     assert len(keys) == 3
     entry = redis_cluster[0]
     flags = ["-c"] if force else []
     for port, key in keys.items():
-        written = inspector("-p", str(entry.port), *flags, "cli", "SET", key, f"on-{port}")
+        written = inspector_in_process(
+            "-p", str(entry.port), *flags, "cli", "SET", key, f"on-{port}"
+        )
         assert written.stdout == b"OK\n", written.stderr
-        read = inspector("-p", str(entry.port), *flags, "cli", "--no-raw", "GET", key)
+        read = inspector_in_process("-p", str(entry.port), *flags, "cli", "--no-raw", "GET", key)
         assert read.stdout == f'"on-{port}"\n'.encode()
         assert read.stderr == b""
         direct = redis.Redis(host="127.0.0.1", port=port)
@@ -424,7 +430,7 @@ def test_cluster_output_matches_redis_cli_c(redis_cluster: list[RedisServer]) ->
             expected = subprocess.run(
                 ["redis-cli", "-c", "-p", str(port), mode, "GET", key], capture_output=True
             )
-            ours = inspector("-p", str(port), "-c", "cli", mode, "GET", key)
+            ours = inspector_in_process("-p", str(port), "-c", "cli", mode, "GET", key)
             assert ours.stdout == expected.stdout
 
 
@@ -435,5 +441,5 @@ def test_tls_cluster(redis_tls_cluster: list[RedisServer], tls_files: TLSFiles) 
     # every redirect a spread of random keys would take, and surely each.
     for i, node in enumerate(redis_tls_cluster):
         key = key_on(redis_tls_cluster, node, "tls-key")
-        assert inspector(*base, "-c", "cli", "SET", key, str(i)).stdout == b"OK\n"
-        assert inspector(*base, "cli", "GET", key).stdout == f"{i}\n".encode()
+        assert inspector_in_process(*base, "-c", "cli", "SET", key, str(i)).stdout == b"OK\n"
+        assert inspector_in_process(*base, "cli", "GET", key).stdout == f"{i}\n".encode()
