@@ -91,7 +91,8 @@ def test_dockerignore_keeps_the_image_small() -> None:
 
 
 def wheelhouse() -> Path:
-    """The wheels `pip install .` needs (dependencies and the build backend), downloaded once.
+    """The wheels `pip install .` needs (dependencies, the build backend, and uv for
+    `make install`), downloaded once.
 
     pip spends most of a fresh install reading PyPI's index pages (aiohttp's and
     cryptography's list thousands of files): 21 CPU-s and 36 s for the Dockerfile's RUN
@@ -101,18 +102,19 @@ def wheelhouse() -> Path:
     concurrent runs never see half a wheelhouse.
     """
     pyproject = (ROOT / "pyproject.toml").read_bytes()
+    wanted = [*tomllib.loads(pyproject.decode())["build-system"]["requires"], "uv"]
     key = hashlib.sha256(pyproject + sysconfig.get_platform().encode() + sys.version.encode())
+    key.update(" ".join(wanted).encode())
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     parent = cache / "redis-session-inspector" / "test-wheels"
     wheels = parent / key.hexdigest()[:16]
     if wheels.is_dir():
         return wheels
     parent.mkdir(parents=True, exist_ok=True)
-    build = tomllib.loads(pyproject.decode())["build-system"]["requires"]
     with tempfile.TemporaryDirectory(dir=parent) as scratch:
         staged = Path(scratch) / "wheels"
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "-d", staged, str(ROOT), *build],
+            [sys.executable, "-m", "pip", "download", "-q", "-d", staged, str(ROOT), *wanted],
             capture_output=True,
             text=True,
             timeout=600,
@@ -179,9 +181,15 @@ def test_dockerfile_install_commands_in_a_fresh_venv(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_make_install_puts_the_command_on_path(tmp_path: Path) -> None:
-    """The README's `make install` (without pipx) gives a working command on PATH."""
+    """The README's `make install` (without pipx) gives a working command on PATH.
+
+    pip (installing uv) and uv take the packages from the local wheelhouse, offline: the
+    Makefile's commands run as written, without waiting on PyPI.
+    """
     prefix = tmp_path / "prefix"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    wheels = str(wheelhouse())
+    env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=wheels, UV_OFFLINE="1", UV_FIND_LINKS=wheels)
     env["PATH"] = f"{prefix / 'bin'}:{env['PATH']}"
     made = subprocess.run(
         ["make", "-s", "-C", str(ROOT), "install", f"PREFIX={prefix}", "NO_PIPX=1"],
