@@ -39,7 +39,9 @@ from inspector.core.attribution import Attributor, ClientMap, ConnectionNamer, N
 from inspector.core.memory_source import MemorySource
 from inspector.redis_io import source as redis_source
 from inspector.redis_io.feed import ChangeFeed
+from inspector.redis_io.monitor import MonitorAttribution
 from inspector.redis_io.settings import ConnectionSettings
+from inspector.tui import app as tui_app
 from inspector.tui.app import AppOptions, InspectorApp, make_app
 from inspector.tui.panes.live import LivePane
 from inspector.tui.panes.server import ServerPane
@@ -545,12 +547,16 @@ async def test_on_redis_cluster_failover_while_attributing(
 ) -> None:
     """3 primaries, the first with a replica: it fails over, MONITOR follows, names stay right.
 
-    The feed checks the cluster's primaries every 10 s by default; the Redis source
-    builds its feed here with ChangeFeed's own ``topology_interval`` at 1 s, so the test
-    does not sit out the default (the watch test in tests/redis keeps the default).
+    The feed checks the cluster's primaries every 10 s by default, MONITOR every 5 s (or
+    at once when it sees a write on a primary it does not watch: none is made here before
+    it follows); the app builds both here with their own ``topology_interval`` at 1 s, so
+    the test does not sit out the defaults (the watch test in tests/redis keeps them).
     """
     monkeypatch.setattr(
         redis_source, "ChangeFeed", functools.partial(ChangeFeed, topology_interval=1.0)
+    )
+    monkeypatch.setattr(
+        tui_app, "MonitorAttribution", functools.partial(MonitorAttribution, topology_interval=1.0)
     )
     nodes = start_cluster(tmp_path / "cluster", extra_args=OPEN)
     replica: RedisServer | None = None
