@@ -25,7 +25,7 @@ from inspector.redis_io.client import open_client
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.sample_app.store import SpringSessionStore
 from inspector.tui.widgets.session_table import cell_text
-from tests.cli_run import inspector
+from tests.cli_run import inspector, inspector_in_process
 from tests.factories import raw_session
 from tests.harness import RedisServer
 
@@ -53,8 +53,11 @@ def _write(client: redis.Redis, session_id: str, **fields: bytes) -> None:
     client.expire(key, 2100)
 
 
-def _ls(port: int) -> dict[str, dict[str, Any]]:
-    result = inspector("-p", str(port), "ls", "--json")
+def _ls(port: int, *, in_process: bool = False) -> dict[str, dict[str, Any]]:
+    """``ls --json``'s rows by id; *in_process* for the parametrized test's runs (read-only,
+    repeated; not from an async test, whose loop is running)."""
+    run = inspector_in_process if in_process else inspector
+    result = run("-p", str(port), "ls", "--json")
     assert result.returncode == 0, result.stderr
     return {row["id"]: row for row in map(json.loads, result.stdout.splitlines())}
 
@@ -92,17 +95,18 @@ def test_absurd_metadata_is_shown_with_a_warning(
     redis_clean: RedisServer, data: redis.Redis, field: str, value: bytes, warning: str
 ) -> None:
     _write(data, "absurd-meta-1", **{field: value})
-    listed = _ls(redis_clean.port)["absurd-meta-1"]
+    # In process: 4 cases x 3 read-only commands; the other tests run the real process.
+    listed = _ls(redis_clean.port, in_process=True)["absurd-meta-1"]
     assert listed["state"] == "unknown"
     assert any(warning in text for text in listed["warnings"])
     assert listed["expiresAt"] is None
-    shown = inspector("-p", str(redis_clean.port), "show", "absurd-meta-1")
+    shown = inspector_in_process("-p", str(redis_clean.port), "show", "absurd-meta-1")
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout.decode()
     assert "[unknown]" in text
     assert "[active]" not in text
     assert f"warning: {field} is" in text
-    line = inspector("-p", str(redis_clean.port), "ls").stdout.decode()
+    line = inspector_in_process("-p", str(redis_clean.port), "ls").stdout.decode()
     assert "unknown" in line
     assert "active" not in line
 
