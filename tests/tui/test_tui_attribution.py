@@ -387,22 +387,31 @@ async def drive_tui(
     assert {(f.name, f.source) for f in summary.containers} == {(c, v) for _, c, v in plan}
 
 
+async def attribute_by_monitor(
+    server: RedisServer, plan: list[tuple[App, str, NameSource]], last: str, *, dns: bool
+) -> None:
+    """The TUI started with ``--attribute-by monitor`` names each request of ``plan`` as
+    given, and the Live tab's newest line reads ``last``."""
+    app = make_app(
+        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor", dns=dns)
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await drive_tui(app, pilot, plan)
+        await pilot.press("2")
+        await pilot.pause()
+        assert last in log_lines(app)[-1]
+
+
 async def test_on_redis_bridge_mode_containers_named_by_client_name(
     server: RedisServer, running: Running
 ) -> None:
     one, two = plain_apps(running, at(server))  # one address; client name = container name
-    app = make_app(
-        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor", dns=False)
-    )
-    async with app.run_test(size=(120, 36)) as pilot:
-        plan = [
-            (one, "container-1", NameSource.CLIENT_NAME),
-            (two, "container-2", NameSource.CLIENT_NAME),
-        ]
-        await drive_tui(app, pilot, plan * 2)
-        await pilot.press("2")
-        await pilot.pause()
-        assert "container-2      (client-name)  ← container-1" in log_lines(app)[-1]
+    plan = [
+        (one, "container-1", NameSource.CLIENT_NAME),
+        (two, "container-2", NameSource.CLIENT_NAME),
+    ]
+    last = "container-2      (client-name)  ← container-1"
+    await attribute_by_monitor(server, plan * 2, last, dns=False)
 
 
 async def test_on_redis_awsvpc_task_addresses_named_by_a_client_map(
@@ -427,15 +436,9 @@ async def test_on_redis_without_names_the_address_is_shown(
     server: RedisServer, running: Running
 ) -> None:
     one, two = awsvpc_apps(running, server)  # 127.0.0.2 and 127.0.0.3, no client names
-    app = make_app(
-        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor", dns=False)
-    )
-    async with app.run_test(size=(120, 36)) as pilot:
-        plan = [(one, "127.0.0.2", NameSource.ADDRESS), (two, "127.0.0.3", NameSource.ADDRESS)]
-        await drive_tui(app, pilot, plan * 2)
-        await pilot.press("2")
-        await pilot.pause()
-        assert "127.0.0.3        (address)  ← 127.0.0.2" in log_lines(app)[-1]
+    plan = [(one, "127.0.0.2", NameSource.ADDRESS), (two, "127.0.0.3", NameSource.ADDRESS)]
+    last = "127.0.0.3        (address)  ← 127.0.0.2"
+    await attribute_by_monitor(server, plan * 2, last, dns=False)
 
 
 PRIVATE_HOSTS = "INSPECTOR_TEST_PRIVATE_HOSTS"
@@ -485,15 +488,9 @@ async def test_on_redis_hosts_file_names_in_a_private_etc_hosts(
     etc_hosts = await asyncio.to_thread(Path("/etc/hosts").read_text)
     assert etc_hosts == HOSTS, etc_hosts  # the private one, bind-mounted by the parent
     one, two = awsvpc_apps(running, server)  # 127.0.0.2 and 127.0.0.3, no client names
-    app = make_app(
-        AppOptions(settings=ConnectionSettings(port=server.port), attribute_by="monitor")
-    )
-    async with app.run_test(size=(120, 36)) as pilot:
-        plan = [(one, "task-a.ecs.internal", NameSource.DNS), (two, "task-b", NameSource.DNS)]
-        await drive_tui(app, pilot, plan * 3)
-        await pilot.press("2")
-        await pilot.pause()
-        assert "task-b           (dns)  ← task-a.ecs.internal" in log_lines(app)[-1]
+    plan = [(one, "task-a.ecs.internal", NameSource.DNS), (two, "task-b", NameSource.DNS)]
+    last = "task-b           (dns)  ← task-a.ecs.internal"
+    await attribute_by_monitor(server, plan * 3, last, dns=True)
 
 
 def notified(app: InspectorApp, text: str) -> bool:
