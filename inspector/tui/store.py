@@ -53,6 +53,8 @@ GROWTH = 4096
 """Slots the columns grow by when every slot is taken."""
 FEW_GONE = 16
 """Up to this many slots leave a view one by one (a search in its bytes each), more in one pass."""
+SWEEP_STEP = 65_536
+"""View entries a step of the removal sweep filters (one C pass, a few ms)."""
 
 NONE = -(1 << 63)
 """A missing time in an int64 column."""
@@ -586,6 +588,17 @@ class SessionStore:
         self._gone_base = 0
         """How many freed slots were dropped from the front of :attr:`_gone`."""
         self._slots = array("i")
+        self._pending: set[int] = set()
+        """Slots removed (out of the index) the sweep under way takes out of the view.
+
+        They stay in the view until then, their row reading ``expired``; their
+        slot is freed (for reuse) once the view the sweep built is installed."""
+        self._later: set[int] = set()
+        """Slots removed while a sweep is under way: the next sweep's."""
+        self._swept: array[int] | None = None
+        """The view being built by the sweep (None: no sweep)."""
+        self._sweep_read = 0
+        """How far in :attr:`_slots` the sweep has read."""
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
         self.reverse = False
@@ -764,11 +777,19 @@ class SessionStore:
             self._attributes[slot] = _clamp32(attributes)
             self._size[slot] = _clamp(size)
 
-    def _free_slot(self, slot: int) -> None:
-        self._keys[slot] = None
+    def _retire(self, slot: int) -> None:
+        """A removed slot (out of the index) leaves the discovery order; its row reads expired.
+
+        It is not free yet: a view may hold it (:meth:`_free_slot` frees it).
+        """
         self._alive[slot] = 0
         self._by_order[self._position[slot]] = -1
         self._holes += 1
+        self._set_text(self._state, slot, "expired")
+
+    def _free_slot(self, slot: int) -> None:
+        """Free a retired slot (no view holds it any more) for the next session."""
+        self._keys[slot] = None
         release = self._strings.release
         for column in (
             self._namespace, self._host, self._principal, self._state, self._framework,
@@ -850,6 +871,7 @@ class SessionStore:
             )  # fmt: skip
             if new and self._matches(slot):
                 self._slots.append(slot)
+        self._sweep_step()
         return switched
 
     def upsert(self, sessions: Iterable[Session], now_ms: int) -> list[str]:
@@ -880,6 +902,7 @@ class SessionStore:
                 self._slots.append(slot)
         if self._packing is not None:
             self._pack_step()
+        self._sweep_step()
         return switched
 
     def attribute(self, requests: Iterable[AttributedRequest], now_ms: int) -> bool:
@@ -927,27 +950,75 @@ class SessionStore:
         self.remove_many([key])
 
     def remove_many(self, keys: Iterable[str]) -> None:
-        """Forget sessions (deleted or expired), rebuilding the view once.
+        """Forget sessions (deleted or expired); the view sheds them a bounded step at a time.
 
-        A burst of expiries is thousands of keys; removing each from a view of a
-        million slots would be a scan per key, this is one scan in all.
+        They leave the index (lookups, counts, a re-created key) at once. The
+        view keeps their rows, reading ``expired``, until a sweep has filtered
+        it :data:`SWEEP_STEP` entries per call (this one, the next upserts and
+        removals, :meth:`sweep`): one pass in C over a view of a million held
+        the GIL 65-120 ms, a UI stall on every burst of expiries. A view of up
+        to :data:`SWEEP_STEP` entries is swept at once.
         """
-        gone = set()
+        retired = []
         for key in keys:
             slot = self._index.pop(key)
             if slot is not None:
                 self.others.pop(key, None)
-                self._free_slot(slot)
-                gone.add(slot)
-        if not gone:
-            return
-        self._slots = _without(self._slots, gone)
+                self._retire(slot)
+                retired.append(slot)
+        if retired:
+            if self._swept is None:
+                self._pending.update(retired)
+                self._swept, self._sweep_read = array("i"), 0
+            else:
+                self._later.update(retired)  # the view read so far would keep them
+        self._sweep_step()
+        self._pack_step()
+
+    def sweep(self) -> bool:
+        """Take a step of the removal sweep (the pane's timer); whether the view changed."""
+        return self._sweep_step()
+
+    def _sweep_step(self) -> bool:
+        """Filter the next :data:`SWEEP_STEP` entries of the view; at its end, install it.
+
+        The view stays valid meanwhile, its indices stable: rows appended to it
+        are read when the sweep gets there, a row taken out of it is taken out
+        of the new one too (:meth:`found`). Returns whether the view changed.
+        """
+        swept = self._swept
+        if swept is None:
+            return False
+        slots = self._slots
+        read = self._sweep_read
+        end = min(len(slots), read + SWEEP_STEP)
+        swept.extend(filterfalse(self._pending.__contains__, slots[read:end]))
+        self._sweep_read = end
+        if end < len(slots):
+            return False
+        self._slots = swept
+        self._release(self._pending)
+        self._pending, self._later = self._later, set()
+        self._swept = array("i") if self._pending else None
+        self._sweep_read = 0
+        return True
+
+    def _release(self, slots: Iterable[int]) -> None:
+        """Free retired slots no view holds any more."""
+        for slot in slots:
+            self._free_slot(slot)
         if len(self._gone) > 1 << 16:
             # Only views computed meanwhile need these; older ones are checked in full.
             half = len(self._gone) // 2
             del self._gone[:half]
             self._gone_base += half
-        self._pack_step()
+
+    def _restart_sweep(self) -> None:
+        """The view was replaced: sweep it from its start, for every slot removed so far."""
+        if self._swept is not None:
+            self._pending |= self._later
+            self._later = set()
+            self._swept, self._sweep_read = array("i"), 0
 
     def _pack_step(self) -> None:
         """Pack the removed rows' holes out of the discovery order, a bounded part per call.
@@ -1128,6 +1199,13 @@ class SessionStore:
                 at = _find_slot(self._slots, slot)
                 if at is not None:
                     del self._slots[at]
+                    swept = self._swept
+                    if swept is not None and at < self._sweep_read:
+                        # The sweep copied it already: out of the new view too.
+                        self._sweep_read -= 1
+                        copied = _find_slot(swept, slot)
+                        if copied is not None:
+                            del swept[copied]
                     return True
         return False
 
@@ -1393,10 +1471,16 @@ class SessionStore:
                 newer.append(slot)
         slots.extend(reversed(newer))
         self._slots = slots
+        # It may hold rows removed meanwhile (still in no free list): swept again.
+        self._restart_sweep()
 
     def refresh_view(self) -> None:
         """Filter and sort again now, with the current filter and order (small stores)."""
         self._slots = self.compute_view(self.query, self.sort, reverse=self.reverse).slots
+        if self._swept is not None:
+            # The removed rows are in no view now (compute_view leaves them out).
+            self._release(self._pending | self._later)
+            self._pending, self._later, self._swept = set(), set(), None
 
 
 _TEXT_ORDERS = frozenset(

@@ -548,3 +548,184 @@ def test_hits_missing_from_a_view_are_appended_once(
     assert store.view == ["k:1"]
     store.extend_view(["k:3", "k:1", "gone", "k:3", "k:5"])
     assert store.view == ["k:1", "k:3", "k:5"]
+
+
+def _drain(store: SessionStore) -> None:
+    while store._swept is not None:
+        store.sweep()
+
+
+def _check_sweep_invariants(store: SessionStore, want: list[str]) -> None:
+    pending = store._pending | store._later
+    free = set(store._free)
+    # No slot is reused (or free to be) while a view holds it.
+    assert not free & pending
+    assert not free & set(store._slots)
+    assert not free & set(store._swept or [])
+    assert set(store._swept or []) <= set(store._slots)
+    # What the view shows, less the removed rows it still holds, is the model's view.
+    alive = [store._keys[slot] for slot in store._slots if store._alive[slot]]
+    assert alive == want
+    for at, slot in enumerate(store._slots):
+        if not store._alive[slot]:
+            assert slot in pending
+            row = store.row_at(at)  # a removed row reads as gone, not as another session
+            assert row is not None
+            assert row.state == "expired"
+            assert store.find(row.key) != at
+
+
+@pytest.mark.parametrize("query", ["", "value:x"])
+@pytest.mark.parametrize("seed", range(25))
+def test_a_burst_of_removals_leaves_the_view_a_step_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, seed: int, query: str
+) -> None:
+    # The view after the sweep is what removing the keys at once gave (a model
+    # list), with rows added, re-added, found, unfound and views installed
+    # between its steps; removed slots are reused only once no view holds them.
+    import random
+
+    # The value filter's view holds the few hits: a step of 2 spreads it over steps too.
+    monkeypatch.setattr(store_module, "SWEEP_STEP", 2 if query else 7)
+    rng = random.Random(seed)
+    store = SessionStore()
+    order: list[str] = []  # live keys, in discovery order
+    hits: set[str] = set()
+    want: list[str] = []  # the view, as removing at once kept it
+    made = 0
+
+    def put(i: int) -> None:
+        key = made_row(i).key
+        store.put(made_row(i))
+        if key in order:
+            order.remove(key)
+            hits.discard(key)
+            if key in want:
+                want.remove(key)
+        order.append(key)
+        if not query:
+            want.append(key)
+
+    def installed() -> list[str]:
+        return [k for k in order if k in hits] if query else list(order)
+
+    for _ in range(60):
+        put(made)
+        made += 1
+    store.apply_view(query, SortKey.FOUND, store.compute_view(query, SortKey.FOUND))
+    want[:] = installed()
+    for _ in range(250):
+        op = rng.random()
+        if op < 0.25:
+            gone = rng.sample(order, min(len(order), rng.randint(1, 40)))
+            if rng.random() < 0.2:
+                gone.append("ns0:sessions:unknown")
+            store.remove_many(gone)
+            for key in gone:
+                if key in order:
+                    order.remove(key)
+                    hits.discard(key)
+                    if key in want:
+                        want.remove(key)
+        elif op < 0.45:
+            # A new session, or one removed before (re-created), or one re-put.
+            put(made if rng.random() < 0.6 else rng.randrange(made + 1))
+            made += 1
+        elif op < 0.6:
+            store.sweep()
+        elif op < 0.68:
+            # A worker's view, with changes made while it was computed.
+            since = store.sequence
+            view = store.compute_view(query, SortKey.FOUND, since=since)
+            for _ in range(rng.randint(0, 3)):
+                if order and rng.random() < 0.5:
+                    key = rng.choice(order)
+                    store.remove(key)
+                    order.remove(key)
+                    hits.discard(key)
+                    if key in want:
+                        want.remove(key)
+                else:
+                    put(made)
+                    made += 1
+                store.sweep()
+            store.apply_view(query, SortKey.FOUND, view, since=since)
+            want[:] = installed()
+        elif op < 0.72:
+            store.refresh_view()
+            want[:] = installed()
+        elif query and order:
+            key = rng.choice(sorted(hits) if hits and rng.random() < 0.4 else order)
+            if key in hits:
+                store.found(key, query, hit=False)
+                hits.discard(key)
+                want.remove(key)
+            else:
+                store.found(key, query, hit=True)
+                hits.add(key)
+                want.append(key)
+        _check_sweep_invariants(store, want)
+        assert len(store) == len(order)
+        assert list(store.rows) == order
+        if rng.random() < 0.1:
+            _drain(store)
+            assert list(store.view) == want
+            assert not store._pending
+            assert not store._later
+    _drain(store)
+    assert list(store.view) == want
+    assert store.compute_view(query, SortKey.FOUND) == installed()
+    # Every slot not holding a live row is free once the sweep is over.
+    assert len(store._free) + len(order) == len(store._keys)
+
+
+def test_removed_rows_stay_in_a_big_view_as_expired_until_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store_module, "SWEEP_STEP", 10)
+    store = SessionStore()
+    rows = [made_row(i) for i in range(35)]
+    for row in rows:
+        store.put(row)
+    gone = [row.key for row in rows[3:30:3]]
+    store.remove_many(gone)
+    # Out of the index at once; a step of the view done.
+    assert len(store) == 35 - len(gone)
+    assert all(store.row(key) is None for key in gone)
+    assert store.compute_view("", SortKey.FOUND) == [r.key for r in rows if r.key not in gone]
+    assert store.unsearched("value:x") == [r.key for r in rows if r.key not in gone]
+    assert len(store.view) == 35
+    shown = store.row_at(3)
+    assert shown is not None
+    assert shown.state == "expired"
+    # A re-created key gets a new slot: the pending ones are not free.
+    store.put(made_row(3))
+    assert store.row(rows[3].key) is not None
+    steps = 0
+    while not store.sweep():
+        steps += 1
+    assert steps == 2
+    assert store.view == [r.key for r in rows if r.key not in gone] + [rows[3].key]
+    assert store._swept is None
+
+
+def test_a_row_the_value_search_unfinds_leaves_the_view_being_swept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store_module, "SWEEP_STEP", 3)
+    store = SessionStore()
+    rows = [made_row(i) for i in range(20)]
+    for row in rows:
+        store.put(row)
+    query = "value:x"
+    store.apply_view(query, SortKey.FOUND, store.compute_view(query, SortKey.FOUND))
+    hits = [row.key for row in rows[:10]]
+    for key in hits:
+        assert store.found(key, query, hit=True)
+    store.remove_many(hits[6:9])  # a step read the first 3 of the view
+    assert store._swept is not None
+    assert store._sweep_read == 3
+    assert store.found(hits[1], query, hit=False)  # behind the sweep
+    assert store.found(hits[4], query, hit=False)  # ahead of it
+    _drain(store)
+    assert store.view == [hits[0], hits[2], hits[3], hits[5], hits[9]]

@@ -47,6 +47,8 @@ __all__ = ["SessionsPane"]
 
 LIVE_SORT_ROWS = 20_000
 """Up to this many sessions the table is re-sorted on every change; above, on `s` or `/`."""
+SWEEP_TICK = 0.05
+"""Seconds between two steps of the store's removal sweep (a few ms each) when no batch comes."""
 SEARCH_BATCH = 100
 """Sessions the value search reads in one pipeline (then decodes in a thread)."""
 
@@ -152,6 +154,16 @@ class SessionsPane(Vertical):
         yield header
         yield SessionTable(self.store, clock=self.clock, tz=self.tz, header=header, id="table")
         yield Static("", id="status", markup=False)
+
+    def on_mount(self) -> None:
+        # Removed rows leave a big view a step at a time (SessionStore.sweep):
+        # between feed batches this timer takes the steps.
+        self.set_interval(SWEEP_TICK, self._sweep)
+
+    def _sweep(self) -> None:
+        if self.store.sweep():
+            self.table.sync()
+            self.update_status()
 
     @property
     def table(self) -> SessionTable:
