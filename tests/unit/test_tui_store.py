@@ -551,13 +551,15 @@ def test_hits_missing_from_a_view_are_appended_once(
 
 
 def _drain(store: SessionStore) -> None:
-    while store._swept is not None:
+    while store._swept is not None or store._unfreed:
         store.sweep()
 
 
 def _check_sweep_invariants(store: SessionStore, want: list[str]) -> None:
     pending = store._pending | store._later
     free = set(store._free)
+    assert not free & set(store._unfreed)
+    assert not set(store._unfreed) & (set(store._slots) | set(store._swept or []) | pending)
     # No slot is reused (or free to be) while a view holds it.
     assert not free & pending
     assert not free & set(store._slots)
@@ -587,6 +589,7 @@ def test_a_burst_of_removals_leaves_the_view_a_step_at_a_time(
 
     # The value filter's view holds the few hits: a step of 2 spreads it over steps too.
     monkeypatch.setattr(store_module, "SWEEP_STEP", 2 if query else 7)
+    monkeypatch.setattr(store_module, "FREE_STEP", 1)
     rng = random.Random(seed)
     store = SessionStore()
     order: list[str] = []  # live keys, in discovery order
@@ -729,3 +732,27 @@ def test_a_row_the_value_search_unfinds_leaves_the_view_being_swept(
     assert store.found(hits[4], query, hit=False)  # ahead of it
     _drain(store)
     assert store.view == [hits[0], hits[2], hits[3], hits[5], hits[9]]
+
+
+def test_a_worker_view_holding_swept_slots_not_yet_freed_is_swept_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(store_module, "FREE_STEP", 1)
+    store = SessionStore()
+    rows = [made_row(i) for i in range(30)]
+    for row in rows:
+        store.put(row)
+    since = store.sequence
+    view = store.compute_view("", SortKey.FOUND, since=since)  # a worker's
+    gone = [row.key for row in rows[5:25:4]]
+    store.remove_many(gone)  # swept at once (a small view), one slot freed
+    assert len(store._unfreed) == len(gone) - 1
+    store.apply_view("", SortKey.FOUND, view, since=since)
+    want = [row.key for row in rows if row.key not in gone]
+    _check_sweep_invariants(store, want)
+    for i in range(30, 40):  # new rows: none may take a slot the view holds
+        store.put(made_row(i))
+        want.append(made_row(i).key)
+        _check_sweep_invariants(store, want)
+    _drain(store)
+    assert store.view == want
