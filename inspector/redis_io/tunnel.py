@@ -565,6 +565,8 @@ class Tunnel:
             )
         if isinstance(exc, OSError):
             reason = exc.strerror or str(exc)
+            # strerror is capitalised ("Connection reset by peer"); our lines are not.
+            reason = reason[:1].lower() + reason[1:]
             if exc.errno == errno.ECONNREFUSED:
                 reason = "connection refused (is sshd running there? check the port)"
             return Failure(Problem.SSH_UNREACHABLE, f"cannot reach {name}: {reason}")
