@@ -32,9 +32,11 @@ median (load 4-4.5, the old figures at 1.6; 31 steps a sweep).
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import sys
 import time
+import weakref
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +63,7 @@ PACK_STEP = 32_768
 GROWTH = 4096
 """Slots the columns grow by when every slot is taken."""
 FEW_GONE = 16
-"""Up to this many slots leave a view one by one (a search in its bytes each), more in one pass."""
+"""Up to this many hits join a view one by one (a search in its bytes each), more in one pass."""
 SWEEP_STEP = 32_768
 """View entries a step of the removal sweep filters (one C pass, a few ms)."""
 FREE_STEP = 512
@@ -229,23 +231,6 @@ def _find_in(data: bytes, slot: int) -> int | None:
     while at >= 0 and at % 4:
         at = data.find(pattern, at + 1)
     return at // 4 if at >= 0 else None
-
-
-def _without(slots: array[int], gone: set[int]) -> array[int]:
-    """``slots`` less the entries in ``gone`` (each at most once in it), order kept.
-
-    A few are found and deleted one by one (a search of the bytes and a
-    memmove each); many in one pass, all of it in C.
-    """
-    if not gone:
-        return slots
-    if len(gone) <= FEW_GONE:
-        data = slots.tobytes()
-        positions = [at for slot in gone if (at := _find_in(data, slot)) is not None]
-        for at in sorted(positions, reverse=True):
-            del slots[at]
-        return slots
-    return array("i", filterfalse(gone.__contains__, slots))
 
 
 def _merged(chunks: list[Any], *, key: Callable[[Any], Any] | None = None) -> Iterable[Any]:
@@ -466,17 +451,17 @@ class KeyView(Sequence[str]):
     with a list of keys.
     """
 
-    __slots__ = ("_store", "gone_mark", "since", "slots")
+    __slots__ = ("__weakref__", "_store", "pin", "since", "slots")
 
     def __init__(
-        self, store: SessionStore, slots: array[int], since: int = 0, gone_mark: int = -1
+        self, store: SessionStore, slots: array[int], since: int = 0, pin: int | None = None
     ) -> None:
         self._store = store
         self.slots = slots
         self.since = since
         """The store's :attr:`~SessionStore.sequence` the view was computed for."""
-        self.gone_mark = gone_mark
-        """How many slots the store had freed when the computation started (-1: unknown)."""
+        self.pin = pin
+        """The store's pin on freeing taken when the computation started (None: none)."""
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -594,10 +579,15 @@ class SessionStore:
         self._holes = 0
         self._packing: tuple[int, int] | None = None
         """Where a packing of :attr:`_by_order` reads and writes next (None: not packing)."""
-        self._gone: list[int] = []
-        """Slots freed lately (views computed before then may hold them)."""
-        self._gone_base = 0
-        """How many freed slots were dropped from the front of :attr:`_gone`."""
+        self._retired = 0
+        """Slots retired so far (bumped after the slot reads as not alive)."""
+        self._pins: dict[int, int] = {}
+        """Per view computed and not installed or dropped yet: :attr:`_retired` at its start.
+
+        A slot retired after a pin was taken may be in that view: it is not
+        freed until the pin goes, so :meth:`apply_view` needs no pass over the
+        view for freed slots. Written by workers (one dict operation each)."""
+        self._pin_tokens = itertools.count(1)
         self._slots = array("i")
         self._pending: set[int] = set()
         """Slots removed (out of the index) the sweep under way takes out of the view.
@@ -611,7 +601,10 @@ class SessionStore:
         self._sweep_read = 0
         """How far in :attr:`_slots` the sweep has read."""
         self._unfreed: list[int] = []
-        """Slots swept out of the view, freed :data:`FREE_STEP` per step."""
+        """Slots swept out of the view, freed :data:`FREE_STEP` per step, oldest first."""
+        self._batches: list[list[int]] = []
+        """``[count, retired]`` per group of :attr:`_unfreed`, in order: ``count`` slots,
+        all retired by :attr:`_retired` = ``retired``, freed once no pin is older."""
         self.query = ""
         self.sort = SortKey.LAST_ACCESS
         self.reverse = False
@@ -796,6 +789,9 @@ class SessionStore:
         It is not free yet: a view may hold it (:meth:`_free_slot` frees it).
         """
         self._alive[slot] = 0
+        # After the slot reads as not alive: a computation whose pin saw this
+        # count leaves the slot out, so the slot may be freed under that pin.
+        self._retired += 1
         self._by_order[self._position[slot]] = -1
         self._holes += 1
         self._set_text(self._state, slot, "expired")
@@ -815,7 +811,6 @@ class SessionStore:
         self._ids.pop(slot, None)
         self._attributed.discard(slot)
         self._free.append(slot)
-        self._gone.append(slot)
 
     def _flash_slot(self, slot: int, now_ms: int) -> None:
         if len(self._flash) > 1024:
@@ -1010,32 +1005,52 @@ class SessionStore:
             self._sweep_read = end
             if end == len(slots):
                 self._slots = swept
-                self._unfreed.extend(self._pending)  # in no view now
+                self._hold(self._pending)  # in no view now but maybe a worker's
                 self._pending, self._later = self._later, set()
                 self._swept = array("i") if self._pending else None
                 self._sweep_read = 0
                 changed = True
         if self._unfreed:
-            self._release(self._unfreed[-FREE_STEP:])
-            del self._unfreed[-FREE_STEP:]
+            self._release(FREE_STEP)
         return changed
 
-    def _release(self, slots: Iterable[int]) -> None:
-        """Free retired slots no view holds any more."""
-        for slot in slots:
-            self._free_slot(slot)
-        if len(self._gone) > 1 << 16:
-            # Only views computed meanwhile need these; older ones are checked in full.
-            half = len(self._gone) // 2
-            del self._gone[:half]
-            self._gone_base += half
+    def _hold(self, slots: Iterable[int]) -> None:
+        """Retired slots in no view of the store: freed once no computation may hold them."""
+        before = len(self._unfreed)
+        self._unfreed.extend(slots)
+        if len(self._unfreed) > before:
+            self._batches.append([len(self._unfreed) - before, self._retired])
+
+    def _release(self, budget: int) -> None:
+        """Free up to ``budget`` held slots, oldest first, that no pinned computation may hold.
+
+        A computation pinned at ``retired`` (:meth:`compute_view`) saw every
+        slot retired by then as not alive: a group retired by then is free to go.
+        """
+        pins = self._pins
+        oldest = min(pins.values(), default=None) if pins else None  # one C call: no switch
+        freed = 0
+        batches = self._batches
+        while batches and freed < budget:
+            batch = batches[0]
+            if oldest is not None and batch[1] > oldest:
+                break  # a worker's view may hold these (and every later group)
+            take = min(batch[0], budget - freed)
+            for slot in self._unfreed[freed : freed + take]:
+                self._free_slot(slot)
+            freed += take
+            batch[0] -= take
+            if not batch[0]:
+                del batches[0]
+        if freed:
+            del self._unfreed[:freed]
 
     def _restart_sweep(self) -> None:
         """The view was replaced: sweep it from its start, for every slot removed not yet freed.
 
-        A worker's view may hold slots swept out of the old view and not freed
-        yet (not in :attr:`_gone`, so :meth:`apply_view` kept them): they are
-        swept again before they can be reused.
+        A worker's view may hold any slot retired after its computation started
+        (its pin kept them from being freed): they are swept again before they
+        can be reused.
         """
         if self._swept is None and not self._unfreed:
             return
@@ -1043,6 +1058,7 @@ class SessionStore:
         self._pending.update(self._unfreed)
         self._later = set()
         self._unfreed.clear()
+        self._batches.clear()
         self._swept, self._sweep_read = array("i"), 0
 
     def _pack_step(self) -> None:
@@ -1250,18 +1266,28 @@ class SessionStore:
         rows added later are left out: :meth:`apply_view` appends them, so a
         row found while a worker computed is neither lost nor shown twice.
         """
-        if since is None:
-            since = self._counter
-        mark = self._gone_base + len(self._gone)
-        needle = query.strip().lower()
-        order, alive = self._order, self._alive
-        match = self._match(needle) if needle else None
-        candidates = array("i")
-        append = candidates.append
-        for slot in self._discovered():
-            if alive[slot] and order[slot] <= since and (match is None or match(slot)):
-                append(slot)
-        return KeyView(self, self._sorted(candidates, sort, reverse), since, mark)
+        # Pinned before anything is read: no slot retired from now on is freed
+        # (and reused) until the view is installed or dropped.
+        token = next(self._pin_tokens)
+        self._pins[token] = self._retired
+        try:
+            if since is None:
+                since = self._counter
+            needle = query.strip().lower()
+            order, alive = self._order, self._alive
+            match = self._match(needle) if needle else None
+            candidates = array("i")
+            append = candidates.append
+            for slot in self._discovered():
+                if alive[slot] and order[slot] <= since and (match is None or match(slot)):
+                    append(slot)
+            view = KeyView(self, self._sorted(candidates, sort, reverse), since, token)
+        except BaseException:
+            self._pins.pop(token, None)
+            raise
+        # A view never installed (a cancelled worker's, one only read) unpins when dropped.
+        weakref.finalize(view, self._pins.pop, token, None)
+        return view
 
     def _sorted(self, candidates: array[int], sort: SortKey, reverse: bool) -> array[int]:
         """``candidates`` (in discovery order) in ``sort``'s order, without long holds of the GIL.
@@ -1465,6 +1491,11 @@ class SessionStore:
         With the ``since`` given to :meth:`compute_view` (without: the one it
         used), the matching rows added after it are appended, as :meth:`upsert`
         appends new rows.
+
+        No slot retired since the computation started was freed (its pin), so
+        the view holds live rows and rows removed not freed yet, which the
+        sweep takes out again: no pass over the view here (one was 65-120 ms
+        at a million on the UI thread).
         """
         self.query = query.strip().lower()
         self.sort = sort
@@ -1472,14 +1503,9 @@ class SessionStore:
         if since is None:
             since = view.since
         slots = array("i", view.slots)
-        mark = view.gone_mark
-        if mark >= self._gone_base:
-            # The slots freed since the computation started (some may hold a
-            # newer row now: appended below, like any new row).
-            gone = set(self._gone[mark - self._gone_base :])
-            slots = _without(slots, gone)
-        else:
-            # Too long ago to know which: check every slot (rare).
+        if view.pin is None or self._pins.pop(view.pin, None) is None:
+            # Not pinned (not from compute_view, or installed twice): slots may
+            # have been freed and reused since, so every one is checked (rare).
             order, alive = self._order, self._alive
             slots = array("i", (s for s in slots if alive[s] and order[s] <= since))
         newer: list[int] = []
@@ -1496,17 +1522,21 @@ class SessionStore:
                 newer.append(slot)
         slots.extend(reversed(newer))
         self._slots = slots
-        # It may hold rows removed meanwhile (still in no free list): swept again.
+        # It may hold rows removed meanwhile (still in no free list): swept again,
+        # at once if the view is one step (small stores show no expired row).
         self._restart_sweep()
+        if self._swept is not None and len(slots) <= SWEEP_STEP:
+            self._sweep_step()
 
     def refresh_view(self) -> None:
         """Filter and sort again now, with the current filter and order (small stores)."""
         self._slots = self.compute_view(self.query, self.sort, reverse=self.reverse).slots
         if self._swept is not None or self._unfreed:
-            # The removed rows are in no view now (compute_view leaves them out).
-            self._release([*self._pending, *self._later, *self._unfreed])
+            # The removed rows are in no view now (compute_view leaves them out);
+            # freed at once unless a worker's view started before may hold them.
+            self._hold([*self._pending, *self._later])
             self._pending, self._later, self._swept = set(), set(), None
-            self._unfreed.clear()
+            self._release(len(self._unfreed))
 
 
 _TEXT_ORDERS = frozenset(

@@ -637,23 +637,32 @@ def test_a_burst_of_removals_leaves_the_view_a_step_at_a_time(
         elif op < 0.6:
             store.sweep()
         elif op < 0.68:
-            # A worker's view, with changes made while it was computed.
+            # A worker's view, with changes made while it was computed (bursts
+            # of removals swept and freed meanwhile); sometimes dropped (cancelled).
             since = store.sequence
             view = store.compute_view(query, SortKey.FOUND, since=since)
-            for _ in range(rng.randint(0, 3)):
+            held = set(view.slots)
+            for _ in range(rng.randint(0, 6)):
                 if order and rng.random() < 0.5:
-                    key = rng.choice(order)
-                    store.remove(key)
-                    order.remove(key)
-                    hits.discard(key)
-                    if key in want:
-                        want.remove(key)
+                    gone = rng.sample(order, min(len(order), rng.randint(1, 8)))
+                    store.remove_many(gone)
+                    for key in gone:
+                        order.remove(key)
+                        hits.discard(key)
+                        if key in want:
+                            want.remove(key)
                 else:
                     put(made)
                     made += 1
-                store.sweep()
-            store.apply_view(query, SortKey.FOUND, view, since=since)
-            want[:] = installed()
+                for _ in range(rng.randint(1, 5)):
+                    store.sweep()
+                # No slot the worker's view holds is freed (it could be reused).
+                assert not held & set(store._free)
+            if rng.random() < 0.8:
+                store.apply_view(query, SortKey.FOUND, view, since=since)
+                want[:] = installed()
+            del view  # installed or dropped: either unpins
+            assert not store._pins
         elif op < 0.72:
             store.refresh_view()
             want[:] = installed()
@@ -745,8 +754,10 @@ def test_a_worker_view_holding_swept_slots_not_yet_freed_is_swept_again(
     since = store.sequence
     view = store.compute_view("", SortKey.FOUND, since=since)  # a worker's
     gone = [row.key for row in rows[5:25:4]]
-    store.remove_many(gone)  # swept at once (a small view), one slot freed
-    assert len(store._unfreed) == len(gone) - 1
+    store.remove_many(gone)  # swept at once (a small view), none freed: the worker's pin
+    assert len(store._unfreed) == len(gone)
+    store.sweep()
+    assert len(store._unfreed) == len(gone)
     store.apply_view("", SortKey.FOUND, view, since=since)
     want = [row.key for row in rows if row.key not in gone]
     _check_sweep_invariants(store, want)
@@ -756,3 +767,121 @@ def test_a_worker_view_holding_swept_slots_not_yet_freed_is_swept_again(
         _check_sweep_invariants(store, want)
     _drain(store)
     assert store.view == want
+
+
+def _free_all(store: SessionStore) -> None:
+    """Sweep to the end, and free every slot the sweep let go (none pinned)."""
+    assert not store._pins
+    _drain(store)
+
+
+def test_a_worker_view_computed_before_a_burst_shows_no_freed_slot_once_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Computed before a burst of expiries, installed after several sweep steps
+    # (each freeing slots): nothing it holds was freed, no pass over it is made,
+    # the removed rows it holds are swept out, and new rows reuse their slots.
+    monkeypatch.setattr(store_module, "SWEEP_STEP", 8)
+    monkeypatch.setattr(store_module, "FREE_STEP", 3)
+    store = SessionStore()
+    rows = [made_row(i) for i in range(100)]
+    for row in rows:
+        store.put(row)
+    store.remove_many([rows[1].key, rows[2].key])
+    _free_all(store)  # two free slots, retired before the worker starts
+    since = store.sequence
+    view = store.compute_view("", SortKey.FOUND, since=since)
+    held = set(view.slots)
+    want = [rows[0].key] + [row.key for row in rows[3:]]
+    gone: list[str] = []
+    made = 100
+    for burst in range(5):
+        keys = [row.key for row in rows[3 + burst * 10 : 8 + burst * 10]]
+        store.remove_many(keys)
+        gone += keys
+        store.put(made_row(made))  # the two slots freed before: reused
+        want.append(made_row(made).key)
+        made += 1
+        for _ in range(12):
+            store.sweep()
+        assert not held & set(store._free)
+    want = [key for key in want if key not in gone]
+    assert store._unfreed  # swept out of the pane's view, held for the worker's
+    store.apply_view("", SortKey.FOUND, view, since=since)
+    assert not store._pins
+    shown = store._slots
+    assert not set(shown) & set(store._free)
+    assert all(store._alive[slot] or slot in store._pending for slot in shown)
+    assert [store._keys[slot] for slot in shown if store._alive[slot]] == want
+    _check_sweep_invariants(store, want)
+    _free_all(store)
+    assert store.view == want
+    assert len(store._free) + len(want) == len(store._keys)
+    # New rows take the freed slots: each shown once, in its place.
+    freed = set(store._free)
+    for i in range(200, 230):
+        store.put(made_row(i))
+        want.append(made_row(i).key)
+    assert freed & set(store._slots)
+    assert store.view == want
+    assert store.compute_view("", SortKey.FOUND) == want
+
+
+def test_a_view_never_installed_does_not_stop_freeing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "FREE_STEP", 2)
+    store = SessionStore()
+    rows = [made_row(i) for i in range(20)]
+    for row in rows:
+        store.put(row)
+    view = store.compute_view("", SortKey.FOUND)  # a worker's, then cancelled
+    store.remove_many([row.key for row in rows[:6]])
+    for _ in range(5):
+        store.sweep()
+    assert len(store._unfreed) == 6  # pinned
+    del view  # the cancelled worker drops it
+    assert not store._pins
+    store.sweep()
+    assert len(store._unfreed) == 4
+    _drain(store)
+    # A computation that fails unpins too.
+    monkeypatch.setattr(store, "_sorted", lambda *_: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        store.compute_view("", SortKey.HOST)
+    assert not store._pins
+    # Slots retired before a worker started are freed while it computes.
+    monkeypatch.undo()
+    monkeypatch.setattr(store_module, "FREE_STEP", 2)
+    store.remove_many([row.key for row in rows[6:10]])
+    _drain(store)
+    store.remove_many([row.key for row in rows[10:14]])
+    assert len(store._unfreed) == 2  # the view is one step: swept at once, 2 freed per step
+    early = store.compute_view("", SortKey.FOUND)
+    store.sweep()
+    assert not store._unfreed
+    store.remove_many([rows[14].key])
+    for _ in range(5):
+        store.sweep()
+    assert len(store._unfreed) == 1  # retired after the pin: held
+    store.apply_view("", SortKey.FOUND, early)
+    _drain(store)
+    assert store.view == [row.key for row in rows[15:]]
+
+
+def test_a_view_installed_again_unpinned_leaves_out_slots_freed_and_reused() -> None:
+    # The rare path: a view whose pin is gone (installed before) is checked in full.
+    store = SessionStore()
+    rows = [made_row(i) for i in range(12)]
+    for row in rows:
+        store.put(row)
+    since = store.sequence
+    view = store.compute_view("", SortKey.FOUND, since=since)
+    store.apply_view("", SortKey.FOUND, view, since=since)
+    store.remove_many([row.key for row in rows[:4]])
+    _drain(store)
+    for i in range(12, 15):
+        store.put(made_row(i))  # in freed slots the view still names
+    assert set(view.slots) & {store._index.get(made_row(i).key) for i in range(12, 15)}
+    store.apply_view("", SortKey.FOUND, view, since=since)
+    want = [row.key for row in rows[4:]] + [made_row(i).key for i in range(12, 15)]
+    assert store.view == want
+    _check_sweep_invariants(store, want)
