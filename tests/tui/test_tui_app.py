@@ -692,6 +692,8 @@ async def test_a_superseded_filter_never_installs_its_view(monkeypatch: pytest.M
         assert pane.views_installed == installed
         assert app.store.query == "container-2"
         assert [app.store.rows[key].host for key in app.store.view] == ["container-2"]
+        # Dropped, the superseded view no longer keeps removed slots from being freed.
+        assert not app.store._pins
 
 
 async def test_a_delete_the_server_refuses_is_reported_not_claimed(redis_acl: RedisServer) -> None:
