@@ -328,6 +328,33 @@ class Adapter:
         """``observed + PTTL`` when the key has a TTL (the rule of most string stores)."""
         return record.observed_at_ms + record.ttl_ms if record.ttl_ms >= 0 else None
 
+    def light_session(
+        self,
+        record: RawRecord,
+        match: KeyMatch,
+        entries: Mapping[str, Decoded],
+        fmt: ValueFormat,
+        *,
+        created_ms: int | None = None,
+        last_access_ms: int | None = None,
+        expires_at_ms: int | None = None,
+        principal: tuple[str, str] | None = None,
+        variant: str | None = None,
+    ) -> FrameworkSession:
+        """:meth:`session` of a light reading: the value is its format and size, not read."""
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(fmt, record.value or b""),
+            created_ms=created_ms,
+            last_access_ms=last_access_ms,
+            expires_at_ms=expires_at_ms,
+            principal=principal,
+            variant=variant,
+            light=True,
+        )
+
     def session(
         self,
         record: RawRecord,

@@ -21,7 +21,6 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
-    light_value,
     msgpack_entries,
     split_signed,
     text_of,
@@ -89,14 +88,13 @@ class FlaskSession(Adapter):
         )
         if entries is None:
             return None
-        return self.session(
+        return self.light_session(
             record,
             match,
             entries,
-            value=light_value(ValueFormat.MSGPACK, data),
+            ValueFormat.MSGPACK,
             principal=_principal(entries),
             variant=_VARIANTS[ValueFormat.MSGPACK],
-            light=True,
         )
 
 

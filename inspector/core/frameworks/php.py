@@ -40,7 +40,6 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     light_entries,
-    light_value,
     msgpack_entries,
     names_host,
     text_of,
@@ -191,14 +190,13 @@ class PhpRedis(Adapter):
             found = None if packed is None else msgpack_entries(packed, bounds, PRINCIPALS, ())
             if found is None:
                 return None
-            return self.session(
+            return self.light_session(
                 record,
                 match,
                 found,
-                value=light_value(ValueFormat.MSGPACK, data),
+                ValueFormat.MSGPACK,
                 principal=php_principal(dict(found)),
                 variant=VARIANTS[ValueFormat.MSGPACK],
-                light=True,
             )
         if data[:3] == b"\x00\x00\x00":
             return self._light_igbinary(record, match, data, bounds)
@@ -215,14 +213,13 @@ class PhpRedis(Adapter):
         )
         if entries is None:
             return None
-        return self.session(
+        return self.light_session(
             record,
             match,
             entries,
-            value=light_value(fmt, data),
+            fmt,
             principal=php_principal(dict(entries)),
             variant=VARIANTS.get(fmt),
-            light=True,
         )
 
     def _light_igbinary(
@@ -246,14 +243,13 @@ class PhpRedis(Adapter):
         )
         if entries is None:
             return None
-        return self.session(
+        return self.light_session(
             record,
             match,
             entries,
-            value=light_value(ValueFormat.IGBINARY, data),
+            ValueFormat.IGBINARY,
             principal=php_principal(dict(entries)),
             variant=VARIANTS[ValueFormat.IGBINARY],
-            light=True,
         )
 
 

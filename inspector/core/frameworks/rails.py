@@ -32,7 +32,6 @@ from inspector.core.frameworks.base import (
     entries_of,
     epoch_ms,
     light_entries,
-    light_value,
     names_host,
     part,
     text_of,
@@ -138,13 +137,12 @@ class RedisRack(Adapter):
         entries = None if skim is None else marshal_entries(skim, self.bookkeeping_names)
         if entries is None:
             return None
-        return self.session(
+        return self.light_session(
             record,
             match,
             entries,
-            value=light_value(ValueFormat.MARSHAL, data),
+            ValueFormat.MARSHAL,
             principal=warden_user(entries),
-            light=True,
         )
 
 
@@ -263,16 +261,15 @@ def _light_cache_entry(
         return None
     entry: dict[str, JsonValue] = {name[1:]: skim.decode(span) for name, span in spans}
     created, expires = _entry_times(entry)
-    return adapter.session(
+    return adapter.light_session(
         record,
         match,
         entries,
-        value=light_value(ValueFormat.MARSHAL, data),
+        ValueFormat.MARSHAL,
         created_ms=created,
         expires_at_ms=expires,
         principal=warden_user(entries),
         variant="6.1",
-        light=True,
     )
 
 

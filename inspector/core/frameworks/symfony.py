@@ -24,7 +24,6 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     epoch_ms,
-    light_value,
     part,
     walk,
 )
@@ -117,16 +116,15 @@ class SymfonySession(Adapter):
         meta = entries.get("_sf2_meta")
         meta_value = meta.value if meta else None
         principal = _security_user(entries, limits) or php_principal(dict(entries))
-        return self.session(
+        return self.light_session(
             record,
             match,
             entries,
-            value=light_value(fmt, data),
+            fmt,
             created_ms=epoch_ms(walk(meta_value, ["c"])),
             last_access_ms=epoch_ms(walk(meta_value, ["u"])),
             principal=principal,
             variant=VARIANTS.get(fmt),
-            light=True,
         )
 
 
