@@ -43,7 +43,7 @@ from inspector.redis_io.monitor import MonitorAttribution
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.tui import app as tui_app
 from inspector.tui.app import AppOptions, InspectorApp, make_app
-from inspector.tui.panes.live import LivePane
+from inspector.tui.panes.live import LivePane, RequestLog
 from inspector.tui.panes.server import ServerPane
 from inspector.tui.widgets.session_table import SessionTable, cell_text
 from tests.factories import NOW_MS, request_event, spring_session
@@ -304,6 +304,45 @@ async def test_at_80x24_a_long_disagreement_and_long_names_go_on_indented_lines(
         assert "≠ attribute container-9" in joined
         assert f"← {task}" in joined
         assert joined.index("≠ attribute") < joined.index("←")  # the flag before the rest
+
+
+async def test_a_resize_lays_the_requests_out_again_at_the_new_width() -> None:
+    app, monitor = attributed_app(attribute_by="monitor")
+    task = "sample-app/3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7"
+    other = "checkout-service-blue-7d9f8c6b5-x2k4q"
+    async with app.run_test(size=(180, 30)) as pilot:
+        await switched(pilot, True)
+        await offline_sessions(pilot)
+        await pilot.press("2")
+        await pilot.pause()
+        request(app, monitor, S1, "10.0.1.23:50312", NOW_MS - 1000, name=task)
+        request(app, monitor, S1, "10.0.1.24:40000", NOW_MS, name=other, host="container-9")
+        await settled(pilot)
+        log = app.query_one("#requests", RequestLog)
+        wide = log_lines(app)
+        assert len(wide) == 2, wide  # one line per request at 180 columns
+
+        async def resized(width: int, height: int) -> list[str]:
+            before = log.reflows
+            await pilot.resize_terminal(width, height)
+            await wait_until(pilot, lambda: log.reflows > before, f"relaid at {width}")
+            await settled(pilot)
+            assert log.scrollable_content_region.width < width
+            return log_lines(app)
+
+        narrow = await resized(80, 24)
+        width = log.scrollable_content_region.width
+        assert len(narrow) > 2, narrow
+        assert all(len(line) <= width for line in narrow), narrow
+        joined = " ".join(line.strip() for line in narrow)
+        assert "≠ attribute container-9" in joined
+        assert f"← {task}" in joined
+        # Back to the wide terminal: one line per request again, as first written.
+        assert await resized(180, 30) == wide
+        # Requests that arrive after the resize are laid out at the new width too.
+        request(app, monitor, S2, "10.0.1.23:50312", NOW_MS + 1000, name=task)
+        await settled(pilot)
+        assert len(log_lines(app)) == 3
 
 
 @pytest.mark.parametrize(
