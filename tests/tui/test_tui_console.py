@@ -8,7 +8,8 @@ a fixed sleep.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
 import redis
@@ -73,6 +74,22 @@ async def run(pilot: Pilot[None], line: str) -> list[str]:
     return list(app.pane.output_lines[start:])
 
 
+def prompt_of(server: RedisServer) -> str:
+    """The prompt redis-cli shows for a server on database 0 (echoed before each command)."""
+    return f"127.0.0.1:{server.port}> "
+
+
+@asynccontextmanager
+async def console(
+    settings: ConnectionSettings, *, max_lines: int = 10_000
+) -> AsyncIterator[tuple[ConsoleApp, Pilot[None]]]:
+    """The console running headless, once its first connect has settled (every test starts so)."""
+    app = ConsoleApp(settings, max_lines=max_lines)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        yield app, pilot
+
+
 def redis_cli_lines(server: RedisServer, *args: str) -> list[str]:
     """What `redis-cli --no-raw` prints for a command, as display lines."""
     result = subprocess.run(
@@ -112,10 +129,8 @@ def client(redis_clean: RedisServer) -> Iterator[redis.Redis]:
 
 
 async def test_typed_set_and_get_print_like_redis_cli(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         assert isinstance(app.focused, CommandInput)  # the command line, not the log
         assert str(app.query_one("#console-prompt", Label).render()) == prompt
         await pilot.press(*'SET k "a b"', "enter")
@@ -159,10 +174,8 @@ async def test_output_is_line_for_line_redis_cli(
     client.xadd("s", {"c": "3"}, id="2-1")
     client.zadd("z", {"a": 1, "b": 2.5})
     client.set("k1", "x")
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         for argv in COMPARED:
             line = " ".join(argv)
             ours = await run(pilot, line)
@@ -177,10 +190,8 @@ async def test_output_is_line_for_line_redis_cli(
 
 
 async def test_invalid_quoting_help_quit_and_clear(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         assert await run(pilot, 'GET "open') == [f'{prompt}GET "open', "Invalid argument(s)"]
         assert app.ran[-1].args == ()
         assert app.ran[-1].error
@@ -195,10 +206,8 @@ async def test_invalid_quoting_help_quit_and_clear(redis_clean: RedisServer) -> 
 
 
 async def test_select_changes_the_prompt(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
     port = redis_clean.port
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         assert await run(pilot, "SELECT 2") == [f"127.0.0.1:{port}> SELECT 2", "OK"]
         assert app.pane.prompt == f"127.0.0.1:{port}[2]> "
         assert str(app.query_one("#console-prompt", Label).render()) == f"127.0.0.1:{port}[2]> "
@@ -209,9 +218,7 @@ async def test_select_changes_the_prompt(redis_clean: RedisServer) -> None:
 
 
 async def test_up_and_down_walk_the_history_without_secrets(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         command_line = app.query_one(CommandInput)
         for line in ("PING", "ECHO hi", "AUTH secret-password"):
             await pilot.press(*line, "enter")
@@ -230,13 +237,11 @@ async def test_up_and_down_walk_the_history_without_secrets(redis_clean: RedisSe
         assert command_line.value == "draft"
         await pilot.press("ctrl+u", "up", "enter")
         await settle(pilot)
-        assert app.pane.output_lines[-2:] == [f"127.0.0.1:{redis_clean.port}> ECHO hi", '"hi"']
+        assert app.pane.output_lines[-2:] == [f"{prompt_of(redis_clean)}ECHO hi", '"hi"']
 
 
 async def test_tab_completes_the_command_name(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         command_line = app.query_one(CommandInput)
         await pilot.press(*"hgeta", "tab")
         assert command_line.value == "hgetall"
@@ -251,9 +256,7 @@ async def test_tab_completes_the_command_name(redis_clean: RedisServer) -> None:
 
 
 async def test_right_arrow_accepts_the_inline_suggestion(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         command_line = app.query_one(CommandInput)
         await pilot.press(*"lran")
         await settle(pilot)  # the Input asks its suggester in a worker
@@ -267,10 +270,8 @@ async def test_right_arrow_accepts_the_inline_suggestion(redis_clean: RedisServe
 async def test_subscribe_streams_until_ctrl_x_then_ping_works(
     redis_clean: RedisServer, client: redis.Redis
 ) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         pane = app.pane
         pane.run_command("SUBSCRIBE news")
         await wait_until(pilot, lambda: numsub(client, "news") == 1, "the subscription")
@@ -309,10 +310,8 @@ async def test_subscribe_streams_until_ctrl_x_then_ping_works(
 async def test_a_new_command_stops_the_stream_first(
     redis_clean: RedisServer, client: redis.Redis
 ) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         pane = app.pane
         pane.run_command("PSUBSCRIBE n*")
         await wait_until(pilot, lambda: STREAM_NOTE in pane.output_lines, "the stream")
@@ -325,9 +324,7 @@ async def test_a_new_command_stops_the_stream_first(
 async def test_monitor_flood_is_batched_capped_and_stopped_with_escape(
     redis_clean: RedisServer, client: redis.Redis
 ) -> None:
-    app = ConsoleApp(settings_for(redis_clean), max_lines=200)
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean), max_lines=200) as (app, pilot):
         pane = app.pane
         pane.run_command("MONITOR")
         await wait_until(pilot, lambda: STREAM_NOTE in pane.output_lines, "the stream")
@@ -347,13 +344,11 @@ async def test_monitor_flood_is_batched_capped_and_stopped_with_escape(
         assert pane.output_lines[-1] == "Stream stopped."
         pane.run_command("PING")  # the log is full: look at its end, not at what was added
         await settle(pilot)
-        assert pane.output_lines[-2:] == [f"127.0.0.1:{redis_clean.port}> PING", "PONG"]
+        assert pane.output_lines[-2:] == [f"{prompt_of(redis_clean)}PING", "PONG"]
 
 
 async def test_escape_and_ctrl_x_pass_through_when_idle(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         command_line = app.query_one(CommandInput)
         await pilot.press(*"GET k", "shift+home", "ctrl+x")  # Input's own "cut"
         assert command_line.value == ""
@@ -363,10 +358,8 @@ async def test_escape_and_ctrl_x_pass_through_when_idle(redis_clean: RedisServer
 async def test_blocking_command_can_be_cancelled(
     redis_clean: RedisServer, client: redis.Redis
 ) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         pane = app.pane
         pane.run_command("BLPOP nothing 0")
         await wait_until(
@@ -402,9 +395,7 @@ async def test_hostile_values_are_escaped_not_interpreted(
     client.set("hostile", HOSTILE)
     client.set("big", b"y" * 1_000_000)
     client.set("bigger", (HOSTILE * 60_000)[:1_000_000])  # escapes take it past the cut
-    app = ConsoleApp(settings_for(redis_clean))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         lines = await run(pilot, "GET hostile")
         assert lines[1] == r'"[bold red]x[/]\x1b[2J\x00"'
         # A server error that echoes raw bytes (unknown command name with ESC).
@@ -422,7 +413,7 @@ async def test_hostile_values_are_escaped_not_interpreted(
         assert len(lines[1]) < 1_100_000
         for line in app.pane.output_lines:
             assert not set(line) & {"\x1b", "\x00", "\x07"}
-        assert await run(pilot, "PING") == [f"127.0.0.1:{redis_clean.port}> PING", "PONG"]
+        assert await run(pilot, "PING") == [f"{prompt_of(redis_clean)}PING", "PONG"]
         # The screen renders the brackets as text (no markup was applied).
         app.query_one(Log).scroll_home(animate=False)
         await pilot.pause()
@@ -433,9 +424,8 @@ async def test_hostile_values_are_escaped_not_interpreted(
 
 
 async def test_unreachable_server_shows_errors_and_stays_usable(redis_clean: RedisServer) -> None:
-    app = ConsoleApp(ConnectionSettings(port=free_port()))  # nothing listens on the port
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    nowhere = ConnectionSettings(port=free_port())  # nothing listens on the port
+    async with console(nowhere) as (app, pilot):
         pane = app.pane
         assert pane.output_lines[0].startswith("Could not connect: could not connect to Redis at")
         assert pane.prompt == "not connected> "
@@ -447,16 +437,14 @@ async def test_unreachable_server_shows_errors_and_stays_usable(redis_clean: Red
         # The REPL's `connect HOST PORT` switches to a working server.
         lines = await run(pilot, f"connect 127.0.0.1 {redis_clean.port}")
         assert lines == [f"not connected> connect 127.0.0.1 {redis_clean.port}"]
-        assert await run(pilot, "PING") == [f"127.0.0.1:{redis_clean.port}> PING", "PONG"]
+        assert await run(pilot, "PING") == [f"{prompt_of(redis_clean)}PING", "PONG"]
 
 
 async def test_reconnects_after_the_connection_is_killed(
     redis_clean: RedisServer, client: redis.Redis
 ) -> None:
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         assert await run(pilot, "CLIENT SETNAME console") == [
             f"{prompt}CLIENT SETNAME console",
             "OK",
@@ -473,9 +461,7 @@ async def test_reconnects_after_the_connection_is_killed(
 
 async def test_cluster_redirects_print_like_redis_cli(redis_cluster: list[RedisServer]) -> None:
     first = redis_cluster[0]
-    app = ConsoleApp(settings_for(first))
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    async with console(settings_for(first)) as (app, pilot):
         # `foo` hashes to slot 12182, which the first primary does not own.
         lines = await run(pilot, "SET foo bar")
         owner_port = slot_owner(redis_cluster, 12182).port
@@ -491,10 +477,8 @@ async def test_cluster_redirects_print_like_redis_cli(redis_cluster: list[RedisS
 async def test_help_topics_and_repeats_are_the_repls(redis_clean: RedisServer) -> None:
     # The console model is the REPL's (inspector.redis_io.console_session):
     # help TOPIC from the server's COMMAND DOCS, redis-cli's N COMMAND repeats.
-    app = ConsoleApp(settings_for(redis_clean))
-    prompt = f"127.0.0.1:{redis_clean.port}> "
-    async with app.run_test() as pilot:
-        await settle(pilot)
+    prompt = prompt_of(redis_clean)
+    async with console(settings_for(redis_clean)) as (app, pilot):
         lines = await run(pilot, "help GET")
         assert lines[0] == f"{prompt}help GET"
         assert "GET key" in "\n".join(lines[1:])
