@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from tests.harness import free_port
 from tests.waiting import DEADLINE
 
-__all__ = ["DEADLINE", "INSPECTOR", "App", "PortTaken", "Running", "Watch"]
+__all__ = ["DEADLINE", "INSPECTOR", "App", "OutputReader", "PortTaken", "Running", "Watch"]
 
 INSPECTOR = [sys.executable, "-m", "inspector"]
 
@@ -88,16 +88,15 @@ class App:
         self.process.communicate(timeout=20)
 
 
-class Watch:
-    """A running `watch --json`, read event by event (notices from stderr)."""
+class OutputReader:
+    """A `watch --json` process's two pipes read without blocking: stdout as JSON
+    lines, stderr as notices. Shared by the watches the tests start, which differ
+    in how they start, stop and which notices count."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
-        self.process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
         self.notices: list[str] = []
         self._buffers = {"out": b"", "err": b""}
-        self._seen = 0
         self._closed: set[str] = set()
 
     def _pump(self, deadline: float) -> None:
@@ -114,14 +113,37 @@ class Watch:
             chunk = os.read(fd, 65536)
             if not chunk:
                 # One stream's end is not the end of what was said: a watch that
-                # stops closes stderr while its last event may still wait in
-                # stdout, and select() reports both at once.
+                # stops (after --count, say) closes stderr while its last event may
+                # still wait in stdout, and select() reports both at once.
                 self._closed.add(streams[fd])
                 continue
             self._buffers[streams[fd]] += chunk
         while b"\n" in self._buffers["err"]:
             line, self._buffers["err"] = self._buffers["err"].split(b"\n", 1)
             self.notices.append(line.decode())
+
+    def json_line(self, timeout: float) -> dict[str, object]:
+        """The next line of stdout, parsed; fails if none comes within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffers["out"]:
+            if "out" in self._closed:
+                raise AssertionError(f"watch ended; notices: {self.notices}")
+            self._pump(deadline)
+        line, self._buffers["out"] = self._buffers["out"].split(b"\n", 1)
+        parsed: dict[str, object] = json.loads(line)
+        return parsed
+
+
+class Watch(OutputReader):
+    """A running `watch --json`, read event by event (notices from stderr)."""
+
+    def __init__(self, argv: Sequence[str]) -> None:
+        super().__init__(
+            subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        )
+        self._seen = 0
 
     def notice(self, needle: str, timeout: float = DEADLINE) -> str:
         """The next notice (after the last one found) holding ``needle``."""
@@ -138,14 +160,7 @@ class Watch:
         self.notice("watching")
 
     def line(self, timeout: float = DEADLINE) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffers["out"]:
-            if "out" in self._closed:
-                raise AssertionError(f"watch ended; notices: {self.notices}")
-            self._pump(deadline)
-        line, self._buffers["out"] = self._buffers["out"].split(b"\n", 1)
-        parsed: dict[str, object] = json.loads(line)
-        return parsed
+        return self.json_line(timeout)
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import select
 import signal
 import subprocess
 import sys
@@ -22,12 +19,13 @@ from inspector.sample_app.store import sample_session_json
 from tests.cli_run import inspector
 from tests.factories import raw_session
 from tests.harness import RedisServer, free_port, start_redis_server
+from tests.live_processes import OutputReader
 from tests.spring_layouts import write_request
 
 NOW = int(time.time() * 1000)
 
 
-class Watch:
+class Watch(OutputReader):
     """A running `session-inspector watch --json`, read event by event."""
 
     def __init__(self, port: int, *flags: str) -> None:
@@ -35,43 +33,21 @@ class Watch:
 
     def _start(self, before: Sequence[str], env: dict[str, str] | None, *flags: str) -> None:
         """Start ``watch --json`` with the connection flags ``before`` it (and ``env``)."""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "inspector", *before, "watch", "--json", *flags],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
+        # _start, not __init__: TunnelWatch starts one with other connection flags.
+        OutputReader.__init__(
+            self,
+            subprocess.Popen(
+                [sys.executable, "-m", "inspector", *before, "watch", "--json", *flags],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            ),
         )
-        self.notices: list[str] = []
-        self._buffers = {"out": b"", "err": b""}
         self._mark = 0
-        self._closed: set[str] = set()
 
     def mark(self) -> None:
         """Only notices printed from now on count for the next `notice`."""
         self._mark = len(self.notices)
-
-    def _pump(self, deadline: float) -> None:
-        assert self.process.stdout is not None
-        assert self.process.stderr is not None
-        streams = {self.process.stdout.fileno(): "out", self.process.stderr.fileno(): "err"}
-        streams = {fd: name for fd, name in streams.items() if name not in self._closed}
-        if not streams:
-            raise AssertionError(f"watch ended: notices {self.notices}")
-        ready, _, _ = select.select(list(streams), [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise AssertionError(f"nothing from watch; notices so far: {self.notices}")
-        for fd in ready:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                # One stream's end is not the end of what was said: a watch that
-                # stops after --count closes stderr while its last event may still
-                # wait in stdout, and select() reports both at once.
-                self._closed.add(streams[fd])
-                continue
-            self._buffers[streams[fd]] += chunk
-        while b"\n" in self._buffers["err"]:
-            line, self._buffers["err"] = self._buffers["err"].split(b"\n", 1)
-            self.notices.append(line.decode())
 
     def notice(self, needle: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
@@ -84,14 +60,7 @@ class Watch:
             self._pump(deadline)
 
     def event(self, timeout: float = 20.0) -> dict[str, object]:
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffers["out"]:
-            if "out" in self._closed:
-                raise AssertionError(f"watch ended: notices {self.notices}")
-            self._pump(deadline)
-        line, self._buffers["out"] = self._buffers["out"].split(b"\n", 1)
-        event: dict[str, object] = json.loads(line)
-        return event
+        return self.json_line(timeout)
 
     def stop(self) -> tuple[int, bytes]:
         if self.process.poll() is None:
