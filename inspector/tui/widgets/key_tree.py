@@ -34,6 +34,7 @@ from textual.strip import Strip
 from inspector.core.keyspace import KeyTree, TreeNode, prefix_upper_bound
 from inspector.core.render import safe_text
 from inspector.redis_io.keys import KeyInfo, MemoryUsage
+from inspector.tui.widgets.cursor_keys import CURSOR_BINDINGS
 
 __all__ = [
     "KeyFacts",
@@ -362,12 +363,7 @@ class KeyTreeView(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"key-tree--cursor", "key-tree--folder", "key-tree--dim"}
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        *CURSOR_BINDINGS,
         Binding("right,l", "expand", "Open", show=False),
         Binding("left,h", "collapse", "Close", show=False),
         Binding("enter", "open", "Open"),

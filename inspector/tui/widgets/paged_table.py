@@ -22,6 +22,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from inspector.tui.widgets.cursor_keys import CURSOR_BINDINGS
+
 __all__ = ["PagedColumn", "PagedTable"]
 
 CELL_MAX = 300
@@ -70,12 +72,7 @@ class PagedTable(ScrollView, can_focus=True):
     """
     COMPONENT_CLASSES = {"paged-table--header", "paged-table--cursor", "paged-table--dim"}
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        *CURSOR_BINDINGS,
         Binding("enter", "choose", "Decode"),
     ]
 

@@ -28,6 +28,7 @@ from textual.widgets import Static
 from inspector.core.attribution import NameSource
 from inspector.core.render import format_time, safe_text
 from inspector.tui.store import Row, SessionStore, SortKey
+from inspector.tui.widgets.cursor_keys import CURSOR_BINDINGS
 from inspector.tui.widgets.host_bars import via_short
 
 __all__ = ["Column", "SessionTable", "TableHeader", "layout_columns", "table_columns"]
@@ -302,12 +303,7 @@ class SessionTable(ScrollView, can_focus=True):
         "session-table--bad",
     }
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        *CURSOR_BINDINGS,
         Binding("left,h", "columns(-1)", "Columns left", show=False),
         Binding("right,l", "columns(1)", "Columns right", show=False),
         Binding("enter", "open", "Open"),
