@@ -23,6 +23,7 @@ from tests.harness import (
     start_redis_server,
     stop_servers,
 )
+from tests.live_processes import Running
 
 # =============================================================================
 # Redis server harness (see tests/harness.py)
@@ -170,6 +171,17 @@ def redis_clean(redis_standalone: RedisServer) -> RedisServer:
     finally:
         client.close()
     return redis_standalone
+
+
+@pytest.fixture
+def running() -> Iterator[Running]:
+    """Sample apps and watches started as processes (tests/live_processes.py), all
+    stopped when the test ends, however it ends."""
+    started = Running()
+    try:
+        yield started
+    finally:
+        started.stop()
 
 
 LAYERS = ("unit", "redis", "tui", "web", "ssh")

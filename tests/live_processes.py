@@ -190,3 +190,10 @@ class Running:
         watch = Watch([*wrapper, *INSPECTOR, *connection, "watch", "--json", *flags])
         self.watches.append(watch)
         return watch
+
+    def stop(self) -> None:
+        """Stop what was started: the watches first, while the apps they read still run."""
+        for watch in self.watches:
+            watch.stop()
+        for app in self.apps:
+            app.stop()

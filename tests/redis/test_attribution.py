@@ -59,18 +59,6 @@ from tests.live_processes import DEADLINE, App, Running, Watch
 OPEN = ("--protected-mode", "no", "--notify-keyspace-events", "KEA")
 
 
-@pytest.fixture
-def running() -> Iterator[Running]:
-    started = Running()
-    try:
-        yield started
-    finally:
-        for watch in started.watches:
-            watch.stop()
-        for app in started.apps:
-            app.stop()
-
-
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = start_redis_server(tmp_path_factory.mktemp("attribution"), *OPEN)

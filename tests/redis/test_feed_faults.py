@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
@@ -88,14 +88,6 @@ def _matches(item: SourceItem, wanted: type | NoticeKind, needle: str) -> bool:
     if isinstance(wanted, NoticeKind):
         return isinstance(item, FeedNotice) and item.kind is wanted and needle in item.message
     return isinstance(item, wanted) and needle in str(item)
-
-
-@pytest.fixture
-def running() -> Iterator[Running]:
-    started = Running()
-    yield started
-    for watch in started.watches:
-        watch.stop()
 
 
 def elasticache_like(directory: Path, *extra: str) -> RedisServer:

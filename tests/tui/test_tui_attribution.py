@@ -376,16 +376,6 @@ def test_snapshot_by_connection(
 # ----------------------------------------------------------------- real redis-server
 
 
-@pytest.fixture
-def running() -> Iterator[Running]:
-    started = Running()
-    try:
-        yield started
-    finally:
-        for app in started.apps:
-            app.stop()
-
-
 @pytest.fixture(scope="module")
 def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     server = start_redis_server(tmp_path_factory.mktemp("tui-attribution"), *OPEN)
