@@ -297,6 +297,49 @@ def _shadow_ttl(reply: Any) -> int | None:
     return reply if isinstance(reply, int) and reply != -2 else None
 
 
+def _with_ttls(read: bytes, candidates: Sequence[Candidate]) -> list[tuple[bytes, ...]]:
+    """Per candidate: ``read`` of the hash, PTTL of the hash, PTTL of its shadow key.
+
+    The readers take the replies three by three, in that order.
+    """
+    commands: list[tuple[bytes, ...]] = []
+    for key, namespace, session_id in candidates:
+        encoded = key.encode()
+        commands.append((read, encoded))
+        commands.append((b"PTTL", encoded))
+        commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+    return commands
+
+
+def _raw_session(
+    candidate: Candidate,
+    fields: dict[str, bytes],
+    hash_ttl: Any,
+    shadow_ttl: Any,
+    observed: int,
+    *,
+    value_sizes: dict[str, int] | None = None,
+    value_limit: int | None = None,
+) -> RawSession:
+    """A session hash as read, its two PTTL replies as RawSession holds them.
+
+    One place for both HGETALL read paths, so that they agree on what a missing
+    TTL is.
+    """
+    key, namespace, session_id = candidate
+    return RawSession(
+        key=key,
+        namespace=namespace,
+        session_id=session_id,
+        fields=fields,
+        hash_ttl_ms=_hash_ttl(hash_ttl),
+        shadow_ttl_ms=_shadow_ttl(shadow_ttl),
+        observed_at_ms=observed,
+        value_sizes=value_sizes,
+        value_limit=value_limit,
+    )
+
+
 def _is_session(fields: dict[str, bytes], session_id: str) -> bool:
     """Confirm a hash is a session by its metadata fields, not just its name."""
     present = sum(1 for name in METADATA_FIELDS if name in fields)
@@ -339,17 +382,12 @@ async def read_raw_sessions(
         return []
     if max_value_bytes is not None:
         return await _read_bounded(client, candidates, max_value_bytes)
-    commands: list[tuple[bytes, ...]] = []
-    for key, namespace, session_id in candidates:
-        encoded = key.encode()
-        commands.append((b"HGETALL", encoded))
-        commands.append((b"PTTL", encoded))
-        commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+    commands = _with_ttls(b"HGETALL", candidates)
     replies = await run_pipeline(client, commands)
     check_replies(client, commands, replies, wrongtype_ok=True)
     observed = int(time.time() * 1000)
     sessions = []
-    for index, (key, namespace, session_id) in enumerate(candidates):
+    for index, (_, _, session_id) in enumerate(candidates):
         flat, hash_ttl, shadow_ttl = replies[3 * index : 3 * index + 3]
         if not isinstance(flat, list) or not flat:
             continue  # WRONGTYPE (not a hash) or gone since the SCAN
@@ -359,17 +397,7 @@ async def read_raw_sessions(
         }
         if not _is_session(fields, session_id):
             continue
-        sessions.append(
-            RawSession(
-                key=key,
-                namespace=namespace,
-                session_id=session_id,
-                fields=fields,
-                hash_ttl_ms=_hash_ttl(hash_ttl),
-                shadow_ttl_ms=_shadow_ttl(shadow_ttl),
-                observed_at_ms=observed,
-            )
-        )
+        sessions.append(_raw_session(candidates[index], fields, hash_ttl, shadow_ttl, observed))
     return sessions
 
 
@@ -377,12 +405,7 @@ async def _read_bounded(
     client: RedisClient, candidates: Sequence[tuple[str, str, str]], limit: int
 ) -> list[RawSession]:
     """:func:`read_raw_sessions` that asks each value's length before reading it."""
-    commands: list[tuple[bytes, ...]] = []
-    for key, namespace, session_id in candidates:
-        encoded = key.encode()
-        commands.append((b"HKEYS", encoded))
-        commands.append((b"PTTL", encoded))
-        commands.append((b"PTTL", shadow_key(namespace, session_id).encode()))
+    commands = _with_ttls(b"HKEYS", candidates)
     replies = await run_pipeline(client, commands)
     check_replies(client, commands, replies, wrongtype_ok=True)
     names: list[list[bytes]] = [reply if isinstance(reply, list) else [] for reply in replies[0::3]]
@@ -415,7 +438,7 @@ async def _read_bounded(
     observed = int(time.time() * 1000)
     sessions: list[RawSession] = []
     read_at = 0
-    for index, (key, namespace, session_id) in enumerate(candidates):
+    for index, (_, _, session_id) in enumerate(candidates):
         fit_names, over = plans[index]
         got: list[Any] = []
         if fit_names:
@@ -431,14 +454,12 @@ async def _read_bounded(
             continue
         hash_ttl, shadow_ttl = replies[3 * index + 1], replies[3 * index + 2]
         sessions.append(
-            RawSession(
-                key=key,
-                namespace=namespace,
-                session_id=session_id,
-                fields=fields,
-                hash_ttl_ms=_hash_ttl(hash_ttl),
-                shadow_ttl_ms=_shadow_ttl(shadow_ttl),
-                observed_at_ms=observed,
+            _raw_session(
+                candidates[index],
+                fields,
+                hash_ttl,
+                shadow_ttl,
+                observed,
                 value_sizes=over or None,
                 value_limit=limit if over else None,
             )
