@@ -32,6 +32,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from inspector.core.keyspace import KeyTree, TreeNode, prefix_upper_bound
+from inspector.core.listing import countdown
 from inspector.core.render import safe_text
 from inspector.redis_io.keys import KeyInfo, MemoryUsage
 from inspector.tui.widgets.cursor_keys import CURSOR_BINDINGS
@@ -42,7 +43,7 @@ __all__ = [
     "TreeRow",
     "TreeRows",
     "compact_bytes",
-    "countdown",
+    "countdown",  # core.listing's: a key's TTL reads as a session's in `ls`
     "key_text",
 ]
 
@@ -57,20 +58,6 @@ FACTS_KEPT = 4096
 def key_text(name: bytes) -> str:
     r"""A key name (or a segment of one) as safe text: invalid UTF-8 as ``\\xNN``."""
     return safe_text(name.decode("utf-8", "backslashreplace"))
-
-
-def countdown(ms: int | None) -> str:
-    """A TTL as ``m:ss``, ``1h05``, ``2d03h``; ``-`` without one."""
-    if ms is None:
-        return "-"
-    if ms <= 0:
-        return "0:00"
-    seconds = (ms + 999) // 1000
-    if seconds >= 86400:
-        return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def compact_bytes(size: int) -> str:
