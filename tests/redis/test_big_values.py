@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 
@@ -36,6 +38,28 @@ def _session(client: redis.Redis, session_id: str, host: bytes) -> None:
         "creationTime": now, "lastAccessedTime": now, "maxInactiveInterval": b"1800",
         "sessionAttr:host": host,
     })  # fmt: skip
+
+
+@contextmanager
+def _watching(port: str, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`watch` on ``port`` as a process, yielded once it says it is watching (so that
+    a write after it is seen); killed at the end."""
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "inspector", "-p", port, "watch", *flags],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert watch.stderr is not None
+        err = b""
+        deadline = time.monotonic() + WAIT_SECONDS
+        while b"watching" not in err:
+            ready, _, _ = select.select([watch.stderr], [], [], deadline - time.monotonic())
+            assert ready, f"watch did not start: {err!r}"
+            err += os.read(watch.stderr.fileno(), 65536)
+        yield watch
+    finally:
+        watch.kill()
+        watch.communicate()
 
 
 def test_a_50_mb_value_is_not_read(redis_clean: RedisServer) -> None:
@@ -76,28 +100,16 @@ def test_long_hosts_are_cut_in_lines_with_their_length(redis_clean: RedisServer)
     assert "…(100,000 chars)" in shown
     assert max(len(row) for row in shown.splitlines()) < VALUE_WIDTH + 100
     client.config_set("notify-keyspace-events", "KEA")
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "-p", port, "watch"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
     try:
-        assert watch.stderr is not None
-        assert watch.stdout is not None
-        err = b""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while b"watching" not in err:
-            ready, _, _ = select.select([watch.stderr], [], [], deadline - time.monotonic())
-            assert ready, f"watch did not start: {err!r}"
-            err += os.read(watch.stderr.fileno(), 65536)
-        write_request(client, str(uuid.uuid4()), "w" * 100_000)
-        ready, _, _ = select.select([watch.stdout], [], [], WAIT_SECONDS)
-        assert ready, "no event from watch"
-        event = watch.stdout.readline().decode()
-        assert "…(100,000 chars)" in event
-        assert len(event) < LIST_WIDTH + 300
+        with _watching(port) as watch:
+            assert watch.stdout is not None
+            write_request(client, str(uuid.uuid4()), "w" * 100_000)
+            ready, _, _ = select.select([watch.stdout], [], [], WAIT_SECONDS)
+            assert ready, "no event from watch"
+            event = watch.stdout.readline().decode()
+            assert "…(100,000 chars)" in event
+            assert len(event) < LIST_WIDTH + 300
     finally:
-        watch.kill()
-        watch.communicate()
         client.config_set("notify-keyspace-events", "")
         client.close()
 
@@ -116,29 +128,17 @@ def test_watch_rereads_leave_a_big_value_unread(redis_clean: RedisServer) -> Non
     client.config_set("notify-keyspace-events", "KEA")
     port = str(redis_clean.port)
     before = _net_out(client)
-    watch = subprocess.Popen(
-        [sys.executable, "-m", "inspector", "-p", port, "watch", "--json", "--count", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
     try:
-        assert watch.stderr is not None
-        assert watch.stdout is not None
-        err = b""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while b"watching" not in err:
-            ready, _, _ = select.select([watch.stderr], [], [], deadline - time.monotonic())
-            assert ready, f"watch did not start: {err!r}"
-            err += os.read(watch.stderr.fileno(), 65536)
-        for host in ("container-2", "container-1"):
-            write_request(client, sid, host)
-            ready, _, _ = select.select([watch.stdout], [], [], WAIT_SECONDS)
-            assert ready, "no event from watch"
-            event = json.loads(watch.stdout.readline())
-            assert event["host"] == host
-        assert watch.wait(WAIT_SECONDS) == 0
+        with _watching(port, "--json", "--count", "2") as watch:
+            assert watch.stdout is not None
+            for host in ("container-2", "container-1"):
+                write_request(client, sid, host)
+                ready, _, _ = select.select([watch.stdout], [], [], WAIT_SECONDS)
+                assert ready, "no event from watch"
+                event = json.loads(watch.stdout.readline())
+                assert event["host"] == host
+            assert watch.wait(WAIT_SECONDS) == 0
     finally:
-        watch.kill()
-        watch.communicate()
         client.config_set("notify-keyspace-events", "")
     # The baseline and both re-reads asked lengths first: the 20 MB never left the server.
     assert _net_out(client) - before < size // 4
