@@ -159,6 +159,18 @@ def redis_tls_cluster(redis_harness_dir: Path, tls_files: TLSFiles) -> Iterator[
     yield from _serve_cluster(lambda: start_cluster(directory, primaries=3, tls=tls_files))
 
 
+@pytest.fixture(params=["standalone", "cluster"])
+def standalone_or_cluster(
+    request: pytest.FixtureRequest, redis_standalone: RedisServer
+) -> RedisServer | list[RedisServer]:
+    """The standalone server, then the cluster's nodes: a test runs once on each
+    (the cluster is started only when a test asks for it)."""
+    if request.param == "standalone":
+        return redis_standalone
+    cluster: list[RedisServer] = request.getfixturevalue("redis_cluster")
+    return cluster
+
+
 @pytest.fixture
 def redis_clean(redis_standalone: RedisServer) -> RedisServer:
     """The standalone server as new: all databases empty, keyspace notifications off."""

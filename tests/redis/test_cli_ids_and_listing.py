@@ -51,16 +51,12 @@ def spring_session(
     client.pexpire(key, key_ttl_ms if key_ttl_ms is not None else interval * 1000 - accessed_ago_ms)
 
 
-@pytest.fixture(params=["standalone", "cluster"])
+@pytest.fixture
 def three(
-    request: pytest.FixtureRequest, redis_standalone: RedisServer
+    standalone_or_cluster: RedisServer | list[RedisServer],
 ) -> Iterator[tuple[int, redis.Redis | redis.RedisCluster]]:
     """Sessions A and B share the prefix abcd12; C and an Express session stand alone."""
-    client, port = emptied(
-        redis_standalone
-        if request.param == "standalone"
-        else request.getfixturevalue("redis_cluster")
-    )
+    client, port = emptied(standalone_or_cluster)
     try:
         spring_session(client, A, host="container-1", principal="alice")
         spring_session(client, B, host="container-2", accessed_ago_ms=5_000)

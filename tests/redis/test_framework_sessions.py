@@ -40,14 +40,10 @@ def write_fixtures(client: redis.Redis | redis.RedisCluster) -> None:
     client.set("session:BBBBBBBBBBBBBBBBBBBBBBBB", b"\x00\x01not a session")
 
 
-@pytest.fixture(params=["standalone", "cluster"])
-def store(request: pytest.FixtureRequest, redis_standalone: RedisServer) -> Iterator[int]:
+@pytest.fixture
+def store(standalone_or_cluster: RedisServer | list[RedisServer]) -> Iterator[int]:
     """Every fixture written to a fresh server; yields the port to connect to."""
-    client, port = emptied(
-        redis_standalone
-        if request.param == "standalone"
-        else request.getfixturevalue("redis_cluster")
-    )
+    client, port = emptied(standalone_or_cluster)
     try:
         write_fixtures(client)
         yield port

@@ -62,15 +62,11 @@ def write_frameworks(client: Any) -> None:
         client.set(entry["key"], (FRAMEWORKS / entry["path"]).read_bytes(), px=entry["ttlMs"])
 
 
-@pytest.fixture(params=["standalone", "cluster"])
-def store(request: pytest.FixtureRequest, redis_standalone: RedisServer) -> Iterator[int]:
+@pytest.fixture
+def store(standalone_or_cluster: RedisServer | list[RedisServer]) -> Iterator[int]:
     """Every Spring layout, the odd hashes (half of them indexed) and every framework's fixture."""
     now = int(time.time() * 1000)
-    client, port = emptied(
-        redis_standalone
-        if request.param == "standalone"
-        else request.getfixturevalue("redis_cluster")
-    )
+    client, port = emptied(standalone_or_cluster)
     try:
         expected: list[Expected] = write_layouts(client, now)
         assert expected

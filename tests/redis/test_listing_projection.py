@@ -35,18 +35,13 @@ EXTRA_ATTRIBUTES = {
 }
 
 
-@pytest.fixture(params=["standalone", "cluster"])
+@pytest.fixture
 def deployment(
-    request: pytest.FixtureRequest,
-    redis_standalone: RedisServer,
+    standalone_or_cluster: RedisServer | list[RedisServer],
 ) -> Iterator[tuple[int, list[Expected]]]:
     """Every layout of the fixtures, and two sessions shaped unlike the others."""
     now = int(time.time() * 1000)
-    client, port = emptied(
-        redis_standalone
-        if request.param == "standalone"
-        else request.getfixturevalue("redis_cluster")
-    )
+    client, port = emptied(standalone_or_cluster)
     try:
         expected = write_layouts(client, now)
         # Layout 1 with more attributes than it had; layout 2 (JDK, logged in)

@@ -19,18 +19,13 @@ from tests.harness import RedisServer, emptied
 from tests.spring_layouts import EXPRESS_ID, EXPRESS_KEY, Expected, write_layouts
 
 
-@pytest.fixture(params=["standalone", "cluster"])
+@pytest.fixture
 def deployment(
-    request: pytest.FixtureRequest,
-    redis_standalone: RedisServer,
+    standalone_or_cluster: RedisServer | list[RedisServer],
 ) -> Iterator[tuple[int, list[Expected]]]:
     """Fresh data in every layout; yields (port to connect to, expected sessions)."""
     now = int(time.time() * 1000)
-    client, port = emptied(
-        redis_standalone
-        if request.param == "standalone"
-        else request.getfixturevalue("redis_cluster")
-    )
+    client, port = emptied(standalone_or_cluster)
     try:
         yield port, write_layouts(client, now)
     finally:
