@@ -137,6 +137,20 @@ def write_request(
     return now
 
 
+def write_session_hash(client: redis.Redis | redis.RedisCluster, sid: str) -> str:
+    """A session hash alone, as Spring writes one (container-1's sample attribute),
+    without a TTL, a shadow key or an index; returns its key."""
+    now = int(time.time() * 1000)
+    key = f"{DEFAULT_NAMESPACE}:sessions:{sid}"
+    client.hset(key, mapping={
+        "creationTime": str(now).encode(),
+        "lastAccessedTime": str(now).encode(),
+        "maxInactiveInterval": b"1800",
+        f"sessionAttr:{SAMPLE_ATTRIBUTE}": sample_session_json("container-1", now),
+    })  # fmt: skip
+    return key
+
+
 EXPRESS_ID = "Q2VvQ2VvQ2VvQ2VvQ2Vv"
 EXPRESS_KEY = f"sess:{EXPRESS_ID}"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -24,23 +23,11 @@ from inspector.redis_io.feed.poller import Poller
 from inspector.redis_io.feed.report import Reporter
 from inspector.redis_io.feed.tracker import SessionTracker
 from inspector.redis_io.settings import ConnectionSettings
-from inspector.sample_app.store import sample_session_json
 from tests.harness import RedisServer
 from tests.live_processes import DEADLINE
+from tests.spring_layouts import write_session_hash
 
 NAMESPACE = "spring:session"
-
-
-def write_session(client: redis.Redis | redis.RedisCluster, sid: str) -> str:
-    now = int(time.time() * 1000)
-    key = f"{NAMESPACE}:sessions:{sid}"
-    client.hset(key, mapping={
-        "creationTime": str(now).encode(),
-        "lastAccessedTime": str(now).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json("container-1", now),
-    })  # fmt: skip
-    return key
 
 
 async def next_notice(events: AsyncGenerator[FeedItem, None], kind: NoticeKind) -> FeedNotice:
@@ -86,8 +73,8 @@ async def test_poll_pass_keeps_a_session_a_notification_added_behind_the_scan(
 ) -> None:
     admin = redis.Redis(**redis_clean.client_kwargs())  # type: ignore[arg-type]
     kept, removed, created = (str(uuid.uuid4()) for _ in range(3))
-    write_session(admin, kept)
-    removed_key = write_session(admin, removed)
+    write_session_hash(admin, kept)
+    removed_key = write_session_hash(admin, removed)
     reporter = Reporter()
     tracker = SessionTracker(reporter, namespace=None, host_field=None)
     poller = Poller(tracker, interval=1.0)
@@ -95,7 +82,7 @@ async def test_poll_pass_keeps_a_session_a_notification_added_behind_the_scan(
     try:
         await tracker.baseline(client)
         admin.delete(removed_key)
-        created_key = write_session(admin, created)
+        created_key = write_session_hash(admin, created)
 
         async def racing_scan(
             client: RedisClient, node: Any, *, match: str | None, count: int = 1000
@@ -225,7 +212,7 @@ async def test_listener_delivers_notifications_and_measures_its_lag(
     await listener.subscribe(patterns, channels)
     running = asyncio.create_task(listener.run())
     try:
-        key = write_session(admin, str(uuid.uuid4()))
+        key = write_session_hash(admin, str(uuid.uuid4()))
         async with asyncio.timeout(DEADLINE):
             assert await heard.get() == (key.encode(), b"hset")
             synced = listener.in_sync_ms

@@ -7,7 +7,6 @@ read-only user must not be told a session was deleted.
 from __future__ import annotations
 
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -21,24 +20,17 @@ from inspector.redis_io.errors import Failure, Problem
 from inspector.redis_io.pipeline import run_pipeline
 from inspector.redis_io.settings import ConnectionSettings
 from inspector.redis_io.writes import delete_session
-from inspector.sample_app.store import sample_session_json
 from tests.cli_run import inspector
 from tests.harness import ACL_READER_PASSWORD, ACL_READER_USER, RedisServer
+from tests.spring_layouts import write_session_hash
 
 NO_HGETALL = "no-hgetall"
 NO_HGETALL_PASSWORD = "no-hgetall-pass"
 
 
 def write_session(client: redis.Redis | redis.RedisCluster, sid: str) -> str:
-    """One session hash as Spring writes it; returns its key."""
-    now = int(time.time() * 1000)
-    key = f"spring:session:sessions:{sid}"
-    client.hset(key, mapping={
-        "creationTime": str(now).encode(),
-        "lastAccessedTime": str(now).encode(),
-        "maxInactiveInterval": b"1800",
-        "sessionAttr:scopedTarget.sampleSession": sample_session_json("container-1", now),
-    })  # fmt: skip
+    """One session hash as Spring writes it, with its shadow key; returns its key."""
+    key = write_session_hash(client, sid)
     client.set(f"spring:session:sessions:expires:{sid}", b"", ex=1800)
     return key
 

@@ -26,7 +26,7 @@ from inspector.tui.screens.detail import DetailState, SessionDetailScreen
 from inspector.tui.title import endpoint_title
 from tests.factories import NOW_MS, spring_session
 from tests.harness import free_port, start_redis_server
-from tests.redis.test_redis_io_feed import write_session
+from tests.spring_layouts import write_session_hash
 from tests.tui.test_tui_app import screen_text
 from tests.tui_helpers import offline_app, settled, source_of, wait_until
 
@@ -119,7 +119,7 @@ async def test_a_tui_started_before_its_server_retries_says_so_and_connects(
         server = start_redis_server(tmp_path, port=port)
         try:
             with redis.Redis(port=port) as client:
-                write_session(client, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")
+                write_session_hash(client, "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0")
             await wait_until(pilot, lambda: app.ready, "the first full read, once connected")
             await wait_until(pilot, lambda: len(app.store) == 1, "the session listed")
             assert "cannot connect" not in _title(app)
