@@ -106,6 +106,22 @@ def as_user(server: RedisServer, user: str, password: str) -> list[str]:
     return ["-p", str(server.port), "--user", user, "-a", password]
 
 
+def reads_work_as(user: list[str], sids: list[str]) -> None:
+    """``ls``, ``show`` and ``stats`` as ``user`` (connection flags) see exactly ``sids``,
+    without a NOPERM on the way."""
+    listed = inspector(*user, "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(sids)
+    shown = inspector(*user, "show", sids[0], "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["id"] == sids[0]
+    stats = inspector(*user, "stats", "--json")
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["sessions"] == len(sids)
+    for result in (listed, shown, stats):
+        assert b"NOPERM" not in result.stderr
+
+
 # ---------------------------------------------------------------- 1: pub/sub refused
 
 
@@ -152,17 +168,7 @@ def test_least_privilege_acl_gives_every_feature_end_to_end(
         for sid in sids:
             write_request(admin, sid, "container-1", created_ms=NOW)
         user = as_user(server, "inspector", "least-secret")
-        listed = inspector(*user, "ls", "--json")
-        assert listed.returncode == 0, listed.stderr
-        assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(sids)
-        shown = inspector(*user, "show", sids[0], "--json")
-        assert shown.returncode == 0, shown.stderr
-        assert json.loads(shown.stdout)["id"] == sids[0]
-        stats = inspector(*user, "stats", "--json")
-        assert stats.returncode == 0, stats.stderr
-        assert json.loads(stats.stdout)["sessions"] == 3
-        for result in (listed, shown, stats):
-            assert b"NOPERM" not in result.stderr
+        reads_work_as(user, sids)
         watch = running.watch(user)
         watch.notice("listening as well")  # CONFIG is renamed away: probe by listening
         write_request(admin, sids[1], "container-2", created_ms=NOW)
@@ -211,17 +217,7 @@ def test_least_privilege_acl_on_an_elasticache_like_cluster(
         owners = {admin.keyslot(f"spring:session:sessions:{sid}") * 3 // 16384 for sid in sids}
         assert len(owners) > 1
         user = as_user(nodes[1], "inspector", "least-secret")
-        listed = inspector(*user, "ls", "--json")
-        assert listed.returncode == 0, listed.stderr
-        assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == sorted(sids)
-        shown = inspector(*user, "show", sids[0], "--json")
-        assert shown.returncode == 0, shown.stderr
-        assert json.loads(shown.stdout)["id"] == sids[0]
-        stats = inspector(*user, "stats", "--json")
-        assert stats.returncode == 0, stats.stderr
-        assert json.loads(stats.stdout)["sessions"] == len(sids)
-        for result in (listed, shown, stats):
-            assert b"NOPERM" not in result.stderr
+        reads_work_as(user, sids)
         watch = running.watch(user)
         watch.notice("listening as well")  # CONFIG is renamed away: probe by listening
         write_request(admin, sids[1], "container-2", created_ms=NOW)
