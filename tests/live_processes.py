@@ -122,6 +122,13 @@ class OutputReader:
             line, self._buffers["err"] = self._buffers["err"].split(b"\n", 1)
             self.notices.append(line.decode())
 
+    def kill(self) -> None:
+        """Kill the process if it still runs, and reap it (a test's teardown: it
+        may have been stopped already, or never said a word)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
     def json_line(self, timeout: float) -> dict[str, object]:
         """The next line of stdout, parsed; fails if none comes within ``timeout``."""
         deadline = time.monotonic() + timeout

@@ -86,9 +86,7 @@ def watches() -> Iterator[list[Watch]]:
     started: list[Watch] = []
     yield started
     for watch in started:
-        if watch.process.poll() is None:
-            watch.process.kill()
-        watch.process.communicate()
+        watch.kill()
 
 
 def configure(server: RedisServer, flags: str) -> redis.Redis:

@@ -40,9 +40,7 @@ def watches() -> Iterator[list[TunnelWatch]]:
     started: list[TunnelWatch] = []
     yield started
     for watch in started:
-        if watch.process.poll() is None:
-            watch.process.kill()
-        watch.process.communicate()
+        watch.kill()
 
 
 def test_sshd_killed_and_restarted_during_watch(

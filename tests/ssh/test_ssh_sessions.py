@@ -107,9 +107,7 @@ def tunnel_watches() -> Iterator[list[TunnelWatch]]:
     started: list[TunnelWatch] = []
     yield started
     for watch in started:
-        if watch.process.poll() is None:
-            watch.process.kill()
-        watch.process.communicate()
+        watch.kill()
 
 
 def watch_env(user: SSHUser) -> dict[str, str]:
