@@ -323,8 +323,8 @@ def _raw_session(
 ) -> RawSession:
     """A session hash as read, its two PTTL replies as RawSession holds them.
 
-    One place for both HGETALL read paths, so that they agree on what a missing
-    TTL is.
+    One place for every read path (HGETALL, size-bounded, the record readers'
+    HMGET), so that they agree on what a missing TTL is.
     """
     key, namespace, session_id = candidate
     return RawSession(
@@ -654,7 +654,7 @@ class SpringProjection:
         observed = int(time.time() * 1000)
         results: list[RawSession | None] = []
         partial: list[tuple[int, dict[str, bytes]]] = []
-        for index, (key, namespace, session_id) in enumerate(candidates):
+        for index, (_, _, session_id) in enumerate(candidates):
             values, length, hash_ttl, shadow_ttl = replies[4 * index : 4 * index + 4]
             if not isinstance(values, list):
                 results.append(None)
@@ -667,17 +667,7 @@ class SpringProjection:
                 continue
             if length != len(fields):
                 partial.append((index, fields))
-            results.append(
-                RawSession(
-                    key=key,
-                    namespace=namespace,
-                    session_id=session_id,
-                    fields=fields,
-                    hash_ttl_ms=_hash_ttl(hash_ttl),
-                    shadow_ttl_ms=_shadow_ttl(shadow_ttl),
-                    observed_at_ms=observed,
-                )
-            )
+            results.append(_raw_session(candidates[index], fields, hash_ttl, shadow_ttl, observed))
         if partial:
             await self._complete(client, results, partial)
         return [raw for raw in results if raw is not None]
