@@ -20,6 +20,25 @@ def manifest_entries() -> list[dict[str, Any]]:
     return entries
 
 
+_HOSTS = {
+    "express": "node-web-1",
+    "fastify": "node-web-1",
+    "php": "php-web-1",
+    "symfony": "php-web-1",
+}
+_PRINCIPALS = {"express": "alice", "fastify": "alice"}
+
+
+def host_of(framework: str) -> str:
+    """The host a framework's fixtures were written with (the generators' choice)."""
+    return _HOSTS.get(framework, "ruby-web-1")
+
+
+def principal_of(framework: str) -> str:
+    """The principal (user) a framework's fixtures were written with."""
+    return _PRINCIPALS.get(framework, "42")
+
+
 def shown_as(expected: JsonValue, actual: JsonValue) -> bool:
     """Whether ``actual`` (the adapter's typed JSON) shows ``expected`` (the framework's view).
 

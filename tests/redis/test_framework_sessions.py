@@ -14,17 +14,10 @@ import pytest
 import redis
 
 from tests.cli_run import inspector, inspector_in_process
-from tests.frameworks_oracle import FRAMEWORKS, manifest_entries, shown_as
+from tests.frameworks_oracle import FRAMEWORKS, host_of, manifest_entries, principal_of, shown_as
 from tests.harness import RedisServer, emptied
 
 ENTRIES = manifest_entries()
-HOSTS = {
-    "express": "node-web-1",
-    "fastify": "node-web-1",
-    "php": "php-web-1",
-    "symfony": "php-web-1",
-}
-PRINCIPALS = {"express": "alice", "fastify": "alice"}
 UNRELATED = 37
 
 
@@ -67,8 +60,8 @@ def test_ls_lists_every_framework_in_one_pass(store: int) -> None:
         assert row["framework"] == framework
         assert row["id"] == entry["sessionId"]
         assert 0 < row["ttl"] <= (entry["ttlMs"] + 999) // 1000
-        assert row["host"] == HOSTS.get(framework, "ruby-web-1")
-        assert row["principal"] == PRINCIPALS.get(framework, "42")
+        assert row["host"] == host_of(framework)
+        assert row["principal"] == principal_of(framework)
         assert row["state"] in ("active", "expired")
         assert set(entry["readBack"]) <= set(row["attributeNames"]) | set(row["bookkeepingNames"])
         if "variant" in entry:

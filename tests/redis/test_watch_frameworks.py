@@ -7,28 +7,18 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.frameworks_oracle import FRAMEWORKS, manifest_entries
+from tests.frameworks_oracle import FRAMEWORKS, host_of, manifest_entries
 from tests.harness import RedisServer
 from tests.redis.test_watch import Watch, configure, watches
 
 __all__ = ["watches"]  # the fixture, imported for the tests below
 
 ENTRIES = manifest_entries()
-HOSTS = {
-    "express": "node-web-1",
-    "fastify": "node-web-1",
-    "php": "php-web-1",
-    "symfony": "php-web-1",
-}
 
 
 def write(client: redis.Redis, entry: dict[str, object]) -> None:
     data = (FRAMEWORKS / str(entry["path"])).read_bytes()
     client.set(str(entry["key"]), data, px=int(str(entry["ttlMs"])))
-
-
-def host_of(entry: dict[str, object]) -> str:
-    return HOSTS.get(str(entry["framework"]), "ruby-web-1")
 
 
 @pytest.mark.parametrize(
@@ -48,7 +38,7 @@ def test_every_framework_is_watched(
         assert event["kind"] == "created"
         assert event["session"] == entry["sessionId"]
         assert event["key"] == entry["key"]
-        assert event["host"] == host_of(entry)
+        assert event["host"] == host_of(str(entry["framework"]))
         assert event["source"] == source
     if source == "poll":
         watch.notice("K$g")

@@ -9,16 +9,9 @@ from typing import Any
 import pytest
 
 from inspector.core.frameworks import RawRecord, RedisType, default_registry, parse, recognize
-from tests.frameworks_oracle import FRAMEWORKS, manifest_entries, shown_as
+from tests.frameworks_oracle import FRAMEWORKS, host_of, manifest_entries, principal_of, shown_as
 
 ENTRIES = manifest_entries()
-HOSTS = {
-    "express": "node-web-1",
-    "fastify": "node-web-1",
-    "php": "php-web-1",
-    "symfony": "php-web-1",
-}
-PRINCIPALS = {"express": "alice", "fastify": "alice"}
 
 
 def record(entry: dict[str, Any]) -> RawRecord:
@@ -72,8 +65,8 @@ def test_expiry_host_principal_and_variant(entry: dict[str, Any]) -> None:
         assert abs(session.expires_at_ms - (entry["capturedAtMs"] + entry["ttlMs"])) < 2000
     elif framework != "rails-cache":
         assert session.expires_at_ms == entry["capturedAtMs"] + entry["ttlMs"]
-    assert session.host == HOSTS.get(framework, "ruby-web-1")
-    assert session.principal == PRINCIPALS.get(framework, "42")
+    assert session.host == host_of(framework)
+    assert session.principal == principal_of(framework)
     if "variant" in entry:
         assert session.variant == entry["variant"]
 
