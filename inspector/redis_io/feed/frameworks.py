@@ -13,7 +13,7 @@ more than Spring's ``HMGET`` of one field, and the poller's stretch applies.
 
 from __future__ import annotations
 
-from inspector.core.changes import EventKind, EventSource, NotifySupport
+from inspector.core.changes import EventSource, NotifySupport
 from inspector.core.framework_changes import (
     FrameworkSnapshot,
     framework_destroyed,
@@ -183,10 +183,7 @@ class FrameworkWatch:
             self._known[key] = seen
             if event is not None:
                 self.reporter.emit(event)
-                if event.kind is EventKind.CREATED:
-                    changes.created += 1
-                else:
-                    changes.changed += 1
+                changes.count(event)
         return changes
 
     async def poll_pass(self, client: RedisClient) -> tuple[Changes, int]:

@@ -9,6 +9,7 @@ from typing import Protocol
 from inspector.core.changes import (
     EventKind,
     EventSource,
+    RequestEvent,
     Snapshot,
     destroyed_event,
     observe,
@@ -81,6 +82,16 @@ class Changes:
         self.created += other.created
         self.changed += other.changed
         self.gone += other.gone
+
+    def count(self, event: RequestEvent) -> None:
+        """Count a re-read session's event: created, else changed.
+
+        A session gone is counted where its key is found missing, not here.
+        """
+        if event.kind is EventKind.CREATED:
+            self.created += 1
+        else:
+            self.changed += 1
 
 
 class SessionTracker:
@@ -185,10 +196,7 @@ class SessionTracker:
             self._known[key] = (namespace, session_id, seen)
             if event is not None:
                 self.reporter.emit(event)
-                if event.kind is EventKind.CREATED:
-                    changes.created += 1
-                else:
-                    changes.changed += 1
+                changes.count(event)
         self.reporter.stats.sessions = len(self)
         return changes
 
