@@ -95,6 +95,14 @@ def configure(server: RedisServer, flags: str) -> redis.Redis:
     return client
 
 
+def notifications_off(nodes: list[RedisServer]) -> None:
+    """Keyspace notifications off on every node, as the other tests expect them."""
+    for node in nodes:
+        direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
+        direct.config_set("notify-keyspace-events", "")
+        direct.close()
+
+
 def alternate(
     client: redis.Redis | redis.RedisCluster, watch: Watch, sid: str, rounds: int, source: str
 ) -> None:
@@ -223,10 +231,7 @@ def test_cluster_sessions_on_every_primary(
             alternate(cluster, watch, sid, 2, "notification")
     finally:
         cluster.close()
-        for node in redis_cluster:  # the cluster is shared with later tests
-            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-            direct.config_set("notify-keyspace-events", "")
-            direct.close()
+        notifications_off(redis_cluster)  # the cluster is shared with later tests
 
 
 def test_server_restart_is_reported_and_watch_goes_on(tmp_path: Path, watches: list[Watch]) -> None:

@@ -9,7 +9,7 @@ import redis
 
 from tests.frameworks_oracle import FRAMEWORKS, host_of, manifest_entries
 from tests.harness import RedisServer
-from tests.redis.test_watch import Watch, configure, watches
+from tests.redis.test_watch import Watch, configure, notifications_off, watches
 
 __all__ = ["watches"]  # the fixture, imported for the tests below
 
@@ -139,10 +139,7 @@ def test_cluster_every_primary(
             assert event["source"] == ("notification" if flags else "poll")
     finally:
         cluster.close()
-        for node in redis_cluster:  # the cluster is shared with later tests
-            direct = redis.Redis(**node.client_kwargs())  # type: ignore[arg-type]
-            direct.config_set("notify-keyspace-events", "")
-            direct.close()
+        notifications_off(redis_cluster)  # the cluster is shared with later tests
 
 
 def test_enable_notifications_adds_the_string_events(
