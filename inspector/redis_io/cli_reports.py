@@ -293,6 +293,18 @@ class _TypeTable:
             yield self.types[name]
 
 
+def _summary_head(sampled: int, last_percent: bytes, *, interrupted: bool) -> bytearray:
+    """How redis-cli starts the summary of ``--bigkeys``/``--memkeys`` and ``--hotkeys``.
+
+    After Ctrl-C it says first the percentage the scan had reached.
+    """
+    out = bytearray(b"\n-------- summary -------\n\n")
+    if interrupted:
+        out += b"[%s%%] " % last_percent
+    out += b"Sampled %d keys in the keyspace!\n" % sampled
+    return out
+
+
 class BigKeys:
     """``--bigkeys`` (element counts) or ``--memkeys`` (``MEMORY USAGE``) as redis-cli runs them.
 
@@ -361,10 +373,7 @@ class BigKeys:
 
     def summary(self, *, interrupted: bool = False) -> bytes:
         """The ``-------- summary -------`` part, as redis-cli prints it."""
-        out = bytearray(b"\n-------- summary -------\n\n")
-        if interrupted:
-            out += b"[%s%%] " % self.last_percent
-        out += b"Sampled %d keys in the keyspace!\n" % self.sampled
+        out = _summary_head(self.sampled, self.last_percent, interrupted=interrupted)
         average = self.total_length / self.sampled if self.total_length else 0.0
         out += b"Total key length in bytes is %d (avg len %.2f)\n\n" % (self.total_length, average)
         for info in self.table:
@@ -437,10 +446,7 @@ class HotKeys:
 
     def summary(self, *, interrupted: bool = False) -> bytes:
         """The summary: each hot key with its counter, highest first."""
-        out = bytearray(b"\n-------- summary -------\n\n")
-        if interrupted:
-            out += b"[%s%%] " % self.last_percent
-        out += b"Sampled %d keys in the keyspace!\n" % self.sampled
+        out = _summary_head(self.sampled, self.last_percent, interrupted=interrupted)
         for k in reversed(range(HOTKEYS_SAMPLE)):
             key = self.keys[k]
             if self.counters[k] > 0 and key is not None:
