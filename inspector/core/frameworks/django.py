@@ -13,7 +13,9 @@ The TTL is ``SESSION_COOKIE_AGE`` (two weeks) or ``set_expiry``, set on each sav
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
+from inspector.core.decoders.pickle_skim import PickleSkim, skim_pickle
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -24,11 +26,13 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
+    light_entries,
+    names_host,
     text_of,
 )
-from inspector.core.values import Limits
+from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
-__all__ = ["ADAPTERS", "DjangoSession"]
+__all__ = ["ADAPTERS", "DjangoSession", "pickled_entries"]
 
 _KEY = re.compile(
     r"(?P<prefix>(?P<kp>.*?):(?P<version>\d+):django\.contrib\.sessions\.(?:cached_db|cache))"
@@ -77,16 +81,64 @@ class DjangoSession(Adapter):
     ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
-        user = text_of(entries["_auth_user_id"].value) if "_auth_user_id" in entries else None
-        variant = "cached_db" if match.prefix.endswith("cached_db") else "cache"
         return self.session(
             record,
             match,
             entries,
             value=value,
-            principal=(user, "_auth_user_id") if user else None,
-            variant=variant,
+            principal=_principal(entries),
+            variant=_variant(match),
         )
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        # A plain pickle only: django-redis's compressors and other serializers are
+        # read in full (the fallback).
+        bounds = limits or DEFAULT_LIMITS
+        skim = skim_pickle(record.value or b"", bounds)
+        entries = (
+            None
+            if skim is None
+            else pickled_entries(skim, bounds, ("_auth_user_id",), self.bookkeeping_names)
+        )
+        if entries is None:
+            return None
+        return self.light_session(
+            record,
+            match,
+            entries,
+            ValueFormat.PICKLE,
+            principal=_principal(entries),
+            variant=_variant(match),
+        )
+
+
+def _principal(entries: dict[str, Decoded]) -> tuple[str, str] | None:
+    user = text_of(entries["_auth_user_id"].value) if "_auth_user_id" in entries else None
+    return (user, "_auth_user_id") if user else None
+
+
+def _variant(match: KeyMatch) -> str:
+    return "cached_db" if match.prefix.endswith("cached_db") else "cache"
+
+
+def pickled_entries(
+    skim: PickleSkim, limits: Limits, names: Collection[str], bookkeeping: Collection[str]
+) -> dict[str, Decoded] | None:
+    """A light reading's entries of a skimmed pickle dict: ``names`` decoded, and where a
+    host may be (an application entry named like one, or whose bytes hold a host marker).
+
+    The pickle counterpart of ``base.msgpack_entries`` (Django, Flask-Session and
+    Beaker share it). ``None`` (decode in full) as :func:`light_entries` says.
+    """
+    return light_entries(
+        [(name, index) for index, (name, _, _) in enumerate(skim.entries)],
+        ValueFormat.PICKLE,
+        lambda name, index: name in names
+        or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(index))),
+        lambda index: skim.decode(index, limits),
+    )
 
 
 ADAPTERS = (DjangoSession(),)
