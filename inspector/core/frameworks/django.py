@@ -137,7 +137,7 @@ def pickled_entries(
         ValueFormat.PICKLE,
         lambda name, index: name in names
         or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(index))),
-        lambda index: skim.decode(index, limits),
+        skim.decoder(limits),
     )
 
 
