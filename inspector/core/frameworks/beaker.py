@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 
+from inspector.core.decoders import _unbase64
+from inspector.core.decoders.pickle_skim import skim_pickle
+from inspector.core.decoders.pickles import PickleError, looks_like_pickle, read_pickle
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -22,10 +25,15 @@ from inspector.core.frameworks.base import (
     decode,
     entries_of,
     epoch_ms,
+    light_value,
     split_signed,
     text_of,
 )
-from inspector.core.values import Limits
+from inspector.core.frameworks.django import pickled_entries
+from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
+
+_PRINCIPALS = ("user_id", "username", "user", "REMOTE_USER")
+_TIMES = ("_creation_time", "_accessed_time")
 
 __all__ = ["ADAPTERS", "BeakerSession"]
 
@@ -69,13 +77,52 @@ class BeakerSession(Adapter):
     ) -> FrameworkSession:
         value = decode(record, limits)
         entries = entries_of(value)
+        variant = "json" if "zlib" in value.layers else "pickle"
+        return self._session(record, match, entries, value, variant)
+
+    def parse_light(
+        self, record: RawRecord, match: KeyMatch, limits: Limits | None = None
+    ) -> FrameworkSession | None:
+        # The pickle of base64 of a pickled session: the outer pickle (one string) is
+        # read in full, the session skimmed. Beaker's JSON (zlib) is read in full.
+        data = record.value or b""
+        bounds = limits or DEFAULT_LIMITS
+        if looks_like_pickle(data) in (None, 0, 1):
+            return None
+        try:
+            payload = read_pickle(data).payload()
+        except PickleError:
+            return None
+        inner = None if payload is None else _unbase64(payload)
+        if inner is None or looks_like_pickle(inner) in (None, 0, 1):
+            return None
+        skim = skim_pickle(inner, bounds)
+        entries = (
+            None
+            if skim is None
+            else pickled_entries(skim, bounds, (*_PRINCIPALS, *_TIMES), self.bookkeeping_names)
+        )
+        if entries is None:
+            return None
+        value = light_value(ValueFormat.PICKLE, data, ("pickle", "base64"))
+        return self._session(record, match, entries, value, "pickle", light=True)
+
+    def _session(
+        self,
+        record: RawRecord,
+        match: KeyMatch,
+        entries: dict[str, Decoded],
+        value: Decoded,
+        variant: str,
+        *,
+        light: bool = False,
+    ) -> FrameworkSession:
         principal = None
-        for name in ("user_id", "username", "user", "REMOTE_USER"):
+        for name in _PRINCIPALS:
             found = text_of(entries[name].value) if name in entries else None
             if found:
                 principal = (found, name)
                 break
-        variant = "json" if "zlib" in value.layers else "pickle"
         return self.session(
             record,
             match,
@@ -89,6 +136,7 @@ class BeakerSession(Adapter):
             else None,
             principal=principal,
             variant=variant,
+            light=light,
         )
 
 

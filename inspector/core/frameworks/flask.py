@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from inspector.core.decoders.msgpacked import skim_msgpack_map
+from inspector.core.decoders.pickle_skim import skim_pickle
 from inspector.core.frameworks.base import (
     Adapter,
     FrameworkSession,
@@ -23,8 +24,10 @@ from inspector.core.frameworks.base import (
     entries_of,
     msgpack_entries,
     split_signed,
+    light_value,
     text_of,
 )
+from inspector.core.frameworks.django import pickled_entries
 from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
 __all__ = ["ADAPTERS", "FlaskSession"]
@@ -34,6 +37,8 @@ _VARIANTS = {
     ValueFormat.JSON: "json (0.7+)",
     ValueFormat.PICKLE: "pickle (<= 0.6)",
 }
+# What follows PROTO in a pickle that decode_value reads as one (protocols 2-5).
+_PROTOCOLS = (b"\x02", b"\x03", b"\x04", b"\x05")
 # Common places apps keep the user (Flask-Login's _user_id first).
 _PRINCIPALS = ("_user_id", "user_id", "username", "user")
 
@@ -80,6 +85,10 @@ class FlaskSession(Adapter):
     ) -> FrameworkSession | None:
         data = record.value or b""
         bounds = limits or DEFAULT_LIMITS
+        if data[:1] == b"\x80" and data[1:2] in _PROTOCOLS:
+            return self._light_pickle(record, match, data, bounds, ())
+        if data[:2] == b"!\x80" and data[2:3] in _PROTOCOLS:
+            return self._light_pickle(record, match, data[1:], bounds, ("cachelib",))
         skim = skim_msgpack_map(data, bounds)
         entries = (
             None
@@ -95,6 +104,36 @@ class FlaskSession(Adapter):
             ValueFormat.MSGPACK,
             principal=_principal(entries),
             variant=_VARIANTS[ValueFormat.MSGPACK],
+        )
+
+    def _light_pickle(
+        self,
+        record: RawRecord,
+        match: KeyMatch,
+        data: bytes,
+        limits: Limits,
+        layers: tuple[str, ...],
+    ) -> FrameworkSession | None:
+        """A pickled session (<= 0.6), or cachelib's ``"!"`` + pickle, read light.
+
+        The value keeps the layers the full reading names (``stored as cachelib``).
+        """
+        skim = skim_pickle(data, limits)
+        entries = (
+            None
+            if skim is None
+            else pickled_entries(skim, limits, _PRINCIPALS, self.bookkeeping_names)
+        )
+        if entries is None:
+            return None
+        return self.session(
+            record,
+            match,
+            entries,
+            value=light_value(ValueFormat.PICKLE, record.value or b"", layers),
+            principal=_principal(entries),
+            variant="cachelib" if layers else _VARIANTS[ValueFormat.PICKLE],
+            light=True,
         )
 
 
