@@ -73,6 +73,7 @@ LIGHT = {
     "phpredis_msgpack",
     "phpredis_igbinary",
     "flask-session",
+    "django",
 }
 """Fixtures whose format has a light reader: read light, not by the fallback."""
 
