@@ -74,9 +74,7 @@ def listed(session: FrameworkSession | None) -> dict[str, Any] | None:
     return {**session.to_json(), "readable": session.readable}
 
 
-def assert_agree(
-    key: str, value: bytes, limits: Limits | None = None
-) -> FrameworkSession | None:
+def assert_agree(key: str, value: bytes, limits: Limits | None = None) -> FrameworkSession | None:
     raw = record(key, value)
     full = parse(raw, registry=REGISTRY, limits=limits)
     light = parse(raw, registry=REGISTRY, light=True, limits=limits)
@@ -188,15 +186,17 @@ _LEAVES = (
 )
 _VALUES = st.recursive(
     _LEAVES,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.lists(inner, max_size=3).map(tuple)
-    | st.frozensets(st.integers(0, 9) | st.text(max_size=3), max_size=3)
-    | st.sets(st.integers(0, 9), max_size=3)
-    | st.dictionaries(
-        st.sampled_from(["host", "user_id", "a", "hostname", "b", "container"])
-        | st.integers(0, 3),
-        inner,
-        max_size=4,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.frozensets(st.integers(0, 9) | st.text(max_size=3), max_size=3)
+        | st.sets(st.integers(0, 9), max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["host", "user_id", "a", "hostname", "b", "container"])
+            | st.integers(0, 3),
+            inner,
+            max_size=4,
+        )
     ),
     max_leaves=20,
 )
@@ -267,9 +267,7 @@ def test_pickle_gadget_is_not_run_by_the_light_reading(
 ) -> None:
     marker = tmp_path / "pwned"
     session = {"_auth_user_id": "1", "user_id": 1, "evil": Gadget(f"touch {marker}")}
-    data = (
-        beaker_value(session, protocol) if key == BEAKER else pickle.dumps(session, protocol)
-    )
+    data = beaker_value(session, protocol) if key == BEAKER else pickle.dumps(session, protocol)
     assert skim_pickle(data, DEFAULT_LIMITS) is None  # a REDUCE: not skimmed
     light = assert_agree(key, data)
     assert not marker.exists()

@@ -114,7 +114,7 @@ def skim_pickle(data: bytes, limits: Limits) -> PickleSkim | None:
         return None
 
 
-def _skim(data: bytes, limits: Limits) -> PickleSkim | None:  # noqa: C901, PLR0912, PLR0915
+def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
     size = len(data)
     if size < 4 or data[0] != 0x80 or not 2 <= data[1] <= 5:
         return None
@@ -316,9 +316,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:  # noqa: C901, PLR0
                 return None  # bytes after STOP (a note) or a stack the reader refuses
             if containers >= limits.max_depth - 1 and not _shallow(nodes, limits.max_depth):
                 return None  # nested to where the full reading cuts it, with a note
-            return PickleSkim(
-                data, protocol, tuple(entries), tuple(nodes), tuple(host_gets)
-            )
+            return PickleSkim(data, protocol, tuple(entries), tuple(nodes), tuple(host_gets))
         elif op == 0x68 or op == 0x6A:  # BINGET, LONG_BINGET
             if op == 0x68:
                 index = data[pos]
@@ -421,4 +419,3 @@ def _clean(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-

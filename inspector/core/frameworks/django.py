@@ -126,17 +126,19 @@ def _variant(match: KeyMatch) -> str:
 def pickled_entries(
     skim: PickleSkim, limits: Limits, names: Collection[str], bookkeeping: Collection[str]
 ) -> dict[str, Decoded] | None:
-    """A light reading's entries of a skimmed pickle dict: ``names`` decoded, and where a
-    host may be (an application entry named like one, or whose bytes hold a host marker).
+    """A light reading's entries of a skimmed pickle dict: ``names`` and where a host may be.
 
-    The pickle counterpart of ``base.msgpack_entries`` (Django, Flask-Session and
+    Where a host may be: an application entry named like one, or whose bytes hold a
+    host marker. The pickle counterpart of ``base.msgpack_entries`` (Django, Flask-Session and
     Beaker share it). ``None`` (decode in full) as :func:`light_entries` says.
     """
     return light_entries(
         [(name, index) for index, (name, _, _) in enumerate(skim.entries)],
         ValueFormat.PICKLE,
-        lambda name, index: name in names
-        or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(index))),
+        lambda name, index: (
+            name in names
+            or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(index)))
+        ),
         skim.decoder(limits),
     )
 

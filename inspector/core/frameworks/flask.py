@@ -22,9 +22,9 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
+    light_value,
     msgpack_entries,
     split_signed,
-    light_value,
     text_of,
 )
 from inspector.core.frameworks.django import pickled_entries
