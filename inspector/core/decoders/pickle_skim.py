@@ -67,7 +67,9 @@ class PickleSkim:
         protocol: The protocol its ``PROTO`` names.
         entries: ``(name, start, end)`` of each top-level entry in order: the value's
             opcodes are ``data[start:end]``.
-        nodes: The value of each entry, as the full reader builds it (not rendered).
+        values: The value of each entry in the skim's own form (a container is a list
+            of its kind and items, ``["dict", k1, v1, ...]``; bytes are bytes), turned
+            into the full reader's nodes only when decoded.
         host_gets: Offsets of the memo reads of a string that holds a host marker (a
             key written once and read again inside a later value).
     """
@@ -75,8 +77,21 @@ class PickleSkim:
     data: bytes
     protocol: int
     entries: tuple[tuple[str, int, int], ...]
-    nodes: tuple[Node, ...]
+    values: tuple[Any, ...]
     host_gets: tuple[int, ...]
+
+    def hosts(self) -> list[bool]:
+        """:meth:`may_hold_host` of every entry, in one pass over the markers."""
+        marks = sorted([*(m.start() for m in _MARKERS.finditer(self.data)), *self.host_gets])
+        if not marks:
+            return [False] * len(self.entries)
+        out: list[bool] = []
+        at = 0
+        for _, start, end in self.entries:
+            while at < len(marks) and marks[at] < start:
+                at += 1
+            out.append(at < len(marks) and marks[at] < end)
+        return out
 
     def may_hold_host(self, index: int) -> bool:
         """Whether entry ``index``'s value may hold a host-like name (so it must be read)."""
@@ -92,9 +107,9 @@ class PickleSkim:
     def decoder(self, limits: Limits) -> Callable[[int], JsonValue]:
         """:meth:`decode` for several entries, with one renderer (as the full reading)."""
         renderer = Renderer(limits, int_class="int", float_class="float")
-        nodes = self.nodes
+        values = self.values
         # A top-level entry's value renders one level below the session dict.
-        return lambda index: renderer.render(nodes[index], 1)
+        return lambda index: renderer.render(_node(values[index]), 1)
 
 
 def skim_pickle(data: bytes, limits: Limits) -> PickleSkim | None:
@@ -133,7 +148,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
     max_bytes = max(max_string // 2, 1)
     # The stack, and where each of its values' opcodes start (a top-level value's
     # span runs to the next key's start). The root dict is never popped.
-    stack: list[Any] = [Map("dict")]
+    stack: list[Any] = [["dict"]]
     starts: list[int] = [2]
     push = stack.append
     push_start = starts.append
@@ -142,7 +157,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
     memoize = memoized.append
     host_gets: list[int] = []
     entries: list[tuple[str, int, int]] = []
-    nodes: list[Node] = []
+    values: list[Any] = []
     containers = 0
 
     def raw(start: int, length: int) -> bytes:
@@ -169,7 +184,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
         if count % 2:
             raise _Unsure
         target = stack[target_at]
-        if type(target) is not Map:
+        if type(target) is not list or target[0] != "dict":
             raise _Unsure
         if target_at == 0:
             for index in range(0, count, 2):
@@ -179,33 +194,22 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 value_at = first + index + 1
                 end = starts[value_at + 1] if index + 2 < count else at
                 entries.append((key, starts[value_at], end))
-                nodes.append(items[index + 1])
+                values.append(items[index + 1])
         else:
-            target.pairs.extend(zip(items[::2], items[1::2], strict=True))
+            target.extend(items)
         del stack[first:], starts[first:]
 
-    while pos < size:
+    while True:  # past the end, data[pos] raises: no STOP, which is refused
         op = data[pos]
         here = pos
         pos += 1
         value: Any
-        if op == 0x94:  # MEMOIZE
-            if stack[-1] is _MARK or put:
-                raise _Unsure
-            memoize(stack[-1])
-            continue
         if op == 0x8C:  # SHORT_BINUNICODE
             length = data[pos]
             pos += 1 + length
             if pos > size or length > max_string:
                 raise _Unsure
             value = data[pos - length : pos].decode("utf-8", "surrogatepass")
-        elif op == 0x71:  # BINPUT
-            if stack[-1] is _MARK or memoized:
-                raise _Unsure
-            put[data[pos]] = stack[-1]
-            pos += 1
-            continue
         elif op == 0x58:  # BINUNICODE
             length = _U4.unpack_from(data, pos)[0]
             pos += 4 + length
@@ -227,7 +231,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             set_items(len(stack) - 3, len(stack) - 2, here)
             continue
         elif op == 0x7D or op == 0x5D:  # EMPTY_DICT, EMPTY_LIST
-            value = Map("dict") if op == 0x7D else Seq(None)
+            value = ["dict"] if op == 0x7D else ["list"]
             containers += 1
         elif op == 0x4B:  # BININT1
             value = data[pos]
@@ -247,29 +251,40 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
         elif op == 0x47:  # BINFLOAT
             value = _F8.unpack_from(data, pos)[0]
             pos += 8
+        elif op == 0x94:  # MEMOIZE (of a value not just pushed: a container once built)
+            if stack[-1] is _MARK or put:
+                raise _Unsure
+            memoize(stack[-1])
+            continue
+        elif op == 0x71:  # BINPUT (likewise)
+            if stack[-1] is _MARK or memoized:
+                raise _Unsure
+            put[data[pos]] = stack[-1]
+            pos += 1
+            continue
         elif op == 0x65 or op == 0x90:  # APPENDS, ADDITEMS
             first = pop_mark()
             target = stack[first - 1]
-            if first == 1 or type(target) is not Seq:
+            if first == 1 or type(target) is not list:
                 raise _Unsure
-            if (op == 0x65) != (target.cls is None) or target.cls == "tuple":
+            if target[0] != "list" if op == 0x65 else target[0] not in ("set", "frozenset"):
                 raise _Unsure  # APPENDS on a list, ADDITEMS on a set or frozenset
-            target.items.extend(stack[first + 1 :])
+            target.extend(stack[first + 1 :])
             del stack[first:], starts[first:]
             continue
         elif op == 0x61:  # APPEND
             at = top_index()
             target = stack[at - 1]
-            if at == 1 or type(target) is not Seq or target.cls is not None:
+            if at == 1 or type(target) is not list or target[0] != "list":
                 raise _Unsure
-            target.items.append(stack[at])
+            target.append(stack[at])
             del stack[at], starts[at]
             continue
         elif op == 0x85 or op == 0x86 or op == 0x87:  # TUPLE1, TUPLE2, TUPLE3
             first = len(stack) - (op - 0x84)
             if first < 1 or any(item is _MARK for item in stack[first:]):
                 raise _Unsure
-            value = Seq("tuple", stack[first:])
+            value = ["tuple", *stack[first:]]
             start = starts[first]
             del stack[first:], starts[first:]
             push(value)
@@ -282,9 +297,9 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             if op == 0x64:
                 if len(items) % 2:
                     raise _Unsure
-                value = Map("dict", list(zip(items[::2], items[1::2], strict=True)))
+                value = ["dict", *items]
             else:
-                value = Seq("tuple" if op == 0x74 else None if op == 0x6C else "frozenset", items)
+                value = ["tuple" if op == 0x74 else "list" if op == 0x6C else "frozenset", *items]
             start = starts[first]
             del stack[first:], starts[first:]
             push(value)
@@ -292,15 +307,15 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             containers += 1
             continue
         elif op == 0x29 or op == 0x8F:  # EMPTY_TUPLE, EMPTY_SET
-            value = Seq("tuple" if op == 0x29 else "set")
+            value = ["tuple" if op == 0x29 else "set"]
             containers += 1
         elif op == 0x43:  # SHORT_BINBYTES
             length = data[pos]
-            value = Raw("bytes", raw(pos + 1, length))
+            value = raw(pos + 1, length)
             pos += 1 + length
         elif op == 0x42:  # BINBYTES
             length = _U4.unpack_from(data, pos)[0]
-            value = Raw("bytes", raw(pos + 4, length))
+            value = raw(pos + 4, length)
             pos += 4 + length
         elif op == 0x8A:  # LONG1
             length = data[pos]
@@ -314,9 +329,9 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
         elif op == 0x2E:  # STOP
             if pos != size or len(stack) != 1:
                 return None  # bytes after STOP (a note) or a stack the reader refuses
-            if containers >= limits.max_depth - 1 and not _shallow(nodes, limits.max_depth):
+            if containers >= limits.max_depth - 1 and not _shallow(values, limits.max_depth):
                 return None  # nested to where the full reading cuts it, with a note
-            return PickleSkim(data, protocol, tuple(entries), tuple(nodes), tuple(host_gets))
+            return PickleSkim(data, protocol, tuple(entries), tuple(values), tuple(host_gets))
         elif op == 0x68 or op == 0x6A:  # BINGET, LONG_BINGET
             if op == 0x68:
                 index = data[pos]
@@ -326,7 +341,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 pos += 4
             # IndexError / KeyError: read before it was written, which the reader refuses.
             value = memoized[index] if memoized else put[index]
-            if isinstance(value, Map | Seq):
+            if type(value) is list:
                 return None  # a shared or cyclic container: rendered with bounds and notes
             if type(value) is str and any(m in value for m in _TEXT_MARKERS):
                 host_gets.append(here)
@@ -361,7 +376,9 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             value = data[pos - length : pos].decode("utf-8", "surrogatepass")
         elif op == 0x8E or op == 0x96:  # BINBYTES8, BYTEARRAY8
             length = _U8.unpack_from(data, pos)[0]
-            value = Raw("bytes" if op == 0x8E else "bytearray", raw(pos + 8, length))
+            value = raw(pos + 8, length)
+            if op == 0x96:
+                value = bytearray(value)
             pos += 8 + length
         elif op == 0x55 or op == 0x54:  # SHORT_BINSTRING, BINSTRING: latin-1 text
             if op == 0x55:
@@ -380,7 +397,6 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
         push(value)
         push_start(here)
         # Most values are memoized at once: read that here, not on another turn.
-        # (An IndexError past the end: no STOP, which the skim refuses anyway.)
         follow = data[pos]
         if follow == 0x94:  # MEMOIZE
             if put:
@@ -392,24 +408,35 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 raise _Unsure
             put[data[pos + 1]] = value
             pos += 2
-    return None  # no STOP: truncated
 
 
-def _shallow(nodes: list[Node], max_depth: int) -> bool:
+def _shallow(values: list[Any], max_depth: int) -> bool:
     """Whether no value nests as deep as the renderer's cut (the root is one level)."""
-    todo: list[tuple[Node, int]] = [(node, 1) for node in nodes]
+    todo: list[tuple[Any, int]] = [(value, 1) for value in values]
     while todo:
-        node, depth = todo.pop()
-        if isinstance(node, Map):
-            children: list[Node] = [v for pair in node.pairs for v in pair]
-        elif isinstance(node, Seq):
-            children = node.items
-        else:
-            continue
-        if depth >= max_depth:
-            return False
-        todo.extend((child, depth + 1) for child in children)
+        value, depth = todo.pop()
+        if type(value) is list:
+            if depth >= max_depth:
+                return False
+            todo.extend((child, depth + 1) for child in value[1:])
     return True
+
+
+def _node(value: Any) -> Node:
+    """A skimmed value as the node :mod:`.pickles` builds of it (what the renderer reads)."""
+    kind = type(value)
+    if kind is list:
+        tag = value[0]
+        if tag == "dict":
+            return Map(
+                "dict", [(_node(value[i]), _node(value[i + 1])) for i in range(1, len(value), 2)]
+            )
+        return Seq(None if tag == "list" else tag, [_node(item) for item in value[1:]])
+    if kind is bytes:
+        return Raw("bytes", value)
+    if kind is bytearray:
+        return Raw("bytearray", bytes(value))
+    return value  # type: ignore[no-any-return]
 
 
 def _clean(text: str) -> bool:

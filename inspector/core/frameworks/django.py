@@ -26,9 +26,9 @@ from inspector.core.frameworks.base import (
     TtlRule,
     decode,
     entries_of,
-    light_entries,
     names_host,
     text_of,
+    unread,
 )
 from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
@@ -132,15 +132,22 @@ def pickled_entries(
     host marker. The pickle counterpart of ``base.msgpack_entries`` (Django, Flask-Session and
     Beaker share it). ``None`` (decode in full) as :func:`light_entries` says.
     """
-    return light_entries(
-        [(name, index) for index, (name, _, _) in enumerate(skim.entries)],
-        ValueFormat.PICKLE,
-        lambda name, index: (
-            name in names
-            or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(index)))
-        ),
-        skim.decoder(limits),
-    )
+    # base.light_entries' rules (a repeated name or one starting with "@": None), in a
+    # loop of its own: the callbacks cost as much as the rest of a small session's reading.
+    hosts = skim.hosts()
+    placeholder = unread(ValueFormat.PICKLE)
+    out: dict[str, Decoded] = {}
+    decode = None
+    for index, (name, _, _) in enumerate(skim.entries):
+        if name in out or name[:1] == "@":
+            return None
+        if name in names or (name not in bookkeeping and (hosts[index] or names_host(name))):
+            if decode is None:
+                decode = skim.decoder(limits)
+            out[name] = Decoded(ValueFormat.PICKLE, decode(index), 0)
+        else:
+            out[name] = placeholder
+    return out
 
 
 ADAPTERS = (DjangoSession(),)
