@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import decimal
 import os
 import pickle
 import random
+import uuid
 import zlib
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,17 @@ DJANGO_SESSION = {
     "_auth_user_backend": "django.contrib.auth.backends.ModelBackend",
     "_auth_user_hash": "ab" * 32,
     "_session_expiry": 3600,
+}
+# Values pickled as calls the full reader rebuilds (the tests/redis PICKLED values).
+OBJECTS: dict[str, Any] = {
+    "last_login": dt.datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=dt.UTC),
+    "naive": dt.datetime(2024, 5, 1, 10, 0),
+    "birthday": dt.date(1990, 7, 14),
+    "balance": decimal.Decimal("10.50"),
+    "token": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "span": dt.timedelta(days=2),
+    "tags": {"a"},
+    "raw": b"\x00\xff",
 }
 BEAKER_SESSION = {
     **SESSION,
@@ -100,6 +113,9 @@ def written() -> list[tuple[str, str, bytes]]:
         ("flask-cachelib", FLASK, CachelibSerializer().dumps({**SESSION_3, "_permanent": True})),
         ("flask-pickle-0.6", FLASK, pickle.dumps({**SESSION_3, "_permanent": True})),
         ("beaker", BEAKER, beaker_value(BEAKER_SESSION)),
+        ("django-objects", DJANGO, DjangoSerializer().dumps({**DJANGO_SESSION, **OBJECTS})),
+        ("cachelib-objects", FLASK, CachelibSerializer().dumps({**SESSION, **OBJECTS})),
+        ("beaker-objects", BEAKER, beaker_value({**BEAKER_SESSION, **OBJECTS})),
     ]
     for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
         plain = SESSION if protocol < 4 else SESSION_3
@@ -136,12 +152,29 @@ def test_light_agrees_on_corrupted_pickles(name: str, key: str, value: bytes) ->
             raise AssertionError(f"mutation {index}: {changed!r}") from exc
 
 
+def test_values_the_full_reader_rebuilds_are_read_light() -> None:
+    """Datetimes, dates, Decimals, UUIDs (REDUCE, NEWOBJ and BUILD of names the full
+    reader rebuilds as values): built by its own handlers, read light, and agree."""
+    session = {**SESSION, **OBJECTS, "server": {"hostname": "py-web-1", "at": OBJECTS["naive"]}}
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        for key, data in (
+            (DJANGO, pickle.dumps({**session, "_auth_user_id": "1"}, protocol)),
+            (FLASK, b"!" + pickle.dumps(session, protocol)),
+            (BEAKER, beaker_value(session, protocol)),
+        ):
+            light = assert_agree(key, data)
+            assert light is not None
+            assert light.light, (key, protocol)
+            assert light.host == "py-web-1"
+
+
 def test_values_the_skim_is_unsure_of_fall_back() -> None:
-    """Objects (a datetime is a REDUCE), a value shared by two entries (a memo reference
-    to a container) and a self-reference are read in full, and agree."""
+    """An object whose state the full reader notes (a call of a function, a class it
+    does not rebuild given odd arguments), a value shared by two entries (a memo
+    reference to a container) and a self-reference are read in full, and agree."""
     shared = {"hostname": "web-2"}
     unsure = [
-        {"user_id": 1, "when": dt.datetime(2024, 5, 1, tzinfo=dt.UTC)},
+        {"user_id": 1, "call": Gadget("true")},
         {"user_id": 1, "a": shared, "b": shared},
     ]
     looped: dict[str, Any] = {"user_id": 1}
@@ -183,6 +216,15 @@ _LEAVES = (
     | st.text(max_size=8)
     | st.binary(max_size=6)
     | st.sampled_from(["host", "web-1", "server", "instance-9"])
+    # Values the full reader rebuilds from calls (REDUCE, NEWOBJ, BUILD).
+    | st.datetimes(
+        timezones=st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=-5), "EST")])
+    )
+    | st.dates()
+    | st.timedeltas()
+    | st.decimals(places=None)
+    | st.uuids()
+    | st.complex_numbers(max_magnitude=1e6)
 )
 _VALUES = st.recursive(
     _LEAVES,

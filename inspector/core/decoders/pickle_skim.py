@@ -23,13 +23,16 @@ malformed. Never raises.
 
 from __future__ import annotations
 
+import io
+import pickletools
 import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.core.decoders.graph import Map, Node, Raw, Renderer, Seq
+from inspector.core.decoders.graph import Map, Node, Obj, Raw, Renderer, Seq
+from inspector.core.decoders.pickles import _Machine
 from inspector.core.values import JsonValue, Limits
 
 __all__ = ["PickleSkim", "skim_pickle"]
@@ -45,6 +48,17 @@ _U4 = struct.Struct("<I")
 _U8 = struct.Struct("<Q")
 _F8 = struct.Struct(">d")
 _U2 = struct.Struct("<H")
+
+
+# GLOBAL, STACK_GLOBAL, REDUCE, NEWOBJ, BUILD: how many values each takes off the stack.
+_OBJECT_OPS = {0x63: 0, 0x93: 2, 0x52: 2, 0x81: 2, 0x62: 2}
+_OBJECT_HANDLERS = {
+    0x63: _Machine.global_,
+    0x93: _Machine.stack_global,
+    0x52: _Machine.reduce,
+    0x81: _Machine.newobj,
+    0x62: _Machine.build,
+}
 
 
 class _Unsure(Exception):
@@ -72,6 +86,9 @@ class PickleSkim:
             into the full reader's nodes only when decoded.
         host_gets: Offsets of the memo reads of a string that holds a host marker (a
             key written once and read again inside a later value).
+        limits: The limits it was skimmed within.
+        rendered: The values holding an object (a datetime...), already rendered within
+            ``limits`` (to be sure the renderer leaves no note on them), by index.
     """
 
     data: bytes
@@ -79,6 +96,8 @@ class PickleSkim:
     entries: tuple[tuple[str, int, int], ...]
     values: tuple[Any, ...]
     host_gets: tuple[int, ...]
+    limits: Limits
+    rendered: dict[int, JsonValue]
 
     def hosts(self) -> list[bool]:
         """:meth:`may_hold_host` of every entry, in one pass over the markers."""
@@ -108,8 +127,15 @@ class PickleSkim:
         """:meth:`decode` for several entries, with one renderer (as the full reading)."""
         renderer = Renderer(limits, int_class="int", float_class="float")
         values = self.values
-        # A top-level entry's value renders one level below the session dict.
-        return lambda index: renderer.render(_node(values[index]), 1)
+        rendered = self.rendered if limits == self.limits else {}
+
+        def decode(index: int) -> JsonValue:
+            if index in rendered:
+                return rendered[index]
+            # A top-level entry's value renders one level below the session dict.
+            return renderer.render(_node(values[index]), 1)
+
+        return decode
 
 
 def skim_pickle(data: bytes, limits: Limits) -> PickleSkim | None:
@@ -159,6 +185,9 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
     entries: list[tuple[str, int, int]] = []
     values: list[Any] = []
     containers = 0
+    machine: _Machine | None = None
+    objects = False
+    object_at: list[int] = []
 
     def raw(start: int, length: int) -> bytes:
         end = start + length
@@ -329,9 +358,13 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
         elif op == 0x2E:  # STOP
             if pos != size or len(stack) != 1:
                 return None  # bytes after STOP (a note) or a stack the reader refuses
-            if containers >= limits.max_depth - 1 and not _shallow(values, limits.max_depth):
+            deep = containers >= limits.max_depth - 1
+            if deep and (objects or not _shallow(values, limits.max_depth)):
                 return None  # nested to where the full reading cuts it, with a note
-            return PickleSkim(data, protocol, tuple(entries), tuple(values), tuple(host_gets))
+            skim = PickleSkim(
+                data, protocol, tuple(entries), tuple(values), tuple(host_gets), limits, {}
+            )
+            return skim if not object_at or _render_objects(skim, object_at) else None
         elif op == 0x68 or op == 0x6A:  # BINGET, LONG_BINGET
             if op == 0x68:
                 index = data[pos]
@@ -341,7 +374,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 pos += 4
             # IndexError / KeyError: read before it was written, which the reader refuses.
             value = memoized[index] if memoized else put[index]
-            if type(value) is list:
+            if type(value) is list or isinstance(value, Obj | Seq | Map):
                 return None  # a shared or cyclic container: rendered with bounds and notes
             if type(value) is str and any(m in value for m in _TEXT_MARKERS):
                 host_gets.append(here)
@@ -391,8 +424,40 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                     raise _Unsure
             value = raw(pos, length).decode("latin-1")
             pos += length
+        elif op in _OBJECT_OPS:
+            # A name, or a value built from one (a datetime, a Decimal, a set in
+            # protocol 2): the full reader's own handlers build it, on nodes. Any
+            # note they leave (a call recorded, arguments refused) or any error
+            # means the full reading shows something this does not: None.
+            if machine is None:
+                machine = _Machine()
+            objects = True
+            object_at.append(here)
+            if op == 0x63:  # GLOBAL: "module\nname\n"
+                reader = io.BytesIO(data)
+                reader.seek(pos)
+                arg = pickletools.read_stringnl_noescape_pair(reader)
+                pos = reader.tell()
+                count = 0
+            else:
+                arg = None
+                count = _OBJECT_OPS[op]
+            first = len(stack) - count
+            if first < 1 or any(item is _MARK for item in stack[first:]):
+                raise _Unsure
+            if op == 0x62 and not isinstance(stack[first], Obj):  # BUILD on an object only
+                raise _Unsure
+            work = [_node(item) for item in stack[first:]]
+            _OBJECT_HANDLERS[op](machine, work, arg)
+            if machine.notes or machine.not_run or len(work) != 1:
+                return None
+            start = starts[first] if count else here
+            del stack[first:], starts[first:]
+            push(work[0])
+            push_start(start)
+            continue
         else:
-            # GLOBAL, REDUCE, BUILD, NEWOBJ, DUP, PERSID, EXT, buffers, text opcodes...
+            # DUP, PERSID, EXT, INST, OBJ, buffers, protocol 0 text opcodes...
             return None
         push(value)
         push_start(here)
@@ -408,6 +473,22 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 raise _Unsure
             put[data[pos + 1]] = value
             pos += 2
+
+
+def _render_objects(skim: PickleSkim, object_at: list[int]) -> bool:
+    """Render the values that hold an object: whether the renderer left no note on them.
+
+    A typed scalar's text (a long ``Decimal``, a class name) may be cut, with a note,
+    which only a rendering tells; the rest of the session is plain data.
+    """
+    renderer = Renderer(skim.limits, int_class="int", float_class="float")
+    at = 0
+    for index, (_, start, end) in enumerate(skim.entries):
+        while at < len(object_at) and object_at[at] < start:
+            at += 1
+        if at < len(object_at) and object_at[at] < end:
+            skim.rendered[index] = renderer.render(_node(skim.values[index]), 1)
+    return not renderer.notes
 
 
 def _shallow(values: list[Any], max_depth: int) -> bool:
