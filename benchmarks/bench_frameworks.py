@@ -95,6 +95,32 @@ def mixed_fixtures() -> list[tuple[dict[str, Any], bytes]]:
     return fixtures
 
 
+def pickle_fixtures() -> list[tuple[dict[str, Any], bytes]]:
+    """For ``--parse`` only (not stored by the mixed-store runs): the other pickled
+    stores, Flask-Session's cachelib backend ("!" + pickle), Flask-Session <= 0.6
+    (pickle) and Beaker (a pickle of base64 of a protocol 2 pickle)."""
+    import base64
+
+    python_session = {
+        "user_id": 7,
+        "greeting": "ünï 😀 日本",
+        "ratio": 0.25,
+        "flags": [True, False, None],
+        "server": {"hostname": "py-web-1"},
+        "cart": {"items": [{"sku": "A-1", "qty": 2}]},
+    }
+    flask = {"framework": "flask-session", "key": "session:" + "f" * 43, "sessionId": "f" * 43,
+             "ttlMs": 2_678_400_000}  # fmt: skip
+    beaker = {**python_session, "_creation_time": 1_714_550_400.25,
+              "_accessed_time": 1_714_550_460.5, "_id": "b" * 32}  # fmt: skip
+    return [
+        ({**flask, "name": "flask-cachelib"}, b"!" + pickle.dumps({**python_session, "_permanent": True})),
+        ({**flask, "name": "flask-pickle (<= 0.6)"}, pickle.dumps({**python_session, "_permanent": True})),
+        ({"framework": "beaker", "key": "beaker_cache:" + "b" * 32 + ":session", "sessionId": "b" * 32,
+          "ttlMs": 600_000}, pickle.dumps(base64.b64encode(pickle.dumps(beaker, 2)))),
+    ]  # fmt: skip
+
+
 def load_mixed(client: redis.Redis, count: int) -> dict[str, int]:
     fixtures = mixed_fixtures()
     spring = count // 4
@@ -228,7 +254,7 @@ def parse_costs(repeat: int = 300) -> None:
     that alternate the two, so the shared machine's other work counts as little as it can."""
     registry = Registry()
     print(f"{'framework':17} {'fixture':26} {'bytes':>7} {'full us':>8} {'light us':>8}  read")
-    for entry, data in mixed_fixtures():
+    for entry, data in [*mixed_fixtures(), *pickle_fixtures()]:
         record = RawRecord(entry["key"], RedisType.STRING, data, None, entry["ttlMs"], 0)
         found = registry.recognize(record.key, "string", data[:64])
         best = {False: float("inf"), True: float("inf")}

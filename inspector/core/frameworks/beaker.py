@@ -89,10 +89,12 @@ class BeakerSession(Adapter):
         bounds = limits or DEFAULT_LIMITS
         if looks_like_pickle(data) in (None, 0, 1):
             return None
-        try:
-            payload = read_pickle(data).payload()
-        except PickleError:
-            return None
+        payload = _bytes_pickle(data)
+        if payload is None:
+            try:
+                payload = read_pickle(data).payload()
+            except PickleError:
+                return None
         inner = None if payload is None else _unbase64(payload)
         if inner is None or looks_like_pickle(inner) in (None, 0, 1):
             return None
@@ -138,6 +140,30 @@ class BeakerSession(Adapter):
             variant=variant,
             light=light,
         )
+
+
+def _bytes_pickle(data: bytes) -> bytes | None:
+    """The bytes a protocol 3+ pickle of one ``bytes`` holds, without the opcode reader.
+
+    redisnm's ``pickle.dumps`` of Beaker's base64; ``None``: another shape. Exactly
+    ``PROTO``, an optional ``FRAME``, ``SHORT_BINBYTES`` or ``BINBYTES``, an optional
+    ``MEMOIZE`` or ``BINPUT``, ``STOP``: what the full reader reads to the same payload.
+    """
+    pos = 2 + 9 * (data[2:3] == b"\x95")
+    op = data[pos : pos + 1]
+    if op == b"C":
+        length, pos = data[pos + 1], pos + 2
+    elif op == b"B" and len(data) >= pos + 5:
+        length, pos = int.from_bytes(data[pos + 1 : pos + 5], "little"), pos + 5
+    else:
+        return None
+    payload = data[pos : pos + length]
+    pos += length
+    if data[pos : pos + 1] == b"\x94":
+        pos += 1
+    elif data[pos : pos + 1] == b"q":
+        pos += 2
+    return payload if len(payload) == length and data[pos:] == b"." else None
 
 
 ADAPTERS = (BeakerSession(),)
