@@ -202,9 +202,23 @@ def test_a_key_read_again_from_the_memo_still_finds_the_host() -> None:
 
 
 def test_values_near_the_limits_agree() -> None:
-    session = {"user_id": "u" * 40, "deep": [[[[["x"]]]]], "blob": b"y" * 40, "host": "h"}
-    for limits in (Limits(max_depth=4), Limits(max_string=16), Limits(max_nodes=30), Limits()):
+    session = {
+        "user_id": "u" * 40,
+        "deep": [[[[["x"]]]]],
+        "blob": b"y" * 40,
+        "host": "h",
+        "big": 1 << 200,
+        "dec": decimal.Decimal("1" * 40),
+        "when": [OBJECTS["naive"], OBJECTS["naive"]],
+        "deep_when": [[[[[OBJECTS["birthday"]]]]]],
+    }
+    limited = (Limits(max_depth=4), Limits(max_string=16), Limits(max_nodes=30), Limits())
+    for limits in limited:
         for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+            for name, value in session.items():
+                data = pickle.dumps({"user_id": 1, name: value}, protocol)
+                assert_agree(FLASK, data, limits)
+                assert_agree(FLASK, b"!" + data, limits)
             assert_agree(FLASK, pickle.dumps(session, protocol), limits)
 
 

@@ -350,6 +350,8 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             length = data[pos]
             value = int.from_bytes(raw(pos + 1, length), "little", signed=True)
             pos += 1 + length
+            if 8 * length // 3 + 3 > max_string:
+                raise _Unsure  # past 64 bits it is text, which may be cut (with a note)
         elif op == 0x95:  # FRAME
             if pos + 8 > size:
                 raise _Unsure
@@ -376,8 +378,15 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
             value = memoized[index] if memoized else put[index]
             if type(value) is list or isinstance(value, Obj | Seq | Map):
                 return None  # a shared or cyclic container: rendered with bounds and notes
-            if type(value) is str and any(m in value for m in _TEXT_MARKERS):
-                host_gets.append(here)
+            kind = type(value)
+            if kind is str:
+                if any(m in value for m in _TEXT_MARKERS):
+                    host_gets.append(here)
+            elif kind is not bytes and kind is not bytearray:
+                # A name or a rebuilt value read again: its value is rendered (and
+                # checked for notes) like the objects built in place.
+                objects = True
+                object_at.append(here)
         elif op == 0x72:  # LONG_BINPUT
             if stack[-1] is _MARK or memoized:
                 raise _Unsure
@@ -401,6 +410,8 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 raise _Unsure
             value = int.from_bytes(raw(pos + 4, length), "little", signed=True)
             pos += 4 + length
+            if 8 * length // 3 + 3 > max_string:
+                raise _Unsure
         elif op == 0x8D:  # BINUNICODE8
             length = _U8.unpack_from(data, pos)[0]
             pos += 8 + length
