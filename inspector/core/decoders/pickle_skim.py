@@ -5,20 +5,23 @@ pickle and cachelib stores, Beaker) only the attribute names, the principal, the
 and a few times. :func:`skim_pickle` steps over the opcodes of a protocol 2-5 pickle
 whose top-level value is a dict (``PROTO``, ``FRAME``, ``EMPTY_DICT``, then
 ``MARK`` ... ``SETITEMS`` / ``SETITEM`` of keys and values) in one pass over the bytes,
-without :mod:`pickletools`, and keeps each top-level key, its value's byte span and
-the value as the nodes :mod:`.pickles` would have built; :meth:`PickleSkim.decode`
-renders only the values a caller asks for, with the full reader's renderer, so they
-read exactly as :func:`~.pickles.decode_pickle` reads them.
+without :mod:`pickletools`' generator, and keeps each top-level key, its value's byte
+span and the value in a cheap form of its own (a container is a tagged list), which
+:meth:`PickleSkim.decode` turns into the nodes :mod:`.pickles` builds and renders with
+the full reader's renderer, only for the values a caller asks for: they read exactly
+as :func:`~.pickles.decode_pickle` reads them.
 
-It is sure of plain data only: strings, bytes, numbers, booleans, ``None``, lists,
-tuples, dicts, sets and memo entries. Anything else gives ``None`` (the caller decodes
-in full), so the full reading's notes and errors need not be foreseen: a ``GLOBAL``,
-``REDUCE``, ``BUILD`` or any object opcode (a datetime, a gadget: never imported, never
-called), a memo reference (``GET``) to a container (a shared or cyclic value, whose
-rendering the full reading bounds with notes), ``DUP``, protocol 0/1 text opcodes,
-out-of-band buffers, a value nested or sized near the :class:`~.values.Limits`, bytes
-after ``STOP``, a top-level key that is not a plain string, and anything truncated or
-malformed. Never raises.
+Plain data (strings, bytes, numbers, booleans, ``None``, lists, tuples, dicts, sets,
+memo entries) is stepped over. Names and objects (``GLOBAL``, ``STACK_GLOBAL``,
+``REDUCE``, ``NEWOBJ``, ``BUILD``: a datetime, a Decimal, a UUID, protocol 2's sets and
+bytes) are built by the full reader's own handlers, on nodes: never imported, never
+called; the values holding one are rendered at once, and any note (a call recorded as
+not run, arguments refused, a text cut) gives ``None``. ``None`` (the caller decodes
+in full) too for: a memo reference (``GET``) to a container (a shared or cyclic value,
+whose rendering the full reading bounds with notes), ``DUP``, ``INST``/``OBJ``,
+``PERSID``, ``EXT``, protocol 0/1 text opcodes, out-of-band buffers, a value nested or
+sized near the :class:`~.values.Limits`, bytes after ``STOP``, a top-level key that is
+not a plain string, and anything truncated or malformed. Never raises.
 """
 
 from __future__ import annotations
