@@ -36,7 +36,7 @@ from typing import Any
 
 from inspector.core.decoders.graph import Map, Node, Obj, Raw, Renderer, Seq
 from inspector.core.decoders.pickles import _Machine
-from inspector.core.values import JsonValue, Limits
+from inspector.core.values import JsonValue, Limits, clean_text
 
 __all__ = ["PickleSkim", "skim_pickle"]
 
@@ -46,6 +46,8 @@ _HOST_MARKERS = (b"host", b"container", b"instance", b"server")
 _TEXT_MARKERS = tuple(m.decode() for m in _HOST_MARKERS)
 _MARKERS = re.compile(b"|".join(_HOST_MARKERS))
 
+_INT64_MIN = -(1 << 63)
+_INT64_MAX = (1 << 63) - 1
 _I4 = struct.Struct("<i")
 _U4 = struct.Struct("<I")
 _U8 = struct.Struct("<Q")
@@ -128,15 +130,24 @@ class PickleSkim:
 
     def decoder(self, limits: Limits) -> Callable[[int], JsonValue]:
         """:meth:`decode` for several entries, with one renderer (as the full reading)."""
-        renderer = Renderer(limits, int_class="int", float_class="float")
+        renderers: list[Renderer] = []
         values = self.values
         rendered = self.rendered if limits == self.limits else {}
 
         def decode(index: int) -> JsonValue:
             if index in rendered:
                 return rendered[index]
+            value = values[index]
+            kind = type(value)
+            # The renderer's own first cases (a principal is mostly one), without one.
+            if kind is str and len(value) <= limits.max_string:
+                return value if value.isascii() else clean_text(value)
+            if value is None or kind is bool or (kind is int and _INT64_MIN <= value <= _INT64_MAX):
+                return value  # type: ignore[no-any-return]
+            if not renderers:
+                renderers.append(Renderer(limits, int_class="int", float_class="float"))
             # A top-level entry's value renders one level below the session dict.
-            return renderer.render(_node(values[index]), 1)
+            return renderers[0].render(_node(value), 1)
 
         return decode
 
