@@ -21,11 +21,11 @@ from inspector.core.frameworks.base import (
     RawRecord,
     TtlKind,
     TtlRule,
+    chosen_entries,
     decode,
     entries_of,
     epoch_ms,
     holds_host_name,
-    light_entries,
     light_value,
     mentions_host,
     split_signed,
@@ -78,12 +78,16 @@ class Express(Adapter):
         parsed = skim.parsed
         hosted = mentions_host(data)
 
-        def wanted(name: str, _: str) -> bool:
-            if name in ("cookie", "passport"):
-                return True
-            return hosted and (name in HOST_NAMES or holds_host_name(parsed[name]))
-
-        entries = light_entries([(n, n) for n in parsed], ValueFormat.JSON, wanted, skim.member)
+        if hosted:
+            chosen = [
+                name in ("cookie", "passport")
+                or name in HOST_NAMES
+                or holds_host_name(parsed[name])
+                for name in parsed
+            ]
+        else:
+            chosen = [name in ("cookie", "passport") for name in parsed]
+        entries = chosen_entries([(n, n) for n in parsed], ValueFormat.JSON, chosen, skim.member)
         if entries is None:
             return None
         return self._session(

@@ -37,9 +37,9 @@ from inspector.core.frameworks.base import (
     RawRecord,
     TtlKind,
     TtlRule,
+    chosen_entries,
     decode,
     entries_of,
-    light_entries,
     msgpack_entries,
     names_host,
     text_of,
@@ -126,19 +126,20 @@ def skimmed_entries(
     ``None`` (decode in full) when one of those holds a back-reference.
     """
     data = skim.skimmer.data
-
-    def wanted(name: str, span: PhpSpan) -> bool:
-        return name in names or (
-            name not in bookkeeping and (names_host(name) or skim.may_hold_host(span[0], span[1]))
+    may_hold_host = skim.may_hold_host
+    stands_alone = skim.stands_alone
+    chosen = []
+    for name, (start, end, _) in spans:
+        pick = name in names or (
+            name not in bookkeeping and (names_host(name) or may_hold_host(start, end))
         )
-
-    chosen = {id(span) for name, span in spans if wanted(name, span)}
-    if any(id(span) in chosen and not skim.stands_alone(span[0], span[1]) for _, span in spans):
-        return None
-    return light_entries(
+        if pick and not stands_alone(start, end):
+            return None
+        chosen.append(pick)
+    return chosen_entries(
         spans,
         fmt,
-        lambda _, span: id(span) in chosen,
+        chosen,
         lambda span: decode_part(data, span[0], span[1], limits, span[2]),
     )
 
@@ -229,17 +230,14 @@ class PhpRedis(Adapter):
         if skim is None:
             return None
 
-        def wanted(name: str, span: tuple[int, int, int, int]) -> bool:
-            return name in PRINCIPALS or names_host(name) or skim.may_hold_host(span[0], span[1])
-
-        chosen = {name for name, span in skim.entries if wanted(name, span)}
-        if any(n in chosen and not skim.stands_alone(s[0], s[1]) for n, s in skim.entries):
-            return None
-        entries = light_entries(
-            skim.entries,
-            ValueFormat.IGBINARY,
-            lambda name, _: name in chosen,
-            lambda span: skim.decode(span, limits),
+        chosen = []
+        for name, (start, end, _, _) in skim.entries:
+            pick = name in PRINCIPALS or names_host(name) or skim.may_hold_host(start, end)
+            if pick and not skim.stands_alone(start, end):
+                return None
+            chosen.append(pick)
+        entries = chosen_entries(
+            skim.entries, ValueFormat.IGBINARY, chosen, lambda span: skim.decode(span, limits)
         )
         if entries is None:
             return None

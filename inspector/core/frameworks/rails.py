@@ -28,10 +28,10 @@ from inspector.core.frameworks.base import (
     RawRecord,
     TtlKind,
     TtlRule,
+    chosen_entries,
     decode,
     entries_of,
     epoch_ms,
-    light_entries,
     names_host,
     part,
     text_of,
@@ -70,20 +70,18 @@ def marshal_entries(
 
     ``None`` (decode in full) when one of those links to an object outside itself.
     """
-
-    def wanted(name: str, span: tuple[int, int, int, int]) -> bool:
-        if name in _PRINCIPAL_NAMES or (name.startswith("warden.user.") and name.endswith(".key")):
-            return True
-        return name not in bookkeeping and (names_host(name) or skim.may_hold_host(span))
-
-    chosen = {name for name, span in skim.entries if wanted(name, span)}
-    if any(name in chosen and not skim.stands_alone(span) for name, span in skim.entries):
-        return None
-    return light_entries(
-        skim.entries,
-        ValueFormat.MARSHAL,
-        lambda name, _: name in chosen,
-        lambda span: skim.decode(span, depth),
+    chosen = []
+    for name, span in skim.entries:
+        pick = (
+            name in _PRINCIPAL_NAMES
+            or (name.startswith("warden.user.") and name.endswith(".key"))
+            or (name not in bookkeeping and (names_host(name) or skim.may_hold_host(span)))
+        )
+        if pick and not skim.stands_alone(span):
+            return None
+        chosen.append(pick)
+    return chosen_entries(
+        skim.entries, ValueFormat.MARSHAL, chosen, lambda span: skim.decode(span, depth)
     )
 
 
