@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.core.frameworks import (
+    Adapter,
     FrameworkSession,
     KeyKind,
+    KeyMatch,
     RawRecord,
     Recognition,
     RedisType,
@@ -61,6 +63,10 @@ class Candidate:
 
     key: str
     recognition: Recognition
+    named: tuple[tuple[Adapter, KeyMatch], ...] = ()
+    """Every adapter the key's name fits (:meth:`Registry.named` of ``named_by``): a
+    read by that registry settles among them without matching the name again."""
+    named_by: Registry | None = None
 
 
 @dataclass(slots=True)
@@ -163,7 +169,8 @@ def framework_candidates(
             text = name.decode("utf-8")
         except UnicodeDecodeError:
             continue  # the frameworks write UTF-8 names; a lossy one names no key
-        found = registry.recognize(text)
+        named = registry.named(text)
+        found = registry.settle(named) if named else None
         if found is None:
             continue
         recognised += 1
@@ -172,7 +179,7 @@ def framework_candidates(
             continue
         if text not in seen:
             seen.add(text)
-            candidates.append(Candidate(text, found))
+            candidates.append(Candidate(text, found, named, registry))
     return candidates, recognised
 
 
@@ -283,7 +290,13 @@ def parse_records(
     for candidate, record in records:
         first = record.value[:64] if record.value is not None else None
         names = list(record.fields) if record.fields is not None else None
-        found = registry.recognize(record.key, record.redis_type.value, first, names)
+        # The name was matched at SCAN time (by this registry, in the scans that
+        # read many): only the type and the first bytes are left to weigh.
+        found = (
+            registry.settle(candidate.named, record.redis_type.value, first, names)
+            if candidate.named_by is registry
+            else registry.recognize(record.key, record.redis_type.value, first, names)
+        )
         if found is None or not found.confirmed:
             what = "value" if record.value is not None else "fields"
             tally.skipped(

@@ -146,18 +146,41 @@ class Registry:
     ) -> Recognition | None:
         """See :func:`recognize`."""
         text = key if isinstance(key, str) else key.decode("utf-8", "surrogateescape")
-        if self._gate is None or self._gate.match(text) is None:
+        named = self.named(text)
+        if not named:
             return None
+        return self.settle(named, redis_type, first_bytes, field_names)
+
+    def named(self, text: str) -> tuple[tuple[Adapter, KeyMatch], ...]:
+        """The adapters whose key names ``text`` fits, with their matches (empty: none).
+
+        In the order :meth:`recognize` weighs them.
+
+        The part of :meth:`recognize` that needs only the name: a SCAN pass keeps it
+        with the key, and :meth:`settle` weighs the type and first bytes once read.
+        """
+        if self._gate is None or self._gate.match(text) is None:
+            return ()
         candidates = [a for a in self._by_first.get(text[:1], ()) if text.startswith(a.match_order)]
         candidates.extend(a for marker, a in self._anywhere if marker in text)
-        if not candidates:
-            return None
-        fallback: Recognition | None = None
-        names = list(field_names) if field_names is not None else None
+        out = []
         for adapter in candidates:
             match = adapter.match_key(text)
-            if match is None:
-                continue
+            if match is not None:
+                out.append((adapter, match))
+        return tuple(out)
+
+    def settle(
+        self,
+        named: Sequence[tuple[Adapter, KeyMatch]],
+        redis_type: str | None = None,
+        first_bytes: bytes | None = None,
+        field_names: Iterable[str] | None = None,
+    ) -> Recognition | None:
+        """:meth:`recognize` of a key whose :meth:`named` matches are ``named``."""
+        fallback: Recognition | None = None
+        names = list(field_names) if field_names is not None else None
+        for adapter, match in named:
             if match.kind is KeyKind.HELPER:
                 return Recognition(adapter, match, True)
             if redis_type is not None and redis_type != adapter.redis_type.value:
@@ -169,7 +192,7 @@ class Registry:
                 verdict = adapter.sniff_fields(names)
             if verdict:
                 return Recognition(adapter, match, True)
-            if (verdict is None and fallback is None) or (verdict is False and fallback is None):
+            if fallback is None:
                 fallback = Recognition(adapter, match, False)
         return fallback
 

@@ -342,18 +342,43 @@ class Adapter:
         principal: tuple[str, str] | None = None,
         variant: str | None = None,
     ) -> FrameworkSession:
-        """:meth:`session` of a light reading: the value is its format and size, not read."""
-        return self.session(
-            record,
-            match,
-            entries,
-            value=light_value(fmt, record.value or b""),
-            created_ms=created_ms,
-            last_access_ms=last_access_ms,
-            expires_at_ms=expires_at_ms,
-            principal=principal,
-            variant=variant,
-            light=True,
+        """:meth:`session` of a light reading: the value is its format and size, not read.
+
+        What :meth:`session` gives for it, assembled in one step: a light value has
+        no error and no layers, so no notes; the split is one loop.
+        """
+        names = self.bookkeeping_names
+        attrs: dict[str, Decoded] = {}
+        books: dict[str, Decoded] = {}
+        for name, decoded in entries.items():
+            if name in names:
+                books[name] = decoded
+            else:
+                attrs[name] = decoded
+        host = find_host(attrs)
+        data = record.value
+        # By position, in the fields' order (a test holds it): a list builds one of
+        # these per session, and 19 keywords cost nearly as much again.
+        return FrameworkSession(
+            self.name,
+            record.key,
+            match.session_id,
+            attrs,
+            books,
+            created_ms,
+            last_access_ms,
+            expires_at_ms if expires_at_ms is not None else self.expiry_from_ttl(record),
+            record.ttl_ms,
+            self.ttl_rule,
+            principal[0] if principal else None,
+            principal[1] if principal else None,
+            host[0] if host else None,
+            host[1] if host else None,
+            variant,
+            Decoded(fmt, None, len(data) if data is not None else 0),
+            record.size if data is None else len(data),
+            (),
+            True,
         )
 
     def session(
