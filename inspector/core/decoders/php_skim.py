@@ -558,6 +558,34 @@ def decode_part(data: bytes, start: int, end: int, limits: Limits, depth: int = 
     """
     if start == end:
         return None  # php_binary's undefined variable
+    # The values a list reads most (an id, a user name, a host) are an int or a
+    # short ASCII string: read here as the full reader and renderer would give
+    # them (an int64, a str kept as is), without building either.
+    head = data[start]
+    if head == 0x69 and data[start + 1] == 0x3A and data[end - 1] == 0x3B:  # i:N;
+        text = data[start + 2 : end - 1]
+        digits = text[1:] if text[:1] in (b"-", b"+") else text
+        if 0 < len(digits) <= 18 and digits.isdigit():
+            return int(text)
+    elif head == 0x73 and data[start + 1] == 0x3A and data[end - 2 : end] == b'";':  # s:N:"";
+        colon = data.find(b":", start + 2, end)
+        size = data[start + 2 : colon]
+        raw = data[colon + 2 : end - 2]
+        if (
+            colon > 0
+            and data[colon + 1] == 0x22
+            and 0 < len(size) <= 9
+            and size.isdigit()
+            and int(size) == len(raw)
+            and len(raw) <= limits.max_string
+            and raw.isascii()
+        ):
+            return raw.decode("ascii")
+    return _decode_parsed(data, start, end, limits, depth)
+
+
+def _decode_parsed(data: bytes, start: int, end: int, limits: Limits, depth: int) -> JsonValue:
+    """:func:`decode_part` by the full reader and renderer (what its quick path must equal)."""
     parser = _Serialized(data)
     parser.pos = start
     node = parser.guarded(parser.value)

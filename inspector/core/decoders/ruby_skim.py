@@ -412,6 +412,62 @@ class MarshalSkim:
         Raises:
             MarshalError: Not one value (never, for the walker's spans).
         """
+        quick = self._scalar(span)
+        if quick is not None:
+            return quick
+        return self._decode_parsed(span, depth)
+
+    def _scalar(self, span: MarshalSpan) -> JsonValue:
+        """A small int or a short ASCII String with only its encoding, as rendered; or ``None``.
+
+        The values a list reads most (an id, a name, a host), as :meth:`decode`
+        gives them, without a reader or a renderer.
+        """
+        start, end, symbols, _ = span
+        walker = self._walker
+        data = walker.data
+        code = data[start]
+        if code == 0x69 and end == start + 2:  # 'i' in one byte
+            c = data[start + 1]
+            if c == 0:
+                return 0
+            if 4 < c < 128:
+                return c - 5
+            if 128 < c < 252:
+                return c - 251
+            return None
+        if code != 0x49 or data[start + 1] != 0x22:  # not I"
+            return None
+        c = data[start + 2]
+        if 5 < c < 128:
+            begin, size = start + 3, c - 5
+        elif c == 1:
+            begin, size = start + 4, data[start + 3]
+        else:
+            return None
+        stop = begin + size
+        tail = data[stop:end]
+        if tail == b"\x06:\x06ET" or tail == b"\x06:\x06EF":
+            pass
+        elif (
+            len(tail) == 4
+            and tail[0] == 0x06
+            and tail[1] == 0x3B
+            and (tail[2] == 0 or 4 < tail[2] < 128)
+            and tail[3] in (0x54, 0x46)
+        ):
+            index = tail[2] - 5 if tail[2] else 0
+            if index >= symbols or walker.symbols[index] != "E":
+                return None
+        else:
+            return None
+        raw = data[begin:stop]
+        if len(raw) != size or size > self.limits.max_string or not raw.isascii():
+            return None
+        return raw.decode("ascii")
+
+    def _decode_parsed(self, span: MarshalSpan, depth: int) -> JsonValue:
+        """:meth:`decode` by the full reader and renderer (what :meth:`_scalar` must equal)."""
         start, end, symbols, objects = span
         walker = self._walker
         reader = _Reader(walker.data, self.limits, inner=0)

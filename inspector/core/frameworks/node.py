@@ -105,6 +105,15 @@ class Express(Adapter):
     ) -> FrameworkSession:
         cookie = entries.get("cookie")
         expires = epoch_ms(walk(cookie.value, ["expires"])) if cookie else None
+        if light and cookie:  # no notes: the one-step assembly of a light reading
+            return self.light_session(
+                record,
+                match,
+                entries,
+                value.format,
+                expires_at_ms=expires,
+                principal=_passport(entries),
+            )
         notes = [] if cookie else ["no cookie object: not written by express-session?"]
         return self.session(
             record,
