@@ -13,6 +13,7 @@ from functools import partial
 from hypothesis import given
 from hypothesis import strategies as st
 
+from inspector.core.decoders import php_skim, ruby_skim
 from inspector.core.decoders.php_skim import _decode_parsed, decode_part
 from inspector.core.decoders.ruby_skim import skim_marshal_hash
 from inspector.core.values import DEFAULT_LIMITS, Limits
@@ -114,3 +115,18 @@ def test_the_quick_paths_are_taken() -> None:
     assert [skim._scalar(span) for _, span in skim.entries] == [42, "web-1"]
     assert decode_part(b'i:-7;s:5:"alice";', 0, 5, DEFAULT_LIMITS) == -7
     assert decode_part(b'i:-7;s:5:"alice";', 5, 17, DEFAULT_LIMITS) == "alice"
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"host", b"container", b"instance", b"server", b"h", b"o", b"s", b"t", b"er", b"x"]
+        ),
+        max_size=30,
+    )
+)
+def test_mark_starts_are_the_regex_matches(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    expected = [m.start() for m in php_skim._MARKS.finditer(data)]
+    assert php_skim._mark_starts(data) == expected
+    assert ruby_skim._mark_starts(data) == expected

@@ -384,6 +384,25 @@ _MARKS = re.compile(rb"host|container|instance|server")
 """Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
 
 
+_MARKERS = (b"host", b"container", b"instance", b"server")
+
+
+def _mark_starts(data: bytes) -> list[int]:
+    """Where each of :data:`_MARKS` starts in ``data``, in order: its ``finditer``'s starts.
+
+    Four ``find`` loops (in C) cost less than the regex's alternation scan, and
+    give the same positions: no marker overlaps itself or another.
+    """
+    out: list[int] = []
+    for marker in _MARKERS:
+        at = data.find(marker)
+        while at >= 0:
+            out.append(at)
+            at = data.find(marker, at + 1)
+    out.sort()
+    return out
+
+
 class Skim:
     """A skimmed session: each variable's span, and what the skimmer learnt on the way."""
 
@@ -391,7 +410,7 @@ class Skim:
         self.spans = spans
         self.skimmer = skimmer
         data = skimmer.data
-        marks = [m.start() for m in _MARKS.finditer(data)]
+        marks = _mark_starts(data)
         # Back-references whose target names a host: a value holding one may too.
         held = [at for at, target, stop in skimmer.refs if any(target <= m < stop for m in marks)]
         self._hosts = sorted(marks + held)
@@ -768,7 +787,7 @@ class IgbinarySkim:
         self.entries = entries
         """``(name, (start, end, strings known before, references known before))``."""
         self._walk = walk
-        self._marks = [m.start() for m in _MARKS.finditer(walk.data)]
+        self._marks = _mark_starts(walk.data)
 
     def may_hold_host(self, start: int, end: int) -> bool:
         """Whether the value's bytes, or a string id or reference in it, name a host."""

@@ -31,6 +31,26 @@ __all__ = ["MarshalSkim", "skim_marshal_entry", "skim_marshal_hash"]
 _MARKS = re.compile(rb"host|container|instance|server")
 """Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
 
+
+_MARKERS = (b"host", b"container", b"instance", b"server")
+
+
+def _mark_starts(data: bytes) -> list[int]:
+    """Where each of :data:`_MARKS` starts in ``data``, in order: its ``finditer``'s starts.
+
+    Four ``find`` loops (in C) cost less than the regex's alternation scan, and
+    give the same positions: no marker overlaps itself or another.
+    """
+    out: list[int] = []
+    for marker in _MARKERS:
+        at = data.find(marker)
+        while at >= 0:
+            out.append(at)
+            at = data.find(marker, at + 1)
+    out.sort()
+    return out
+
+
 _ENTRY = "ActiveSupport::Cache::Entry"
 
 MarshalSpan = tuple[int, int, int, int]
@@ -112,7 +132,8 @@ class _Walker:
             if not 0 <= index < len(self.symbols):
                 raise _Odd
             name = self.symbols[index]
-            if _MARKS.search(name.encode("utf-8", "replace")):
+            # The markers are ASCII: in the name's text iff in its UTF-8 bytes.
+            if "host" in name or "server" in name or "container" in name or "instance" in name:
                 self.host_at.append(at)
             return name
         if code == 0x3A:  # ':'
@@ -386,7 +407,7 @@ class MarshalSkim:
         self.limits = limits
         self._walker = walker
         # Where a host-like name starts, or a link to one is: sorted, for bisects.
-        self._hosts = sorted([m.start() for m in _MARKS.finditer(walker.data)] + walker.host_at)
+        self._hosts = sorted(_mark_starts(walker.data) + walker.host_at)
         self._links = sorted(walker.links)
 
     def may_hold_host(self, span: MarshalSpan) -> bool:

@@ -445,7 +445,10 @@ has no host in it (for formats that write each name out in full)."""
 
 def unread(fmt: ValueFormat) -> Decoded:
     """The placeholder of an attribute a light reader did not decode (no value, size 0)."""
-    return _UNREAD.setdefault(fmt, Decoded(format=fmt, value=None, size=0))
+    found = _UNREAD.get(fmt)
+    if found is None:  # once per format: not a Decoded built per call to be dropped
+        found = _UNREAD[fmt] = Decoded(format=fmt, value=None, size=0)
+    return found
 
 
 _UNREAD: dict[ValueFormat, Decoded] = {}
