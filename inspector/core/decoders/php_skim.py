@@ -90,10 +90,13 @@ def _flat_ok(whole: re.Match[bytes], kind: int) -> bool:
     body: bytes = whole[1]
     if not body.isascii():
         return False
-    strings: list[tuple[bytes, bytes]] = _FLAT_STRINGS.findall(body)
-    if any(len(text) != int(size) for size, text in strings):
-        return False
-    tokens: int = body.count(b";") - sum(text.count(b";") for _, text in strings)
+    quoted = 0  # the ";" inside strings (one loop: no generator per container)
+    for size, text in _FLAT_STRINGS.findall(body):
+        if len(text) != int(size):
+            return False
+        if text:
+            quoted += text.count(b";")
+    tokens: int = body.count(b";") - quoted
     count: int = (
         int(whole[0][2 : whole[0].index(b":", 2)]) if kind == 5 else _object_count(whole[0])
     )
