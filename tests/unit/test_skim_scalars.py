@@ -68,6 +68,10 @@ def _marshal_int(number: int) -> bytes:
     return b"i" + bytes([size if number > 0 else 256 - size]) + body
 
 
+def _marshal_float(text: bytes) -> bytes:
+    return b"f" + bytes([len(text) + 5]) + text
+
+
 def _marshal_text(raw: bytes, link: bool, flag: bytes) -> bytes:
     size = bytes([len(raw) + 5]) if len(raw) < 123 else b"\x01" + bytes([len(raw)])
     tail = b"\x06;\x00" + flag if link else b"\x06:\x06E" + flag
@@ -78,6 +82,10 @@ def _marshal_text(raw: bytes, link: bool, flag: bytes) -> bytes:
     st.lists(
         st.one_of(
             st.integers(min_value=-300, max_value=300).map(_marshal_int),
+            st.floats().map(lambda f: _marshal_float(repr(f).encode())),
+            st.sampled_from([b"1e400", b"-inf", b"nan", b"1_0", b"abc", b"1.8e3", b"\xff"]).map(
+                _marshal_float
+            ),
             st.tuples(st.binary(max_size=140), st.sampled_from([b"T", b"F"])),
         ),
         min_size=1,
@@ -108,11 +116,12 @@ def test_marshal_scalars(values: list[object], tiny: bool) -> None:
 
 
 def test_the_quick_paths_are_taken() -> None:
-    data = b"\x04\x08{\x07" + _marshal_text(b"id", False, b"T") + _marshal_int(42)
+    data = b"\x04\x08{\x08" + _marshal_text(b"id", False, b"T") + _marshal_int(42)
     data += _marshal_text(b"host", True, b"T") + _marshal_text(b"web-1", True, b"T")
+    data += _marshal_text(b"at", True, b"T") + _marshal_float(b"1.8e3")
     skim = skim_marshal_hash(data)
     assert skim is not None
-    assert [skim._scalar(span) for _, span in skim.entries] == [42, "web-1"]
+    assert [skim._scalar(span) for _, span in skim.entries] == [42, "web-1", 1800.0]
     assert decode_part(b'i:-7;s:5:"alice";', 0, 5, DEFAULT_LIMITS) == -7
     assert decode_part(b'i:-7;s:5:"alice";', 5, 17, DEFAULT_LIMITS) == "alice"
 

@@ -20,6 +20,7 @@ list needs that links to an object outside it, and anything malformed.
 from __future__ import annotations
 
 import bisect
+import math
 import re
 
 from inspector.core.decoders.graph import Renderer
@@ -439,7 +440,7 @@ class MarshalSkim:
         return self._decode_parsed(span, depth)
 
     def _scalar(self, span: MarshalSpan) -> JsonValue:
-        """A small int or a short ASCII String with only its encoding, as rendered; or ``None``.
+        """A small int, a float or a short ASCII String (only its encoding), rendered; or ``None``.
 
         The values a list reads most (an id, a name, a host), as :meth:`decode`
         gives them, without a reader or a renderer.
@@ -457,6 +458,13 @@ class MarshalSkim:
             if 128 < c < 252:
                 return c - 251
             return None
+        if code == 0x66:  # 'f': a float's text (a cache entry's times), finite as it renders
+            c = data[start + 1]
+            text = data[start + 2 : end]
+            if not 5 < c < 128 or len(text) != c - 5 or b"\0" in text or not text.isascii():
+                return None
+            number = _float(text.decode("ascii"))
+            return number if math.isfinite(number) else None
         if code != 0x49 or data[start + 1] != 0x22:  # not I"
             return None
         c = data[start + 2]
