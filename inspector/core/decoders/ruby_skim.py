@@ -437,7 +437,100 @@ class MarshalSkim:
         quick = self._scalar(span)
         if quick is not None:
             return quick
+        if self._walker.data[span[0]] in (0x5B, 0x7B):  # '[' '{'
+            got = self._small(span, depth)
+            if got is not None:
+                return got
         return self._decode_parsed(span, depth)
+
+    def _small(self, span: MarshalSpan, depth: int) -> JsonValue:
+        """A small Array or Hash of one-byte ints and short ASCII Strings, rendered; or ``None``.
+
+        Warden's ``[[id], salt]`` and a ``server`` hash of names, as the full
+        reading renders them, without a reader or a renderer. Anything else
+        (links, other values, long counts, repeated keys): ``None``.
+        """
+        limits = self.limits
+        if limits.max_nodes < 4096 or limits.max_string < 256 or depth + 4 >= limits.max_depth:
+            return None
+        start, end, symbols, _ = span
+        state = [symbols]
+        try:
+            got = self._small_at(start, state, 0)
+        except IndexError:
+            return None
+        if got is None or got[1] != end:
+            return None
+        return got[0]
+
+    def _small_at(self, at: int, state: list[int], level: int) -> tuple[JsonValue, int] | None:
+        data = self._walker.data
+        code = data[at]
+        if code == 0x69:
+            c = data[at + 1]
+            if c == 0:
+                return 0, at + 2
+            if 4 < c < 128:
+                return c - 5, at + 2
+            if 128 < c < 252:
+                return c - 251, at + 2
+            return None
+        if code == 0x49:
+            if data[at + 1] != 0x22:
+                return None
+            c = data[at + 2]
+            if 5 < c < 128:
+                begin, size = at + 3, c - 5
+            else:
+                return None
+            stop = begin + size
+            tail = data[stop : stop + 5]
+            if tail == b"\x06:\x06ET" or tail == b"\x06:\x06EF":
+                state[0] += 1
+                after = stop + 5
+            elif (
+                len(tail) >= 4
+                and tail[0] == 0x06
+                and tail[1] == 0x3B
+                and (tail[2] == 0 or 4 < tail[2] < 128)
+                and tail[3] in (0x54, 0x46)
+            ):
+                index = tail[2] - 5 if tail[2] else 0
+                if index >= state[0] or self._walker.symbols[index] != "E":
+                    return None
+                after = stop + 4
+            else:
+                return None
+            raw = data[begin:stop]
+            if len(raw) != size or not raw.isascii():
+                return None
+            return raw.decode("ascii"), after
+        if level >= 2 or code not in (0x5B, 0x7B):
+            return None
+        c = data[at + 1]
+        if not 4 < c < 20:
+            return None
+        pos = at + 2
+        if code == 0x5B:
+            items: list[JsonValue] = []
+            for _ in range(c - 5):
+                got = self._small_at(pos, state, level + 1)
+                if got is None:
+                    return None
+                items.append(got[0])
+                pos = got[1]
+            return items, pos
+        entries: dict[str, JsonValue] = {}
+        for _ in range(c - 5):
+            key = self._small_at(pos, state, 2)
+            if key is None or type(key[0]) is not str or key[0] in entries:
+                return None
+            got = self._small_at(key[1], state, level + 1)
+            if got is None:
+                return None
+            entries[key[0]] = got[0]
+            pos = got[1]
+        return entries, pos
 
     def _scalar(self, span: MarshalSpan) -> JsonValue:
         """A small int, a float or a short ASCII String (only its encoding), rendered; or ``None``.
