@@ -96,3 +96,13 @@ def test_warden_key_and_server() -> None:
     got = [skim._small(span, 1) for _, span in skim.entries]
     assert got == [[[42], "salt"], {"hostname": "web-1"}]
     _check(data)
+
+
+def test_scalars_inside() -> None:
+    dump = _Dump()
+    data = b"\x04\x08{\x06" + dump.text("k") + dump.value([None, True, False, 0, -3, "a", {"b": 1}])
+    skim = skim_marshal_hash(data)
+    assert skim is not None
+    ((_, span),) = skim.entries
+    assert skim._small(span, 1) == [None, True, False, 0, -3, "a", {"b": 1}]
+    _check(data)

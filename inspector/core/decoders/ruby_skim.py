@@ -444,7 +444,7 @@ class MarshalSkim:
         return self._decode_parsed(span, depth)
 
     def _small(self, span: MarshalSpan, depth: int) -> JsonValue:
-        """A small Array or Hash of one-byte ints and short ASCII Strings, rendered; or ``None``.
+        """A small Array or Hash of one-byte ints, nil/true/false, short ASCII Strings; or ``None``.
 
         Warden's ``[[id], salt]`` and a ``server`` hash of names, as the full
         reading renders them, without a reader or a renderer. Anything else
@@ -466,6 +466,12 @@ class MarshalSkim:
     def _small_at(self, at: int, state: list[int], level: int) -> tuple[JsonValue, int] | None:
         data = self._walker.data
         code = data[at]
+        if code == 0x30:  # '0' 'T' 'F'
+            return None, at + 1
+        if code == 0x54:
+            return True, at + 1
+        if code == 0x46:
+            return False, at + 1
         if code == 0x69:
             c = data[at + 1]
             if c == 0:
