@@ -75,6 +75,23 @@ _FLAT = re.compile(
 )
 """An array or object of scalars only, its strings read to their closing quote."""
 _FLAT_STRINGS = re.compile(rb's:(\d{1,9}):"([^"]*)"')
+_PLAIN = (
+    rb"(i:[+-]?\d+;|b:[01];|N;|d:(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?INF|NAN);)"
+)
+_VAR = re.compile(rb"([^|]*)\|(?:" + _PLAIN + rb'|s:(\d{1,9}):"([^"]*)";|E:(\d{1,9}):"([^"]*)";)?')
+"""A ``php``-handler variable: its name (1), and its value when a scalar.
+
+Groups 2 (int, bool, null, float), 3-4 (a string's length and bytes), 5-6 (an
+enum's); the lengths are checked by the caller (a quote inside: not this token).
+"""
+_MEMBER = re.compile(
+    rb'(?:i:([+-]?\d+);|s:(\d{1,9}):"([^"]*)";)(?:'
+    + _PLAIN
+    + rb'|s:(\d{1,9}):"([^"]*)";|E:(\d{1,9}):"([^"]*)";)?'
+)
+"""An array member: its key (1 an int, 2-3 a string), and its value when a scalar (4-8)."""
+_VALUE = re.compile(_PLAIN + rb'|s:(\d{1,9}):"([^"]*)";|E:(\d{1,9}):"([^"]*)";')
+"""A scalar value: 1 (int, bool, null, float), 2-3 (a string), 4-5 (an enum)."""
 _UNKNOWN = [(-1, -1)]
 """The slot of a value inside a container stepped over at once (a reference to it: in full)."""
 
@@ -144,6 +161,33 @@ class _Skimmer:
         self.deepest = 0
         if self.budget < 0:
             raise _Odd
+
+    def flat(self, pos: int) -> int:
+        """The end of the array or object of scalars only at ``pos`` (-1: not one, or unsure).
+
+        What :meth:`fast` does with such a value at the top (its slots, its
+        depth), without its token loop; anything it would check further (a
+        class name's length, a depth limit that small) is left to it.
+        """
+        whole = _FLAT.match(self.data, pos)
+        if whole is None or self.max_depth < 2:
+            return -1
+        head: bytes = whole[0]
+        if head[0] == 0x61:  # a:N:{
+            kind, count = 5, int(head[2 : head.index(b":", 2)])
+        else:  # O:N:"class":M:{
+            opening = head.index(b'"')
+            if head.index(b'"', opening + 1) - opening - 1 != int(head[2 : opening - 1]):
+                return -1
+            kind, count = 8, _object_count(head)
+        if not _flat_ok(whole, kind):
+            return -1
+        end = whole.end()
+        self.slots.append((pos, end))
+        self.slots.extend(_UNKNOWN * count)
+        if self.deepest < 1:
+            self.deepest = 1
+        return end
 
     def _reference(self, match: re.Match[bytes], depth: int) -> int:
         if self.trusting:
@@ -445,38 +489,39 @@ def skim_session(
     out: list[Span] = []
     inner: dict[str, list[Span]] = {}
     pos = 0
-    bar = data.find(b"|")
-    if not split and bar >= 0:
-        # The whole session in one walk; a string holding a quote (or anything
-        # odd) sends it to the variable-by-variable walk below.
-        try:
-            skimmer = _Skimmer(data, limits)
-            skimmer.name = data[:bar].decode("utf-8", "replace")
-            skimmer.fast(bar + 1, None, out)
-            return Skim(out, skimmer)
-        except (_Odd, _Slow, ValueError, IndexError):
-            out = []
+    size = len(data)
+    variable = _VAR.match
     try:
         skimmer = _Skimmer(data, limits)
-        while pos < len(data):
-            bar = data.find(b"|", pos)
-            if bar < 0:
-                return None
-            name = data[pos:bar].decode("utf-8", "replace")
-            if name in split and data.startswith(b"a:", bar + 1):
-                members = _members(skimmer, bar + 1)
+        slots = skimmer.slots
+        while pos < size:
+            # The name and, when a scalar, the value in one match; the rest by
+            # the token walk (one call per container or reference).
+            found = variable(data, pos)
+            if found is None:
+                return None  # no "|": not a name
+            name = found[1].decode("utf-8", "replace")
+            begin = found.end(1) + 1
+            kind = found.lastindex or 1
+            if kind == 2 or (kind in (4, 6) and len(found[kind]) == int(found[kind - 1])):
+                end = found.end()
+                slots.append((begin, end))
+            elif name in split and data.startswith(b"a:", begin):
+                members = _members(skimmer, begin)
                 if members is None:
                     # An empty bag is an attribute like any: skimmed again without
                     # splitting. A list, or anything else: decoded in full.
-                    empty = data.startswith(b"a:0:{}", bar + 1)
+                    empty = data.startswith(b"a:0:{}", begin)
                     return skim_session(data, limits) if empty else None
                 inner[name] = members
                 end = skimmer.pos
             else:
-                end = skimmer.skip(bar + 1)
-            out.append((name, bar + 1, end))
+                end = skimmer.flat(begin)
+                if end < 0:
+                    end = skimmer.skip(begin)
+            out.append((name, begin, end))
             pos = end
-    except (_Odd, ValueError):
+    except (_Odd, _Slow, ValueError, IndexError):
         return None
     skim = Skim(out, skimmer)
     skim.inner = inner
@@ -497,12 +542,25 @@ def skim_binary(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Skim | None:
             if len(name) != length or not name:
                 return None
             pos += 1 + length
-            end = pos if undefined else skimmer.skip(pos)
+            end = pos if undefined else _value_end(skimmer, pos)
             out.append((name.decode("utf-8", "replace"), pos, end))
             pos = end
     except (_Odd, ValueError):
         return None
     return Skim(out, skimmer) if out else None
+
+
+def _value_end(skimmer: _Skimmer, pos: int) -> int:
+    """:meth:`_Skimmer.skip`, a scalar or a container of scalars by one match first."""
+    found = _VALUE.match(skimmer.data, pos)
+    if found is not None:
+        kind = found.lastindex or 1
+        if kind == 1 or len(found[kind]) == int(found[kind - 1]):
+            end = found.end()
+            skimmer.slots.append((pos, end))
+            return end
+    end = skimmer.flat(pos)
+    return skimmer.skip(pos) if end < 0 else end
 
 
 def _members(skimmer: _Skimmer, start: int, end: int | None = None) -> list[Span] | None:
@@ -524,7 +582,41 @@ def _members(skimmer: _Skimmer, start: int, end: int | None = None) -> list[Span
     pos = match.end()
     out: list[Span] = []
     listed = True
+    slots = skimmer.slots
+    member = _MEMBER.match
     for index in range(count):
+        # Key and scalar value in one match; anything else (a container, a
+        # reference, a quote in a string) by the tokens below.
+        found = member(data, pos)
+        if found is not None:
+            if found[1] is not None:
+                number = int(found[1])
+                name = str(number)
+                numbered = number == index
+                value_start = found.end(1) + 1
+            elif len(found[3]) == int(found[2]):
+                name = found[3].decode("utf-8")  # the full reader refuses other keys
+                numbered = False
+                value_start = found.end(3) + 2
+            else:
+                value_start = -1  # a quote in the key
+            kind = found.lastindex or 0
+            if value_start < 0:
+                value_end = -1
+            elif kind == 4 or (
+                (kind == 6 or kind == 8) and len(found[kind]) == int(found[kind - 1])
+            ):
+                value_end = found.end()
+                slots.append((value_start, value_end))
+            elif kind <= 3:  # no scalar: a container of scalars only is stepped over whole
+                value_end = skimmer.flat(value_start)
+            else:
+                value_end = -1  # a quote in the value
+            if value_end >= 0:
+                listed = listed and numbered
+                out.append((name, value_start, value_end))
+                pos = value_end
+                continue
         key = _INT.match(data, pos)
         if key is not None:
             name = str(int(key[1]))
