@@ -198,3 +198,51 @@ def test_the_fixtures_skim_as_before() -> None:
     for name in ("phpredis_php", "phpredis_php_serialize", "phpredis_php_binary", "symfony"):
         data = (FRAMEWORKS / "php" / f"{name}.bin").read_bytes()
         _check(data)
+
+
+def _read(data: bytes, limits: Limits, depth: int, read: object) -> object:
+    try:
+        return ("ok", read(data, 0, len(data), limits, depth))  # type: ignore[operator]
+    except php_skim.PhpError as error:
+        return ("error", type(error))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([b"u", b"c", b"l", b"_x1", b"@class", b"5", b"a b", b"\xc3\xa9", b"u"]),
+            st.sampled_from([0] * 8 + [1, -1]),
+            st.integers(min_value=-(10**19), max_value=10**19).map(lambda n: b"%d" % n)
+            | st.sampled_from([b"+1", b"007", b"-0", b"", b"1.5"]),
+        ),
+        max_size=5,
+    ),
+    st.sampled_from([0] * 6 + [1, -1]),
+    st.sampled_from(
+        [DEFAULT_LIMITS, Limits(max_depth=2), Limits(max_depth=3), Limits(max_nodes=2)]
+    ),
+    st.integers(min_value=0, max_value=3),
+)
+def test_named_ints_read_as_the_full_reader(
+    members: list[tuple[bytes, int, bytes]], skew: int, limits: Limits, depth: int
+) -> None:
+    body = b"".join(
+        b's:%d:"%s";i:%s;' % (len(name) + size_skew, name, number)
+        for name, size_skew, number in members
+    )
+    data = b"a:%d:{%s}" % (max(len(members) + skew, 0), body)
+    assert _read(data, limits, depth, php_skim.decode_part) == _read(
+        data, limits, depth, php_skim._decode_parsed
+    )
+
+
+def test_named_ints_take_the_quick_path(monkeypatch: object) -> None:
+    data = b'a:3:{s:1:"u";i:1796305274;s:1:"c";i:-5;s:1:"l";i:0;}'
+    expected = php_skim._decode_parsed(data, 0, len(data), DEFAULT_LIMITS, 1)
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("read in full")
+
+    monkeypatch.setattr(php_skim, "_decode_parsed", refuse)  # type: ignore[attr-defined]
+    assert php_skim.decode_part(data, 0, len(data), DEFAULT_LIMITS, 1) == expected

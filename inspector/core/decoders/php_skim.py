@@ -695,7 +695,31 @@ def decode_part(data: bytes, start: int, end: int, limits: Limits, depth: int = 
             and raw.isascii()
         ):
             return raw.decode("ascii")
+    elif (
+        head == 0x61
+        and limits.max_depth > depth + 1
+        and min(limits.max_nodes, limits.max_string) > 128
+    ):
+        # A small map of names to ints (Symfony's _sf2_meta): a dict as rendered.
+        whole = _NAMED_INTS.fullmatch(data, start, end)
+        if whole is not None:
+            pairs = _NAMED_INT.findall(whole[2])
+            out: dict[str, JsonValue] = {}
+            for size, name, number in pairs:
+                if len(name) != int(size):
+                    break
+                out[name.decode("ascii")] = int(number)
+            else:
+                if len(out) == len(pairs) == int(whole[1]):
+                    return out
     return _decode_parsed(data, start, end, limits, depth)
+
+
+_NAMED_INTS = re.compile(
+    rb'a:(\d{1,2}):\{((?:s:\d{1,2}:"[A-Za-z_]\w*";i:-?\d{1,18};)+)\}', re.ASCII
+)
+_NAMED_INT = re.compile(rb's:(\d{1,2}):"([A-Za-z_]\w*)";i:(-?\d{1,18});', re.ASCII)
+"""An array of at most 99 string keys (names) to ints, and one of its members."""
 
 
 def _decode_parsed(data: bytes, start: int, end: int, limits: Limits, depth: int) -> JsonValue:
