@@ -25,6 +25,8 @@ from inspector.core.decoders.php_skim import (
     skim_session,
 )
 from inspector.core.values import DEFAULT_LIMITS, Limits
+from tests.frameworks_oracle import FRAMEWORKS
+from tests.unit.test_frameworks_light import assert_agree
 
 
 def _members_by_tokens(skimmer: _Skimmer, start: int) -> list[php_skim.Span] | None:
@@ -193,8 +195,6 @@ def test_hostile_bytes_never_raise(rest: bytes, head: bytes) -> None:
 
 
 def test_the_fixtures_skim_as_before() -> None:
-    from tests.frameworks_oracle import FRAMEWORKS
-
     for name in ("phpredis_php", "phpredis_php_serialize", "phpredis_php_binary", "symfony"):
         data = (FRAMEWORKS / "php" / f"{name}.bin").read_bytes()
         _check(data)
@@ -246,3 +246,20 @@ def test_named_ints_take_the_quick_path(monkeypatch: object) -> None:
 
     monkeypatch.setattr(php_skim, "_decode_parsed", refuse)  # type: ignore[attr-defined]
     assert php_skim.decode_part(data, 0, len(data), DEFAULT_LIMITS, 1) == expected
+
+
+_IG_VALUE = (FRAMEWORKS / "php" / "phpredis_igbinary.bin").read_bytes()
+_IG_SHORTS = [i for i in range(4, len(_IG_VALUE) - 1) if _IG_VALUE[i] == 0x11]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(_IG_SHORTS),
+    st.integers(min_value=0, max_value=255),
+    st.integers(min_value=0, max_value=len(_IG_VALUE)),
+)
+def test_igbinary_short_strings_light_equals_full(at: int, length: int, cut: int) -> None:
+    # A short string's length byte changed, the value cut: the light reading
+    # agrees with the full one (or steps aside), and never raises.
+    changed = _IG_VALUE[: at + 1] + bytes([length]) + _IG_VALUE[at + 2 :]
+    assert_agree("PHPREDIS_SESSION:0123456789abcdefghij", changed[: max(cut, 6)])

@@ -767,15 +767,30 @@ class _IgWalk:
             raise _Odd
 
     def uint(self, width: int) -> int:
-        end = self.pos + width
-        if end > len(self.data):
+        pos = self.pos
+        end = pos + width
+        data = self.data
+        if end > len(data):
             raise _Odd
-        number = int.from_bytes(self.data[self.pos : end], "big")
         self.pos = end
-        return number
+        return data[pos] if width == 1 else int.from_bytes(data[pos:end], "big")
+
+    def short(self) -> bytes:
+        """A new string under 256 bytes (most of them): :meth:`text` for code 0x11."""
+        data = self.data
+        pos = self.pos + 1
+        end = pos + data[pos - 1] if pos <= len(data) else len(data) + 1
+        if end > len(data):
+            raise _Odd
+        raw = data[pos:end]
+        self.pos = end
+        self.strings.append(raw)
+        return raw
 
     def text(self, code: int) -> bytes | None:
         """A string's bytes (a new one joins the table), ``None`` when ``code`` is no string."""
+        if code == 0x11:
+            return self.short()
         if code == 0x0D:
             return b""
         if 0x11 <= code <= 0x13:
@@ -806,6 +821,9 @@ class _IgWalk:
         at = self.pos
         code = self.data[at]  # past the end: IndexError, and the caller decodes in full
         self.pos = at + 1
+        if code == 0x11:
+            self.short()
+            return
         if code in (0x00, 0x04, 0x05):
             return
         if code in (0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x20, 0x21):
@@ -853,6 +871,8 @@ class _IgWalk:
         """A member's key as the full reading names it, and the int it is (if one)."""
         code = self.data[self.pos]
         self.pos += 1
+        if code == 0x11:
+            return self.short().decode("utf-8", "replace"), None
         if code in (0x06, 0x07, 0x08, 0x09, 0x0A, 0x0B, 0x20, 0x21):
             number = self.uint(_WIDTH[code])
             if code not in (0x06, 0x08, 0x0A, 0x20):
