@@ -146,8 +146,6 @@ class _Skimmer:
     def __init__(self, data: bytes, limits: Limits, *, trusting: bool = False) -> None:
         self.data = data
         self.trusting = trusting
-        self.name = ""
-        """The variable being read, in a whole-session walk (:meth:`fast` with ``names``)."""
         self.pos = 0
         """Where the last array split by :func:`_members` ended."""
         """Splitting a value already skimmed: references need no checking again."""
@@ -228,13 +226,8 @@ class _Skimmer:
             self.deepest = deepest
             return self.careful(pos, depth)
 
-    def fast(self, pos: int, depth: int | None = None, names: list[Span] | None = None) -> int:
-        """:meth:`careful`'s walk, one :data:`_FAST` match a token (see :meth:`skip`).
-
-        ``names``: walk a whole ``php``-handler session from the first value (its
-        name in :attr:`name`), appending each variable's span, in one loop.
-        """
-        start = pos
+    def fast(self, pos: int, depth: int | None = None) -> int:
+        """:meth:`careful`'s walk, one :data:`_FAST` match a token (see :meth:`skip`)."""
         data = self.data
         size_of = len(data)
         slots = self.slots
@@ -256,12 +249,7 @@ class _Skimmer:
                 at = opened_slots.pop()
                 slots[at] = (slots[at][0], pos)
                 if not left:
-                    if names is None:
-                        break
-                    pos = start = self._next(names, start, pos)
-                    if pos < 0:
-                        break
-                    continue
+                    break
                 left[-1] -= 1
                 continue
             key_turn = bool(left) and left[-1] % 2 == 0
@@ -286,12 +274,7 @@ class _Skimmer:
                     if len(left) + 1 > self.deepest:
                         self.deepest = len(left) + 1
                     if not left:
-                        if names is None:
-                            break
-                        pos = start = self._next(names, start, pos)
-                        if pos < 0:
-                            break
-                        continue
+                        break
                     left[-1] -= 1
                     continue
                 opened = int(match[kind])
@@ -311,28 +294,11 @@ class _Skimmer:
             if kind != 11 and not key_turn:
                 slots.append((match.start(), pos))
             if not left:
-                if names is None:
-                    break
-                pos = start = self._next(names, start, pos)
-                if pos < 0:
-                    break
-                continue
+                break
             left[-1] -= 1
         if self.deepest > self.max_depth:
             raise _Odd
         return pos
-
-    def _next(self, names: list[Span], start: int, end: int) -> int:
-        """Record the variable just read; where the next one's value starts (-1: none)."""
-        names.append((self.name, start, end))
-        data = self.data
-        if end == len(data):
-            return -1
-        bar = data.find(b"|", end)
-        if bar < 0:
-            raise _Odd
-        self.name = data[end:bar].decode("utf-8", "replace")
-        return bar + 1
 
     def careful(self, pos: int, depth: int | None = None) -> int:
         """The end of the one value at ``pos`` (iterative: a stack of members left).
