@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inspector.core.decoders import php_skim
+from inspector.core.decoders.php import PhpError
 from inspector.core.decoders.php_skim import (
     _INT,
     _STRING,
@@ -90,12 +91,12 @@ def _oracle(data: bytes, limits: Limits, handler: str, split: frozenset[str]) ->
             pos = 0
             while pos < len(data):
                 length = data[pos] & 0x7F
-                name = data[pos + 1 : pos + 1 + length]
-                if len(name) != length or not name:
+                raw = data[pos + 1 : pos + 1 + length]
+                if len(raw) != length or not raw:
                     return None
                 pos += 1 + length
                 end = pos if data[pos - 1 - length] & 0x80 else skimmer.skip(pos)
-                out.append((name.decode("utf-8", "replace"), pos, end))
+                out.append((raw.decode("utf-8", "replace"), pos, end))
                 pos = end
             if not out:
                 return None
@@ -203,7 +204,7 @@ def test_the_fixtures_skim_as_before() -> None:
 def _read(data: bytes, limits: Limits, depth: int, read: object) -> object:
     try:
         return ("ok", read(data, 0, len(data), limits, depth))  # type: ignore[operator]
-    except php_skim.PhpError as error:
+    except PhpError as error:
         return ("error", type(error))
 
 
