@@ -13,7 +13,7 @@ from functools import partial
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inspector.core.decoders import php_skim, ruby_skim
+from inspector.core.decoders import markers
 from inspector.core.decoders.php_skim import _decode_parsed, decode_part
 from inspector.core.decoders.ruby_skim import skim_marshal_hash
 from inspector.core.values import DEFAULT_LIMITS, Limits
@@ -136,6 +136,5 @@ def test_the_quick_paths_are_taken() -> None:
 )
 def test_mark_starts_are_the_regex_matches(parts: list[bytes]) -> None:
     data = b"".join(parts)
-    expected = [m.start() for m in php_skim._MARKS.finditer(data)]
-    assert php_skim._mark_starts(data) == expected
-    assert ruby_skim._mark_starts(data) == expected
+    expected = [m.start() for m in markers.MARKS.finditer(data)]
+    assert markers.mark_starts(data) == expected

@@ -19,6 +19,7 @@ import msgpack
 
 from inspector.core.decoders.graph import Link, Map, Node, Obj, Raw, Renderer, Scalar, Seq
 from inspector.core.decoders.graph import top_class as graph_top_class
+from inspector.core.decoders.markers import TEXT_MARKERS
 from inspector.core.decoders.php import php_date, php_property
 from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 
@@ -187,8 +188,8 @@ def _property(key: Any) -> str:
 
 # --------------------------------------------------------------------------- light reading
 
-_HOSTISH = ("host", "container", "instance", "server")
-"""Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
+_HOSTISH = TEXT_MARKERS
+"""Every host-like name holds one."""
 
 
 class MsgpackSkim:

@@ -21,6 +21,7 @@ import bisect
 import re
 
 from inspector.core.decoders.graph import Renderer
+from inspector.core.decoders.markers import MARKS, mark_starts
 from inspector.core.decoders.php import PhpError, _Serialized
 from inspector.core.values import DEFAULT_LIMITS, JsonValue, Limits
 
@@ -393,29 +394,6 @@ class _Skimmer:
             key_turn = left[-1] % 2 == 0
 
 
-_MARKS = re.compile(rb"host|container|instance|server")
-"""Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
-
-
-_MARKERS = (b"host", b"container", b"instance", b"server")
-
-
-def _mark_starts(data: bytes) -> list[int]:
-    """Where each of :data:`_MARKS` starts in ``data``, in order: its ``finditer``'s starts.
-
-    Four ``find`` loops (in C) cost less than the regex's alternation scan, and
-    give the same positions: no marker overlaps itself or another.
-    """
-    out: list[int] = []
-    for marker in _MARKERS:
-        at = data.find(marker)
-        while at >= 0:
-            out.append(at)
-            at = data.find(marker, at + 1)
-    out.sort()
-    return out
-
-
 class Skim:
     """A skimmed session: each variable's span, and what the skimmer learnt on the way."""
 
@@ -423,7 +401,7 @@ class Skim:
         self.spans = spans
         self.skimmer = skimmer
         data = skimmer.data
-        marks = _mark_starts(data)
+        marks = mark_starts(data)
         # Back-references whose target names a host: a value holding one may too.
         held = [at for at, target, stop in skimmer.refs if any(target <= m < stop for m in marks)]
         self._hosts = sorted(marks + held)
@@ -774,7 +752,7 @@ class _IgWalk:
             if index >= len(self.strings):
                 raise _Odd
             raw = self.strings[index]
-            if _MARKS.search(raw):
+            if MARKS.search(raw):
                 self.host_at.append(at)
             return raw
         return None
@@ -829,7 +807,7 @@ class _IgWalk:
         self.deepest += depth  # rendered here, the target nests its own depth again
         if self.budget < 0 or self.deepest > self.max_depth:
             raise _Odd
-        if _MARKS.search(self.data, start, end) or any(start <= h < end for h in self.host_at):
+        if MARKS.search(self.data, start, end) or any(start <= h < end for h in self.host_at):
             self.host_at.append(at)
         self.links.append((at, index))
 
@@ -892,7 +870,7 @@ class IgbinarySkim:
         self.entries = entries
         """``(name, (start, end, strings known before, references known before))``."""
         self._walk = walk
-        self._marks = _mark_starts(walk.data)
+        self._marks = mark_starts(walk.data)
 
     def may_hold_host(self, start: int, end: int) -> bool:
         """Whether the value's bytes, or a string id or reference in it, name a host."""

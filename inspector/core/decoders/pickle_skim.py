@@ -28,23 +28,18 @@ from __future__ import annotations
 
 import io
 import pickletools
-import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from inspector.core.decoders.graph import Map, Node, Obj, Raw, Renderer, Seq
+from inspector.core.decoders.markers import MARKS, TEXT_MARKERS
 from inspector.core.decoders.pickles import _Machine
 from inspector.core.values import JsonValue, Limits, clean_text
 
 __all__ = ["PickleSkim", "skim_pickle"]
 
-# The markers of base.HOST_MARKERS (every host-like name holds one), kept here because
-# the decoders sit below the frameworks package and cannot import it.
-_HOST_MARKERS = (b"host", b"container", b"instance", b"server")
-_TEXT_MARKERS = tuple(m.decode() for m in _HOST_MARKERS)
-_MARKERS = re.compile(b"|".join(_HOST_MARKERS))
 
 _INT64_MIN = -(1 << 63)
 _INT64_MAX = (1 << 63) - 1
@@ -106,7 +101,7 @@ class PickleSkim:
 
     def hosts(self) -> list[bool]:
         """:meth:`may_hold_host` of every entry, in one pass over the markers."""
-        marks = sorted([*(m.start() for m in _MARKERS.finditer(self.data)), *self.host_gets])
+        marks = sorted([*(m.start() for m in MARKS.finditer(self.data)), *self.host_gets])
         if not marks:
             return [False] * len(self.entries)
         out: list[bool] = []
@@ -120,7 +115,7 @@ class PickleSkim:
     def may_hold_host(self, index: int) -> bool:
         """Whether entry ``index``'s value may hold a host-like name (so it must be read)."""
         _, start, end = self.entries[index]
-        if _MARKERS.search(self.data, start, end) is not None:
+        if MARKS.search(self.data, start, end) is not None:
             return True
         return any(start <= at < end for at in self.host_gets)
 
@@ -394,7 +389,7 @@ def _skim(data: bytes, limits: Limits) -> PickleSkim | None:
                 return None  # a shared or cyclic container: rendered with bounds and notes
             kind = type(value)
             if kind is str:
-                if any(m in value for m in _TEXT_MARKERS):
+                if any(m in value for m in TEXT_MARKERS):
                     host_gets.append(here)
             elif kind is not bytes and kind is not bytearray:
                 # A name or a rebuilt value read again: its value is rendered (and

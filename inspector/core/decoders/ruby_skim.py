@@ -21,35 +21,13 @@ from __future__ import annotations
 
 import bisect
 import math
-import re
 
 from inspector.core.decoders.graph import Renderer
+from inspector.core.decoders.markers import MARKS, mark_starts
 from inspector.core.decoders.ruby import MARSHAL_MAGIC, MarshalError, _date, _float, _Reader
 from inspector.core.values import DEFAULT_LIMITS, JsonValue, Limits
 
 __all__ = ["MarshalSkim", "skim_marshal_entry", "skim_marshal_hash"]
-
-_MARKS = re.compile(rb"host|container|instance|server")
-"""Every host-like name holds one (``core.frameworks.base.HOST_MARKERS``)."""
-
-
-_MARKERS = (b"host", b"container", b"instance", b"server")
-
-
-def _mark_starts(data: bytes) -> list[int]:
-    """Where each of :data:`_MARKS` starts in ``data``, in order: its ``finditer``'s starts.
-
-    Four ``find`` loops (in C) cost less than the regex's alternation scan, and
-    give the same positions: no marker overlaps itself or another.
-    """
-    out: list[int] = []
-    for marker in _MARKERS:
-        at = data.find(marker)
-        while at >= 0:
-            out.append(at)
-            at = data.find(marker, at + 1)
-    out.sort()
-    return out
 
 
 _ENTRY = "ActiveSupport::Cache::Entry"
@@ -237,7 +215,7 @@ class _Walker:
         self.deepest += self.depth
         if self.deepest > self.max_depth:
             raise _Odd
-        if _MARKS.search(self.data, start, end) or any(start <= h < end for h in self.host_at):
+        if MARKS.search(self.data, start, end) or any(start <= h < end for h in self.host_at):
             self.host_at.append(at)
         self.links.append((at, index))
 
@@ -408,7 +386,7 @@ class MarshalSkim:
         self.limits = limits
         self._walker = walker
         # Where a host-like name starts, or a link to one is: sorted, for bisects.
-        self._hosts = sorted(_mark_starts(walker.data) + walker.host_at)
+        self._hosts = sorted(mark_starts(walker.data) + walker.host_at)
         self._links = sorted(walker.links)
 
     def may_hold_host(self, span: MarshalSpan) -> bool:

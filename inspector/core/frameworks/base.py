@@ -21,6 +21,7 @@ from typing import TypeVar
 import orjson
 
 from inspector.core.decoders import decode_value
+from inspector.core.decoders.markers import HOST_MARKERS
 from inspector.core.decoders.msgpacked import MsgpackSkim
 from inspector.core.values import (
     CLASS,
@@ -437,10 +438,6 @@ class Adapter:
 
 
 # --------------------------------------------------------------------------- helpers
-
-HOST_MARKERS = (b"host", b"container", b"instance", b"server")
-"""Every name of :data:`HOST_NAMES` holds one of these: a value whose bytes hold none
-has no host in it (for formats that write each name out in full)."""
 
 
 def unread(fmt: ValueFormat) -> Decoded:
