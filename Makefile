@@ -64,10 +64,12 @@ uninstall:
 # drives Debian's chromium through chromedriver; the deployment test runs
 # nginx as the load balancer of compose.yaml; the --ssh tests put Redis
 # behind a real OpenSSH sshd in a network namespace (ip netns), with keys from
-# ssh-keygen. All come from apt, and only when missing.
+# ssh-keygen; ruby proves the Marshal gadget of the codec safety test is a real
+# one (it runs under Marshal.load, and not under our reader). All come from apt,
+# and only when missing.
 SYSTEM_TOOLS := redis-server:redis-server redis-cli:redis-tools openssl:openssl tmux:tmux \
 	chromium:chromium chromedriver:chromium-driver nginx:nginx \
-	sshd:openssh-server ssh-keygen:openssh-client ip:iproute2
+	sshd:openssh-server ssh-keygen:openssh-client ip:iproute2 ruby:ruby
 
 # sshd and ip live in /usr/sbin and /sbin, which a non-login PATH may lack.
 system-deps:
