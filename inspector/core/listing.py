@@ -15,6 +15,7 @@ useful first, the id shortened to the 8 characters ``show`` accepts last.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -178,11 +179,18 @@ _SHORTEN_ID_AFTER = 3
 """The id is shortened once the columns of ranks up to this one are gone, before the time."""
 
 
-def columns_for(terminal_width: int | None) -> list[Column]:
-    """The columns to print: all for a pipe (``None``), those that fit a terminal's width."""
+def columns_for(terminal_width: int | None, id_width: int | None = None) -> list[Column]:
+    """The columns to print: all for a pipe (``None``), those that fit a terminal's width.
+
+    ``id_width`` (a terminal only): the longest id of the first sessions listed,
+    so a store of 64-character Rails ids (``2::<sha256>``) or 26-character PHP
+    ones keeps its columns lined up; a pipe keeps the fixed width scripts cut.
+    """
     columns = list(COLUMNS)
     if terminal_width is None:
         return columns
+    if id_width is not None:
+        columns[0] = dataclasses.replace(columns[0], width=max(id_width, SHORT_ID))
     for rank in sorted({c.drop for c in COLUMNS if c.drop}):
         if _width(columns) <= terminal_width:
             break

@@ -414,9 +414,11 @@ def run_ls(
 
         scanner = _scanner(client, options, projection=not attributes)
         out = sys.stdout.buffer
-        columns = columns_for(_terminal_width())
-        if not options.json and sys.stdout.isatty():
-            out.write(header(columns).encode() + b"\n")
+        width = _terminal_width()
+        columns = columns_for(width)
+        # On a terminal the header waits for the first sessions: the id column
+        # takes the width of their ids (frameworks' ids run from 26 to 67 characters).
+        header_due = not options.json and sys.stdout.isatty()
         keep = ListFilter(order.hosts, order.states, order.principals, order.match)
         buffered = order.sort is not None or order.reverse
         from inspector.core.session import json_line
@@ -440,6 +442,15 @@ def run_ls(
             out.write(b"".join(lines))
             out.flush()
 
+        def fit(rows: Sequence[tuple[ListRow, Session | FrameworkSession]]) -> None:
+            """The first rows a terminal shows set the id column, then the header goes."""
+            nonlocal columns, header_due
+            if header_due:
+                longest = max((len(row.session_id) for row, _ in rows), default=None)
+                columns = columns_for(width, longest)
+                out.write(header(columns).encode() + b"\n")
+                header_due = False
+
         async for given, sessions in scanner.json_pages():
             found += len(given) + len(sessions)
             now = _now_ms()
@@ -449,6 +460,8 @@ def run_ls(
             if buffered:
                 held.extend(rows)
                 continue
+            if rows:
+                fit(rows)
             lines = given + encoded(rows)
             if limit is not None and shown + len(lines) >= limit:
                 lines = lines[: limit - shown]
@@ -461,8 +474,11 @@ def run_ls(
             ordered = sort_rows([row for row, _ in held], order.sort, reverse=order.reverse)
             if limit is not None:
                 ordered = ordered[:limit]
-            emit(encoded([(row, by_row[id(row)]) for row in ordered]))
+            pairs = [(row, by_row[id(row)]) for row in ordered]
+            fit(pairs)
+            emit(encoded(pairs))
             shown = len(ordered)
+        fit([])  # nothing listed: the header alone, as before
         _tell(scanner, shown, found=found, filtered=keep.active)
         return int(ExitCode.OK)
 

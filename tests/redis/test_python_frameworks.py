@@ -126,7 +126,7 @@ def test_flask_session(server: redis.Redis, backend: str) -> None:
     assert session.framework == "flask-session"
     assert (
         session.variant
-        == {"msgpack": "msgpack (0.7+)", "json": "json (0.7+)", "cachelib": "cachelib"}[backend]
+        == {"msgpack": "msgpack, 0.7+", "json": "json, 0.7+", "cachelib": "cachelib"}[backend]
     )
     assert_shown(session, read_back[0])
     assert "_permanent" in session.bookkeeping

@@ -84,3 +84,22 @@ def test_filters_are_globs_and_all_must_match() -> None:
     assert not keep.accepts(row("abc", host=None))
     assert ListFilter(match="spring:*").accepts(row("zzz"))  # the key counts too
     assert not ListFilter(principals=("alice",)).accepts(row("abc"))
+
+
+def test_a_terminal_fits_the_id_column_to_the_ids_listed() -> None:
+    rails = row("2::" + "ab" * 32, framework="redis-rack")
+    php = row("6admi2kpmf5a8gu948hpi796tb", framework="php (php)")
+    wide = columns_for(200, len(rails.session_id))
+    lines = [line(r, wide, dt.UTC) for r in (rails, php)]
+    # Every column after the id starts where the header's title does.
+    state_at = header(wide).index("STATE")
+    assert [text.index("active") for text in lines] == [state_at, state_at]
+    assert rails.session_id in lines[0]
+    narrow = columns_for(200, len(php.session_id))
+    assert header(narrow).index("STATE") == len(php.session_id) + 2
+    # Too wide for the terminal: the same leaving out and shortening as ever.
+    assert line(rails, columns_for(80, len(rails.session_id)), dt.UTC).startswith(
+        "2::ababa  active"
+    )
+    # A pipe keeps the fixed width whatever the ids.
+    assert columns_for(None, 67) == columns_for(None)

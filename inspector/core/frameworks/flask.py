@@ -33,9 +33,9 @@ from inspector.core.values import DEFAULT_LIMITS, Decoded, Limits, ValueFormat
 __all__ = ["ADAPTERS", "FlaskSession"]
 
 _VARIANTS = {
-    ValueFormat.MSGPACK: "msgpack (0.7+)",
-    ValueFormat.JSON: "json (0.7+)",
-    ValueFormat.PICKLE: "pickle (<= 0.6)",
+    ValueFormat.MSGPACK: "msgpack, 0.7+",
+    ValueFormat.JSON: "json, 0.7+",
+    ValueFormat.PICKLE: "pickle, <= 0.6",
 }
 # What follows PROTO in a pickle that decode_value reads as one (protocols 2-5).
 _PROTOCOLS = (b"\x02", b"\x03", b"\x04", b"\x05")
