@@ -706,9 +706,11 @@ def _stats_text(report: dict[str, JsonValue]) -> str:
     largest = report["largest"]
     if isinstance(largest, list) and largest:
         lines.append("largest sessions:")
-        for item in largest:
-            if isinstance(item, dict):
-                sid, host = safe_text(str(item["id"])), safe_text(str(item["host"]))
-                framework = safe_text(str(item["framework"]))
-                lines.append(f"  {sid:<36}  {item['size']:>8} B  {host:<16}  {framework}")
+        items = [item for item in largest if isinstance(item, dict)]
+        # As wide as the longest id listed (Rails' are 67 characters), 36 at least.
+        width = max([36, *(len(safe_text(str(item["id"]))) for item in items)])
+        for item in items:
+            sid, host = safe_text(str(item["id"])), safe_text(str(item["host"]))
+            framework = safe_text(str(item["framework"]))
+            lines.append(f"  {sid:<{width}}  {item['size']:>8} B  {host:<16}  {framework}")
     return "\n".join(lines) + "\n"
