@@ -166,6 +166,11 @@ def _entry_pairs(entries: JsonValue) -> list[tuple[str, JsonValue]]:
     return pairs
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 item``, ``2 items``: the count with its noun in the right number."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def describe_value(
     value: JsonValue, tz: dt.tzinfo | None = None
 ) -> tuple[str, list[tuple[str, JsonValue]]]:
@@ -176,7 +181,9 @@ def describe_value(
     recognises; any other dict is shown as an object with every key.
     """
     if isinstance(value, list):
-        return f"list ({len(value)} items)", [(f"[{i}]", item) for i, item in enumerate(value)]
+        return f"list ({_count(len(value), 'item')})", [
+            (f"[{i}]", item) for i, item in enumerate(value)
+        ]
     if not isinstance(value, dict):
         return _scalar(value), []
     shape = reserved_shape(value)
@@ -202,12 +209,12 @@ def describe_value(
         items = value[ITEMS]
         assert isinstance(items, list)  # reserved_shape checked it
         children = [(f"[{i}]", item) for i, item in enumerate(items)]
-        return f"{name} ({len(items)} items)", children + fields
+        return f"{name} ({_count(len(items), 'item')})", children + fields
     if shape == ENTRIES:
         pairs = _entry_pairs(value[ENTRIES])
-        return f"{name} ({len(pairs)} entries)", pairs + fields
+        return f"{name} ({_count(len(pairs), 'entry', 'entries')})", pairs + fields
     if name is None:
-        return f"object ({len(fields)} fields)", fields
+        return f"object ({_count(len(fields), 'field')})", fields
     label = name if name == java_class else f"{name}  ({safe_text(str(java_class))})"
     return label, fields
 

@@ -508,12 +508,12 @@ def test_hostile_class_names_are_escaped_too() -> None:
 @pytest.mark.parametrize(
     ("value", "needles"),
     [
-        ({"@items": [1], "other": 2}, ["object (2 fields)", "@items: list (1 items)", "other: 2"]),
+        ({"@items": [1], "other": 2}, ["object (2 fields)", "@items: list (1 item)", "other: 2"]),
         ({"@hex": "00ff", "other": 2}, ["object (2 fields)", '@hex: "00ff"', "other: 2"]),
         ({"@ref": "X", "other": 2}, ["object (2 fields)", '@ref: "X"', "other: 2"]),
         ({"@entries": {"k": 1}, "other": 2}, ["object (2 fields)", "k: 1", "other: 2"]),
         ({"@class": "a.B", "@value": "v", "extra": 1}, ["B  (a.B)", '@value: "v"', "extra: 1"]),
-        ({"@data": [1]}, ["object (1 fields)", "@data: list (1 items)"]),
+        ({"@data": [1]}, ["object (1 field)", "@data: list (1 item)"]),
     ],
 )  # fmt: skip
 def test_reserved_keys_outside_their_shapes_are_plain_keys(
@@ -530,8 +530,8 @@ def test_reserved_shapes_still_render_specially() -> None:
     assert render_value({"@class": "java.util.UUID", "@value": "u"}) == ["u  (UUID)"]
     assert render_value(
         {"@class": "java.util.TreeSet", "@items": ["b"], "comparator": {"@class": "a.Rev"}}
-    ) == ["TreeSet (1 items)", '  [0]: "b"', "  comparator: Rev  (a.Rev)"]
+    ) == ["TreeSet (1 item)", '  [0]: "b"', "  comparator: Rev  (a.Rev)"]
     assert render_value({"@class": "java.util.HashMap", "@entries": [[1, "x"]]}) == [
-        "HashMap (1 entries)",
+        "HashMap (1 entry)",
         '  1: "x"',
     ]
