@@ -860,8 +860,10 @@ class SessionStore:
             self.others[session.key] = session
             state = session.state(now_ms)
             last = session.last_access_ms or session.created_ms
-            # The TTL counts down from the key's (most frameworks' expiry).
-            expires = session.expires_at_ms if session.ttl_ms < 0 else None
+            # The TTL is the session's remaining life, as `ls` and `show` count it:
+            # its expiry by the framework's rule (express's cookie, the Rails
+            # cache entry's own) where there is one, else the key's TTL.
+            expires = session.expires_at_ms
             slot = self._index.get(session.key)
             new = slot is None
             if slot is None:

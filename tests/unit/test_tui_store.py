@@ -885,3 +885,24 @@ def test_a_view_installed_again_unpinned_leaves_out_slots_freed_and_reused() -> 
     want = [row.key for row in rows[4:]] + [made_row(i).key for i in range(12, 15)]
     assert store.view == want
     _check_sweep_invariants(store, want)
+
+
+def test_another_frameworks_ttl_is_the_sessions_life_as_ls_counts_it() -> None:
+    from inspector.core.frameworks.base import FrameworkSession, TtlKind, TtlRule
+    from inspector.core.listing import list_row
+
+    rule = TtlRule(TtlKind.KEY, "the cookie's expiry")
+    # express: the cookie expired 10 s ago while the key lingers a day; PHP: the key's TTL.
+    express = FrameworkSession(
+        "express", "sess:abc", "abc", {}, {}, None, None, NOW - 10_000, 86_400_000, rule
+    )
+    php = FrameworkSession(
+        "php", "PHPREDIS_SESSION:def", "def", {}, {}, None, None, NOW + 1_440_000, 1_440_000, rule
+    )
+    store = SessionStore()
+    store.upsert_others([express, php], NOW)
+    for framework_session in (express, php):
+        row = store.rows[framework_session.key]
+        assert row.ttl_left_ms(NOW) == list_row(framework_session, NOW).remaining_ms
+    assert store.rows["sess:abc"].state == "expired"
+    assert store.rows["sess:abc"].ttl_left_ms(NOW) == -10_000
