@@ -268,7 +268,7 @@ def register(subparsers: Subparsers) -> None:
         subparsers,
         "stats",
         run=_run_stats,
-        help="sessions by state, host, namespace; principals; sizes",
+        help="sessions by framework, state, host, namespace; principals; sizes",
     )
     add_session_options(stats, json_help="one JSON object")
 
